@@ -1,0 +1,23 @@
+package cli
+
+// senderCommands is the table of sealprint subcommands. Each command lives
+// in its own file (cmd_<name>.go).
+func senderCommands() []command {
+	return []command{
+		{"keys", "manage your own key and the recipients' keys (address book)", runKeys},
+		{"seal", "encrypt and sign a file offline, like gpg -e", runSeal},
+		{"open", "decrypt a sealed file or download and decrypt a link", runOpen},
+		{"enroll", "save the relay address and enrolment token", runEnroll},
+		{"send", "seal a file and upload it to the relay; prints the link", runSend},
+		{"demo", "run the whole product in one process on embedded defaults", runDemo},
+	}
+}
+
+// relayCommands is the table of sealrelay subcommands.
+func relayCommands() []command {
+	return []command{
+		{"serve", "run the relay (drops API, uploads, downloads)", runRelayServe},
+		{"token", "create enrolment tokens for senders", runRelayToken},
+		{"drops", "list drops (metadata only, never content)", runRelayDrops},
+	}
+}

@@ -1,0 +1,124 @@
+// Package config holds the sender PC's configuration and the locations of
+// its state: the config file, the keys and the spool.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/sealprint/sealprint/internal/atomicfile"
+)
+
+// FileName is the name of the configuration file inside the home directory.
+const FileName = "config.json"
+
+// Config is the sender's configuration, stored as JSON in Home()/config.json.
+type Config struct {
+	// Relay is the base URL of the relay, e.g. https://relay.example.org.
+	Relay string `json:"relay,omitempty"`
+	// Token is the enrolment token that authenticates this sender.
+	Token string `json:"token,omitempty"`
+	// Proxy is an explicit proxy URL used for every relay address.
+	Proxy string `json:"proxy,omitempty"`
+	// PAC is a proxy auto-config file URL or path.
+	PAC string `json:"pac,omitempty"`
+	// CA is a PEM bundle of extra trusted roots (TLS-inspecting proxies).
+	CA string `json:"ca,omitempty"`
+	// Queues maps printer queue names to fixed recipients.
+	Queues []Queue `json:"queues,omitempty"`
+	// Printer holds the print service's settings.
+	Printer Printer `json:"printer,omitempty"`
+}
+
+// Queue is a printer queue whose jobs go to fixed recipients.
+type Queue struct {
+	Name       string   `json:"name"`
+	Recipients []string `json:"recipients"`
+}
+
+// Printer holds the settings of the IPP print service.
+type Printer struct {
+	// Listen is the address of the IPP listener (default 127.0.0.1:8632).
+	Listen string `json:"listen,omitempty"`
+	// MaxDocumentBytes bounds a document body (default 512 MiB).
+	MaxDocumentBytes int64 `json:"max_document_bytes,omitempty"`
+}
+
+// Home returns the directory holding config and state: $SEALPRINT_HOME if
+// set, else the user's config directory + "/sealprint".
+func Home(getenv func(string) string) (string, error) {
+	if h := getenv("SEALPRINT_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find config directory (set SEALPRINT_HOME): %w", err)
+	}
+	return filepath.Join(d, "sealprint"), nil
+}
+
+// Load reads the config in home. A missing file yields an empty Config.
+// Environment overrides (SEALPRINT_RELAY, SEALPRINT_TOKEN, SEALPRINT_PROXY,
+// SEALPRINT_PAC, SEALPRINT_CA) are applied on top.
+func Load(home string, getenv func(string) string) (*Config, error) {
+	c, err := LoadFile(home)
+	if err != nil {
+		return nil, err
+	}
+	for env, field := range map[string]*string{
+		"SEALPRINT_RELAY": &c.Relay,
+		"SEALPRINT_TOKEN": &c.Token,
+		"SEALPRINT_PROXY": &c.Proxy,
+		"SEALPRINT_PAC":   &c.PAC,
+		"SEALPRINT_CA":    &c.CA,
+	} {
+		if v := getenv(env); v != "" {
+			*field = v
+		}
+	}
+	return c, nil
+}
+
+// LoadFile reads the config file in home without environment overrides;
+// use it before modifying and saving the file.
+func LoadFile(home string) (*Config, error) {
+	var c Config
+	b, err := os.ReadFile(filepath.Join(home, FileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("parse config %s: %w", filepath.Join(home, FileName), err)
+	}
+	return &c, nil
+}
+
+// Save writes the config file in home atomically with mode 0600 (it holds
+// the enrolment token).
+func Save(home string, c *Config) error {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", home, err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(home, FileName), append(b, '\n'), 0o600)
+}
+
+// Queue returns the queue named name, or nil.
+func (c *Config) Queue(name string) *Queue {
+	for i := range c.Queues {
+		if c.Queues[i].Name == name {
+			return &c.Queues[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+// Package testutil holds helpers shared by the tests of several packages:
+// finding real tools, free ports, and building the binaries.
+package testutil
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+)
+
+// Integration reports whether integration tests must run
+// (SEALPRINT_INTEGRATION=1, as set by scripts/test).
+func Integration() bool { return os.Getenv("SEALPRINT_INTEGRATION") == "1" }
+
+// NeedTool returns the path of an external program. If the program is
+// missing, the test fails under SEALPRINT_INTEGRATION=1 and is skipped
+// otherwise: a missing tool is never a silent pass in CI.
+func NeedTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/lib/cups/filter", "/usr/lib/squid"} {
+		cand := dir + "/" + name
+		if st, err := os.Stat(cand); err == nil && !st.IsDir() {
+			return cand
+		}
+	}
+	if Integration() {
+		t.Fatalf("required tool %q not found (scripts/test installs it)", name)
+	}
+	t.Skipf("%s not installed; set SEALPRINT_INTEGRATION=1 to make this a failure", name)
+	return ""
+}
+
+// NeedIntegration skips a slow test unless integration tests are enabled.
+func NeedIntegration(t testing.TB) {
+	t.Helper()
+	if !Integration() && testing.Short() {
+		t.Skip("integration test; run without -short or with SEALPRINT_INTEGRATION=1")
+	}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// FreeAddr returns "127.0.0.1:PORT" for a free port.
+func FreeAddr(t testing.TB) string {
+	return "127.0.0.1:" + strconv.Itoa(FreePort(t))
+}
