@@ -13,6 +13,3 @@ func runOpen(ctx context.Context, e *env, args []string) error       { return er
 func runEnroll(ctx context.Context, e *env, args []string) error     { return errNotYet }
 func runSend(ctx context.Context, e *env, args []string) error       { return errNotYet }
 func runDemo(ctx context.Context, e *env, args []string) error       { return errNotYet }
-func runRelayServe(ctx context.Context, e *env, args []string) error { return errNotYet }
-func runRelayToken(ctx context.Context, e *env, args []string) error { return errNotYet }
-func runRelayDrops(ctx context.Context, e *env, args []string) error { return errNotYet }
