@@ -1,0 +1,244 @@
+package uploader
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var osGetenv = os.Getenv
+
+// CreateDropRequest is the body of POST /api/v1/drops.
+type CreateDropRequest struct {
+	IdempotencyKey   string   `json:"idempotency_key,omitempty"`
+	Size             int64    `json:"size"`
+	SHA256           string   `json:"sha256"`
+	Recipients       []string `json:"recipients,omitempty"`
+	Mode             string   `json:"mode"` // "key" or "link"
+	ExpiresInSeconds int64    `json:"expires_in_seconds,omitempty"`
+	MaxDownloads     *int     `json:"max_downloads,omitempty"` // nil: relay default; 0: no limit
+	AccessCode       string   `json:"access_code,omitempty"`
+	SenderKey        string   `json:"sender_key,omitempty"`
+	Notify           bool     `json:"notify,omitempty"`
+}
+
+// Drop is the relay's answer to CreateDrop.
+type Drop struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"`
+	UploadURL string    `json:"upload_url"`
+	Link      string    `json:"link"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// Existing is true when the idempotency key named an existing drop (200).
+	Existing bool `json:"-"`
+}
+
+// Receipt is a recipient's proof of decryption.
+type Receipt struct {
+	At    time.Time `json:"at"`
+	Proof string    `json:"proof"`
+}
+
+// DropStatus is the sender's view of a drop.
+type DropStatus struct {
+	ID           string    `json:"id"`
+	State        string    `json:"state"`
+	Size         int64     `json:"size"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Downloads    int       `json:"downloads"`
+	MaxDownloads int       `json:"max_downloads"`
+	CodeFailures int       `json:"code_failures"`
+	Receipts     []Receipt `json:"receipts"`
+}
+
+// DropInfo is the public information on a drop.
+type DropInfo struct {
+	ID                string    `json:"id"`
+	State             string    `json:"state"`
+	Size              int64     `json:"size"`
+	ExpiresAt         time.Time `json:"expires_at"`
+	DownloadsLeft     int       `json:"downloads_left"`
+	NeedsCode         bool      `json:"needs_code"`
+	Mode              string    `json:"mode"`
+	Sender            string    `json:"sender"`
+	SenderKey         string    `json:"sender_key"`
+	SenderFingerprint string    `json:"sender_fingerprint"`
+}
+
+// dropIDPattern is the shape of drop ids (22 base64url characters); ids
+// are checked before they go into a URL path.
+var dropIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidDropID reports whether id has the shape of a drop id.
+func ValidDropID(id string) bool { return dropIDPattern.MatchString(id) }
+
+func checkID(id string) error {
+	if !ValidDropID(id) {
+		return fmt.Errorf("invalid drop id %q", clean(id, 70))
+	}
+	return nil
+}
+
+// CreateDrop registers a drop with the relay.
+func (c *Client) CreateDrop(ctx context.Context, req CreateDropRequest) (*Drop, error) {
+	var d Drop
+	status, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops", true, req, &d, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create drop: %w", err)
+	}
+	if err := checkID(d.ID); err != nil {
+		return nil, fmt.Errorf("create drop: relay answered an %w", err)
+	}
+	d.Existing = status == http.StatusOK
+	return &d, nil
+}
+
+// Complete asks the relay to check the finished upload and make the drop
+// ready.
+func (c *Client) Complete(ctx context.Context, dropID string) error {
+	if err := checkID(dropID); err != nil {
+		return err
+	}
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/complete", true, struct{}{}, nil, nil); err != nil {
+		return fmt.Errorf("complete drop %s: %w", dropID, err)
+	}
+	return nil
+}
+
+// Status returns the sender's view of a drop.
+func (c *Client) Status(ctx context.Context, dropID string) (*DropStatus, error) {
+	if err := checkID(dropID); err != nil {
+		return nil, err
+	}
+	var s DropStatus
+	if _, err := c.doJSON(ctx, http.MethodGet, "/api/v1/drops/"+dropID+"/status", true, nil, &s, nil); err != nil {
+		return nil, fmt.Errorf("status of drop %s: %w", dropID, err)
+	}
+	return &s, nil
+}
+
+// Info returns the public information on a drop.
+func (c *Client) Info(ctx context.Context, dropID string) (*DropInfo, error) {
+	if err := checkID(dropID); err != nil {
+		return nil, err
+	}
+	var s DropInfo
+	if _, err := c.doJSON(ctx, http.MethodGet, "/api/v1/drops/"+dropID, false, nil, &s, nil); err != nil {
+		return nil, fmt.Errorf("drop %s: %w", dropID, err)
+	}
+	return &s, nil
+}
+
+// Revoke deletes a drop and its blob.
+func (c *Client) Revoke(ctx context.Context, dropID string) error {
+	if err := checkID(dropID); err != nil {
+		return err
+	}
+	if _, err := c.doJSON(ctx, http.MethodDelete, "/api/v1/drops/"+dropID, true, nil, nil, nil); err != nil {
+		return fmt.Errorf("revoke drop %s: %w", dropID, err)
+	}
+	return nil
+}
+
+// SubmitCode sends an access code and returns the download grant. A wrong
+// code is an *APIError with Status 403 and AttemptsLeft set.
+func (c *Client) SubmitCode(ctx context.Context, dropID, code string) (string, error) {
+	if err := checkID(dropID); err != nil {
+		return "", err
+	}
+	var g struct {
+		Grant string `json:"grant"`
+	}
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/code", false,
+		map[string]string{"code": code}, &g, nil); err != nil {
+		return "", fmt.Errorf("access code for drop %s: %w", dropID, err)
+	}
+	if g.Grant == "" || len(g.Grant) > 1024 {
+		return "", fmt.Errorf("access code for drop %s: relay answered no usable grant", dropID)
+	}
+	return g.Grant, nil
+}
+
+// ErrDigestMismatch means downloaded bytes do not match the relay's SHA-256.
+var ErrDigestMismatch = errors.New("downloaded ciphertext does not match its SHA-256")
+
+// Download writes the drop's ciphertext to w and returns its size. The
+// grant (from SubmitCode) may be empty. The bytes are checked against the
+// relay's X-Sealprint-SHA256 and Content-Length; on a mismatch, what was
+// written to w must be discarded.
+func (c *Client) Download(ctx context.Context, dropID, grant string, w io.Writer) (int64, error) {
+	if err := checkID(dropID); err != nil {
+		return 0, err
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/drops/"+dropID+"/blob", nil, false)
+	if err != nil {
+		return 0, err
+	}
+	if grant != "" {
+		req.Header.Set("X-Sealprint-Grant", grant)
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return 0, fmt.Errorf("download drop %s: %w", dropID, err)
+	}
+	defer resp.Body.Close()
+	var h hash.Hash = sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("download drop %s: %w", dropID, err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return n, fmt.Errorf("download drop %s: got %d of %d bytes", dropID, n, resp.ContentLength)
+	}
+	if want := strings.ToLower(resp.Header.Get("X-Sealprint-SHA256")); want != "" {
+		if got := hex.EncodeToString(h.Sum(nil)); got != want {
+			return n, fmt.Errorf("download drop %s: %w", dropID, ErrDigestMismatch)
+		}
+	}
+	return n, nil
+}
+
+// LinkID extracts the drop id from a relay link (https://relay/d/<id>#…).
+// The fragment (the link secret) is returned separately and never sent.
+func LinkID(link string) (base *url.URL, id, secret string, err error) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("link: %w", redactURLError(err))
+	}
+	i := strings.LastIndex(u.Path, "/d/")
+	if i < 0 || !ValidDropID(u.Path[i+3:]) {
+		return nil, "", "", errors.New("link: want https://RELAY/d/ID[#SECRET]")
+	}
+	id, secret = u.Path[i+3:], u.Fragment
+	b := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path[:i]}
+	return b, id, secret, nil
+}
+
+// SHA256 returns the hex SHA-256 of the first size bytes of r.
+func SHA256(r io.ReaderAt, size int64) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// parseOffset reads an Upload-Offset or Upload-Length header value.
+func parseOffset(s string) (int64, error) {
+	if s == "" || len(s) > 19 || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, fmt.Errorf("bad offset %q", clean(s, 30))
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
