@@ -1,0 +1,499 @@
+package keyserver
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+// Limits on what the directory accepts. A key above them is refused with an
+// error wrapping ErrKeyRejected; nothing larger is ever buffered.
+const (
+	// MaxKeyBytes bounds an uploaded key (armored or binary).
+	MaxKeyBytes = 1 << 20
+	// MaxUserIDs bounds the user IDs of one key.
+	MaxUserIDs = 100
+	// MaxSubkeys bounds the subkeys of one key.
+	MaxSubkeys = 100
+	// maxSigsPerComponent bounds the signatures kept on one component.
+	maxSigsPerComponent = 64
+	// maxPackets bounds the packets of one upload.
+	maxPackets = 4096
+)
+
+// ErrKeyRejected is wrapped by every error about an unacceptable key: bad
+// format, too large, secret material, no valid self-signature.
+var ErrKeyRejected = errors.New("key rejected")
+
+// ErrKeyTooLarge is wrapped (with ErrKeyRejected) by errors about a key
+// above the size, user ID, subkey or packet limits.
+var ErrKeyTooLarge = errors.New("too large")
+
+// tooLarge returns an error wrapping ErrKeyRejected and ErrKeyTooLarge.
+func tooLarge(format string, a ...any) error {
+	return fmt.Errorf("%w: %w: %s", ErrKeyRejected, ErrKeyTooLarge, fmt.Sprintf(format, a...))
+}
+
+var (
+	errTooManyPackets = tooLarge("more than %d packets", maxPackets)
+	errSecretKey      = fmt.Errorf("%w: it contains secret key material; upload only the public key", ErrKeyRejected)
+)
+
+// Cert is a public OpenPGP key as the directory keeps it: the primary key,
+// its self-signatures, user IDs and subkeys that carry a valid
+// self-signature, and nothing else (third-party certifications, user
+// attributes and unverifiable signatures are dropped).
+type Cert struct {
+	primary rawPacket
+	pub     *packet.PublicKey
+	keySigs []sigPacket
+	userIDs []*userID
+	subkeys []*subkey
+}
+
+type sigPacket struct {
+	raw rawPacket
+	sig *packet.Signature
+}
+
+type userID struct {
+	raw   rawPacket
+	id    string
+	email string // normalized address, "" when the user ID holds none
+	sigs  []sigPacket
+}
+
+type subkey struct {
+	raw  rawPacket
+	pub  *packet.PublicKey
+	sigs []sigPacket
+}
+
+// ParseCerts reads one or more public keys, armored or binary, of at most
+// MaxKeyBytes. Components without a valid self-signature are dropped; a key
+// left without a usable primary key is an error.
+func ParseCerts(r io.Reader) ([]*Cert, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxKeyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	if len(data) > MaxKeyBytes {
+		return nil, tooLarge("larger than %d bytes", MaxKeyBytes)
+	}
+	var body io.Reader = bytes.NewReader(data)
+	if trimmed := bytes.TrimSpace(data); bytes.HasPrefix(trimmed, []byte("-----BEGIN PGP")) {
+		block, err := armor.Decode(bytes.NewReader(trimmed))
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad armor: %v", ErrKeyRejected, err)
+		}
+		if block.Type == "PGP PRIVATE KEY BLOCK" {
+			return nil, errSecretKey
+		}
+		if block.Type != "PGP PUBLIC KEY BLOCK" {
+			return nil, fmt.Errorf("%w: armor type %q is not a public key", ErrKeyRejected, block.Type)
+		}
+		body = block.Body
+	}
+	pkts, err := readRawPackets(body, maxPackets)
+	if err != nil {
+		if errors.Is(err, ErrKeyRejected) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrKeyRejected, err)
+	}
+	return certsFromPackets(pkts)
+}
+
+// ParseCert reads exactly one public key.
+func ParseCert(r io.Reader) (*Cert, error) {
+	certs, err := ParseCerts(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(certs) != 1 {
+		return nil, fmt.Errorf("%w: expected one key, found %d", ErrKeyRejected, len(certs))
+	}
+	return certs[0], nil
+}
+
+func certsFromPackets(pkts []rawPacket) ([]*Cert, error) {
+	var certs []*Cert
+	var c *Cert
+	var uid *userID
+	var sk *subkey
+	var skipping bool // inside a user attribute or an unusable component
+	uids, subs := 0, 0
+	for _, p := range pkts {
+		switch p.tag {
+		case tagSecretKey, tagSecretSubkey:
+			return nil, errSecretKey
+		case tagPublicKey:
+			pub, err := parsePublicKey(p)
+			if err != nil {
+				return nil, err
+			}
+			c = &Cert{primary: p, pub: pub}
+			certs = append(certs, c)
+			uid, sk, skipping, uids, subs = nil, nil, false, 0, 0
+		case tagUserID:
+			if c == nil {
+				return nil, fmt.Errorf("%w: user ID before any primary key", ErrKeyRejected)
+			}
+			if uids++; uids > MaxUserIDs {
+				return nil, tooLarge("more than %d user IDs", MaxUserIDs)
+			}
+			uid = &userID{raw: p, id: string(p.body), email: emailOfUserID(string(p.body))}
+			c.userIDs = append(c.userIDs, uid)
+			sk, skipping = nil, false
+		case tagPublicSubkey:
+			if c == nil {
+				return nil, fmt.Errorf("%w: subkey before any primary key", ErrKeyRejected)
+			}
+			if subs++; subs > MaxSubkeys {
+				return nil, tooLarge("more than %d subkeys", MaxSubkeys)
+			}
+			pub, err := parsePublicKey(p)
+			if err != nil || !pub.IsSubkey {
+				uid, sk, skipping = nil, nil, true // unknown algorithm: drop it
+				continue
+			}
+			sk = &subkey{raw: p, pub: pub}
+			c.subkeys = append(c.subkeys, sk)
+			uid, skipping = nil, false
+		case tagUserAttribute:
+			uid, sk, skipping = nil, nil, true
+		case tagSignature:
+			if c == nil {
+				return nil, fmt.Errorf("%w: signature before any primary key", ErrKeyRejected)
+			}
+			if skipping {
+				continue
+			}
+			c.addSig(p, uid, sk)
+		default:
+			// Marker, trust, padding and unknown packets carry nothing to keep.
+		}
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("%w: no public key found", ErrKeyRejected)
+	}
+	for _, c := range certs {
+		c.prune()
+	}
+	return certs, nil
+}
+
+func parsePublicKey(p rawPacket) (*packet.PublicKey, error) {
+	pk, err := packet.Read(bytes.NewReader(p.bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("%w: unreadable public key: %v", ErrKeyRejected, err)
+	}
+	pub, ok := pk.(*packet.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: unreadable public key", ErrKeyRejected)
+	}
+	return pub, nil
+}
+
+// addSig verifies a signature that follows the primary key, a user ID or a
+// subkey and keeps it only when it is a valid self-signature of that
+// component.
+func (c *Cert) addSig(p rawPacket, uid *userID, sk *subkey) {
+	pk, err := packet.Read(bytes.NewReader(p.bytes()))
+	if err != nil {
+		return
+	}
+	sig, ok := pk.(*packet.Signature)
+	if !ok || !sig.CheckKeyIdOrFingerprint(c.pub) {
+		return // third-party or issuer-less: not ours to keep
+	}
+	sp := sigPacket{raw: p, sig: sig}
+	switch {
+	case uid != nil:
+		switch sig.SigType {
+		case packet.SigTypeGenericCert, packet.SigTypePersonaCert, packet.SigTypeCasualCert,
+			packet.SigTypePositiveCert, packet.SigTypeCertificationRevocation:
+			if c.pub.VerifyUserIdSignature(uid.id, c.pub, sig) == nil {
+				uid.sigs = appendSig(uid.sigs, sp)
+			}
+		}
+	case sk != nil:
+		switch sig.SigType {
+		case packet.SigTypeSubkeyBinding:
+			if c.pub.VerifyKeySignature(sk.pub, sig) == nil {
+				sk.sigs = appendSig(sk.sigs, sp)
+			}
+		case packet.SigTypeSubkeyRevocation:
+			if c.pub.VerifySubkeyRevocationSignature(sig, sk.pub) == nil {
+				sk.sigs = appendSig(sk.sigs, sp)
+			}
+		}
+	default:
+		switch sig.SigType {
+		case packet.SigTypeKeyRevocation:
+			if c.pub.VerifyRevocationSignature(sig) == nil {
+				c.keySigs = appendSig(c.keySigs, sp)
+			}
+		case packet.SigTypeDirectSignature:
+			if c.pub.VerifyDirectKeySignature(sig) == nil {
+				c.keySigs = appendSig(c.keySigs, sp)
+			}
+		}
+	}
+}
+
+// appendSig adds sp unless an identical signature is present, keeping at
+// most maxSigsPerComponent (the newest).
+func appendSig(sigs []sigPacket, sp sigPacket) []sigPacket {
+	for _, s := range sigs {
+		if bytes.Equal(s.raw.body, sp.raw.body) {
+			return sigs
+		}
+	}
+	sigs = append(sigs, sp)
+	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].sig.CreationTime.Before(sigs[j].sig.CreationTime) })
+	if len(sigs) > maxSigsPerComponent {
+		sigs = sigs[len(sigs)-maxSigsPerComponent:]
+	}
+	return sigs
+}
+
+// prune drops user IDs without a certification and subkeys without a
+// binding, and merges duplicates.
+func (c *Cert) prune() {
+	var uids []*userID
+	seen := map[string]*userID{}
+	for _, u := range c.userIDs {
+		if prev := seen[u.id]; prev != nil {
+			for _, s := range u.sigs {
+				prev.sigs = appendSig(prev.sigs, s)
+			}
+			continue
+		}
+		seen[u.id] = u
+		uids = append(uids, u)
+	}
+	c.userIDs = c.userIDs[:0]
+	for _, u := range uids {
+		if u.certification() != nil {
+			c.userIDs = append(c.userIDs, u)
+		}
+	}
+	var subs []*subkey
+	seenSK := map[string]*subkey{}
+	for _, s := range c.subkeys {
+		fp := hex.EncodeToString(s.pub.Fingerprint)
+		if prev := seenSK[fp]; prev != nil {
+			for _, sg := range s.sigs {
+				prev.sigs = appendSig(prev.sigs, sg)
+			}
+			continue
+		}
+		seenSK[fp] = s
+		subs = append(subs, s)
+	}
+	c.subkeys = c.subkeys[:0]
+	for _, s := range subs {
+		for _, sg := range s.sigs {
+			if sg.sig.SigType == packet.SigTypeSubkeyBinding {
+				c.subkeys = append(c.subkeys, s)
+				break
+			}
+		}
+	}
+	sort.SliceStable(c.userIDs, func(i, j int) bool { return c.userIDs[i].id < c.userIDs[j].id })
+}
+
+// certification returns the newest certification self-signature of u.
+func (u *userID) certification() *packet.Signature {
+	var best *packet.Signature
+	for _, s := range u.sigs {
+		if s.sig.SigType != packet.SigTypeCertificationRevocation &&
+			(best == nil || !s.sig.CreationTime.Before(best.CreationTime)) {
+			best = s.sig
+		}
+	}
+	return best
+}
+
+// revoked reports whether u's newest self-signature is a revocation.
+func (u *userID) revoked() bool {
+	cert := u.certification()
+	for _, s := range u.sigs {
+		if s.sig.SigType == packet.SigTypeCertificationRevocation &&
+			(cert == nil || !s.sig.CreationTime.Before(cert.CreationTime)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Fingerprint returns the primary key's fingerprint in upper-case hex.
+func (c *Cert) Fingerprint() string {
+	return strings.ToUpper(hex.EncodeToString(c.pub.Fingerprint))
+}
+
+// KeyIDs returns the 16-hex-digit key IDs of the primary key and subkeys.
+func (c *Cert) KeyIDs() []string {
+	ids := []string{keyIDHex(c.pub)}
+	for _, s := range c.subkeys {
+		ids = append(ids, keyIDHex(s.pub))
+	}
+	return ids
+}
+
+// Fingerprints returns the fingerprints of the primary key and subkeys.
+func (c *Cert) Fingerprints() []string {
+	fps := []string{c.Fingerprint()}
+	for _, s := range c.subkeys {
+		fps = append(fps, strings.ToUpper(hex.EncodeToString(s.pub.Fingerprint)))
+	}
+	return fps
+}
+
+func keyIDHex(pk *packet.PublicKey) string {
+	return fmt.Sprintf("%016X", pk.KeyId)
+}
+
+// Emails returns the distinct normalized addresses of the key's user IDs,
+// sorted.
+func (c *Cert) Emails() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range c.userIDs {
+		if u.email != "" && !seen[u.email] {
+			seen[u.email] = true
+			out = append(out, u.email)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EmailRevoked reports whether every user ID carrying email is revoked.
+func (c *Cert) EmailRevoked(email string) bool {
+	found := false
+	for _, u := range c.userIDs {
+		if u.email == email {
+			if !u.revoked() {
+				return false
+			}
+			found = true
+		}
+	}
+	return found
+}
+
+// Revoked reports whether the primary key carries a valid revocation.
+func (c *Cert) Revoked() bool {
+	for _, s := range c.keySigs {
+		if s.sig.SigType == packet.SigTypeKeyRevocation {
+			return true
+		}
+	}
+	return false
+}
+
+// Expired reports whether the key had expired at now, according to its
+// newest self-signatures.
+func (c *Cert) Expired(now time.Time) bool {
+	var newest *packet.Signature
+	for _, s := range c.keySigs {
+		if s.sig.SigType == packet.SigTypeDirectSignature && (newest == nil || s.sig.CreationTime.After(newest.CreationTime)) {
+			newest = s.sig
+		}
+	}
+	for _, u := range c.userIDs {
+		if cs := u.certification(); cs != nil && (newest == nil || cs.CreationTime.After(newest.CreationTime)) {
+			newest = cs
+		}
+	}
+	if newest == nil {
+		return false
+	}
+	return c.pub.KeyExpired(newest, now)
+}
+
+// Merge adds to c what other (the same key) carries and c lacks: new
+// signatures (such as a revocation), user IDs and subkeys. Signatures are
+// never removed, so re-uploading an old copy cannot undo a revocation.
+func (c *Cert) Merge(other *Cert) error {
+	if other.Fingerprint() != c.Fingerprint() {
+		return fmt.Errorf("merge %s with %s: different keys", c.Fingerprint(), other.Fingerprint())
+	}
+	for _, s := range other.keySigs {
+		c.keySigs = appendSig(c.keySigs, s)
+	}
+	c.userIDs = append(c.userIDs, other.userIDs...)
+	c.subkeys = append(c.subkeys, other.subkeys...)
+	c.prune()
+	if len(c.userIDs) > MaxUserIDs || len(c.subkeys) > MaxSubkeys {
+		return tooLarge("too many user IDs or subkeys once merged")
+	}
+	return nil
+}
+
+// Serialize writes c in binary form. Only user IDs for which publish
+// returns true are included (user IDs without an address never are); a nil
+// publish keeps every user ID.
+func (c *Cert) Serialize(w io.Writer, publish func(email string) bool) error {
+	pkts := []rawPacket{c.primary}
+	for _, s := range c.keySigs {
+		pkts = append(pkts, s.raw)
+	}
+	for _, u := range c.userIDs {
+		if publish != nil && (u.email == "" || !publish(u.email)) {
+			continue
+		}
+		pkts = append(pkts, u.raw)
+		for _, s := range u.sigs {
+			pkts = append(pkts, s.raw)
+		}
+	}
+	for _, s := range c.subkeys {
+		pkts = append(pkts, s.raw)
+		for _, sg := range s.sigs {
+			pkts = append(pkts, sg.raw)
+		}
+	}
+	for _, p := range pkts {
+		if err := writePacket(w, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Bytes returns c in binary form with every user ID.
+func (c *Cert) Bytes() []byte {
+	var b bytes.Buffer
+	_ = c.Serialize(&b, nil)
+	return b.Bytes()
+}
+
+// Armor writes c as an ASCII-armored public key block, filtered like
+// Serialize.
+func (c *Cert) Armor(w io.Writer, publish func(email string) bool) error {
+	aw, err := armor.Encode(w, "PGP PUBLIC KEY BLOCK", nil)
+	if err != nil {
+		return err
+	}
+	if err := c.Serialize(aw, publish); err != nil {
+		return err
+	}
+	if err := aw.Close(); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n")
+	return err
+}
+
+func isTooLarge(err error) bool { return errors.Is(err, ErrKeyTooLarge) }
