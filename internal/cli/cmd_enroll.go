@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/sealprint/sealprint/internal/config"
+)
+
+func runEnroll(ctx context.Context, e *env, args []string) error {
+	const usage = "sealprint enroll --relay URL --token TOKEN [--proxy URL] [--pac URL|FILE] [--ca FILE]"
+	fs := newFlags("enroll", usage+"\n\nSaves the relay address, the enrolment token and network settings in the config.", e.stderr)
+	relayURL := fs.String("relay", "", "relay base URL, e.g. https://relay.example.org")
+	token := fs.String("token", "", "enrolment token (from 'sealrelay token create')")
+	proxy := fs.String("proxy", "", "explicit proxy URL, used for every relay address (http://[user:pass@]host:port)")
+	pac := fs.String("pac", "", "proxy auto-config file: URL or path")
+	ca := fs.String("ca", "", "PEM file of extra trusted CAs (TLS-inspecting proxy)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, 0, usage); err != nil {
+		return err
+	}
+	home, err := config.Home(e.getenv)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.LoadFile(home)
+	if err != nil {
+		return err
+	}
+	if *relayURL == "" && cfg.Relay == "" {
+		return usageError("enroll needs --relay URL")
+	}
+	if *relayURL != "" {
+		u, err := checkRelayURL(*relayURL)
+		if err != nil {
+			return err
+		}
+		cfg.Relay = u
+	}
+	if *token != "" {
+		if strings.ContainsAny(*token, " \t\r\n") || len(*token) > 256 {
+			return usageError("--token: malformed token")
+		}
+		cfg.Token = *token
+	}
+	if *proxy != "" {
+		u, err := url.Parse(*proxy)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
+			return usageError("--proxy must be a URL like http://proxy.example:3128")
+		}
+		cfg.Proxy = *proxy
+	}
+	if *pac != "" {
+		if !strings.Contains(*pac, "://") && !fileExists(*pac) {
+			return fmt.Errorf("--pac %s: no such file", *pac)
+		}
+		cfg.PAC = *pac
+	}
+	if *ca != "" {
+		b, err := os.ReadFile(*ca)
+		if err != nil {
+			return fmt.Errorf("--ca: %w", err)
+		}
+		if !strings.Contains(string(b), "-----BEGIN CERTIFICATE-----") {
+			return fmt.Errorf("--ca %s holds no PEM certificate", *ca)
+		}
+		cfg.CA = *ca
+	}
+	if err := config.Save(home, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "enrolled with %s (config %s/%s)\n", cfg.Relay, home, config.FileName)
+	if cfg.Token == "" {
+		fmt.Fprintln(e.stdout, "note: no token saved yet; sending needs --token")
+	}
+	return nil
+}
+
+// checkRelayURL validates a relay base URL: https, or http on loopback.
+func checkRelayURL(s string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(s), "/"))
+	if err != nil || u.Host == "" {
+		return "", usageError("relay URL %q is not a URL like https://relay.example.org", s)
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return "", usageError("relay URL must use https (plain http is allowed on loopback only)")
+		}
+	} else if u.Scheme != "https" {
+		return "", usageError("relay URL must use https")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", usageError("relay URL must not carry a query, fragment or credentials")
+	}
+	return u.String(), nil
+}

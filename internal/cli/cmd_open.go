@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/uploader"
+)
+
+// openResult is what 'sealprint open --json' prints.
+type openResult struct {
+	Output            string `json:"output"`
+	FileName          string `json:"file_name"`
+	Size              int64  `json:"size"`
+	SHA256            string `json:"sha256"`
+	Verified          bool   `json:"verified"`
+	Signer            string `json:"signer,omitempty"`
+	SignerFingerprint string `json:"signer_fingerprint,omitempty"`
+	SignerKnown       bool   `json:"signer_in_address_book"`
+}
+
+func runOpen(ctx context.Context, e *env, args []string) error {
+	const usage = "sealprint open FILE|LINK [-o OUT] [--code CODE] [--force] [--json]"
+	fs := newFlags("open", usage+`
+
+Decrypts a sealed file, or downloads and decrypts a relay link, and checks
+the signature. The document is written only if it decrypted whole and the
+signature verified: a damaged or forged document is never left behind.`, e.stderr)
+	out := fs.String("o", "", "output file (default: the name chosen by the sender, in the current directory; - for stdout)")
+	code := fs.String("code", "", "access code, if the sender set one")
+	force := fs.Bool("force", false, "overwrite an existing output file")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, 1, usage); err != nil {
+		return err
+	}
+	p, err := openPC(e)
+	if err != nil {
+		return err
+	}
+	opts := envelope.OpenOptions{Verifiers: p.verifiers()}
+	if opts.Keys, err = p.ownKeys(); err != nil {
+		return err
+	}
+	var src io.Reader
+	var relayKey *envelope.Key
+	target := pos[0]
+	if strings.HasPrefix(target, "https://") || strings.HasPrefix(target, "http://") {
+		ct, secret, sk, err := p.download(ctx, target, *code)
+		if err != nil {
+			return err
+		}
+		defer func() { ct.Close(); os.Remove(ct.Name()) }()
+		src, opts.Secret, relayKey = ct, secret, sk
+		if sk != nil {
+			opts.Verifiers = append(opts.Verifiers, sk)
+		}
+	} else {
+		f, err := openInput(e, target)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		src = f
+	}
+	if len(opts.Keys) == 0 && opts.Secret == "" {
+		return errors.New("no key to open this: import your secret key with 'sealprint keys import FILE', or use the full link with its #secret")
+	}
+	src, err = dearmor(src)
+	if err != nil {
+		return err
+	}
+
+	res := openResult{}
+	h := sha256.New()
+	var msg *envelope.Message
+	if *out == "-" {
+		msg, err = envelope.Open(src, io.MultiWriter(e.stdout, h), opts)
+		if err != nil {
+			return fmt.Errorf("%w — the output above is NOT authentic, discard it", err)
+		}
+		res.Output = "-"
+	} else {
+		dir := "."
+		if *out != "" {
+			dir = filepath.Dir(*out)
+		}
+		tmp, err := os.CreateTemp(dir, ".sealprint-open-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		msg, err = envelope.Open(src, io.MultiWriter(tmp, h), opts)
+		if err != nil {
+			tmp.Close()
+			return err
+		}
+		dest := *out
+		if dest == "" {
+			if dest = envelope.SafeFileName(msg.FileName); dest == "" {
+				dest = "document.pdf"
+			}
+		}
+		if fileExists(dest) && !*force {
+			tmp.Close()
+			return fmt.Errorf("%s exists: choose another name with -o or use --force", dest)
+		}
+		if err := tmp.Sync(); err != nil {
+			return err
+		}
+		tmp.Close()
+		if err := os.Chmod(tmp.Name(), 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp.Name(), dest); err != nil {
+			return err
+		}
+		res.Output = dest
+	}
+	res.FileName, res.Size = msg.FileName, msg.Size
+	res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	res.Verified = msg.Verified
+	if msg.Signer != nil {
+		res.Signer, res.SignerFingerprint = msg.Signer.Identity(), msg.Signer.Fingerprint()
+		res.SignerKnown = relayKey == nil || relayKey.Fingerprint() != msg.Signer.Fingerprint() || p.inAddressBook(msg.Signer)
+	}
+	if *jsonOut {
+		return writeJSON(e, res)
+	}
+	w := e.stderr
+	if *out != "-" {
+		w = e.stdout
+	}
+	fmt.Fprintf(w, "Good signature from %s\n  fingerprint %s\n", res.Signer, res.SignerFingerprint)
+	if !res.SignerKnown {
+		fmt.Fprintln(w, "  (the sender's key came with the link and is not in your address book: compare the fingerprint with the sender)")
+	}
+	fmt.Fprintf(w, "sha256:  %s\n", res.SHA256)
+	if res.Output != "-" {
+		fmt.Fprintf(w, "saved:   %s (%s)\n", res.Output, humanBytes(res.Size))
+	}
+	return nil
+}
+
+// inAddressBook reports whether k is in the address book.
+func (p *pc) inAddressBook(k *envelope.Key) bool {
+	found, _ := p.keys.Find(k.Fingerprint())
+	if len(found) > 0 {
+		return true
+	}
+	own, err := p.keys.SenderPublic()
+	return err == nil && own.Fingerprint() == k.Fingerprint()
+}
+
+// download fetches a link's ciphertext into a temporary file (ciphertext
+// only) and returns it with the link secret and the sender key the relay
+// holds for the drop.
+func (p *pc) download(ctx context.Context, link, code string) (*os.File, string, *envelope.Key, error) {
+	base, id, secret, err := uploader.LinkID(link)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if secret != "" && !envelope.ValidLinkSecret(secret) {
+		return nil, "", nil, errors.New("the link's #secret is damaged: copy the whole link")
+	}
+	client, err := p.clientFor(base.String(), "")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	info, err := client.Info(ctx, id)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	var senderKey *envelope.Key
+	if info.SenderKey != "" {
+		if keys, err := envelope.ReadKeys(strings.NewReader(info.SenderKey)); err == nil {
+			senderKey = keys[0].Public()
+		}
+	}
+	grant := ""
+	if info.NeedsCode {
+		if code == "" {
+			return nil, "", nil, errors.New("this document needs the access code the sender gave you: add --code CODE")
+		}
+		if grant, err = client.SubmitCode(ctx, id, code); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	dir := filepath.Join(p.home, "tmp")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", nil, err
+	}
+	f, err := os.CreateTemp(dir, "download-*.pgp")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if _, err := client.Download(ctx, id, grant, f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", nil, err
+	}
+	return f, secret, senderKey, nil
+}
+
+// dearmor unwraps an ASCII-armored message, or passes binary through.
+func dearmor(r io.Reader) (io.Reader, error) {
+	head := make([]byte, 64)
+	n, err := io.ReadFull(r, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
+	}
+	head = head[:n]
+	full := io.MultiReader(bytes.NewReader(head), r)
+	if bytes.Contains(head, []byte("-----BEGIN PGP MESSAGE")) {
+		return armorBody(full)
+	}
+	return full, nil
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/internal/atomicfile"
+)
+
+func runSeal(ctx context.Context, e *env, args []string) error {
+	const usage = "sealprint seal FILE --to EMAIL|FPR|KEYFILE [--to …] [-o OUT] [--armor]"
+	fs := newFlags("seal", usage+"\n\nSigns FILE with your key and encrypts it to each recipient, offline (like gpg -e).", e.stderr)
+	var to listFlag
+	fs.Var(&to, "to", "recipient: email in the address book, fingerprint, or key file (repeatable)")
+	out := fs.String("o", "", "output file (default FILE.pgp, or FILE.asc with --armor; - for stdout)")
+	armored := fs.Bool("armor", false, "ASCII-armored output")
+	profile := fs.String("profile", "compat", "compat or rfc9580")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, 1, usage); err != nil {
+		return err
+	}
+	if len(to) == 0 {
+		return usageError("seal needs at least one --to")
+	}
+	prof, ok := envelope.ParseProfile(*profile)
+	if !ok {
+		return usageError("unknown --profile %q", *profile)
+	}
+	p, err := openPC(e)
+	if err != nil {
+		return err
+	}
+	signer, err := p.senderKey()
+	if err != nil {
+		return err
+	}
+	recipients, err := p.resolveAll(to)
+	if err != nil {
+		return err
+	}
+	in, err := openInput(e, pos[0])
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	dest := *out
+	if dest == "" {
+		if pos[0] == "-" {
+			dest = "-"
+		} else if *armored {
+			dest = pos[0] + ".asc"
+		} else {
+			dest = pos[0] + ".pgp"
+		}
+	}
+	fill := func(w io.Writer) error {
+		if *armored {
+			aw, err := armor.Encode(w, "PGP MESSAGE", nil)
+			if err != nil {
+				return err
+			}
+			if err := sealStream(aw, in, signer, recipients, "", filepath.Base(pos[0]), prof); err != nil {
+				return err
+			}
+			if err := aw.Close(); err != nil {
+				return err
+			}
+			_, err = io.WriteString(w, "\n")
+			return err
+		}
+		return sealStream(w, in, signer, recipients, "", filepath.Base(pos[0]), prof)
+	}
+	if dest == "-" {
+		return fill(e.stdout)
+	}
+	if err := atomicfile.Write(dest, 0o644, fill); err != nil {
+		return err
+	}
+	names := make([]string, len(recipients))
+	for i, r := range recipients {
+		names[i] = r.Identity()
+	}
+	fmt.Fprintf(e.stderr, "sealed %s → %s for %s\n", pos[0], dest, strings.Join(names, ", "))
+	return nil
+}
+
+// sealStream copies in through a sealing writer into w.
+func sealStream(w io.Writer, in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) error {
+	sw, err := envelope.Seal(w, envelope.SealOptions{Signer: signer, Recipients: to, Secret: secret, FileName: name, Profile: prof})
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(sw, in); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	return sw.Close()
+}
+
+// resolveAll resolves every --to value.
+func (p *pc) resolveAll(specs []string) ([]*envelope.Key, error) {
+	var keys []*envelope.Key
+	seen := map[string]bool{}
+	for _, s := range specs {
+		k, err := p.resolveRecipient(s)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[k.Fingerprint()] {
+			seen[k.Fingerprint()] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// fileExists reports whether path exists.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

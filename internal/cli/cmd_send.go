@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/uploader"
+)
+
+// sendResult is what 'sealprint send --json' prints.
+type sendResult struct {
+	ID         string    `json:"id"`
+	Link       string    `json:"link"`
+	Mode       string    `json:"mode"`
+	Code       string    `json:"code,omitempty"`
+	SHA256     string    `json:"sha256"`
+	Size       int64     `json:"size"`
+	Recipients []string  `json:"recipients"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+func runSend(ctx context.Context, e *env, args []string) error {
+	const usage = "sealprint send FILE --to EMAIL [--to …] [--link [--code]] [--expires 7d] [--max-downloads N] [--json]"
+	fs := newFlags("send", usage+`
+
+Seals FILE (signed with your key) and uploads it to the relay, then prints
+the download link and the document's SHA-256. Key mode (default) encrypts
+to each recipient's key; --link encrypts to a random secret carried only in
+the link's #fragment, for recipients without a key.`, e.stderr)
+	var to listFlag
+	fs.Var(&to, "to", "recipient email (repeatable; comma-separated lists work too)")
+	link := fs.Bool("link", false, "link mode: anyone with the full link can open the document")
+	code := fs.Bool("code", false, "with --link: also require an access code, printed here, to pass by phone or SMS")
+	expires := fs.String("expires", "7d", "time until the relay deletes the document (max 30d)")
+	maxDownloads := fs.Int("max-downloads", -1, "downloads allowed (0: no limit; default: the relay's, 5)")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	profile := fs.String("profile", "compat", "compat or rfc9580")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, 1, usage); err != nil {
+		return err
+	}
+	if !*link && len(to) == 0 {
+		return usageError("send needs --to EMAIL (or --link for a recipient without a key)")
+	}
+	if *code && !*link {
+		return usageError("--code goes with --link (key mode needs no code)")
+	}
+	ttl, err := parseDuration(*expires)
+	if err != nil {
+		return usageError("--expires: %v", err)
+	}
+	prof, ok := envelope.ParseProfile(*profile)
+	if !ok {
+		return usageError("unknown --profile %q", *profile)
+	}
+	for _, r := range to {
+		if !strings.Contains(r, "@") && *link {
+			return usageError("--to %q: in link mode, recipients are email addresses", r)
+		}
+	}
+	p, err := openPC(e)
+	if err != nil {
+		return err
+	}
+	client, err := p.relayClient(true)
+	if err != nil {
+		return err
+	}
+	signer, err := p.senderKey()
+	if err != nil {
+		return err
+	}
+	req := uploader.CreateDropRequest{Mode: "key", ExpiresInSeconds: int64(ttl / time.Second), Notify: !*link}
+	var recipients []*envelope.Key
+	var secret string
+	if *link {
+		req.Mode = "link"
+		if secret, err = envelope.NewLinkSecret(); err != nil {
+			return err
+		}
+		req.Recipients = lowerAll(to)
+	} else {
+		if recipients, err = p.resolveAll(to); err != nil {
+			return err
+		}
+		for _, k := range recipients {
+			req.Recipients = append(req.Recipients, recipientAddress(k, to))
+		}
+	}
+	if *maxDownloads >= 0 {
+		req.MaxDownloads = maxDownloads
+	}
+	var accessCode string
+	if *code {
+		if accessCode, err = newAccessCode(); err != nil {
+			return err
+		}
+		req.AccessCode = accessCode
+	}
+	var pub strings.Builder
+	if err := signer.Public().WritePublic(&pub, true); err != nil {
+		return err
+	}
+	req.SenderKey = pub.String()
+
+	in, err := openInput(e, pos[0])
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	sealed, docSum, err := p.sealToTemp(in, signer, recipients, secret, filepath.Base(pos[0]), prof)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sealed.Close()
+		os.Remove(sealed.Name())
+	}()
+	st, err := sealed.Stat()
+	if err != nil {
+		return err
+	}
+	req.Size = st.Size()
+
+	var progress func(sent, total int64)
+	var bar *uploader.Progress
+	if !*jsonOut {
+		bar = uploader.NewProgress(e.stderr, req.Size, isTerminal(e.stderr))
+		progress = bar.Update
+	}
+	drop, err := client.Send(ctx, req, sealed, progress)
+	if bar != nil {
+		bar.Done()
+	}
+	if err != nil {
+		return fmt.Errorf("send %s: %w", pos[0], err)
+	}
+	res := sendResult{ID: drop.ID, Link: drop.Link, Mode: req.Mode, Code: accessCode, SHA256: docSum,
+		Size: req.Size, Recipients: req.Recipients, ExpiresAt: drop.ExpiresAt}
+	if res.Recipients == nil {
+		res.Recipients = []string{}
+	}
+	if secret != "" {
+		res.Link += "#" + secret
+	}
+	if *jsonOut {
+		return writeJSON(e, res)
+	}
+	fmt.Fprintf(e.stdout, "link:    %s\n", res.Link)
+	if accessCode != "" {
+		fmt.Fprintf(e.stdout, "code:    %s   (give it to the recipient by another channel: phone, SMS)\n", accessCode)
+	}
+	fmt.Fprintf(e.stdout, "sha256:  %s\n", docSum)
+	if !drop.ExpiresAt.IsZero() {
+		fmt.Fprintf(e.stdout, "expires: %s\n", drop.ExpiresAt.Local().Format("2006-01-02 15:04 MST"))
+	}
+	if *link {
+		fmt.Fprintln(e.stdout, "The link itself opens the document: send it only to the recipient.")
+	}
+	return nil
+}
+
+// sealToTemp seals in into a temporary file of ciphertext under the home
+// directory and returns it rewound, with the SHA-256 of the plaintext.
+// Plaintext never touches the disk.
+func (p *pc) sealToTemp(in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) (*os.File, string, error) {
+	dir := filepath.Join(p.home, "tmp")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", err
+	}
+	f, err := os.CreateTemp(dir, "sealed-*.pgp")
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	err = sealStream(f, io.TeeReader(in, h), signer, to, secret, name, prof)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", err
+	}
+	return f, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// relayClient builds the relay client from the config; needToken requires
+// an enrolment token (senders).
+func (p *pc) relayClient(needToken bool) (*uploader.Client, error) {
+	if p.cfg.Relay == "" {
+		return nil, errors.New("no relay configured: run 'sealprint enroll --relay URL --token TOKEN' (or set SEALPRINT_RELAY)")
+	}
+	if needToken && p.cfg.Token == "" {
+		return nil, errors.New("no enrolment token: run 'sealprint enroll --token TOKEN' (or set SEALPRINT_TOKEN)")
+	}
+	return p.clientFor(p.cfg.Relay, p.cfg.Token)
+}
+
+// clientFor builds a client of any relay with this PC's network settings.
+func (p *pc) clientFor(relayURL, token string) (*uploader.Client, error) {
+	return uploader.New(relayURL, token, uploader.Options{
+		Proxy: p.cfg.Proxy, PAC: p.cfg.PAC, CA: p.cfg.CA, Getenv: p.getenv,
+	})
+}
+
+// recipientAddress picks the address a key was asked for (--to), else its
+// first email.
+func recipientAddress(k *envelope.Key, asked []string) string {
+	for _, a := range asked {
+		if k.HasEmail(a) {
+			return strings.ToLower(a)
+		}
+	}
+	if emails := k.Emails(); len(emails) > 0 {
+		return emails[0]
+	}
+	return k.Fingerprint()
+}
+
+func lowerAll(in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	return out
+}
+
+// newAccessCode returns 8 random decimal digits.
+func newAccessCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%08d", n.Int64()), nil
+}
+
+// isTerminal reports whether w is a terminal (progress bar vs plain lines).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/internal/config"
+	"github.com/sealprint/sealprint/internal/keystore"
+)
+
+// pc bundles what the sender-side commands need: the home directory, the
+// configuration and the key store.
+type pc struct {
+	home   string
+	cfg    *config.Config
+	keys   *keystore.Store
+	getenv func(string) string
+}
+
+// openPC loads the sealprint home named by SEALPRINT_HOME (or the default).
+func openPC(e *env) (*pc, error) {
+	home, err := config.Home(e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(home, e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := keystore.Open(home, keystore.Options{Notice: e.stderr, Getenv: e.getenv})
+	if err != nil {
+		return nil, err
+	}
+	return &pc{home: home, cfg: cfg, keys: ks, getenv: e.getenv}, nil
+}
+
+// passphrase returns the sender key's passphrase from SEALPRINT_PASSPHRASE.
+func (p *pc) passphrase() []byte {
+	if v := p.getenv("SEALPRINT_PASSPHRASE"); v != "" {
+		return []byte(v)
+	}
+	return nil
+}
+
+// senderKey returns the unlocked sender key.
+func (p *pc) senderKey() (*envelope.Key, error) {
+	return p.keys.SenderKey(p.passphrase())
+}
+
+// resolveRecipient turns a --to value into a public key: a key file path,
+// a fingerprint or key id, or an email address in the address book.
+func (p *pc) resolveRecipient(spec string) (*envelope.Key, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil, usageError("empty --to")
+	}
+	if st, err := os.Stat(spec); err == nil && !st.IsDir() {
+		f, err := os.Open(spec)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		keys, err := envelope.ReadKeys(f)
+		if err != nil {
+			return nil, fmt.Errorf("recipient key file %s: %w", spec, err)
+		}
+		if len(keys) != 1 {
+			return nil, fmt.Errorf("recipient key file %s holds %d keys; give one", spec, len(keys))
+		}
+		return usable(keys[0].Public())
+	}
+	found, err := p.keys.Find(spec)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(spec, "@") {
+		found = usableOnly(found)
+		for _, k := range found {
+			if err := p.keys.CheckPin(spec, k.Fingerprint()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		if k, err := p.lookupRecipient(spec); k != nil || err != nil {
+			return k, err
+		}
+		return nil, fmt.Errorf("no key for %s in the address book: import it with 'sealprint keys import FILE' or look it up with 'sealprint keys lookup %s'", spec, spec)
+	case 1:
+		return usable(found[0])
+	}
+	var fprs []string
+	for _, k := range found {
+		fprs = append(fprs, k.Fingerprint())
+	}
+	return nil, fmt.Errorf("%d keys match %s (%s): pin one with 'sealprint keys pin %s FINGERPRINT'", len(found), spec, strings.Join(fprs, ", "), spec)
+}
+
+// lookupRecipient is the hook for finding unknown addresses in the key
+// directory; nil, nil means "not found".
+var lookupRecipient func(p *pc, email string) (*envelope.Key, error)
+
+func (p *pc) lookupRecipient(spec string) (*envelope.Key, error) {
+	if lookupRecipient == nil || !strings.Contains(spec, "@") {
+		return nil, nil
+	}
+	return lookupRecipient(p, spec)
+}
+
+func usable(k *envelope.Key) (*envelope.Key, error) {
+	if err := k.Check(time.Now()); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// usableOnly drops expired and revoked keys when an address has several.
+func usableOnly(keys []*envelope.Key) []*envelope.Key {
+	if len(keys) < 2 {
+		return keys
+	}
+	var out []*envelope.Key
+	for _, k := range keys {
+		if k.Check(time.Now()) == nil {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return keys[:1]
+	}
+	return out
+}
+
+// verifiers returns the keys that may have signed a message the user opens:
+// the address book and the user's own key.
+func (p *pc) verifiers() []*envelope.Key {
+	keys, _ := p.keys.Recipients()
+	if own, err := p.keys.SenderPublic(); err == nil {
+		keys = append(keys, own)
+	}
+	return keys
+}
+
+// ownKeys returns the secret keys that may open a message (the sender key),
+// or none if the user has no key.
+func (p *pc) ownKeys() ([]*envelope.Key, error) {
+	k, err := p.senderKey()
+	if errors.Is(err, keystore.ErrNoSenderKey) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []*envelope.Key{k}, nil
+}
