@@ -1,0 +1,247 @@
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+)
+
+// jpegToPDF embeds a JPEG as one page, unchanged (DCTDecode): the file is
+// copied into the PDF as it is read, only its header is parsed.
+func jpegToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim Limits) (Info, error) {
+	var head bytes.Buffer
+	br := bufio.NewReaderSize(in, 64<<10)
+	cfg, err := jpeg.DecodeConfig(io.TeeReader(io.LimitReader(br, lim.MaxImage), &head))
+	if err != nil {
+		return Info{}, &FormatError{Format: FormatJPEG, Msg: "bad header", Err: eofToUnexpected(err)}
+	}
+	if err := checkImage(FormatJPEG, cfg.Width, cfg.Height, lim); err != nil {
+		return Info{}, err
+	}
+	var cs, decode string
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		cs = "/DeviceGray"
+	case color.YCbCrModel, color.RGBAModel:
+		cs = "/DeviceRGB"
+	case color.CMYKModel:
+		// Adobe writes CMYK JPEGs inverted.
+		cs, decode = "/DeviceCMYK", "/Decode[1 0 1 0 1 0 1 0]"
+	default:
+		return Info{}, &FormatError{Format: FormatJPEG, Msg: "unsupported colour model"}
+	}
+	xdpi, ydpi := jfifDensity(head.Bytes())
+	size := imagePageSize(cfg.Width, cfg.Height, xdpi, ydpi)
+
+	pw := newPDFWriter(out)
+	img, content := pw.newObj(), pw.newObj()
+	dict := fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace%s/BitsPerComponent 8%s/Filter/DCTDecode",
+		cfg.Width, cfg.Height, cs, decode)
+	var copied int64
+	err = pw.stream(img, dict, func(w io.Writer) error {
+		if _, err := w.Write(head.Bytes()); err != nil {
+			return err
+		}
+		rest := io.LimitReader(br, lim.MaxImage-int64(head.Len())+1)
+		n, err := io.Copy(w, &ctxReader{ctx: ctx, r: rest})
+		copied = int64(head.Len()) + n
+		return err
+	})
+	if err != nil {
+		return Info{}, err
+	}
+	if copied > lim.MaxImage {
+		return Info{}, &LimitError{Format: FormatJPEG, What: "bytes", Value: copied, Max: lim.MaxImage}
+	}
+	return finishImagePage(pw, img, content, size, meta)
+}
+
+// pngToPDF decodes a PNG and embeds its pixels losslessly (Flate), 8 or 16
+// bits per component. Transparent pixels are composited onto white.
+func pngToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim Limits) (Info, error) {
+	data, err := io.ReadAll(io.LimitReader(in, lim.MaxImage+1))
+	if err != nil {
+		return Info{}, fmt.Errorf("render png: read: %w", err)
+	}
+	if int64(len(data)) > lim.MaxImage {
+		return Info{}, &LimitError{Format: FormatPNG, What: "bytes", Value: int64(len(data)), Max: lim.MaxImage}
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return Info{}, &FormatError{Format: FormatPNG, Msg: "bad header", Err: eofToUnexpected(err)}
+	}
+	if err := checkImage(FormatPNG, cfg.Width, cfg.Height, lim); err != nil {
+		return Info{}, err
+	}
+	m, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		return Info{}, &FormatError{Format: FormatPNG, Msg: "bad image data", Err: eofToUnexpected(err)}
+	}
+	if err := ctx.Err(); err != nil {
+		return Info{}, err
+	}
+	xdpi, ydpi := pngDensity(data)
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	size := imagePageSize(w, h, xdpi, ydpi)
+
+	gray, deep := false, false
+	switch m.(type) {
+	case *image.Gray:
+		gray = true
+	case *image.Gray16:
+		gray, deep = true, true
+	case *image.RGBA64, *image.NRGBA64:
+		deep = true
+	}
+	cs, bpc, ncomp := "/DeviceRGB", 8, 3
+	if gray {
+		cs, ncomp = "/DeviceGray", 1
+	}
+	if deep {
+		bpc = 16
+	}
+	pw := newPDFWriter(out)
+	img, content := pw.newObj(), pw.newObj()
+	dict := fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace%s/BitsPerComponent %d", w, h, cs, bpc)
+	row := make([]byte, w*ncomp*bpc/8)
+	err = pw.flateStream(img, dict, func(zw io.Writer) error {
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			i := 0
+			for x := b.Min.X; x < b.Max.X; x++ {
+				// Composite onto white: c + (1-a) * white, in 16 bits.
+				r, g, bl, a := m.At(x, y).RGBA()
+				r, g, bl = r+0xffff-a, g+0xffff-a, bl+0xffff-a
+				comps := [3]uint32{r, g, bl}
+				if gray {
+					comps[0] = r // gray images have r == g == b
+				}
+				for _, c := range comps[:ncomp] {
+					if deep {
+						binary.BigEndian.PutUint16(row[i:], uint16(c))
+						i += 2
+					} else {
+						row[i] = uint8(c >> 8)
+						i++
+					}
+				}
+			}
+			if _, err := zw.Write(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Info{}, err
+	}
+	return finishImagePage(pw, img, content, size, meta)
+}
+
+// finishImagePage writes the content stream and page showing image img
+// over the whole page, then closes the PDF.
+func finishImagePage(pw *pdfWriter, img, content int, size PageSize, meta Meta) (Info, error) {
+	ops := fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", num(size.Width), num(size.Height))
+	if err := pw.stream(content, "", func(w io.Writer) error {
+		_, err := io.WriteString(w, ops)
+		return err
+	}); err != nil {
+		return Info{}, err
+	}
+	pw.page(size, fmt.Sprintf("<</XObject<</Im0 %d 0 R>>>>", img), content)
+	if err := pw.close(meta); err != nil {
+		return Info{}, err
+	}
+	return Info{Pages: 1, PageSizes: pw.sizes}, nil
+}
+
+func checkImage(format string, w, h int, lim Limits) error {
+	switch {
+	case w <= 0 || h <= 0:
+		return &FormatError{Format: format, Msg: fmt.Sprintf("empty image %d×%d", w, h)}
+	case w > lim.MaxWidth:
+		return &LimitError{Format: format, What: "width", Value: int64(w), Max: int64(lim.MaxWidth)}
+	case h > lim.MaxHeight:
+		return &LimitError{Format: format, What: "height", Value: int64(h), Max: int64(lim.MaxHeight)}
+	case int64(w)*int64(h) > lim.MaxPixels:
+		return &LimitError{Format: format, What: "pixels", Value: int64(w) * int64(h), Max: lim.MaxPixels}
+	}
+	return nil
+}
+
+// imagePageSize sizes a page for an image: at its own resolution when it
+// records one, otherwise at 72 dpi or, for large images, the resolution
+// that fits an A4 sheet (portrait or landscape, as the image is).
+func imagePageSize(w, h int, xdpi, ydpi float64) PageSize {
+	if xdpi <= 0 || ydpi <= 0 {
+		fw, fh := 8.27, 11.69
+		if w > h {
+			fw, fh = fh, fw
+		}
+		xdpi = max(72, float64(w)/fw, float64(h)/fh)
+		ydpi = xdpi
+	}
+	return PageSize{Width: float64(w) * 72 / xdpi, Height: float64(h) * 72 / ydpi}
+}
+
+// jfifDensity returns the resolution in a JPEG's JFIF APP0 segment, or
+// zeros.
+func jfifDensity(b []byte) (float64, float64) {
+	// SOI, then APP0 "JFIF\0" version(2) units(1) xdensity(2) ydensity(2).
+	if len(b) < 18 || b[2] != 0xff || b[3] != 0xe0 || string(b[6:11]) != "JFIF\x00" {
+		return 0, 0
+	}
+	x, y := float64(binary.BigEndian.Uint16(b[14:])), float64(binary.BigEndian.Uint16(b[16:]))
+	switch b[13] {
+	case 1: // dots per inch
+		return x, y
+	case 2: // dots per cm
+		return x * 2.54, y * 2.54
+	}
+	return 0, 0
+}
+
+// pngDensity returns the resolution in a PNG's pHYs chunk, or zeros.
+func pngDensity(b []byte) (float64, float64) {
+	b = b[min(8, len(b)):]
+	for len(b) >= 12 {
+		n := int64(binary.BigEndian.Uint32(b))
+		typ := string(b[4:8])
+		if typ == "IDAT" || n > int64(len(b)-12) {
+			return 0, 0
+		}
+		if typ == "pHYs" && n == 9 && b[16] == 1 { // unit: metre
+			return float64(binary.BigEndian.Uint32(b[8:])) * 0.0254, float64(binary.BigEndian.Uint32(b[12:])) * 0.0254
+		}
+		b = b[12+n:]
+	}
+	return 0, 0
+}
+
+// ctxReader stops a copy when the context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func eofToUnexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

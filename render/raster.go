@@ -1,0 +1,126 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// rasterPage describes one page of a raster document as the PDF image it
+// becomes: rows are passed through unchanged, so the layout must be one a
+// PDF image dictionary can describe.
+type rasterPage struct {
+	width, height int    // pixels
+	xdpi, ydpi    int    // resolution
+	bpc           int    // bits per component: 1, 2, 4, 8 or 16
+	colors        int    // components per pixel: 1, 3 or 4
+	colorSpace    string // PDF colour space name
+	decode        string // PDF /Decode array, "" for the default
+	bytesPerLine  int
+}
+
+// size returns the physical page size in points.
+func (p *rasterPage) size() PageSize {
+	return PageSize{
+		Width:  float64(p.width) * 72 / float64(p.xdpi),
+		Height: float64(p.height) * 72 / float64(p.ydpi),
+	}
+}
+
+// rasterDecoder yields the pages of a raster document one by one and each
+// page's rows in order, from top to bottom.
+type rasterDecoder interface {
+	// nextPage reads the next page header; io.EOF when there is none.
+	nextPage() (*rasterPage, error)
+	// readRow fills row (bytesPerLine bytes) with the next row of the page.
+	readRow(row []byte) error
+}
+
+// checkRasterPage validates a decoded page header against the limits.
+func checkRasterPage(format string, page int, p *rasterPage, lim Limits) error {
+	fe := func(msg string, a ...any) error {
+		return &FormatError{Format: format, Page: page, Msg: fmt.Sprintf(msg, a...)}
+	}
+	switch {
+	case p.width <= 0 || p.height <= 0:
+		return fe("empty page %d×%d", p.width, p.height)
+	case p.width > lim.MaxWidth:
+		return &LimitError{Format: format, What: "width", Value: int64(p.width), Max: int64(lim.MaxWidth)}
+	case p.height > lim.MaxHeight:
+		return &LimitError{Format: format, What: "height", Value: int64(p.height), Max: int64(lim.MaxHeight)}
+	case p.xdpi <= 0 || p.ydpi <= 0 || p.xdpi > 10000 || p.ydpi > 10000:
+		return fe("resolution %d×%d dpi out of range", p.xdpi, p.ydpi)
+	case p.bytesPerLine > lim.MaxLine:
+		return &LimitError{Format: format, What: "bytes per line", Value: int64(p.bytesPerLine), Max: int64(lim.MaxLine)}
+	}
+	want := (int64(p.width)*int64(p.bpc)*int64(p.colors) + 7) / 8
+	if int64(p.bytesPerLine) != want {
+		return fe("%d bytes per line, want %d for %d pixels of %d bits", p.bytesPerLine, want, p.width, p.bpc*p.colors)
+	}
+	return nil
+}
+
+// rasterToPDF writes each page of dec as a PDF page holding one
+// Flate-compressed image of the page's physical size.
+func rasterToPDF(ctx context.Context, dec rasterDecoder, out io.Writer, meta Meta, lim Limits) (Info, error) {
+	pw := newPDFWriter(out)
+	var row []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return Info{}, err
+		}
+		pg, err := dec.nextPage()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Info{}, err
+		}
+		if len(pw.pages) >= lim.MaxPages {
+			return Info{}, &LimitError{What: "pages", Value: int64(len(pw.pages) + 1), Max: int64(lim.MaxPages)}
+		}
+		if cap(row) < pg.bytesPerLine {
+			row = make([]byte, pg.bytesPerLine)
+		}
+		row = row[:pg.bytesPerLine]
+		img, content := pw.newObj(), pw.newObj()
+		dict := fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace%s/BitsPerComponent %d%s",
+			pg.width, pg.height, pg.colorSpace, pg.bpc, pg.decode)
+		err = pw.flateStream(img, dict, func(w io.Writer) error {
+			for y := 0; y < pg.height; y++ {
+				if y&255 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				if err := dec.readRow(row); err != nil {
+					return err
+				}
+				if _, err := w.Write(row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return Info{}, err
+		}
+		size := pg.size()
+		ops := fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", num(size.Width), num(size.Height))
+		if err := pw.stream(content, "", func(w io.Writer) error {
+			_, err := io.WriteString(w, ops)
+			return err
+		}); err != nil {
+			return Info{}, err
+		}
+		pw.page(size, fmt.Sprintf("<</XObject<</Im0 %d 0 R>>>>", img), content)
+	}
+	if len(pw.pages) == 0 {
+		return Info{}, &FormatError{Format: "raster", Msg: "no pages"}
+	}
+	if err := pw.close(meta); err != nil {
+		return Info{}, err
+	}
+	return Info{Pages: len(pw.pages), PageSizes: pw.sizes}, nil
+}

@@ -1,0 +1,185 @@
+// Package render turns a print job's document (PDF, PWG raster, Apple
+// raster, JPEG, PNG or plain text) into the one PDF a recipient gets. It
+// streams: rasters are converted page by page with bounded memory, and
+// nothing is ever written to disk.
+package render
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+	"time"
+)
+
+// MIME types of the formats render accepts.
+const (
+	FormatPDF         = "application/pdf"
+	FormatPWG         = "image/pwg-raster"
+	FormatURF         = "image/urf"
+	FormatJPEG        = "image/jpeg"
+	FormatPNG         = "image/png"
+	FormatText        = "text/plain"
+	FormatOctetStream = "application/octet-stream"
+)
+
+// Formats lists the document formats ToPDF accepts, in order of preference.
+var Formats = []string{FormatPDF, FormatPWG, FormatURF, FormatJPEG, FormatPNG, FormatText}
+
+// Meta is what the output PDF records about the job: the document
+// information dictionary gets Title, Author, Creator "sealprint" and the
+// creation date, and the job ticket's page ranges, copies and sides are
+// recorded as custom entries rather than silently dropped.
+type Meta struct {
+	Title   string    // job name
+	Author  string    // sender
+	Created time.Time // job creation time; zero means "now"
+
+	PageRanges string // job ticket page-ranges as asked ("1-3,7"); empty if none
+	Copies     int    // job ticket copies; 0 if not given
+	Sides      string // job ticket sides ("one-sided", "two-sided-long-edge", …)
+}
+
+// PageSize is the size of one output page in PDF points (1/72 inch).
+type PageSize struct {
+	Width, Height float64
+}
+
+// Info describes the PDF that ToPDF wrote.
+type Info struct {
+	Format    string     // detected or given input format (MIME type)
+	Pages     int        // number of pages
+	PageSizes []PageSize // size of each page (for PDF input, the first MaxPageSizes pages)
+	Encrypted bool       // PDF input was encrypted; passed through without metadata changes
+}
+
+// Limits bound what a document may ask of the renderer. Every limit is
+// checked before the allocation it guards.
+type Limits struct {
+	MaxWidth    int   // raster width in pixels
+	MaxHeight   int   // raster height in pixels
+	MaxPixels   int64 // width × height of one decoded image (JPEG, PNG)
+	MaxPages    int   // pages per document
+	MaxPDFBytes int64 // PDF input held in memory when the input cannot seek
+	MaxImage    int64 // encoded JPEG/PNG input size in bytes
+	MaxLine     int   // bytes of one raster line
+}
+
+// DefaultLimits are the limits ToPDF uses: room for 1200 dpi A3 rasters and
+// 100 000-page documents, nothing that could exhaust memory.
+var DefaultLimits = Limits{
+	MaxWidth:    20000,
+	MaxHeight:   30000,
+	MaxPixels:   100_000_000,
+	MaxPages:    100_000,
+	MaxPDFBytes: 512 << 20,
+	MaxImage:    256 << 20,
+	MaxLine:     20000 * 8,
+}
+
+// MaxPageSizes caps Info.PageSizes for PDF input.
+const MaxPageSizes = 10000
+
+// Renderer converts documents to PDF under the given Limits. The zero
+// value uses DefaultLimits.
+type Renderer struct {
+	Limits Limits
+	// Now returns the current time for Meta.Created when it is zero;
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// ToPDF converts the document read from in, of the given MIME type, to PDF
+// written to out, with DefaultLimits. A format of "" or
+// "application/octet-stream" is sniffed from the first bytes.
+func ToPDF(ctx context.Context, format string, in io.Reader, out io.Writer, meta Meta) (Info, error) {
+	var r Renderer
+	return r.ToPDF(ctx, format, in, out, meta)
+}
+
+// ToPDF converts the document read from in to PDF written to out; see the
+// package-level ToPDF.
+func (r *Renderer) ToPDF(ctx context.Context, format string, in io.Reader, out io.Writer, meta Meta) (Info, error) {
+	lim := r.Limits
+	if lim == (Limits{}) {
+		lim = DefaultLimits
+	}
+	if meta.Created.IsZero() {
+		if r.Now != nil {
+			meta.Created = r.Now()
+		} else {
+			meta.Created = time.Now()
+		}
+	}
+	f := normalizeFormat(format)
+	if f == "" || f == FormatOctetStream {
+		br := bufio.NewReaderSize(in, sniffLen)
+		head, _ := br.Peek(sniffLen)
+		f = Sniff(head)
+		if f == "" {
+			return Info{}, fmt.Errorf("render: %w: content not recognised", ErrUnsupported)
+		}
+		in = readSeekerOr(in, br)
+	}
+	if err := ctx.Err(); err != nil {
+		return Info{}, err
+	}
+	var (
+		info Info
+		err  error
+	)
+	switch f {
+	case FormatPDF:
+		info, err = pdfToPDF(ctx, in, out, meta, lim)
+	case FormatPWG:
+		info, err = rasterToPDF(ctx, newPWGDecoder(in, lim), out, meta, lim)
+	case FormatURF:
+		info, err = rasterToPDF(ctx, newURFDecoder(in, lim), out, meta, lim)
+	case FormatJPEG:
+		info, err = jpegToPDF(ctx, in, out, meta, lim)
+	case FormatPNG:
+		info, err = pngToPDF(ctx, in, out, meta, lim)
+	case FormatText:
+		info, err = textToPDF(ctx, in, out, meta, lim)
+	default:
+		return Info{}, fmt.Errorf("render %s: %w", f, ErrUnsupported)
+	}
+	info.Format = f
+	return info, err
+}
+
+// normalizeFormat lower-cases a MIME type and drops its parameters
+// ("text/plain; charset=utf-8" → "text/plain"). Common aliases map to the
+// canonical names.
+func normalizeFormat(format string) string {
+	format = strings.TrimSpace(format)
+	if format == "" {
+		return ""
+	}
+	if mt, _, err := mime.ParseMediaType(format); err == nil {
+		format = mt
+	}
+	format = strings.ToLower(format)
+	switch format {
+	case "image/urf", "image/x-urf", "image/apple-raster":
+		return FormatURF
+	case "image/pjpeg", "image/jpg":
+		return FormatJPEG
+	}
+	return format
+}
+
+// readSeekerOr returns the original reader when it can seek (so PDF input
+// need not be buffered) after rewinding it past the sniffing; otherwise the
+// buffered reader that holds the sniffed bytes.
+func readSeekerOr(orig io.Reader, br *bufio.Reader) io.Reader {
+	if rs, ok := orig.(io.ReadSeeker); ok {
+		// Peek read at most one buffer: rewind by what is still buffered.
+		if _, err := rs.Seek(-int64(br.Buffered()), io.SeekCurrent); err == nil {
+			return rs
+		}
+	}
+	return br
+}
