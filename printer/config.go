@@ -1,0 +1,116 @@
+package printer
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/sealprint/sealprint/internal/config"
+)
+
+// DefaultListen is the address the print service listens on by default.
+const DefaultListen = "127.0.0.1:8632"
+
+// DefaultMaxDocumentBytes bounds a document body unless configured.
+const DefaultMaxDocumentBytes = 512 << 20
+
+// DefaultQueue is the queue that always exists: its jobs wait (held) until
+// the sender chooses recipients.
+const DefaultQueue = "sealed"
+
+// Config configures a Server. The zero value listens on loopback with the
+// default limits and only the default queue.
+type Config struct {
+	// Listen is the TCP address for ListenAndServe (default 127.0.0.1:8632).
+	Listen string
+	// AllowRemote must be set to listen on a non-loopback address; it also
+	// requires Authenticate.
+	AllowRemote bool
+	// Authenticate checks HTTP Basic credentials. When set, clients from
+	// non-loopback addresses must authenticate; when nil, such clients are
+	// refused.
+	Authenticate func(user, password string) bool
+	// MaxDocumentBytes bounds each document (default 512 MiB).
+	MaxDocumentBytes int64
+	// Queues returns the configured queues with fixed recipients. It is
+	// called on every request, so changes are picked up without restart
+	// (see QueuesFromFile). Nil means only the default queue.
+	Queues func() []config.Queue
+	// MaxJobs bounds the job history kept in memory (default 500).
+	MaxJobs int
+	// MultipleOperationTimeout aborts a job created by Create-Job that got
+	// no document within this time (default 60 s).
+	MultipleOperationTimeout time.Duration
+	// Logger receives operational logs (default slog.Default()). Document
+	// content is never logged.
+	Logger *slog.Logger
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
+
+// BasicUsers returns an Authenticate function accepting the given
+// user → password pairs, compared in constant time.
+func BasicUsers(users map[string]string) func(user, password string) bool {
+	return func(user, password string) bool {
+		want, ok := users[user]
+		if !ok {
+			want = "\x00invalid"
+		}
+		eq := subtle.ConstantTimeCompare([]byte(want), []byte(password)) == 1
+		return ok && eq
+	}
+}
+
+// withDefaults validates c and fills in defaults.
+func (c Config) withDefaults() (Config, error) {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.MaxDocumentBytes <= 0 {
+		c.MaxDocumentBytes = DefaultMaxDocumentBytes
+	}
+	if c.MaxJobs <= 0 {
+		c.MaxJobs = 500
+	}
+	if c.MultipleOperationTimeout <= 0 {
+		c.MultipleOperationTimeout = 60 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Queues == nil {
+		c.Queues = func() []config.Queue { return nil }
+	}
+	loop, err := isLoopbackAddr(c.Listen)
+	if err != nil {
+		return c, err
+	}
+	if !loop {
+		if !c.AllowRemote {
+			return c, fmt.Errorf("listen address %s is not loopback: remote printing must be enabled explicitly", c.Listen)
+		}
+		if c.Authenticate == nil {
+			return c, errors.New("remote printing requires authentication")
+		}
+	}
+	return c, nil
+}
+
+// isLoopbackAddr reports whether a listen address binds only loopback.
+func isLoopbackAddr(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}

@@ -1,0 +1,17 @@
+package printer
+
+// opCreateJob handles Create-Job (RFC 8011 section 4.2.4): the job waits
+// for its document (Send-Document) up to multiple-operation-time-out.
+func (s *Server) opCreateJob(rq *request) error {
+	tmpl, err := checkTemplate(rq)
+	if err != nil {
+		return err
+	}
+	j := s.jobs.add(&job{
+		Queue: rq.queue.Name, Name: jobName(rq), User: rq.user,
+		Template: tmpl.Attrs, Text: tmpl.Text, State: jobPending,
+		Reasons: []string{"job-incoming"},
+	})
+	rq.groups = append(rq.groups, s.jobSummary(rq, j))
+	return nil
+}

@@ -1,0 +1,28 @@
+package printer
+
+// opPrintJob handles Print-Job (RFC 8011 section 4.2.1): the job is
+// created, its document streamed to the spooler, and the client answered
+// once the spooler holds it durably.
+func (s *Server) opPrintJob(rq *request) error {
+	tmpl, err := checkTemplate(rq)
+	if err != nil {
+		return err
+	}
+	if err := checkCompression(rq); err != nil {
+		return err
+	}
+	format, err := documentFormat(rq)
+	if err != nil {
+		return err
+	}
+	j := s.jobs.add(&job{
+		Queue: rq.queue.Name, Name: jobName(rq), User: rq.user,
+		Template: tmpl.Attrs, Text: tmpl.Text, State: jobPending,
+	})
+	j, err = s.spool(rq, j.ID, format, true)
+	if err != nil {
+		return err
+	}
+	rq.groups = append(rq.groups, s.jobSummary(rq, j))
+	return nil
+}
