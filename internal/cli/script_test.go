@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets testscript run sealprint and sealrelay in-process as
+// commands of the scripts in testdata/script.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"sealprint": func() {
+			os.Exit(Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+		},
+		"sealrelay": func() {
+			os.Exit(RunRelay(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+		},
+	})
+}
+
+// TestScripts runs the command-line behaviour scripts (testdata/script).
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("SEALPRINT_HOME", env.WorkDir+"/home")
+			env.Setenv("SEALPRINT_KEYRING", "file")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// corrupt FILE OFFSET flips one bit of FILE at OFFSET.
+			"corrupt": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: corrupt FILE OFFSET")
+				}
+				path := ts.MkAbs(args[0])
+				b, err := os.ReadFile(path)
+				ts.Check(err)
+				off, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				if off >= len(b) {
+					ts.Fatalf("offset %d beyond %d bytes", off, len(b))
+				}
+				b[off] ^= 0x10
+				ts.Check(os.WriteFile(path, b, 0o644))
+			},
+		},
+	})
+}
