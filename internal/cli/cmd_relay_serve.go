@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sealprint/sealprint/relay"
+)
+
+const relayServeUsage = `sealrelay serve --data DIR [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES]
+
+Runs the relay: drops API, resumable uploads, downloads, /healthz, /metrics.
+Everything lives in DIR (SQLite database, ciphertext files, audit log).`
+
+// relayParts is what the components served by sealrelay may need when
+// they mount themselves in relayMux.
+type relayParts struct {
+	relay     *relay.Server
+	dataDir   string
+	publicURL string
+	logger    *slog.Logger
+}
+
+// relayMux assembles everything `sealrelay serve` answers, on one mux, and
+// wraps it with the relay's middleware (security headers, request ids,
+// body limits, request logs). Each component mounts its routes with one
+// line here.
+func relayMux(p relayParts) http.Handler {
+	mux := http.NewServeMux()
+	p.relay.Mount(mux) // /api/, /healthz, /metrics
+	// Key directory (/vks/, /pks/, /.well-known/openpgpkey/): mount here.
+	// Recipient page (/d/, /static/): mount here.
+	return p.relay.Wrap(mux)
+}
+
+func runRelayServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("serve", relayServeUsage, e.stderr)
+	data := fs.String("data", "", "data directory (created if missing)")
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	certFile := fs.String("tls-cert", "", "TLS certificate chain (PEM); serve HTTPS")
+	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
+	publicURL := fs.String("public-url", "", "external base URL for links, e.g. https://relay.example.org")
+	maxSize := fs.Int64("max-size", relay.DefaultMaxSize, "largest document accepted, in bytes")
+	sweep := fs.Duration("sweep-interval", time.Minute, "how often expired drops are deleted")
+	jsonLogs := fs.Bool("log-json", false, "write logs as JSON lines")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, 0, relayServeUsage); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usageError("serve needs --data DIR")
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usageError("--tls-cert and --tls-key go together")
+	}
+	if *maxSize <= 0 {
+		return usageError("--max-size must be positive")
+	}
+	if *sweep <= 0 {
+		return usageError("--sweep-interval must be positive")
+	}
+	if *publicURL != "" {
+		u, err := url.Parse(*publicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" || u.RawQuery != "" {
+			return usageError("--public-url must be an http(s) base URL")
+		}
+	}
+	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
+	if *jsonLogs {
+		h = slog.NewJSONHandler(e.stderr, nil)
+	}
+	logger := slog.New(h)
+
+	cfg, closer, err := relay.DataDir{Root: *data}.Open()
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	cfg.PublicURL = strings.TrimRight(*publicURL, "/")
+	cfg.MaxSize = *maxSize
+	cfg.Logger = logger
+	// Notification mails: set cfg.Mail / cfg.MailFrom once --smtp exists.
+	rs, err := relay.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+
+	var tlsCfg *tls.Config
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		scheme = "https"
+	}
+	srv := &http.Server{
+		Handler:           relayMux(relayParts{relay: rs, dataDir: *data, publicURL: cfg.PublicURL, logger: logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go rs.RunSweeper(sweepCtx, *sweep)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "sealrelay: serving %s://%s (data %s)\n", scheme, ln.Addr(), *data)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package relay
+
+import (
+	"errors"
+	"io"
+	"net/http"
+)
+
+// CodeRequest is the body of POST /api/v1/drops/{id}/code.
+type CodeRequest struct {
+	Code string `json:"code"`
+}
+
+// CodeResponse grants a short-lived download.
+type CodeResponse struct {
+	Grant     string `json:"grant"`
+	ExpiresIn int    `json:"expires_in"`
+}
+
+// parseCode decodes and checks a code request body.
+func parseCode(r io.Reader) (string, error) {
+	var req CodeRequest
+	if err := decodeStrict(r, &req); err != nil {
+		return "", err
+	}
+	if req.Code == "" || len(req.Code) > maxCodeLen {
+		return "", errors.New("code must be 1 to 64 characters")
+	}
+	return req.Code, nil
+}
+
+// handleCode serves POST /api/v1/drops/{id}/code. Each attempt is counted
+// before the (slow) check, so parallel guesses cannot exceed the limit;
+// a right code gives its attempt back.
+func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.pathDrop(w, r)
+	if !ok {
+		return
+	}
+	switch st := d.StateAt(s.now()); st {
+	case StateReady:
+	case StatePending:
+		writeError(w, http.StatusConflict, "drop not ready yet")
+		return
+	default:
+		writeGone(w, st)
+		return
+	}
+	if !d.NeedsCode() {
+		writeError(w, http.StatusBadRequest, "this drop needs no access code")
+		return
+	}
+	code, err := parseCode(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	locked := false
+	d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
+		if d.State == StateLocked {
+			return errState{StateLocked}
+		}
+		if d.CodeFailures >= MaxCodeFailures {
+			d.State, locked = StateLocked, true
+			return nil
+		}
+		d.CodeFailures++
+		return nil
+	})
+	var es errState
+	if errors.As(err, &es) {
+		writeGone(w, es.state)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "count attempt", err)
+		return
+	}
+	if locked {
+		s.lockedDrop(r, d)
+		writeGone(w, StateLocked)
+		return
+	}
+	good, err := checkCode(d.CodeHash, code)
+	if err != nil {
+		s.internalError(w, r, "check code", err)
+		return
+	}
+	if good {
+		d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
+			if d.CodeFailures > 0 {
+				d.CodeFailures--
+			}
+			return nil
+		})
+		if err != nil {
+			s.internalError(w, r, "count attempt", err)
+			return
+		}
+		s.record(r.Context(), EventGrant, d.ID, "", 0)
+		writeJSON(w, http.StatusOK, CodeResponse{
+			Grant:     newGrant(s.cfg.GrantKey, d.ID, s.now().Add(GrantLifetime)),
+			ExpiresIn: int(GrantLifetime.Seconds()),
+		})
+		return
+	}
+	s.record(r.Context(), EventCodeFailure, d.ID, "", d.CodeFailures)
+	s.metrics.codeFailures.Inc()
+	if d.CodeFailures >= MaxCodeFailures {
+		d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
+			locked = d.State != StateLocked
+			d.State = StateLocked
+			return nil
+		})
+		if err != nil {
+			s.internalError(w, r, "lock drop", err)
+			return
+		}
+		if locked {
+			s.lockedDrop(r, d)
+		}
+		writeGone(w, StateLocked)
+		return
+	}
+	left := MaxCodeFailures - d.CodeFailures
+	writeJSON(w, http.StatusForbidden, apiError{Error: "wrong code", AttemptsLeft: &left})
+}
+
+// lockedDrop records a lock and tells the sender.
+func (s *Server) lockedDrop(r *http.Request, d *Drop) {
+	s.record(r.Context(), EventLock, d.ID, d.SenderID, d.CodeFailures)
+	s.metrics.dropsLocked.Inc()
+	s.deleteBlob(r.Context(), d.ID)
+	s.notifySender(d, noticeLocked)
+}

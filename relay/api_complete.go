@@ -1,0 +1,132 @@
+package relay
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// errState aborts an UpdateDrop whose drop left the expected state.
+type errState struct{ state string }
+
+func (e errState) Error() string { return "drop is " + e.state }
+
+// handleComplete serves POST /api/v1/drops/{id}/complete: verify the
+// finished upload against the drop's size and SHA-256, move it into blob
+// storage and mark the drop ready.
+func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.ownDrop(w, r)
+	if !ok {
+		return
+	}
+	unlock, err := s.uploads.lock(r.Context(), d.ID)
+	if err != nil {
+		writeError(w, http.StatusConflict, "upload busy, try again")
+		return
+	}
+	defer unlock()
+	// Reload under the lock: a concurrent complete may have finished.
+	if d, err = s.store.Drop(r.Context(), d.ID); err != nil {
+		s.internalError(w, r, "load drop", err)
+		return
+	}
+	switch st := d.StateAt(s.now()); st {
+	case StateReady:
+		writeJSON(w, http.StatusOK, map[string]string{"id": d.ID, "state": StateReady})
+		return
+	case StatePending:
+	default:
+		writeJSON(w, http.StatusGone, apiError{Error: "drop is " + st, State: st})
+		return
+	}
+	offset, size, exists, err := s.uploads.state(r.Context(), d.ID)
+	if err != nil {
+		s.internalError(w, r, "upload state", err)
+		return
+	}
+	if !exists || offset < size {
+		writeError(w, http.StatusConflict, fmt.Sprintf("upload unfinished: %d of %d bytes received", offset, d.Size))
+		return
+	}
+	n, sum, err := s.hashUpload(d.ID)
+	if err != nil {
+		s.internalError(w, r, "hash upload", err)
+		return
+	}
+	if n != d.Size || sum != d.SHA256 {
+		if err := s.uploads.remove(d.ID); err != nil {
+			s.log.ErrorContext(r.Context(), "remove rejected upload", "drop", d.ID, "err", err)
+		}
+		s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0)
+		s.metrics.uploadsRejected.Inc()
+		writeError(w, http.StatusUnprocessableEntity, "uploaded data does not match the drop's size and sha256; upload again")
+		return
+	}
+	if err := s.storeBlob(r, d.ID); err != nil {
+		s.internalError(w, r, "store blob", err)
+		return
+	}
+	d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
+		if d.State != StatePending {
+			return errState{d.State}
+		}
+		d.State = StateReady
+		d.ReadyAt = s.now().UTC()
+		return nil
+	})
+	var es errState
+	if errors.As(err, &es) {
+		s.deleteBlob(r.Context(), d.ID)
+		writeJSON(w, http.StatusGone, apiError{Error: es.Error(), State: es.state})
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "mark ready", err)
+		return
+	}
+	s.record(r.Context(), EventComplete, d.ID, d.SenderID, 0)
+	s.metrics.dropsReady.Inc()
+	s.metrics.bytesStored.Add(float64(d.Size))
+	s.notifyReady(d, s.baseURL(r))
+	writeJSON(w, http.StatusOK, map[string]string{"id": d.ID, "state": StateReady})
+}
+
+// hashUpload reads the finished upload once, returning its size and hex
+// SHA-256.
+func (s *Server) hashUpload(id string) (int64, string, error) {
+	f, err := s.uploads.open(id)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// storeBlob moves the verified upload into blob storage (rename when the
+// blob store is on the same disk, copy otherwise) and deletes the upload.
+func (s *Server) storeBlob(r *http.Request, id string) error {
+	if a, ok := s.blobs.(fileAdopter); ok {
+		if err := a.AdoptFile(r.Context(), id, s.uploads.binPath(id)); err != nil {
+			return err
+		}
+	} else {
+		f, err := s.uploads.open(id)
+		if err != nil {
+			return err
+		}
+		err = s.blobs.Put(r.Context(), id, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return s.uploads.remove(id)
+}

@@ -1,0 +1,259 @@
+package relay
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+)
+
+// CreateRequest is the body of POST /api/v1/drops.
+type CreateRequest struct {
+	IdempotencyKey   string   `json:"idempotency_key,omitempty"`
+	Size             int64    `json:"size"`
+	SHA256           string   `json:"sha256"`
+	Recipients       []string `json:"recipients,omitempty"`
+	Mode             string   `json:"mode"`
+	ExpiresInSeconds int64    `json:"expires_in_seconds,omitempty"`
+	MaxDownloads     *int     `json:"max_downloads,omitempty"`
+	AccessCode       string   `json:"access_code,omitempty"`
+	SenderKey        string   `json:"sender_key,omitempty"`
+	Notify           bool     `json:"notify,omitempty"`
+}
+
+// CreateResponse is the answer to POST /api/v1/drops.
+type CreateResponse struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"`
+	UploadURL string    `json:"upload_url"`
+	Link      string    `json:"link"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Input limits of a create request.
+const (
+	maxIdempotencyKey = 128
+	maxAddress        = 254
+	maxSenderKey      = 48 << 10
+	minCodeLen        = 4
+	maxCodeLen        = 64
+	maxDownloadsLimit = 1000
+)
+
+// errTooLarge marks a create request whose size exceeds the relay's limit.
+var errTooLarge = errors.New("document larger than this relay accepts")
+
+// validatedCreate is a create request after checks and normalisation.
+type validatedCreate struct {
+	CreateRequest
+	expiresIn    time.Duration
+	maxDownloads int
+	senderFPR    string
+}
+
+// parseCreate decodes and validates a create request body.
+func parseCreate(r io.Reader, maxSize int64) (*validatedCreate, error) {
+	var req CreateRequest
+	if err := decodeStrict(r, &req); err != nil {
+		return nil, err
+	}
+	return validateCreate(&req, maxSize)
+}
+
+func validateCreate(req *CreateRequest, maxSize int64) (*validatedCreate, error) {
+	v := &validatedCreate{CreateRequest: *req}
+	if len(req.IdempotencyKey) > maxIdempotencyKey || !printableASCII(req.IdempotencyKey) {
+		return nil, fmt.Errorf("idempotency_key must be at most %d printable ASCII characters", maxIdempotencyKey)
+	}
+	if req.Size <= 0 {
+		return nil, errors.New("size must be positive")
+	}
+	if req.Size > maxSize {
+		return nil, fmt.Errorf("%w (%d bytes max)", errTooLarge, maxSize)
+	}
+	if b, err := hex.DecodeString(req.SHA256); err != nil || len(b) != 32 {
+		return nil, errors.New("sha256 must be 64 hex digits")
+	}
+	v.SHA256 = strings.ToLower(req.SHA256)
+	if len(req.Recipients) > MaxRecipients {
+		return nil, fmt.Errorf("at most %d recipients", MaxRecipients)
+	}
+	v.Recipients = make([]string, 0, len(req.Recipients))
+	for _, a := range req.Recipients {
+		addr, err := parseAddress(a)
+		if err != nil {
+			return nil, err
+		}
+		v.Recipients = append(v.Recipients, addr)
+	}
+	switch req.Mode {
+	case "key", "link":
+	default:
+		return nil, errors.New(`mode must be "key" or "link"`)
+	}
+	switch {
+	case req.ExpiresInSeconds < 0 || req.ExpiresInSeconds > int64(MaxExpiry/time.Second):
+		return nil, fmt.Errorf("expires_in_seconds must be between 1 and %d", int64(MaxExpiry/time.Second))
+	case req.ExpiresInSeconds == 0:
+		v.expiresIn = DefaultExpiry
+	default:
+		v.expiresIn = time.Duration(req.ExpiresInSeconds) * time.Second
+	}
+	v.maxDownloads = DefaultDownloads
+	if req.MaxDownloads != nil {
+		if *req.MaxDownloads < 0 || *req.MaxDownloads > maxDownloadsLimit {
+			return nil, fmt.Errorf("max_downloads must be between 0 and %d", maxDownloadsLimit)
+		}
+		v.maxDownloads = *req.MaxDownloads
+	}
+	if req.AccessCode != "" {
+		if n := len(req.AccessCode); n < minCodeLen || n > maxCodeLen || !printableASCII(req.AccessCode) {
+			return nil, fmt.Errorf("access_code must be %d to %d printable ASCII characters", minCodeLen, maxCodeLen)
+		}
+	}
+	if req.SenderKey != "" {
+		fpr, err := publicKeyFingerprint(req.SenderKey)
+		if err != nil {
+			return nil, err
+		}
+		v.senderFPR = fpr
+	}
+	return v, nil
+}
+
+// parseAddress accepts a bare email address and returns it.
+func parseAddress(a string) (string, error) {
+	if len(a) == 0 || len(a) > maxAddress {
+		return "", fmt.Errorf("recipient %q: not an email address", truncate(a, 64))
+	}
+	addr, err := mail.ParseAddress(a)
+	if err != nil || addr.Address != a || addr.Name != "" || !strings.Contains(a, "@") {
+		return "", fmt.Errorf("recipient %q: not a bare email address", truncate(a, 64))
+	}
+	return addr.Address, nil
+}
+
+// publicKeyFingerprint parses an armored public key and returns its
+// primary key's fingerprint in uppercase hex. Secret keys are refused.
+func publicKeyFingerprint(armored string) (string, error) {
+	if len(armored) > maxSenderKey {
+		return "", fmt.Errorf("sender_key larger than %d bytes", maxSenderKey)
+	}
+	el, err := openpgp.ReadArmoredKeyRing(bytes.NewReader([]byte(armored)))
+	if err != nil {
+		return "", fmt.Errorf("sender_key: %v", err)
+	}
+	if len(el) != 1 {
+		return "", errors.New("sender_key must hold exactly one key")
+	}
+	if el[0].PrivateKey != nil {
+		return "", errors.New("sender_key holds a secret key: send only the public key")
+	}
+	return strings.ToUpper(hex.EncodeToString(el[0].PrimaryKey.Fingerprint)), nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// handleCreate serves POST /api/v1/drops.
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+	snd := senderFrom(r.Context())
+	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
+	req, err := parseCreate(body, s.cfg.MaxSize)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.Is(err, errTooLarge), errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		default:
+			writeError(w, http.StatusBadRequest, err.Error())
+		}
+		return
+	}
+	now := s.now().UTC()
+	id, err := newID(s.rnd)
+	if err != nil {
+		s.internalError(w, r, "new id", err)
+		return
+	}
+	d := &Drop{
+		ID: id, SenderID: snd.ID, IdempotencyKey: req.IdempotencyKey,
+		Size: req.Size, SHA256: req.SHA256, Recipients: req.Recipients, Mode: req.Mode,
+		CreatedAt: now, ExpiresAt: now.Add(req.expiresIn), MaxDownloads: req.maxDownloads,
+		State: StatePending, SenderKey: req.SenderKey, SenderFPR: req.senderFPR, Notify: req.Notify,
+	}
+	if req.IdempotencyKey != "" {
+		// Answer a retry before paying for the code hash.
+		old, err := s.store.DropByIdempotencyKey(r.Context(), snd.ID, req.IdempotencyKey)
+		if err == nil {
+			s.writeCreated(w, r, old, http.StatusOK)
+			return
+		}
+		if !errors.Is(err, ErrNotFound) {
+			s.internalError(w, r, "find drop", err)
+			return
+		}
+	}
+	if req.AccessCode != "" {
+		h, err := s.code.Hash(req.AccessCode, s.rnd)
+		if err != nil {
+			s.internalError(w, r, "hash code", err)
+			return
+		}
+		d.CodeHash = h
+	}
+	got, created, err := s.store.CreateDrop(r.Context(), d)
+	if err != nil {
+		s.internalError(w, r, "create drop", err)
+		return
+	}
+	if !created {
+		s.writeCreated(w, r, got, http.StatusOK)
+		return
+	}
+	s.metrics.dropsCreated.Inc()
+	s.record(r.Context(), EventCreate, d.ID, snd.ID, 0)
+	s.writeCreated(w, r, d, http.StatusCreated)
+}
+
+func (s *Server) writeCreated(w http.ResponseWriter, r *http.Request, d *Drop, status int) {
+	writeJSON(w, status, CreateResponse{
+		ID:        d.ID,
+		State:     d.StateAt(s.now()),
+		UploadURL: "/api/v1/uploads/" + d.ID,
+		Link:      s.baseURL(r) + "/d/" + d.ID,
+		ExpiresAt: d.ExpiresAt,
+	})
+}
+
+// baseURL is the relay's public URL without a trailing slash.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,138 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// InfoResponse is the public answer of GET /api/v1/drops/{id}.
+type InfoResponse struct {
+	ID                string    `json:"id"`
+	State             string    `json:"state"`
+	Size              int64     `json:"size"`
+	ExpiresAt         time.Time `json:"expires_at"`
+	DownloadsLeft     *int      `json:"downloads_left"` // null: no limit
+	NeedsCode         bool      `json:"needs_code"`
+	Mode              string    `json:"mode"`
+	Sender            string    `json:"sender"`
+	SenderKey         string    `json:"sender_key,omitempty"`
+	SenderFingerprint string    `json:"sender_fingerprint,omitempty"`
+}
+
+// StatusResponse is the sender's answer of GET /api/v1/drops/{id}/status.
+type StatusResponse struct {
+	ID           string    `json:"id"`
+	State        string    `json:"state"`
+	Size         int64     `json:"size"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Downloads    int       `json:"downloads"`
+	MaxDownloads int       `json:"max_downloads"`
+	CodeFailures int       `json:"code_failures"`
+	Receipts     []Receipt `json:"receipts"`
+}
+
+// writeGone answers a drop that can no longer be downloaded: 423 when
+// locked, 410 otherwise.
+func writeGone(w http.ResponseWriter, state string) {
+	switch state {
+	case StateLocked:
+		writeJSON(w, http.StatusLocked, apiError{Error: "drop locked after too many wrong access codes", State: state})
+	case StateExpired:
+		writeJSON(w, http.StatusGone, apiError{Error: "drop expired: ask the sender to send it again", State: state})
+	case StateRevoked:
+		writeJSON(w, http.StatusGone, apiError{Error: "drop revoked by its sender", State: state})
+	default:
+		writeJSON(w, http.StatusGone, apiError{Error: "download limit reached: ask the sender to send it again", State: state})
+	}
+}
+
+// handleInfo serves GET /api/v1/drops/{id} to anyone holding the id.
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.pathDrop(w, r)
+	if !ok {
+		return
+	}
+	st := d.StateAt(s.now())
+	switch st {
+	case StatePending, StateReady:
+	default:
+		writeGone(w, st)
+		return
+	}
+	resp := InfoResponse{
+		ID: d.ID, State: st, Size: d.Size, ExpiresAt: d.ExpiresAt, NeedsCode: d.NeedsCode(),
+		Mode: d.Mode, SenderKey: d.SenderKey, SenderFingerprint: d.SenderFPR,
+	}
+	if d.MaxDownloads > 0 {
+		left := d.MaxDownloads - d.Downloads
+		resp.DownloadsLeft = &left
+	}
+	if snd, err := s.store.Sender(r.Context(), d.SenderID); err == nil {
+		resp.Sender = snd.Name
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// handleStatus serves GET /api/v1/drops/{id}/status to the drop's sender.
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.ownDrop(w, r)
+	if !ok {
+		return
+	}
+	receipts, err := s.store.Receipts(r.Context(), d.ID)
+	if err != nil {
+		s.internalError(w, r, "receipts", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, StatusResponse{
+		ID: d.ID, State: d.StateAt(s.now()), Size: d.Size, CreatedAt: d.CreatedAt,
+		ExpiresAt: d.ExpiresAt, Downloads: d.Downloads, MaxDownloads: d.MaxDownloads,
+		CodeFailures: d.CodeFailures, Receipts: receipts,
+	})
+}
+
+// handleRevoke serves DELETE /api/v1/drops/{id}: the drop is revoked and
+// its ciphertext deleted. Revoking twice answers 204 again.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.ownDrop(w, r)
+	if !ok {
+		return
+	}
+	unlock, err := s.uploads.lock(r.Context(), d.ID)
+	if err != nil {
+		writeError(w, http.StatusConflict, "upload busy, try again")
+		return
+	}
+	defer unlock()
+	first := false
+	_, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
+		if d.State != StateRevoked {
+			first = true
+		}
+		d.State = StateRevoked
+		return nil
+	})
+	if err != nil {
+		s.internalError(w, r, "revoke", err)
+		return
+	}
+	s.deleteBlob(r.Context(), d.ID)
+	if first {
+		s.record(r.Context(), EventRevoke, d.ID, d.SenderID, 0)
+		s.metrics.dropsRevoked.Inc()
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteBlob removes a drop's ciphertext and any upload left; failures are
+// logged and retried by the sweeper only for expired drops, so they are
+// loud.
+func (s *Server) deleteBlob(ctx context.Context, id string) {
+	err := errors.Join(s.blobs.Delete(ctx, id), s.uploads.remove(id))
+	if err != nil {
+		s.log.ErrorContext(ctx, "delete drop data", "drop", id, "err", err)
+	}
+}

@@ -1,0 +1,151 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// apiError is the JSON error body: {"error": "…"} plus optional fields.
+type apiError struct {
+	Error        string `json:"error"`
+	State        string `json:"state,omitempty"`
+	AttemptsLeft *int   `json:"attempts_left,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, apiError{Error: msg})
+}
+
+// decodeJSON reads one JSON object of at most maxJSONBody bytes into v,
+// refusing unknown fields and trailing data.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) (status int, err error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return http.StatusUnsupportedMediaType, errors.New("body must be application/json")
+	}
+	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if err := decodeStrict(body, v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", maxJSONBody)
+		}
+		return http.StatusBadRequest, err
+	}
+	return 0, nil
+}
+
+// decodeStrict decodes exactly one JSON value from r into v.
+func decodeStrict(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return fmt.Errorf("bad JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("bad JSON: data after the object")
+	}
+	return nil
+}
+
+type senderKey struct{}
+
+// senderFrom returns the authenticated sender stored by Server.sender.
+func senderFrom(ctx context.Context) *Sender {
+	s, _ := ctx.Value(senderKey{}).(*Sender)
+	return s
+}
+
+// bearer extracts the token of an "Authorization: Bearer …" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	const p = "Bearer "
+	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
+		return ""
+	}
+	return strings.TrimSpace(h[len(p):])
+}
+
+// authenticate returns the sender of the request's bearer token, or nil.
+func (s *Server) authenticate(r *http.Request) (*Sender, error) {
+	tok := bearer(r)
+	if tok == "" || len(tok) > 256 {
+		return nil, nil
+	}
+	snd, err := s.store.SenderByTokenHash(r.Context(), TokenHash(tok))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return snd, err
+}
+
+// sender wraps a handler that requires an enrolled sender.
+func (s *Server) sender(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		snd, err := s.authenticate(r)
+		if err != nil {
+			s.internalError(w, r, "authenticate", err)
+			return
+		}
+		if snd == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sealrelay"`)
+			writeError(w, http.StatusUnauthorized, "missing or unknown enrolment token")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), senderKey{}, snd)))
+	}
+}
+
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.ErrorContext(r.Context(), what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+// ownDrop loads the drop named in the path and checks that the
+// authenticated sender created it. It writes the error response itself.
+func (s *Server) ownDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool) {
+	d, ok := s.pathDrop(w, r)
+	if !ok {
+		return nil, false
+	}
+	if d.SenderID != senderFrom(r.Context()).ID {
+		// Same answer as an unknown id: do not confirm others' drops.
+		writeError(w, http.StatusNotFound, "no such drop")
+		return nil, false
+	}
+	return d, true
+}
+
+// pathDrop loads the drop named by the {id} path segment.
+func (s *Server) pathDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		writeError(w, http.StatusNotFound, "no such drop")
+		return nil, false
+	}
+	d, err := s.store.Drop(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no such drop")
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(w, r, "load drop", err)
+		return nil, false
+	}
+	return d, true
+}

@@ -1,0 +1,284 @@
+// Package relay is the sealrelay server: it stores sealed documents
+// (OpenPGP ciphertext only) and hands them to their recipients under the
+// drop's rules (expiry, download limit, access code, revocation). The HTTP
+// contract is docs/relay-api.md.
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	tushandler "github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/sealprint/sealprint/internal/atomicfile"
+	"github.com/sealprint/sealprint/internal/mail"
+)
+
+// Defaults and limits of the API.
+const (
+	DefaultMaxSize     = 2 << 30            // largest ciphertext accepted by default
+	DefaultExpiry      = 7 * 24 * time.Hour // drop lifetime when the sender gives none
+	MaxExpiry          = 30 * 24 * time.Hour
+	DefaultDownloads   = 5
+	MaxRecipients      = 50
+	MaxCodeFailures    = 5 // wrong access codes before the drop locks
+	GrantLifetime      = 5 * time.Minute
+	maxJSONBody        = 64 << 10
+	maxReceiptsPerDrop = 20
+)
+
+// Config configures a Server. Store, Blobs, Audit and UploadDir are
+// required; the rest has defaults.
+type Config struct {
+	// Store keeps senders and drop metadata.
+	Store Store
+	// Blobs keeps ciphertext.
+	Blobs Blobs
+	// Audit records the audit trail.
+	Audit Auditor
+	// UploadDir holds unfinished resumable uploads.
+	UploadDir string
+	// GrantKey signs download grants (32 random bytes; shared by replicas).
+	GrantKey []byte
+	// PublicURL is the relay's external base URL (https://relay.example);
+	// when empty, links are built from the request's Host.
+	PublicURL string
+	// MaxSize is the largest ciphertext accepted (default DefaultMaxSize).
+	MaxSize int64
+	// Mail, when set, sends notifications; MailFrom is their sender address.
+	Mail     mail.Sender
+	MailFrom string
+	// Logger receives one line per request and errors (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Rand is the randomness source (default crypto/rand.Reader).
+	Rand io.Reader
+	// Registerer receives the metrics (default: a private registry).
+	Registerer prometheus.Registerer
+	// CodeParams tunes the access-code hash (default DefaultCodeParams).
+	CodeParams *CodeParams
+}
+
+// Server is the relay. It is an http.Handler for /api/v1/, /healthz and
+// /metrics; use Mount to add it to a mux shared with other components.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	rnd      io.Reader
+	store    Store
+	blobs    Blobs
+	audit    Auditor
+	tus      *tushandler.Handler
+	uploads  *uploadArea
+	metrics  *metrics
+	gatherer prometheus.Gatherer
+	code     CodeParams
+	mux      *http.ServeMux
+	mailWG   sync.WaitGroup
+}
+
+// New builds a Server from cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Blobs == nil || cfg.Audit == nil || cfg.UploadDir == "" {
+		return nil, errors.New("relay: Store, Blobs, Audit and UploadDir are required")
+	}
+	if len(cfg.GrantKey) < 32 {
+		return nil, errors.New("relay: GrantKey must be at least 32 bytes")
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, audit: cfg.Audit}
+	s.log = cfg.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.now = cfg.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.rnd = cfg.Rand
+	if s.rnd == nil {
+		s.rnd = rand.Reader
+	}
+	if s.cfg.MaxSize <= 0 {
+		s.cfg.MaxSize = DefaultMaxSize
+	}
+	s.code = DefaultCodeParams
+	if cfg.CodeParams != nil {
+		s.code = *cfg.CodeParams
+	}
+	reg := cfg.Registerer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, s.gatherer = r, r
+	} else if g, ok := reg.(prometheus.Gatherer); ok {
+		s.gatherer = g
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	if err := s.initUploads(); err != nil {
+		return nil, err
+	}
+	s.mux = http.NewServeMux()
+	s.routes(s.mux)
+	return s, nil
+}
+
+// routes registers the API on mux.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/drops", s.sender(s.handleCreate))
+	mux.HandleFunc("GET /api/v1/drops/{id}", s.handleInfo)
+	mux.HandleFunc("DELETE /api/v1/drops/{id}", s.sender(s.handleRevoke))
+	mux.HandleFunc("POST /api/v1/drops/{id}/complete", s.sender(s.handleComplete))
+	mux.HandleFunc("GET /api/v1/drops/{id}/status", s.sender(s.handleStatus))
+	mux.HandleFunc("POST /api/v1/drops/{id}/code", s.handleCode)
+	mux.HandleFunc("GET /api/v1/drops/{id}/blob", s.handleBlob)
+	mux.HandleFunc("POST /api/v1/drops/{id}/receipt", s.handleReceipt)
+	tus := s.tusHandler()
+	mux.Handle("/api/v1/uploads/", tus)
+	mux.Handle("/api/v1/uploads", tus)
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint")
+	}))
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.Handle("GET /metrics", s.metricsHandler())
+}
+
+// Mount adds the relay's routes (/api/, /healthz, /metrics) to mux.
+func (s *Server) Mount(mux *http.ServeMux) {
+	mux.Handle("/api/", s)
+	mux.Handle("/healthz", s)
+	mux.Handle("/metrics", s)
+}
+
+// ServeHTTP serves the relay's own routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close waits for notification mails in flight.
+func (s *Server) Close() error {
+	s.mailWG.Wait()
+	return nil
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.ErrorContext(ctx, "health check failed", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// audit records an event; a failure is logged (the request already
+// succeeded in the store).
+func (s *Server) record(ctx context.Context, event, drop, sender string, count int) {
+	err := s.audit.Record(ctx, AuditEvent{At: s.now(), Event: event, Drop: drop, Sender: sender, Count: count})
+	if err != nil {
+		s.log.ErrorContext(ctx, "audit record failed", "event", event, "drop", drop, "err", err)
+	}
+}
+
+// DataDir is the embedded deployment's layout inside one directory.
+type DataDir struct {
+	Root string
+}
+
+// Paths of the data dir.
+func (d DataDir) DB() string       { return filepath.Join(d.Root, "relay.db") }
+func (d DataDir) Blobs() string    { return filepath.Join(d.Root, "blobs") }
+func (d DataDir) Uploads() string  { return filepath.Join(d.Root, "uploads") }
+func (d DataDir) AuditLog() string { return filepath.Join(d.Root, "audit.log") }
+func (d DataDir) GrantKey() string { return filepath.Join(d.Root, "grant.key") }
+
+// Open opens (creating if needed) the embedded store, blobs, audit log and
+// grant key of the data dir, and returns a Config using them. The caller
+// closes the returned closer when done.
+func (d DataDir) Open() (Config, io.Closer, error) {
+	if err := os.MkdirAll(d.Root, 0o700); err != nil {
+		return Config{}, nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := OpenSQLite(d.DB())
+	if err != nil {
+		return Config{}, nil, err
+	}
+	blobs, err := NewFileBlobs(d.Blobs())
+	if err != nil {
+		st.Close()
+		return Config{}, nil, err
+	}
+	if err := os.MkdirAll(d.Uploads(), 0o700); err != nil {
+		st.Close()
+		return Config{}, nil, fmt.Errorf("upload dir: %w", err)
+	}
+	audit, err := OpenAuditLog(d.AuditLog())
+	if err != nil {
+		st.Close()
+		return Config{}, nil, err
+	}
+	key, err := loadOrCreateKey(d.GrantKey())
+	if err != nil {
+		st.Close()
+		audit.Close()
+		return Config{}, nil, err
+	}
+	cfg := Config{Store: st, Blobs: blobs, Audit: audit, UploadDir: d.Uploads(), GrantKey: key}
+	return cfg, closers{audit, st}, nil
+}
+
+// OpenStore opens only the metadata store of the data dir (for admin
+// commands).
+func (d DataDir) OpenStore() (*SQLiteStore, error) {
+	if err := os.MkdirAll(d.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	return OpenSQLite(d.DB())
+}
+
+type closers []io.Closer
+
+func (c closers) Close() error {
+	var errs []error
+	for _, x := range c {
+		errs = append(errs, x.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("grant key %s: too short", path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("grant key: %w", err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("grant key: %w", err)
+	}
+	return b, nil
+}

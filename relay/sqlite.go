@@ -1,0 +1,300 @@
+package relay
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
+)
+
+// sqliteSchema creates the tables on first open. Times are Unix
+// nanoseconds (UTC).
+const sqliteSchema = `
+CREATE TABLE IF NOT EXISTS senders (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	email      TEXT NOT NULL DEFAULT '',
+	token_hash BLOB NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drops (
+	id              TEXT PRIMARY KEY,
+	sender_id       TEXT NOT NULL REFERENCES senders(id),
+	idempotency_key TEXT NOT NULL DEFAULT '',
+	size            INTEGER NOT NULL,
+	sha256          TEXT NOT NULL,
+	recipients      TEXT NOT NULL,
+	mode            TEXT NOT NULL,
+	created_at      INTEGER NOT NULL,
+	expires_at      INTEGER NOT NULL,
+	max_downloads   INTEGER NOT NULL,
+	downloads       INTEGER NOT NULL DEFAULT 0,
+	code_hash       TEXT NOT NULL DEFAULT '',
+	code_failures   INTEGER NOT NULL DEFAULT 0,
+	state           TEXT NOT NULL,
+	sender_key      TEXT NOT NULL DEFAULT '',
+	sender_fpr      TEXT NOT NULL DEFAULT '',
+	notify          INTEGER NOT NULL DEFAULT 0,
+	ready_at        INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS drops_idempotency
+	ON drops(sender_id, idempotency_key) WHERE idempotency_key != '';
+CREATE INDEX IF NOT EXISTS drops_sweep ON drops(state, expires_at);
+CREATE TABLE IF NOT EXISTS receipts (
+	drop_id TEXT NOT NULL REFERENCES drops(id),
+	at      INTEGER NOT NULL,
+	proof   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS receipts_drop ON receipts(drop_id);
+`
+
+// SQLiteStore is the embedded Store: one SQLite file in WAL mode with
+// synchronous=FULL, so a committed change survives a power cut.
+type SQLiteStore struct {
+	db *sql.DB
+}
+
+var _ Store = (*SQLiteStore)(nil)
+
+// OpenSQLite opens (creating if needed) the SQLite database at path.
+func OpenSQLite(path string) (*SQLiteStore, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One connection: writes are serialized in-process; other processes
+	// (sealrelay token create) wait on busy_timeout.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(sqliteSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init %s: %w", path, err)
+	}
+	return &SQLiteStore{db: db}, nil
+}
+
+// Close closes the database.
+func (s *SQLiteStore) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *SQLiteStore) Ping(ctx context.Context) error {
+	var one int
+	return s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// AddSender stores a new sender.
+func (s *SQLiteStore) AddSender(ctx context.Context, snd *Sender) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO senders (id, name, email, token_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+		snd.ID, snd.Name, snd.Email, snd.TokenHash, snd.CreatedAt.UnixNano())
+	if err != nil {
+		return fmt.Errorf("add sender: %w", err)
+	}
+	return nil
+}
+
+const senderCols = `id, name, email, token_hash, created_at`
+
+func scanSender(row interface{ Scan(...any) error }) (*Sender, error) {
+	var snd Sender
+	var created int64
+	if err := row.Scan(&snd.ID, &snd.Name, &snd.Email, &snd.TokenHash, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	snd.CreatedAt = time.Unix(0, created).UTC()
+	return &snd, nil
+}
+
+// SenderByTokenHash returns the sender whose token hashes to h.
+func (s *SQLiteStore) SenderByTokenHash(ctx context.Context, h []byte) (*Sender, error) {
+	return scanSender(s.db.QueryRowContext(ctx, `SELECT `+senderCols+` FROM senders WHERE token_hash = ?`, h))
+}
+
+// Sender returns the sender with this id.
+func (s *SQLiteStore) Sender(ctx context.Context, id string) (*Sender, error) {
+	return scanSender(s.db.QueryRowContext(ctx, `SELECT `+senderCols+` FROM senders WHERE id = ?`, id))
+}
+
+const dropCols = `id, sender_id, idempotency_key, size, sha256, recipients, mode, created_at,
+	expires_at, max_downloads, downloads, code_hash, code_failures, state, sender_key,
+	sender_fpr, notify, ready_at`
+
+func scanDrop(row interface{ Scan(...any) error }) (*Drop, error) {
+	var d Drop
+	var recipients string
+	var created, expires, ready int64
+	err := row.Scan(&d.ID, &d.SenderID, &d.IdempotencyKey, &d.Size, &d.SHA256, &recipients,
+		&d.Mode, &created, &expires, &d.MaxDownloads, &d.Downloads, &d.CodeHash,
+		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(recipients), &d.Recipients); err != nil {
+		return nil, fmt.Errorf("drop %s: recipients: %w", d.ID, err)
+	}
+	d.CreatedAt = time.Unix(0, created).UTC()
+	d.ExpiresAt = time.Unix(0, expires).UTC()
+	if ready != 0 {
+		d.ReadyAt = time.Unix(0, ready).UTC()
+	}
+	return &d, nil
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// CreateDrop stores d unless the sender already used its idempotency key.
+func (s *SQLiteStore) CreateDrop(ctx context.Context, d *Drop) (*Drop, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("create drop: %w", err)
+	}
+	defer tx.Rollback()
+	if d.IdempotencyKey != "" {
+		old, err := scanDrop(tx.QueryRowContext(ctx,
+			`SELECT `+dropCols+` FROM drops WHERE sender_id = ? AND idempotency_key = ?`,
+			d.SenderID, d.IdempotencyKey))
+		if err == nil {
+			return old, false, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, false, fmt.Errorf("create drop: %w", err)
+		}
+	}
+	recipients, err := json.Marshal(d.Recipients)
+	if err != nil {
+		return nil, false, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO drops (`+dropCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.SenderID, d.IdempotencyKey, d.Size, d.SHA256, string(recipients), d.Mode,
+		unixNano(d.CreatedAt), unixNano(d.ExpiresAt), d.MaxDownloads, d.Downloads, d.CodeHash,
+		d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, unixNano(d.ReadyAt))
+	if err != nil {
+		return nil, false, fmt.Errorf("create drop: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("create drop: %w", err)
+	}
+	return d, true, nil
+}
+
+// Drop returns the drop with this id.
+func (s *SQLiteStore) Drop(ctx context.Context, id string) (*Drop, error) {
+	return scanDrop(s.db.QueryRowContext(ctx, `SELECT `+dropCols+` FROM drops WHERE id = ?`, id))
+}
+
+// DropByIdempotencyKey returns the sender's drop created with key.
+func (s *SQLiteStore) DropByIdempotencyKey(ctx context.Context, senderID, key string) (*Drop, error) {
+	if key == "" {
+		return nil, ErrNotFound
+	}
+	return scanDrop(s.db.QueryRowContext(ctx,
+		`SELECT `+dropCols+` FROM drops WHERE sender_id = ? AND idempotency_key = ?`, senderID, key))
+}
+
+// UpdateDrop applies fn to the drop inside one transaction. Only the
+// mutable fields (downloads, code failures, state, ready time) are written.
+func (s *SQLiteStore) UpdateDrop(ctx context.Context, id string, fn func(d *Drop) error) (*Drop, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("update drop: %w", err)
+	}
+	defer tx.Rollback()
+	d, err := scanDrop(tx.QueryRowContext(ctx, `SELECT `+dropCols+` FROM drops WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(d); err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx,
+		`UPDATE drops SET downloads = ?, code_failures = ?, state = ?, ready_at = ? WHERE id = ?`,
+		d.Downloads, d.CodeFailures, d.State, unixNano(d.ReadyAt), id)
+	if err != nil {
+		return nil, fmt.Errorf("update drop: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("update drop: %w", err)
+	}
+	return d, nil
+}
+
+// AddReceipt appends a receipt.
+func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r Receipt) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof) VALUES (?, ?, ?)`,
+		id, r.At.UnixNano(), r.Proof)
+	if err != nil {
+		return fmt.Errorf("add receipt: %w", err)
+	}
+	return nil
+}
+
+// Receipts returns a drop's receipts, oldest first.
+func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]Receipt, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT at, proof FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
+	if err != nil {
+		return nil, fmt.Errorf("receipts: %w", err)
+	}
+	defer rows.Close()
+	out := []Receipt{}
+	for rows.Next() {
+		var at int64
+		var r Receipt
+		if err := rows.Scan(&at, &r.Proof); err != nil {
+			return nil, fmt.Errorf("receipts: %w", err)
+		}
+		r.At = time.Unix(0, at).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQLiteStore) queryDrops(ctx context.Context, where string, args ...any) ([]*Drop, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+dropCols+` FROM drops `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list drops: %w", err)
+	}
+	defer rows.Close()
+	var out []*Drop
+	for rows.Next() {
+		d, err := scanDrop(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list drops: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Drops returns every drop, newest first.
+func (s *SQLiteStore) Drops(ctx context.Context) ([]*Drop, error) {
+	return s.queryDrops(ctx, `ORDER BY created_at DESC, id`)
+}
+
+// DropsToSweep returns pending or ready drops that expired or reached
+// their download limit.
+func (s *SQLiteStore) DropsToSweep(ctx context.Context, now time.Time) ([]*Drop, error) {
+	return s.queryDrops(ctx, `WHERE state IN (?, ?) AND (expires_at <= ?
+		OR (max_downloads > 0 AND downloads >= max_downloads)) ORDER BY expires_at`,
+		StatePending, StateReady, now.UnixNano())
+}

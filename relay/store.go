@@ -1,0 +1,122 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by a Store when a drop or sender does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Stored drop states. The state a client sees also depends on the clock and
+// the download count (see Drop.StateAt).
+const (
+	StatePending   = "pending"   // created, ciphertext not yet complete
+	StateReady     = "ready"     // ciphertext stored and verified
+	StateExpired   = "expired"   // past its expiry; blob deleted
+	StateRevoked   = "revoked"   // revoked by its sender; blob deleted
+	StateLocked    = "locked"    // too many wrong access codes
+	StateExhausted = "exhausted" // download limit reached
+)
+
+// Sender is an enrolled sender: the holder of one enrolment token.
+type Sender struct {
+	// ID is a short random identifier, used in drops and the audit log.
+	ID string
+	// Name is the human name given at `sealrelay token create --name`.
+	Name string
+	// Email is where the relay mails the sender (optional).
+	Email string
+	// TokenHash is SHA-256 of the token; the token itself is never stored.
+	TokenHash []byte
+	// CreatedAt is when the token was created.
+	CreatedAt time.Time
+}
+
+// Drop is the metadata of one sealed document. It never holds content.
+type Drop struct {
+	ID             string
+	SenderID       string
+	IdempotencyKey string
+	Size           int64
+	SHA256         string // lowercase hex of the ciphertext
+	Recipients     []string
+	Mode           string // "key" or "link"
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	MaxDownloads   int // 0: no limit
+	Downloads      int
+	CodeHash       string // encoded argon2id hash of the access code; "" if none
+	CodeFailures   int
+	State          string // one of the State* constants, as stored
+	SenderKey      string // armored public key of the sender (optional)
+	SenderFPR      string // uppercase hex fingerprint of SenderKey
+	Notify         bool
+	ReadyAt        time.Time // zero until ready
+}
+
+// Receipt is a recipient's proof that it decrypted a drop.
+type Receipt struct {
+	At    time.Time `json:"at"`
+	Proof string    `json:"proof"`
+}
+
+// StateAt is the state a client sees at time now: stored terminal states
+// first, then expiry, then the download limit.
+func (d *Drop) StateAt(now time.Time) string {
+	switch d.State {
+	case StateRevoked, StateLocked, StateExpired, StateExhausted:
+		return d.State
+	}
+	if !now.Before(d.ExpiresAt) {
+		return StateExpired
+	}
+	if d.MaxDownloads > 0 && d.Downloads >= d.MaxDownloads {
+		return StateExhausted
+	}
+	return d.State
+}
+
+// NeedsCode reports whether downloading requires an access code grant.
+func (d *Drop) NeedsCode() bool { return d.CodeHash != "" }
+
+// Store keeps senders, drops and receipts. The embedded implementation is
+// SQLite (OpenSQLite); a shared database can implement the same interface
+// for several relay replicas.
+type Store interface {
+	// AddSender stores a new sender.
+	AddSender(ctx context.Context, s *Sender) error
+	// SenderByTokenHash returns the sender whose token hashes to h, or
+	// ErrNotFound.
+	SenderByTokenHash(ctx context.Context, h []byte) (*Sender, error)
+	// Sender returns the sender with this id, or ErrNotFound.
+	Sender(ctx context.Context, id string) (*Sender, error)
+	// CreateDrop stores d. If d.IdempotencyKey is set and the same sender
+	// already has a drop with that key, nothing is stored and the existing
+	// drop is returned with created == false.
+	CreateDrop(ctx context.Context, d *Drop) (existing *Drop, created bool, err error)
+	// DropByIdempotencyKey returns the sender's drop created with key, or
+	// ErrNotFound.
+	DropByIdempotencyKey(ctx context.Context, senderID, key string) (*Drop, error)
+	// Drop returns the drop with this id, or ErrNotFound.
+	Drop(ctx context.Context, id string) (*Drop, error)
+	// UpdateDrop reads the drop, calls fn on it and stores the result, all
+	// atomically with respect to other updates. If fn returns an error,
+	// nothing is stored and that error is returned.
+	UpdateDrop(ctx context.Context, id string, fn func(d *Drop) error) (*Drop, error)
+	// AddReceipt appends a receipt to a drop.
+	AddReceipt(ctx context.Context, id string, r Receipt) error
+	// Receipts returns a drop's receipts, oldest first.
+	Receipts(ctx context.Context, id string) ([]Receipt, error)
+	// Drops returns every drop, newest first.
+	Drops(ctx context.Context) ([]*Drop, error)
+	// DropsToSweep returns drops whose blob or upload may need deleting:
+	// pending or ready drops that expired before now or reached their
+	// download limit.
+	DropsToSweep(ctx context.Context, now time.Time) ([]*Drop, error)
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
