@@ -1,0 +1,233 @@
+package spooler
+
+import (
+	"context"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sealprint/sealprint/internal/atomicfile"
+)
+
+// Incoming describes a job handed over by the printer.
+type Incoming struct {
+	PrinterID string
+	Queue     string
+	Name      string
+	User      string
+	Format    string
+	Attrs     map[string]string
+	Created   time.Time
+}
+
+// Limits on the metadata of an incoming job.
+const (
+	maxNameLen  = 255
+	maxAttrs    = 64
+	maxAttrLen  = 1024
+	maxQueueLen = 127
+)
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns a fresh job id: time-ordered, with 80 random bits.
+func (s *Spooler) newID() (string, error) {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(s.clock.Now().UnixMilli())<<16)
+	if _, err := io.ReadFull(s.opt.Rand, b[6:]); err != nil {
+		return "", fmt.Errorf("random job id: %w", err)
+	}
+	return "job-" + idEncoding.EncodeToString(b[:]), nil
+}
+
+// Accept stores a printed document durably and returns its job id. It
+// returns only once the document is encrypted and fsynced on disk and the
+// job's first record is written; an error means nothing was kept. When the
+// spool is full it returns a *BusyError.
+func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (string, error) {
+	if err := s.reserve(); err != nil {
+		return "", err
+	}
+	var counted int64
+	defer func() { s.release(counted) }()
+
+	id, err := s.newID()
+	if err != nil {
+		return "", err
+	}
+	now := s.clock.Now()
+	j := &Job{
+		ID:         id,
+		PrinterID:  clip(in.PrinterID, 64),
+		Queue:      clip(in.Queue, maxQueueLen),
+		Name:       clip(in.Name, maxNameLen),
+		User:       clip(in.User, maxNameLen),
+		Format:     clip(in.Format, 127),
+		Attrs:      clipAttrs(in.Attrs),
+		Created:    in.Created,
+		Recipients: append([]string(nil), s.opt.Recipients(in.Queue)...),
+	}
+	if j.Created.IsZero() {
+		j.Created = now
+	}
+	if j.Name == "" {
+		j.Name = "untitled"
+	}
+	j.moveTo(Received, now, "")
+
+	tmp := filepath.Join(s.opt.Dir, incomingDir, id)
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return "", fmt.Errorf("spool job: %w", err)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			os.RemoveAll(tmp)
+		}
+	}()
+	start := time.Now()
+	err = atomicfile.Write(filepath.Join(tmp, docFile), 0o600, func(f io.Writer) error {
+		ew, err := s.st.c.newEncryptWriter(f, id, docFile)
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, chunkSize)
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, rerr := doc.Read(buf)
+			if n > 0 {
+				if err := s.grow(&counted, int64(n)); err != nil {
+					return err
+				}
+				if _, err := ew.Write(buf[:n]); err != nil {
+					return err
+				}
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				return fmt.Errorf("read document: %w", rerr)
+			}
+		}
+		clear(buf)
+		j.Size = ew.Written()
+		return ew.Close()
+	})
+	if err != nil {
+		var busy *BusyError
+		if errors.As(err, &busy) {
+			return "", busy
+		}
+		return "", fmt.Errorf("spool job: %w", err)
+	}
+	if err := s.st.writeRecordIn(tmp, j); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, s.st.jobDir(id)); err != nil {
+		return "", fmt.Errorf("spool job: %w", err)
+	}
+	keep = true
+	if err := atomicfile.SyncDir(filepath.Join(s.opt.Dir, jobsDir)); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.jobs[id] = &entry{job: j}
+	s.mu.Unlock()
+	s.log.Info("job received", "job", id, "queue", j.Queue, "format", j.Format, "bytes", j.Size,
+		"recipients", len(j.Recipients), "duration", time.Since(start))
+	s.emit(j, "")
+	s.kick()
+	return id, nil
+}
+
+// reserve admits one more Accept unless the spool is full.
+func (s *Spooler) reserve() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	active := s.accepts
+	for _, e := range s.jobs {
+		if !e.job.State.Final() {
+			active++
+		}
+	}
+	if active >= s.opt.MaxJobs {
+		return &BusyError{Reason: fmt.Sprintf("%d unfinished jobs", active)}
+	}
+	if s.activeBytesLocked()+s.inBytes >= s.opt.MaxBytes {
+		return &BusyError{Reason: "spool size limit reached"}
+	}
+	s.accepts++
+	return nil
+}
+
+// grow counts n more bytes of an Accept in progress against MaxBytes.
+func (s *Spooler) grow(counted *int64, n int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.activeBytesLocked()+s.inBytes+n > s.opt.MaxBytes {
+		return &BusyError{Reason: "spool size limit reached"}
+	}
+	s.inBytes += n
+	*counted += n
+	return nil
+}
+
+func (s *Spooler) release(counted int64) {
+	s.mu.Lock()
+	s.accepts--
+	s.inBytes -= counted
+	s.mu.Unlock()
+}
+
+func (s *Spooler) activeBytesLocked() int64 {
+	var n int64
+	for _, e := range s.jobs {
+		if !e.job.State.Final() {
+			n += e.job.Size
+		}
+	}
+	return n
+}
+
+// clip bounds a metadata string and makes it valid UTF-8 on one line.
+func clip(v string, n int) string {
+	v = strings.ToValidUTF8(v, "?")
+	v = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, v)
+	for len(v) > n {
+		_, size := utf8.DecodeLastRuneInString(v)
+		v = v[:len(v)-size]
+	}
+	return strings.TrimSpace(v)
+}
+
+func clipAttrs(a map[string]string) map[string]string {
+	if len(a) == 0 {
+		return nil
+	}
+	out := make(map[string]string, min(len(a), maxAttrs))
+	for k, v := range a {
+		if len(out) == maxAttrs {
+			break
+		}
+		out[clip(k, 64)] = clip(v, maxAttrLen)
+	}
+	return out
+}

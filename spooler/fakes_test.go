@@ -1,0 +1,334 @@
+package spooler
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a Clock moved by hand.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []waiter
+}
+
+type waiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
+	return ch
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
+}
+
+// fakeRenderer copies the document and counts one page per 100 bytes. It
+// fails while failures > 0.
+type fakeRenderer struct {
+	mu       sync.Mutex
+	failures int
+	err      error
+	calls    int
+}
+
+func (r *fakeRenderer) Render(ctx context.Context, job *Job, in io.Reader, out io.Writer) (int, error) {
+	r.mu.Lock()
+	r.calls++
+	if r.failures > 0 {
+		r.failures--
+		err := r.err
+		r.mu.Unlock()
+		return 0, err
+	}
+	r.mu.Unlock()
+	n, err := io.Copy(out, in)
+	return int(n/100) + 1, err
+}
+
+// xorSealer "seals" by XOR with a key stream, enough to hide a marker.
+type xorSealer struct{}
+
+type xorWriter struct {
+	w io.Writer
+	i int
+}
+
+func (x *xorWriter) Write(p []byte) (int, error) {
+	b := make([]byte, len(p))
+	for k := range p {
+		b[k] = p[k] ^ byte(0x5a+x.i)
+		x.i++
+	}
+	return x.w.Write(b)
+}
+
+func (x *xorWriter) Close() error { return nil }
+
+func (xorSealer) Seal(ctx context.Context, job *Job, dst io.Writer) (io.WriteCloser, error) {
+	io.WriteString(dst, "SEALED:"+job.Recipients[0]+":")
+	return &xorWriter{w: dst}, nil
+}
+
+func unseal(b []byte) []byte {
+	i := bytes.IndexByte(b[7:], ':') + 8
+	out := make([]byte, len(b)-i)
+	for k := range out {
+		out[k] = b[i+k] ^ byte(0x5a+k)
+	}
+	return out
+}
+
+// fakeRelay is an idempotent Deliverer in memory.
+type fakeRelay struct {
+	mu        sync.Mutex
+	drops     map[string]*fakeDrop // by job id
+	creates   int
+	failNext  []error // errors returned by the next Deliver calls
+	afterSave []error // errors returned after the drop was saved (lost answer)
+	revoked   []string
+	block     chan struct{} // if set, Deliver waits on it
+}
+
+type fakeDrop struct {
+	id         string
+	body       []byte
+	recipients []string
+	downloads  int
+	state      string
+}
+
+func newFakeRelay() *fakeRelay { return &fakeRelay{drops: map[string]*fakeDrop{}} }
+
+func (f *fakeRelay) Deliver(ctx context.Context, req Delivery, body io.ReaderAt) (Drop, error) {
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return Drop{}, ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.failNext) > 0 {
+		err := f.failNext[0]
+		f.failNext = f.failNext[1:]
+		return Drop{}, err
+	}
+	b := make([]byte, req.Size)
+	if _, err := body.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return Drop{}, err
+	}
+	sum := sha256.Sum256(b)
+	if hex.EncodeToString(sum[:]) != req.SHA256 {
+		return Drop{}, Permanent(errors.New("hash mismatch"))
+	}
+	d, ok := f.drops[req.JobID]
+	if !ok {
+		f.creates++
+		d = &fakeDrop{id: fmt.Sprintf("drop%d", f.creates), body: b, recipients: req.Recipients, state: "ready"}
+		f.drops[req.JobID] = d
+	} else if !bytes.Equal(d.body, b) {
+		return Drop{}, Permanent(errors.New("idempotency key reused with another body"))
+	}
+	if len(f.afterSave) > 0 {
+		err := f.afterSave[0]
+		f.afterSave = f.afterSave[1:]
+		return Drop{}, err
+	}
+	return Drop{ID: d.id, Link: "https://relay.test/d/" + d.id}, nil
+}
+
+func (f *fakeRelay) Status(ctx context.Context, dropID string) (DropStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range f.drops {
+		if d.id == dropID {
+			return DropStatus{State: d.state, Downloads: d.downloads}, nil
+		}
+	}
+	return DropStatus{}, errors.New("unknown drop")
+}
+
+func (f *fakeRelay) Revoke(ctx context.Context, dropID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revoked = append(f.revoked, dropID)
+	for _, d := range f.drops {
+		if d.id == dropID {
+			d.state = "revoked"
+		}
+	}
+	return nil
+}
+
+func (f *fakeRelay) drop(jobID string) *fakeDrop {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.drops[jobID]
+}
+
+// harness runs a Spooler on a temp dir with fakes.
+type harness struct {
+	t      *testing.T
+	dir    string
+	key    []byte
+	clock  *fakeClock
+	render *fakeRenderer
+	relay  *fakeRelay
+	sp     *Spooler
+	cancel context.CancelFunc
+	done   chan struct{}
+	events chan Event
+	tweak  func(*Options)
+}
+
+func newHarness(t *testing.T, tweak func(*Options)) *harness {
+	h := &harness{t: t, dir: t.TempDir(), key: bytes.Repeat([]byte{7}, 32), clock: newFakeClock(),
+		render: &fakeRenderer{}, relay: newFakeRelay(), events: make(chan Event, 1000), tweak: tweak}
+	h.open()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) open() {
+	opt := Options{
+		Dir: h.dir, Key: h.key, Renderer: h.render, Sealer: xorSealer{}, Deliverer: h.relay,
+		Recipients: func(q string) []string {
+			if q == "martin" {
+				return []string{"martin@police.example"}
+			}
+			return nil
+		},
+		OnChange: func(e Event) {
+			select {
+			case h.events <- e:
+			default:
+			}
+		},
+		Clock:  h.clock,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if h.tweak != nil {
+		h.tweak(&opt)
+	}
+	sp, err := Open(opt)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.sp = sp
+}
+
+func (h *harness) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan struct{})
+	go func() {
+		defer close(h.done)
+		h.sp.Run(ctx)
+	}()
+}
+
+func (h *harness) stop() {
+	if h.cancel != nil {
+		h.cancel()
+		<-h.done
+		h.cancel = nil
+	}
+}
+
+// restart simulates a new process on the same spool.
+func (h *harness) restart() {
+	h.stop()
+	h.open()
+	h.start()
+}
+
+func (h *harness) accept(queue, name string, doc []byte) string {
+	h.t.Helper()
+	id, err := h.sp.Accept(context.Background(), Incoming{Queue: queue, Name: name, Format: "application/pdf"}, bytes.NewReader(doc))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return id
+}
+
+// waitState waits until job id is in state want (the deadline only guards
+// against a hung test).
+func (h *harness) waitState(id string, want State) *Job {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		j, err := h.sp.Get(id)
+		if err == nil && j.State == want {
+			return j
+		}
+		if time.Now().After(deadline) {
+			got := State("none")
+			if j != nil {
+				got = j.State
+			}
+			h.t.Fatalf("job %s: state %s (err %v), want %s", id, got, err, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// waitAny waits until job id is in one of the states.
+func (h *harness) waitAny(id string, states ...State) *Job {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		j, err := h.sp.Get(id)
+		if err == nil {
+			for _, s := range states {
+				if j.State == s {
+					return j
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("job %s: not in %v (err %v)", id, states, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

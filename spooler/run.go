@@ -1,0 +1,127 @@
+package spooler
+
+import (
+	"context"
+	"time"
+)
+
+// maxIdle is the longest the scheduler sleeps without looking at the jobs.
+const maxIdle = time.Minute
+
+// Run processes jobs until ctx is canceled: it resumes every unfinished job
+// from its last recorded state, then runs each job's next step when it is
+// due, at most Options.Workers at a time. It returns after the running
+// steps have stopped.
+func (s *Spooler) Run(ctx context.Context) error {
+	defer func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.wg.Wait()
+	}()
+	for {
+		next := s.dispatch(ctx)
+		wait := maxIdle
+		if !next.IsZero() {
+			wait = min(max(next.Sub(s.clock.Now()), 0), maxIdle)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-s.clock.After(wait):
+		}
+	}
+}
+
+// dispatch starts the due steps that fit in the worker pool and returns
+// when the next not-yet-due step will be (zero if none).
+func (s *Spooler) dispatch(ctx context.Context) time.Time {
+	now := s.clock.Now()
+	var next time.Time
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ctx.Err() != nil {
+		return next
+	}
+	for _, id := range s.orderLocked() {
+		e := s.jobs[id]
+		if e.running {
+			continue
+		}
+		due, ok := s.due(e.job)
+		if !ok {
+			continue
+		}
+		if due.Before(e.notBefore) {
+			due = e.notBefore
+		}
+		if due.After(now) {
+			if next.IsZero() || due.Before(next) {
+				next = due
+			}
+			continue
+		}
+		sema := s.cpuSema
+		if st := e.job.State; st == Sealed || st == Uploaded || (st == Failed && e.job.Stage == Sealed) {
+			sema = s.netSema
+		}
+		select {
+		case sema <- struct{}{}:
+		default:
+			continue // pool full; a finishing step kicks the scheduler
+		}
+		stepCtx, cancel := context.WithCancel(ctx)
+		e.running, e.cancel = true, cancel
+		s.wg.Add(1)
+		go func(id string, j *Job) {
+			defer s.wg.Done()
+			s.step(stepCtx, id, j)
+			cancel()
+			s.mu.Lock()
+			if e, ok := s.jobs[id]; ok {
+				e.running, e.cancel = false, nil
+			}
+			s.mu.Unlock()
+			<-sema
+			s.kick()
+		}(id, e.job.clone())
+	}
+	return next
+}
+
+// orderLocked returns job ids oldest first, so old jobs are not starved.
+func (s *Spooler) orderLocked() []string {
+	ids := make([]string, 0, len(s.jobs))
+	for id := range s.jobs {
+		ids = append(ids, id)
+	}
+	// Ids start with their creation time, so they sort by age.
+	sortStrings(ids)
+	return ids
+}
+
+// due says when the next step of j is due, and whether it has one.
+func (s *Spooler) due(j *Job) (time.Time, bool) {
+	switch j.State {
+	case Received, Sealed:
+		return j.Updated, true
+	case Rendered:
+		if len(j.Recipients) == 0 {
+			return time.Time{}, false
+		}
+		return j.Updated, true
+	case Held:
+		return j.Updated.Add(s.opt.HoldTimeout), true
+	case Uploaded:
+		return j.NextCheck, true
+	case Failed:
+		if j.Permanent {
+			return j.Updated.Add(s.opt.Retention), true
+		}
+		return j.NextRetry, true
+	case Delivered, Canceled, Expired:
+		return j.Updated.Add(s.opt.Retention), true
+	}
+	return time.Time{}, false
+}

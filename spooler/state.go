@@ -1,0 +1,147 @@
+package spooler
+
+import "time"
+
+// State is a job's place in the state machine.
+type State string
+
+// The states of a job. Received, Rendered, Sealed and Uploaded are steps
+// of the pipeline; Held waits for recipients; Failed waits for a retry (or
+// for the user, when the error is permanent); Delivered, Canceled and
+// Expired are final.
+const (
+	Received  State = "received"  // document spooled, encrypted at rest
+	Rendered  State = "rendered"  // turned into one PDF (still encrypted at rest)
+	Held      State = "held"      // rendered, waiting for recipients to be chosen
+	Sealed    State = "sealed"    // signed and encrypted to the recipients
+	Uploaded  State = "uploaded"  // the relay holds the drop; link known
+	Delivered State = "delivered" // a recipient downloaded it
+	Failed    State = "failed"    // the last step failed; see Error, NextRetry
+	Canceled  State = "canceled"  // canceled by the user
+	Expired   State = "expired"   // held too long, or the drop expired unopened
+)
+
+// Final reports whether no further step will run for a job in state s.
+func (s State) Final() bool {
+	return s == Delivered || s == Canceled || s == Expired
+}
+
+// Job is the record of one print job. It is stored encrypted in the spool
+// and returned by List and Get as a copy.
+type Job struct {
+	ID        string            `json:"id"`
+	PrinterID string            `json:"printer_job_id,omitempty"`
+	Queue     string            `json:"queue"`
+	Name      string            `json:"name"`
+	User      string            `json:"user,omitempty"`
+	Format    string            `json:"format"`
+	Attrs     map[string]string `json:"attrs,omitempty"`
+	Created   time.Time         `json:"created"`
+	Updated   time.Time         `json:"updated"`
+	// Size is the size of the document as printed, in bytes.
+	Size int64 `json:"size"`
+	// Pages is known once the job is rendered.
+	Pages int `json:"pages,omitempty"`
+
+	State State `json:"state"`
+	// Stage is the last step reached; for a failed job, the step to redo
+	// is the one after Stage.
+	Stage      State    `json:"stage"`
+	Recipients []string `json:"recipients"`
+
+	Error     string    `json:"error,omitempty"`
+	Permanent bool      `json:"permanent,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
+	NextRetry time.Time `json:"next_retry,omitzero"`
+
+	SealedSize   int64  `json:"sealed_size,omitempty"`
+	SealedSHA256 string `json:"sealed_sha256,omitempty"`
+
+	DropID      string    `json:"drop_id,omitempty"`
+	Link        string    `json:"link,omitempty"`
+	DropExpires time.Time `json:"drop_expires,omitzero"`
+	NextCheck   time.Time `json:"next_check,omitzero"`
+	Downloads   int       `json:"downloads,omitempty"`
+	Receipts    int       `json:"receipts,omitempty"`
+
+	History []Transition `json:"history,omitempty"`
+}
+
+// Transition is one entry of a job's history.
+type Transition struct {
+	State State     `json:"state"`
+	At    time.Time `json:"at"`
+	Note  string    `json:"note,omitempty"`
+}
+
+// maxHistory bounds a job's history (retries could grow it forever).
+const maxHistory = 50
+
+// clone returns a deep copy of j.
+func (j *Job) clone() *Job {
+	c := *j
+	c.Recipients = append([]string(nil), j.Recipients...)
+	c.History = append([]Transition(nil), j.History...)
+	if j.Attrs != nil {
+		c.Attrs = make(map[string]string, len(j.Attrs))
+		for k, v := range j.Attrs {
+			c.Attrs[k] = v
+		}
+	}
+	return &c
+}
+
+// moveTo records a transition to s.
+func (j *Job) moveTo(s State, now time.Time, note string) {
+	j.State = s
+	if s != Failed {
+		j.Stage = s
+		if s != Held {
+			j.Error, j.Permanent, j.Attempts, j.NextRetry = "", false, 0, time.Time{}
+		}
+	}
+	j.Updated = now
+	j.History = append(j.History, Transition{State: s, At: now, Note: note})
+	if len(j.History) > maxHistory {
+		j.History = append(j.History[:1], j.History[len(j.History)-maxHistory+1:]...)
+	}
+}
+
+// StatusMessage is a one-line description of the job for the sender, as
+// shown in the printer's job-state-message.
+func (j *Job) StatusMessage() string {
+	switch j.State {
+	case Received:
+		return "received, waiting to be converted to PDF"
+	case Rendered:
+		return "converted to PDF, waiting to be sealed"
+	case Held:
+		return "waiting for you to choose recipients at http://127.0.0.1:8632/jobs"
+	case Sealed:
+		return "sealed for " + listNames(j.Recipients) + ", uploading"
+	case Uploaded:
+		return "uploaded for " + listNames(j.Recipients) + ", not opened yet"
+	case Delivered:
+		return "opened by the recipient"
+	case Failed:
+		if j.Permanent {
+			return "failed: " + j.Error
+		}
+		return "failed, will retry: " + j.Error
+	case Canceled:
+		return "canceled"
+	case Expired:
+		return "expired"
+	}
+	return string(j.State)
+}
+
+func listNames(r []string) string {
+	switch len(r) {
+	case 0:
+		return "nobody"
+	case 1:
+		return r[0]
+	}
+	return r[0] + " and others"
+}

@@ -1,0 +1,186 @@
+package spooler
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/sealprint/sealprint/internal/atomicfile"
+)
+
+// The spool directory:
+//
+//	jobs/<id>/record      the job's encrypted record, replaced atomically
+//	jobs/<id>/doc.enc     the document as printed (encrypted, until rendered)
+//	jobs/<id>/pdf.enc     the rendered PDF (encrypted, until sealed)
+//	jobs/<id>/sealed.pgp  the sealed OpenPGP message (until uploaded)
+//	incoming/<id>/        a job being received; never acknowledged if found at start
+const (
+	jobsDir     = "jobs"
+	incomingDir = "incoming"
+	recordFile  = "record"
+	docFile     = "doc.enc"
+	pdfFile     = "pdf.enc"
+	sealedFile  = "sealed.pgp"
+)
+
+// idPattern matches job ids: "job-" and 26 base32 characters.
+var idPattern = regexp.MustCompile(`^job-[a-z2-7]{26}$`)
+
+// ValidID reports whether s has the form of a job id.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// store reads and writes the spool directory.
+type store struct {
+	root string
+	c    *cryptor
+}
+
+func (s *store) jobDir(id string) string { return filepath.Join(s.root, jobsDir, id) }
+
+func (s *store) path(id, name string) string { return filepath.Join(s.jobDir(id), name) }
+
+// init creates the directories and removes jobs that were never
+// acknowledged (left in incoming/ by a crash).
+func (s *store) init() error {
+	for _, d := range []string{s.root, filepath.Join(s.root, jobsDir), filepath.Join(s.root, incomingDir)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("create spool: %w", err)
+		}
+	}
+	in := filepath.Join(s.root, incomingDir)
+	ents, err := os.ReadDir(in)
+	if err != nil {
+		return fmt.Errorf("read spool: %w", err)
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(in, e.Name())); err != nil {
+			return fmt.Errorf("clean spool: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeRecord stores j's record atomically in dir.
+func (s *store) writeRecordIn(dir string, j *Job) error {
+	plain, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.c.sealRecord(j.ID, plain)
+	clear(plain)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, recordFile), sealed, 0o600); err != nil {
+		return fmt.Errorf("record job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+func (s *store) writeRecord(j *Job) error { return s.writeRecordIn(s.jobDir(j.ID), j) }
+
+// readRecord loads a job's record.
+func (s *store) readRecord(id string) (*Job, error) {
+	b, err := os.ReadFile(s.path(id, recordFile))
+	if err != nil {
+		return nil, err
+	}
+	plain, err := s.c.openRecord(id, b)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: %w", id, err)
+	}
+	var j Job
+	if err := json.Unmarshal(plain, &j); err != nil {
+		return nil, fmt.Errorf("job %s: %w", id, ErrCorrupt)
+	}
+	if j.ID != id {
+		return nil, fmt.Errorf("job %s: %w", id, ErrCorrupt)
+	}
+	return &j, nil
+}
+
+// list returns the ids of the stored jobs.
+func (s *store) list() ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(s.root, jobsDir))
+	if err != nil {
+		return nil, fmt.Errorf("read spool: %w", err)
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && ValidID(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// removeJob deletes a job's directory.
+func (s *store) removeJob(id string) error {
+	if err := os.RemoveAll(s.jobDir(id)); err != nil {
+		return err
+	}
+	return atomicfile.SyncDir(filepath.Join(s.root, jobsDir))
+}
+
+// removeFile deletes one artifact of a job, if present.
+func (s *store) removeFile(id, name string) error {
+	err := os.Remove(s.path(id, name))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// cleanTemps removes temp files left in a job directory by a crash.
+func (s *store) cleanTemps(id string) {
+	ents, _ := os.ReadDir(s.jobDir(id))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			os.Remove(filepath.Join(s.jobDir(id), e.Name()))
+		}
+	}
+}
+
+// create writes an encrypted artifact of job id through fill, atomically:
+// nothing is at the final name unless fill succeeded and the file is
+// fsynced. fill gets a writer of plaintext when encrypted is true, else a
+// writer to the file itself.
+func (s *store) create(id, name, purpose string, encrypted bool, fill func(w io.Writer) error) error {
+	return atomicfile.Write(s.path(id, name), 0o600, func(f io.Writer) error {
+		if !encrypted {
+			return fill(f)
+		}
+		ew, err := s.c.newEncryptWriter(f, id, purpose)
+		if err != nil {
+			return err
+		}
+		if err := fill(ew); err != nil {
+			return err
+		}
+		return ew.Close()
+	})
+}
+
+// openEncrypted returns a reader of the plaintext of an encrypted artifact.
+func (s *store) openEncrypted(id, name, purpose string) (io.ReadCloser, error) {
+	f, err := os.Open(s.path(id, name))
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.c.newDecryptReader(f, id, purpose)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %s of job %s: %w", name, id, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{d, f}, nil
+}

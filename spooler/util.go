@@ -1,0 +1,5 @@
+package spooler
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
