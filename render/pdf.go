@@ -40,26 +40,39 @@ func pdfToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim L
 		return Info{}, err
 	}
 	doc, err := readPDF(rs)
+	if err == nil {
+		if err := ctx.Err(); err != nil {
+			return Info{}, err
+		}
+		if doc.ctx.Encrypt != nil {
+			info := doc.info()
+			info.Encrypted = true
+			if _, err := rs.Seek(0, io.SeekStart); err != nil {
+				return Info{}, err
+			}
+			_, err := io.Copy(out, &ctxReader{ctx: ctx, r: rs})
+			return info, err
+		}
+		if table, ok := doc.objectTable(rs); ok {
+			return doc.info(), doc.writeUpdate(ctx, rs, size, table, out, meta)
+		}
+	}
+	// The cross-reference data is missing or does not match the file:
+	// rebuild it by scanning the file (in memory), as viewers do.
+	repaired, rerr := repairXRef(rs, size)
+	if rerr == nil {
+		frs := bytes.NewReader(repaired)
+		if fixed, ferr := readPDF(frs); ferr == nil && fixed.ctx.Encrypt == nil {
+			if table, ok := fixed.objectTable(frs); ok {
+				return fixed.info(), fixed.writeUpdate(ctx, frs, int64(len(repaired)), table, out, meta)
+			}
+		}
+	}
 	if err != nil {
 		return Info{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Info{}, err
-	}
-	info := doc.info()
-	if doc.ctx.Encrypt != nil {
-		info.Encrypted = true
-		if _, err := rs.Seek(0, io.SeekStart); err != nil {
-			return Info{}, err
-		}
-		_, err := io.Copy(out, &ctxReader{ctx: ctx, r: rs})
-		return info, err
-	}
-	if table, ok := doc.objectTable(rs); ok {
-		return info, doc.writeUpdate(ctx, rs, size, table, out, meta)
-	}
-	// The cross-reference data does not match the file: let pdfcpu write
-	// the document anew (in memory), then update that.
+	// pdfcpu could read the file its own way: let it write the document
+	// anew (in memory), then update that.
 	var fixed bytes.Buffer
 	if err := api.WriteContext(doc.ctx, &fixed); err != nil {
 		return Info{}, &FormatError{Format: FormatPDF, Msg: "rebuild damaged file", Err: err}
@@ -73,7 +86,7 @@ func pdfToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim L
 	if !ok {
 		return Info{}, &FormatError{Format: FormatPDF, Msg: "cross-reference table still inconsistent after rebuilding"}
 	}
-	return info, doc.writeUpdate(ctx, frs, int64(fixed.Len()), table, out, meta)
+	return doc.info(), doc.writeUpdate(ctx, frs, int64(fixed.Len()), table, out, meta)
 }
 
 // seekable returns in as an io.ReadSeeker and its size, buffering it in

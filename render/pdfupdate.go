@@ -37,7 +37,8 @@ func (d *pdfDoc) objectTable(rs io.ReadSeeker) ([]xrefEntry, bool) {
 	for nr, e := range x.Table {
 		switch {
 		case nr == 0 || e == nil || e.Free:
-		case e.Compressed && e.ObjectStream != nil && e.ObjectStreamInd != nil:
+		case e.ObjectStream != nil && e.ObjectStreamInd != nil:
+			// pdfcpu clears Compressed once it has expanded the stream.
 			table[nr] = xrefEntry{typ: 2, a: int64(*e.ObjectStream), b: int64(*e.ObjectStreamInd)}
 		case e.Offset != nil:
 			off := *e.Offset + d.ctx.Read.RepairOffset
