@@ -1,0 +1,52 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sealprint/sealprint/internal/testutil"
+)
+
+// screenshots writes the decrypted page in French and English, phone and
+// desktop sized, to docs/screenshots/ (the project's documentation).
+func (e *browserEnv) screenshots(t *testing.T, ctx context.Context) {
+	t.Helper()
+	dir := filepath.Join(testutil.ModuleRoot(), "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"fr", "en"} {
+		for _, dev := range []struct {
+			name          string
+			width, height int64
+			opts          []chromedp.EmulateViewportOption
+		}{
+			{"desktop", 1280, 900, []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}},
+			{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch}},
+		} {
+			// The viewer needs a moment to lay out after a resize; this wait
+			// only affects the picture, not any assertion.
+			err := chromedp.Do(ctx,
+				chromedp.EmulateViewport(dev.width, dev.height, dev.opts...),
+				chromedp.Click(chromedp.CSS(`button[data-lang=`+lang+`]`)),
+				chromedp.Sleep(1500*time.Millisecond),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Join(dir, "recipient-"+lang+"-"+dev.name+".png")
+			if err := os.WriteFile(name, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,92 @@
+// api talks to the relay (docs/relay-api.md). Only the drop id, the access
+// code and the receipt proof are ever sent: never the link's secret, which
+// lives in the URL fragment and in memory only.
+
+const base = "/api/v1/drops/";
+const jsonLimit = 64 * 1024;
+
+/** APIError is a failed call: status is the HTTP status (0 for a network failure), body the parsed JSON error. */
+export class APIError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || (status ? "HTTP " + status : "network error"));
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+const common = { cache: "no-store", credentials: "same-origin", referrerPolicy: "no-referrer", redirect: "error" };
+
+async function call(path, init = {}) {
+  let res;
+  try {
+    res = await fetch(base + path, { ...common, ...init });
+  } catch {
+    throw new APIError(0, null);
+  }
+  const text = res.status === 204 ? "" : await res.text();
+  let body = null;
+  if (text && text.length <= jsonLimit) {
+    try { body = JSON.parse(text); } catch { body = null; }
+  }
+  if (!res.ok) throw new APIError(res.status, body);
+  return body;
+}
+
+function post(path, payload) {
+  return call(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+}
+
+/** info returns the drop's public information. */
+export function info(id) {
+  return call(encodeURIComponent(id));
+}
+
+/** code checks an access code and returns {grant, expires_in}. */
+export function code(id, value) {
+  return post(encodeURIComponent(id) + "/code", { code: value });
+}
+
+/** receipt posts the proof that the document was decrypted. */
+export function receipt(id, proof) {
+  return post(encodeURIComponent(id) + "/receipt", { proof });
+}
+
+/**
+ * download fetches the ciphertext as a stream into one buffer of the
+ * announced size, calling progress(fraction) as bytes arrive. It refuses
+ * more bytes than announced. Returns {bytes, sha256} (the relay's hash header, may be "").
+ */
+export async function download(id, grant, expectedSize, progress) {
+  const headers = grant ? { "X-Sealprint-Grant": grant } : {};
+  let res;
+  try {
+    res = await fetch(base + encodeURIComponent(id) + "/blob", { ...common, headers });
+  } catch {
+    throw new APIError(0, null);
+  }
+  if (!res.ok) {
+    let body = null;
+    try { body = JSON.parse(await res.text()); } catch { body = null; }
+    throw new APIError(res.status, body);
+  }
+  const announced = Number(res.headers.get("Content-Length") || expectedSize || 0);
+  if (!Number.isSafeInteger(announced) || announced <= 0 || (expectedSize && announced !== expectedSize)) {
+    throw new APIError(-1, { error: "size mismatch" });
+  }
+  const buf = new Uint8Array(announced);
+  let n = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (n + value.length > announced) {
+      reader.cancel();
+      throw new APIError(-1, { error: "more bytes than announced" });
+    }
+    buf.set(value, n);
+    n += value.length;
+    progress(n / announced);
+  }
+  if (n !== announced) throw new APIError(-1, { error: "download cut short" });
+  return { bytes: buf, sha256: (res.headers.get("X-Sealprint-SHA256") || "").toLowerCase() };
+}

@@ -1,0 +1,296 @@
+// The recipient's page: fetch the drop's public information, ask for the
+// access code or the recipient's key when needed, download the ciphertext,
+// decrypt and verify it in this browser, show it, and post the receipt.
+// The root element's data-state tells automation where the page is:
+// loading, code, key, decrypted, error, locked, expired.
+
+import * as i18n from "./i18n.js";
+import { t } from "./i18n.js";
+import * as api from "./api.js";
+import * as opener from "./opener.js";
+import * as keys from "./keykit.js";
+
+const root = document.documentElement;
+const $ = (id) => document.getElementById(id);
+const testMode = root.dataset.test === "1";
+const pgpModule = import("/d/static/vendor/openpgp.min.mjs");
+pgpModule.catch(() => {}); // reported where awaited
+
+// Texts that depend on data are re-rendered on a language switch.
+const dynamic = new Map();
+function bind(el, fn) {
+  dynamic.set(el, fn);
+  el.textContent = fn();
+}
+function refresh() {
+  for (const [el, fn] of dynamic) el.textContent = fn();
+}
+
+class Stop extends Error {}
+
+function setState(s) {
+  root.dataset.state = s;
+}
+
+function show(el, on) {
+  el.hidden = !on;
+}
+
+function status(fn) {
+  show($("status"), true);
+  bind($("status-text"), fn);
+}
+
+const problemStates = { expired: "expired", exhausted: "expired", revoked: "expired", locked: "locked" };
+
+// problem shows an explanation with what to do, and stops the flow.
+function problem(kind, vars = {}) {
+  setState(problemStates[kind] || "error");
+  root.dataset.reason = kind;
+  for (const id of ["status", "code-form", "key-panel", "viewer-card", "actions"]) show($(id), false);
+  show($("problem"), true);
+  bind($("problem-title"), () => t("p." + kind, vars));
+  bind($("problem-text"), () => t("p." + kind + ".text", vars));
+  bind($("problem-what"), () => t("p." + kind + ".what", vars));
+  $("problem").focus?.();
+  throw new Stop(kind);
+}
+
+function apiProblem(e) {
+  if (e instanceof Stop) throw e;
+  if (!(e instanceof api.APIError)) problem("network", { why: e && e.message ? e.message : "?" });
+  if (e.status === 404) problem("notfound");
+  if (e.status === 410) problem(["expired", "exhausted", "revoked"].includes(e.body.state) ? e.body.state : "expired");
+  if (e.status === 423) problem("locked");
+  if (e.status === -1) problem("corrupt");
+  problem("network", { why: e.status ? "HTTP " + e.status : t("p.network") });
+}
+
+function formatSize(n) {
+  const units = t("units");
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const num = new Intl.NumberFormat(i18n.lang(), { maximumFractionDigits: i === 0 ? 0 : 1 }).format(v);
+  return num + "\u00a0" + units[i];
+}
+
+function formatDate(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return "—";
+  const abs = new Intl.DateTimeFormat(i18n.lang(), { dateStyle: "full", timeStyle: "short" }).format(d);
+  const days = Math.round((d - Date.now()) / 86400000);
+  const rel = new Intl.RelativeTimeFormat(i18n.lang(), { numeric: "auto" });
+  const hours = Math.round((d - Date.now()) / 3600000);
+  return abs + " (" + (Math.abs(hours) < 48 ? rel.format(hours, "hour") : rel.format(days, "day")) + ")";
+}
+
+function groupHex(h) {
+  return h.match(/.{1,8}/g).join(" ");
+}
+
+function fact(id, fn) {
+  const row = $(id);
+  show(row, true);
+  bind(row.querySelector("dd"), fn);
+}
+
+function showInfo(info) {
+  show($("facts-card"), true);
+  fact("f-sender", () => info.sender || "—");
+  fact("f-size", () => formatSize(info.size));
+  fact("f-expires", () => formatDate(info.expires_at));
+  fact("f-downloads", () =>
+    typeof info.downloads_left === "number" && info.downloads_left >= 0 ? String(info.downloads_left) : t("facts.unlimited"));
+}
+
+function parseID() {
+  const m = location.pathname.match(/^\/d\/([A-Za-z0-9_-]{22})\/?$/);
+  return m ? m[1] : "";
+}
+
+// askCode shows the access-code form until the relay grants a download.
+function askCode(id) {
+  setState("code");
+  show($("status"), false);
+  const form = $("code-form");
+  const input = $("code");
+  const err = $("code-error");
+  show(form, true);
+  input.focus();
+  return new Promise((resolve, reject) => {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const value = input.value.trim();
+      if (!value) {
+        bind(err, () => t("code.empty"));
+        return;
+      }
+      form.querySelector("button").disabled = true;
+      try {
+        const r = await api.code(id, value);
+        show(form, false);
+        resolve(r.grant);
+      } catch (e) {
+        if (e instanceof api.APIError && e.status === 403) {
+          const n = e.body.attempts_left;
+          bind(err, () => (n === 1 ? t("code.wrong1") : t("code.wrong", { n: n ?? "?" })));
+          input.value = "";
+          input.setAttribute("aria-invalid", "true");
+          input.focus();
+        } else {
+          try { apiProblem(e); } catch (stop) { reject(stop); }
+        }
+      } finally {
+        form.querySelector("button").disabled = false;
+      }
+    });
+  });
+}
+
+async function showDocument(id, opened, cipherHex, info) {
+  const { data } = opened;
+  const pdf = opener.isPDF(data);
+  const sha = await opener.sha256hex(data);
+  const name = opener.safeName(opened.filename, pdf);
+  const blob = new Blob([data], { type: pdf ? "application/pdf" : "application/octet-stream" });
+  const url = URL.createObjectURL(blob);
+  const pages = pdf ? opener.countPages(data) : 0;
+  const who = opened.signer.userID || info.sender || opened.signer.fingerprint;
+
+  show($("status"), false);
+  show($("verdict"), true);
+  bind($("verdict-text"), () => t("sig.goodtext", { who }));
+  fact("f-sender", () => (info.sender && !who.includes(info.sender) ? who + " — " + info.sender : who));
+  fact("f-signature", () => t("sig.fpr", { fpr: opened.signer.fingerprint.match(/.{1,4}/g).join(" ") }));
+  fact("f-file", () => name);
+  fact("f-size", () => formatSize(data.length));
+  if (pages > 0) fact("f-pages", () => String(pages));
+  if (typeof info.downloads_left === "number" && info.downloads_left > 0) {
+    const left = info.downloads_left - 1;
+    fact("f-downloads", () => String(left));
+  }
+  fact("f-sha256", () => groupHex(sha));
+  show($("sha-hint"), true);
+  const save = $("save");
+  save.href = url;
+  save.download = name;
+  bind(save, () => t(pdf ? "doc.save" : "doc.saveany"));
+  show($("actions"), true);
+  if (pdf) {
+    const frame = $("viewer");
+    frame.src = url;
+    frame.title = t("doc.viewer");
+    i18n.onChange(() => { frame.title = t("doc.viewer"); });
+    show($("viewer-card"), true);
+  }
+  if (testMode) {
+    window.sealprintTest = {
+      bytes: data,
+      base64() {
+        let s = "";
+        for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode(...data.subarray(i, i + 0x8000));
+        return btoa(s);
+      },
+    };
+  }
+  root.dataset.sha256 = sha;
+  setState("decrypted");
+
+  const receipt = $("receipt");
+  try {
+    await api.receipt(id, await opener.receiptProof(opened.sessionKey, cipherHex));
+    bind(receipt, () => t("receipt.sent"));
+    root.dataset.receipt = "sent";
+  } catch {
+    bind(receipt, () => t("receipt.failed"));
+    root.dataset.receipt = "failed";
+  }
+}
+
+async function main() {
+  i18n.init();
+  i18n.onChange(refresh);
+  const id = parseID();
+  if (!id) problem("notfound");
+  status(() => t("loading"));
+
+  let info;
+  try {
+    info = await api.info(id);
+  } catch (e) {
+    apiProblem(e);
+  }
+  if (info.state === "pending") problem("pending");
+  if (info.state && info.state !== "ready") apiProblem(new api.APIError(410, { state: info.state }));
+  showInfo(info);
+
+  // The secret stays in the fragment (so a reload works) and in memory; it
+  // is never part of any request.
+  const secret = info.mode === "link" ? decodeURIComponent(location.hash.slice(1)) : "";
+  if (info.mode === "link" && !/^[A-Za-z0-9_-]{20,200}$/.test(secret)) problem("nosecret");
+
+  let openpgp;
+  try {
+    openpgp = await pgpModule;
+  } catch {
+    problem("browser");
+  }
+  let senderKey;
+  try {
+    senderKey = await openpgp.readKey({ armoredKey: info.sender_key });
+  } catch {
+    problem("badsig");
+  }
+  if (info.sender_fingerprint && senderKey.getFingerprint().toUpperCase() !== info.sender_fingerprint.toUpperCase()) {
+    problem("badsig");
+  }
+
+  const grant = info.needs_code ? await askCode(id) : "";
+  let myKeys = null;
+  if (info.mode === "key") myKeys = await keys.ask(openpgp, "");
+
+  setState("loading");
+  status(() => t("downloading", { pct: "" }));
+  $("progress").hidden = false;
+  let got;
+  try {
+    got = await api.download(id, grant, info.size, (f) => {
+      $("progress").value = Math.round(f * 100);
+      bind($("status-text"), () => t("downloading", { pct: Math.round(f * 100) + "\u00a0%" }));
+    });
+  } catch (e) {
+    apiProblem(e);
+  }
+  $("progress").hidden = true;
+  const cipherHex = await opener.sha256hex(got.bytes);
+  if (got.sha256 && got.sha256 !== cipherHex) problem("corrupt");
+  status(() => t("decrypting"));
+
+  for (;;) {
+    try {
+      const opened = await opener.open(openpgp, got.bytes, { secret, keys: myKeys, senderKey });
+      await showDocument(id, opened, cipherHex, info);
+      return;
+    } catch (e) {
+      if (!(e instanceof opener.OpenError)) throw e;
+      if (e.kind === "nomatch" && myKeys) {
+        myKeys = await keys.ask(openpgp, t("key.nomatch", { ids: e.detail }));
+        setState("loading");
+        status(() => t("decrypting"));
+        continue;
+      }
+      problem(e.kind === "nomatch" ? "badsecret" : e.kind);
+    }
+  }
+}
+
+main().catch((e) => {
+  if (e instanceof Stop) return;
+  try {
+    problem("network", { why: e && e.message ? e.message : String(e) });
+  } catch { /* shown */ }
+});

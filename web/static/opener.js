@@ -1,0 +1,125 @@
+// opener decrypts a sealed document with OpenPGP.js, checks the sender's
+// signature, and computes the document fingerprint and the receipt proof.
+// It fails closed: any doubt about the signature is an error and no
+// plaintext is returned.
+
+/** OpenError is a failure to open; kind names the page's explanation. */
+export class OpenError extends Error {
+  constructor(kind, detail) {
+    super(kind + (detail ? ": " + detail : ""));
+    this.kind = kind; // badsecret | nomatch | badsig | corrupt
+    this.detail = detail || "";
+  }
+}
+
+const enc = new TextEncoder();
+
+function hex(buf) {
+  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** sha256hex returns the lowercase hex SHA-256 of bytes. */
+export async function sha256hex(bytes) {
+  return hex(await crypto.subtle.digest("SHA-256", bytes));
+}
+
+/**
+ * receiptProof returns hex(HMAC-SHA256(key = SHA-256("sealprint-receipt" ‖ sessionKey),
+ * message = ciphertext SHA-256 in lowercase hex)), as docs/relay-api.md defines.
+ */
+export async function receiptProof(sessionKey, cipherHex) {
+  const label = enc.encode("sealprint-receipt");
+  const material = new Uint8Array(label.length + sessionKey.length);
+  material.set(label, 0);
+  material.set(sessionKey, label.length);
+  const k = await crypto.subtle.digest("SHA-256", material);
+  const key = await crypto.subtle.importKey("raw", k, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return hex(await crypto.subtle.sign("HMAC", key, enc.encode(cipherHex.toLowerCase())));
+}
+
+/** isPDF reports whether bytes start like a PDF file. */
+export function isPDF(bytes) {
+  return bytes.length > 5 && String.fromCharCode(...bytes.subarray(0, 5)) === "%PDF-";
+}
+
+/**
+ * countPages counts page objects ("/Type /Page", not "/Pages") in a PDF.
+ * Pages hidden in compressed object streams are not seen: 0 means unknown.
+ */
+export function countPages(bytes) {
+  if (!isPDF(bytes)) return 0;
+  const text = new TextDecoder("latin1").decode(bytes);
+  const m = text.match(/\/Type\s*\/Page(?![A-Za-z])/g);
+  return m ? m.length : 0;
+}
+
+/** safeName turns the sealed file name into a harmless download name. */
+export function safeName(name, pdf) {
+  let s = String(name || "").split(/[\\/]/).pop().replace(/[\u0000-\u001f\u007f<>:"|?*]/g, "").trim();
+  if (s.startsWith(".")) s = s.replace(/^\.+/, "");
+  if (s.length > 120) s = s.slice(0, 120);
+  if (!s) s = "document";
+  if (pdf && !/\.pdf$/i.test(s)) s += ".pdf";
+  return s;
+}
+
+function keyIDs(key) {
+  return key.getKeys().map((k) => k.getKeyID().toHex());
+}
+
+/**
+ * open decrypts ciphertext (Uint8Array) with either the link secret or the
+ * recipient's unlocked keys, and verifies it was signed by senderKey.
+ * Returns {data, filename, sessionKey, signer: {fingerprint, userID}}.
+ */
+export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
+  let message;
+  try {
+    message = await openpgp.readMessage({ binaryMessage: ciphertext });
+  } catch (e) {
+    throw new OpenError("corrupt", e.message);
+  }
+  if (keys) {
+    const wanted = message.getEncryptionKeyIDs().map((k) => k.toHex());
+    const have = keys.flatMap(keyIDs);
+    if (!wanted.some((k) => have.includes(k))) {
+      throw new OpenError("nomatch", wanted.map((k) => k.toUpperCase()).join(", "));
+    }
+  }
+  let sessionKeys;
+  try {
+    sessionKeys = await openpgp.decryptSessionKeys(keys ? { message, decryptionKeys: keys } : { message, passwords: [secret] });
+  } catch (e) {
+    throw new OpenError(keys ? "nomatch" : "badsecret", e.message);
+  }
+  let result = null;
+  let used = null;
+  let lastErr = null;
+  for (const sk of sessionKeys) {
+    try {
+      result = await openpgp.decrypt({ message, sessionKeys: sk, verificationKeys: senderKey, format: "binary" });
+      used = sk;
+      break;
+    } catch (e) {
+      lastErr = e;
+    }
+  }
+  if (!result) throw new OpenError(keys ? "nomatch" : "badsecret", lastErr ? lastErr.message : "");
+  if (!result.signatures || result.signatures.length === 0) throw new OpenError("badsig", "not signed");
+  const senderIDs = keyIDs(senderKey);
+  let good = false;
+  for (const s of result.signatures) {
+    try {
+      if ((await s.verified) === true && senderIDs.includes(s.keyID.toHex())) good = true;
+    } catch (e) {
+      throw new OpenError("badsig", e.message);
+    }
+  }
+  if (!good) throw new OpenError("badsig", "no signature by the sender's key");
+  return {
+    data: result.data,
+    filename: result.filename || "",
+    sessionKey: used.data,
+    signer: { fingerprint: senderKey.getFingerprint().toUpperCase(), userID: senderKey.getUserIDs()[0] || "" },
+  };
+}
