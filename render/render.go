@@ -23,6 +23,7 @@ const (
 	FormatPNG         = "image/png"
 	FormatText        = "text/plain"
 	FormatOctetStream = "application/octet-stream"
+	FormatPostScript  = "application/postscript" // recognised by Sniff, not accepted
 )
 
 // Formats lists the document formats ToPDF accepts, in order of preference.

@@ -9,7 +9,9 @@ import (
 const sniffLen = 1024
 
 // Sniff returns the MIME type of a document from its first bytes (1024 are
-// enough), or "" when it is none of the accepted formats. Text is
+// enough), or "" when it is none of the accepted formats. PostScript is
+// recognised (FormatPostScript) so that it is refused rather than printed
+// as a program listing. Text is
 // recognised only when the bytes hold no control characters other than
 // whitespace and form feeds.
 func Sniff(head []byte) string {
@@ -23,6 +25,10 @@ func Sniff(head []byte) string {
 		return FormatJPEG
 	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
 		return FormatPNG
+	case bytes.HasPrefix(head, []byte("%!")), bytes.HasPrefix(head, []byte("\x04%!")):
+		// PostScript is text, but printing its listing is not what the
+		// sender meant.
+		return FormatPostScript
 	}
 	// PDF readers accept the header anywhere in the first 1024 bytes.
 	h := head

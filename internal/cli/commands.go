@@ -9,6 +9,7 @@ func senderCommands() []command {
 		{"open", "decrypt a sealed file or download and decrypt a link", runOpen},
 		{"enroll", "save the relay address and enrolment token", runEnroll},
 		{"send", "seal a file and upload it to the relay; prints the link", runSend},
+		{"render", "turn a document into the PDF a recipient gets", runRender},
 		{"demo", "run the whole product in one process on embedded defaults", runDemo},
 	}
 }

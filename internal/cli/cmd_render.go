@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/sealprint/sealprint/internal/atomicfile"
+	"github.com/sealprint/sealprint/render"
+)
+
+func runRender(ctx context.Context, e *env, args []string) error {
+	const usage = "sealprint render FILE [--format MIME] -o OUT.pdf"
+	fs := newFlags("render", usage+"\n\nConverts FILE (PDF, PWG raster, Apple raster, JPEG, PNG or text) to the PDF a recipient\n"+
+		"gets, with the same code the printer runs on each job. FILE - reads standard input.", e.stderr)
+	format := fs.String("format", "", "document MIME type (default: detected from the content); one of "+strings.Join(render.Formats, ", "))
+	out := fs.String("o", "", "output PDF (- for standard output)")
+	title := fs.String("title", "", "document title (default: the file name)")
+	author := fs.String("author", "", "document author (the sender)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, 1, usage); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError("render needs -o OUT.pdf")
+	}
+	in, err := openInput(e, pos[0])
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	meta := render.Meta{Title: *title, Author: *author}
+	if meta.Title == "" && pos[0] != "-" {
+		meta.Title = filepath.Base(pos[0])
+	}
+	var info render.Info
+	fill := func(w io.Writer) error {
+		var err error
+		info, err = render.ToPDF(ctx, *format, in, w, meta)
+		return err
+	}
+	report := e.stdout
+	if *out == "-" {
+		report = e.stderr
+		err = fill(e.stdout)
+	} else {
+		err = atomicfile.Write(*out, 0o644, fill)
+	}
+	if err != nil {
+		return fmt.Errorf("render %s: %w", pos[0], err)
+	}
+	size := ""
+	if len(info.PageSizes) > 0 {
+		ps := info.PageSizes[0]
+		size = fmt.Sprintf(", first page %.0f×%.0f pt (%.0f×%.0f mm)", ps.Width, ps.Height, ps.Width/72*25.4, ps.Height/72*25.4)
+	}
+	fmt.Fprintf(report, "%s: %d pages, format %s%s\n", *out, info.Pages, info.Format, size)
+	return nil
+}
