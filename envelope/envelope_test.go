@@ -36,6 +36,14 @@ func seal(t testing.TB, plaintext []byte, opts SealOptions) []byte {
 }
 
 func TestSealOpen(t *testing.T) {
+	for _, lib := range []bool{false, true} {
+		libraryOnly = lib
+		t.Run(map[bool]string{false: "fast", true: "library"}[lib], testSealOpen)
+	}
+	libraryOnly = false
+}
+
+func testSealOpen(t *testing.T) {
 	sender := mustKey(t, "Dr Alice Doc", "alice@hospital.example", nil)
 	bob := mustKey(t, "Cdt Bob Martin", "bob@police.example", nil)
 	carol := mustKey(t, "Carol", "carol@police.example", nil)

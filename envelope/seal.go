@@ -54,6 +54,10 @@ type SealOptions struct {
 	Rand io.Reader
 }
 
+// libraryOnly forces go-crypto's own writer for every message (tests
+// compare both paths).
+var libraryOnly = false
+
 // Writer is the plaintext side of a message being sealed. Close finishes
 // the message (signature, integrity tag); without Close the output is
 // incomplete and will not open.
@@ -116,6 +120,14 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 	modTime := opts.ModTime
 	if modTime.IsZero() {
 		modTime = now()
+	}
+	if plan := planFast(opts, to, config, now()); plan != nil && !libraryOnly {
+		plan.sessionKey = sessionKey[:plan.cipher.KeySize()]
+		pt, err := sealFast(dst, plan, opts.Secret, literalName(opts.FileName), modTime, config)
+		if err != nil {
+			return nil, fmt.Errorf("seal: %w", err)
+		}
+		return &Writer{w: pt, sessionKey: plan.sessionKey}, nil
 	}
 	params := &openpgp.EncryptParams{
 		Hints:      &openpgp.FileHints{FileName: literalName(opts.FileName), ModTime: modTime},

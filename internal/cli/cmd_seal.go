@@ -100,7 +100,8 @@ func sealStream(w io.Writer, in io.Reader, signer *envelope.Key, to []*envelope.
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(sw, in); err != nil {
+	// Large reads let hashing and encryption overlap in big steps.
+	if _, err := io.CopyBuffer(sw, struct{ io.Reader }{in}, make([]byte, 256<<10)); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
 	return sw.Close()
