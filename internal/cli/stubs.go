@@ -1,10 +1,6 @@
 package cli
 
-import (
-	"context"
-	"errors"
-)
+import "errors"
 
+// errNotYet is returned by commands whose implementation has not landed.
 var errNotYet = errors.New("not built yet")
-
-func runDemo(ctx context.Context, e *env, args []string) error { return errNotYet }
