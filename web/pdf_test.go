@@ -39,7 +39,7 @@ func samplePDF(pages int) []byte {
 	}
 	for p := 1; p <= pages; p++ {
 		var c strings.Builder
-		c.WriteString("BT /F2 18 Tf 56 780 Td (Rapport médico-légal) Tj ET\n")
+		fmt.Fprintf(&c, "BT /F2 18 Tf 56 780 Td (%s) Tj ET\n", pdfString("Rapport médico-légal"))
 		y := 740
 		for _, l := range lines {
 			fmt.Fprintf(&c, "BT /F1 11 Tf 56 %d Td (%s) Tj ET\n", y, pdfString(l))
@@ -50,12 +50,13 @@ func samplePDF(pages int) []byte {
 		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>", 6+2*(p-1)))
 		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", len(content), content))
 	}
+	obj("<< /Title (" + pdfString("Rapport médico-légal — réquisition 2026/1142") + ") /Producer (Sealprint tests) >>")
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
 	for _, o := range offsets {
 		fmt.Fprintf(&b, "%010d 00000 n \n", o)
 	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, len(offsets), xref)
 	return b.Bytes()
 }
 

@@ -34,7 +34,7 @@ func (e *browserEnv) screenshots(t *testing.T, ctx context.Context) {
 			err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(dev.width, dev.height, dev.opts...),
 				chromedp.Click(chromedp.CSS(`button[data-lang=`+lang+`]`)),
-				chromedp.Sleep(1500*time.Millisecond),
+				chromedp.Sleep(3*time.Second),
 			)
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,256 @@
+package web_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sealprint/sealprint/web"
+)
+
+const sampleID = "AAAAAAAAAAAAAAAAAAAAAA"
+
+func get(t testing.TB, h http.Handler, path string, hdr ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+func sri384(b []byte) string {
+	s := sha512.Sum384(b)
+	return "sha384-" + base64.StdEncoding.EncodeToString(s[:])
+}
+
+var importMapRe = regexp.MustCompile(`(?s)<script type="importmap">(.*?)</script>`)
+
+func TestPageHeaders(t *testing.T) {
+	h := web.NewHandler(web.Options{})
+	w := get(t, h, "/d/"+sampleID)
+	if w.Code != 200 {
+		t.Fatalf("status %d", w.Code)
+	}
+	hd := w.Header()
+	for k, want := range map[string]string{
+		"Referrer-Policy":        "no-referrer",
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+		"Cache-Control":          "no-store",
+		"Content-Type":           "text/html; charset=utf-8",
+	} {
+		if got := hd.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	csp := hd.Get("Content-Security-Policy")
+	for _, d := range []string{"default-src 'none'", "style-src 'self'", "connect-src 'self'", "object-src 'none'",
+		"base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'", "frame-src blob:"} {
+		if !strings.Contains(csp, d) {
+			t.Errorf("CSP %q lacks %q", csp, d)
+		}
+	}
+	if strings.Contains(csp, "unsafe") || strings.Contains(csp, "http") || strings.Contains(csp, "*") {
+		t.Errorf("CSP too loose: %s", csp)
+	}
+	// The only inline script is the import map, allowed by its exact hash.
+	m := importMapRe.FindSubmatch(w.Body.Bytes())
+	if m == nil {
+		t.Fatal("no import map in the page")
+	}
+	sum := sha256.Sum256(m[1])
+	if want := "script-src 'self' 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, want) {
+		t.Errorf("CSP %q lacks %q", csp, want)
+	}
+	if bytes.Contains(w.Body.Bytes(), []byte("data-test")) {
+		t.Error("test hooks enabled without TestHooks")
+	}
+	if !bytes.Contains(get(t, web.NewHandler(web.Options{TestHooks: true}), "/d/"+sampleID).Body.Bytes(), []byte(`data-test="1"`)) {
+		t.Error("TestHooks does not mark the page")
+	}
+}
+
+// Every script, module and stylesheet the page loads carries an integrity
+// value that matches what the handler serves, and every module that the
+// code imports is covered by the import map.
+func TestSubresourceIntegrity(t *testing.T) {
+	h := web.NewHandler(web.Options{})
+	page := get(t, h, "/d/"+sampleID).Body.String()
+	attrs := regexp.MustCompile(`(?:src|href)="(/d/static/[^"]+)"(?: [a-z]+="[^"]*")*? integrity="([^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(attrs) < 3 {
+		t.Fatalf("only %d integrity attributes in the page", len(attrs))
+	}
+	var im struct{ Integrity map[string]string }
+	if err := json.Unmarshal([]byte(importMapRe.FindStringSubmatch(page)[1]), &im); err != nil {
+		t.Fatal(err)
+	}
+	check := func(url, want string) {
+		w := get(t, h, url)
+		if w.Code != 200 {
+			t.Fatalf("%s: status %d", url, w.Code)
+		}
+		if got := sri384(w.Body.Bytes()); got != want {
+			t.Errorf("%s: integrity %s, served %s", url, want, got)
+		}
+	}
+	for _, a := range attrs {
+		check(a[1], a[2])
+	}
+	for url, v := range im.Integrity {
+		check(url, v)
+	}
+	importRe := regexp.MustCompile(`(?:from|import\()\s*"([^"]+)"`)
+	for url := range im.Integrity {
+		if strings.Contains(url, "/vendor/") {
+			continue
+		}
+		src := get(t, h, url).Body.String()
+		for _, m := range importRe.FindAllStringSubmatch(src, -1) {
+			target := m[1]
+			if strings.HasPrefix(target, "./") {
+				target = web.StaticPrefix + strings.TrimPrefix(target, "./")
+			}
+			if _, ok := im.Integrity[target]; !ok {
+				t.Errorf("%s imports %s, which the import map does not cover", url, m[1])
+			}
+		}
+		if strings.Contains(src, "http://") || strings.Contains(src, "https://") || strings.Contains(src, "innerHTML") {
+			t.Errorf("%s refers to another site or uses innerHTML", url)
+		}
+	}
+}
+
+// The vendored OpenPGP.js is the file scripts/update-openpgp recorded.
+func TestVendoredOpenPGP(t *testing.T) {
+	rec, err := os.ReadFile("static/vendor/OPENPGP_VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := os.ReadFile("static/vendor/openpgp.min.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rec), "\nsri "+sri384(lib)+"\n") {
+		t.Errorf("openpgp.min.mjs (%s) differs from the recorded vendored file:\n%s", sri384(lib), rec)
+	}
+	if !strings.Contains(string(rec), "version 6.3.2\n") || !bytes.HasPrefix(lib, []byte("/*! OpenPGP.js v6.3.2 ")) {
+		t.Error("vendored OpenPGP.js is not 6.3.2")
+	}
+	if _, err := os.Stat("static/vendor/OPENPGP_LICENSE"); err != nil {
+		t.Error("licence missing")
+	}
+}
+
+func TestNotFoundAndMethods(t *testing.T) {
+	h := web.NewHandler(web.Options{})
+	for _, p := range []string{"/d/", "/d/short", "/d/" + sampleID + "x", "/d/AAAAAAAAAAAAAAAAAAAAA!", "/d/static/", "/d/static/nope.js",
+		"/d/static/../web.go", "/d/static/index.html", "/d/" + sampleID + "/extra", "/other"} {
+		if w := get(t, h, p); w.Code != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404", p, w.Code)
+		}
+	}
+	if w := get(t, h, "/d/"+sampleID+"/"); w.Code != 200 {
+		t.Errorf("trailing slash: %d", w.Code)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/d/"+sampleID, strings.NewReader("x"))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", w.Code)
+	}
+}
+
+func TestAssetCompressionAndCaching(t *testing.T) {
+	h := web.NewHandler(web.Options{})
+	plain := get(t, h, "/d/static/vendor/openpgp.min.mjs")
+	if ct := plain.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+		t.Errorf("content type %q", ct)
+	}
+	z := get(t, h, "/d/static/vendor/openpgp.min.mjs", "Accept-Encoding", "br, gzip;q=0.8")
+	if z.Header().Get("Content-Encoding") != "gzip" || z.Body.Len() >= plain.Body.Len() {
+		t.Fatalf("not compressed: %q, %d bytes", z.Header().Get("Content-Encoding"), z.Body.Len())
+	}
+	zr, err := gzip.NewReader(z.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unz, _ := io.ReadAll(zr)
+	if !bytes.Equal(unz, plain.Body.Bytes()) {
+		t.Fatal("gzip body differs")
+	}
+	if w := get(t, h, "/d/static/app.js", "Accept-Encoding", "gzip;q=0"); w.Header().Get("Content-Encoding") != "" {
+		t.Error("gzip sent although refused")
+	}
+	etag := plain.Header().Get("ETag")
+	if w := get(t, h, "/d/static/vendor/openpgp.min.mjs", "If-None-Match", etag); w.Code != http.StatusNotModified {
+		t.Errorf("If-None-Match: %d", w.Code)
+	}
+}
+
+// TestPageWeight measures what a first visit downloads: the page, its
+// stylesheet, icon and every module including OpenPGP.js. The budget is
+// 500 KB uncompressed.
+func TestPageWeight(t *testing.T) {
+	h := web.NewHandler(web.Options{})
+	page := get(t, h, "/d/"+sampleID).Body.Bytes()
+	total, gz := len(page), len(page)
+	sub, err := fs.Sub(os.DirFS("static"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !regexp.MustCompile(`\.(js|mjs|css|svg)$`).MatchString(p) {
+			return err
+		}
+		total += get(t, h, web.StaticPrefix+p).Body.Len()
+		gz += get(t, h, web.StaticPrefix+p, "Accept-Encoding", "gzip").Body.Len()
+		return nil
+	})
+	t.Logf("page weight: %d bytes uncompressed, %d bytes gzip", total, gz)
+	if total > 500_000 {
+		t.Errorf("page weighs %d bytes, over the 500 KB budget", total)
+	}
+}
+
+func FuzzHandlerPath(f *testing.F) {
+	for _, s := range []string{"/d/" + sampleID, "/d/static/app.js", "/d/static/vendor/openpgp.min.mjs", "/d/", "/d/static/../../etc/passwd", "/d/%00", "/x"} {
+		f.Add(s)
+	}
+	h := web.NewHandler(web.Options{})
+	valid := regexp.MustCompile(`^/d/[A-Za-z0-9_-]{22}/?$`)
+	f.Fuzz(func(t *testing.T, p string) {
+		req, err := http.NewRequest(http.MethodGet, "http://relay.example/", nil)
+		if err != nil {
+			t.Skip()
+		}
+		req.URL.Path = p
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200:
+			if !valid.MatchString(p) && !strings.HasPrefix(p, web.StaticPrefix) {
+				t.Fatalf("200 for %q", p)
+			}
+		case 404:
+		default:
+			t.Fatalf("status %d for %q", w.Code, p)
+		}
+		if w.Header().Get("Referrer-Policy") != "no-referrer" {
+			t.Fatal("no referrer policy")
+		}
+	})
+}
