@@ -25,6 +25,9 @@ type Incoming struct {
 	Format    string
 	Attrs     map[string]string
 	Created   time.Time
+	// Recipients, if set, are the job's fixed recipients; else
+	// Options.Recipients(Queue) decides, and none means the job is held.
+	Recipients []string
 }
 
 // Limits on the metadata of an incoming job.
@@ -64,15 +67,23 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 	}
 	now := s.clock.Now()
 	j := &Job{
-		ID:         id,
-		PrinterID:  clip(in.PrinterID, 64),
-		Queue:      clip(in.Queue, maxQueueLen),
-		Name:       clip(in.Name, maxNameLen),
-		User:       clip(in.User, maxNameLen),
-		Format:     clip(in.Format, 127),
-		Attrs:      clipAttrs(in.Attrs),
-		Created:    in.Created,
-		Recipients: append([]string(nil), s.opt.Recipients(in.Queue)...),
+		ID:        id,
+		PrinterID: clip(in.PrinterID, 64),
+		Queue:     clip(in.Queue, maxQueueLen),
+		Name:      clip(in.Name, maxNameLen),
+		User:      clip(in.User, maxNameLen),
+		Format:    clip(in.Format, 127),
+		Attrs:     clipAttrs(in.Attrs),
+		Created:   in.Created,
+	}
+	to := in.Recipients
+	if len(to) == 0 {
+		to = s.opt.Recipients(in.Queue)
+	}
+	if len(to) > 0 {
+		if j.Recipients, err = normalizeRecipients(to); err != nil {
+			return "", Permanent(fmt.Errorf("queue %s: %w", j.Queue, err))
+		}
 	}
 	if j.Created.IsZero() {
 		j.Created = now

@@ -8,6 +8,10 @@ import (
 // ErrNotFound is returned for an unknown job id.
 var ErrNotFound = errors.New("no such job")
 
+// ErrLocked is returned by Open when another process (a running
+// 'sealprint serve') has the spool open; talk to it instead.
+var ErrLocked = errors.New("the spool is in use by a running service")
+
 // ErrClosed is returned by Accept once the spooler is shutting down.
 var ErrClosed = errors.New("spooler is closed")
 

@@ -227,7 +227,10 @@ func newHarness(t *testing.T, tweak func(*Options)) *harness {
 	h := &harness{t: t, dir: t.TempDir(), key: bytes.Repeat([]byte{7}, 32), clock: newFakeClock(),
 		render: &fakeRenderer{}, relay: newFakeRelay(), events: make(chan Event, 1000), tweak: tweak}
 	h.open()
-	t.Cleanup(h.stop)
+	t.Cleanup(func() {
+		h.stop()
+		h.sp.Close()
+	})
 	return h
 }
 
@@ -251,6 +254,9 @@ func (h *harness) open() {
 	}
 	if h.tweak != nil {
 		h.tweak(&opt)
+	}
+	if h.sp != nil {
+		h.sp.Close()
 	}
 	sp, err := Open(opt)
 	if err != nil {

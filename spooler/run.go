@@ -41,7 +41,7 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 	var next time.Time
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || s.closed {
 		return next
 	}
 	for _, id := range s.orderLocked() {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -137,6 +139,7 @@ type Spooler struct {
 	st    *store
 	log   *slog.Logger
 	clock Clock
+	lock  *os.File // exclusive lock on the spool directory
 
 	mu      sync.Mutex
 	jobs    map[string]*entry
@@ -200,10 +203,42 @@ func Open(opt Options) (*Spooler, error) {
 		cpuSema: make(chan struct{}, opt.Workers),
 		netSema: make(chan struct{}, opt.Uploads),
 	}
+	if err := os.MkdirAll(opt.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create spool: %w", err)
+	}
+	lf, err := os.OpenFile(filepath.Join(opt.Dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open spool: %w", err)
+	}
+	if err := lockFile(lf); err != nil {
+		lf.Close()
+		if errors.Is(err, ErrLocked) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("lock spool: %w", err)
+	}
+	s.lock = lf
 	if err := s.load(); err != nil {
+		lf.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// Close releases the spool for another process. Call it after Run has
+// returned (or instead of Run, for a spooler used only to read or change
+// jobs).
+func (s *Spooler) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.wg.Wait()
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
 }
 
 func setDefault[T int | int64 | time.Duration](v *T, d T) {

@@ -15,10 +15,11 @@ import (
 )
 
 // SecretStore keeps small secrets by name: the OS keyring, or a file
-// fallback. Get returns an error wrapping fs.ErrNotExist for a missing name.
+// fallback (internal/keystore's Secrets). Get returns an error wrapping
+// fs.ErrNotExist for a missing name; Set returns where the secret went.
 type SecretStore interface {
-	Get(name string) (string, error)
-	Set(name, value string) error
+	Get(name string) ([]byte, error)
+	Set(name string, value []byte) (string, error)
 }
 
 // SpoolKeyName is the name of the spool key in the SecretStore.
@@ -29,7 +30,7 @@ const SpoolKeyName = "spool-key"
 func LoadSpoolKey(store SecretStore) ([]byte, error) {
 	v, err := store.Get(SpoolKeyName)
 	if err == nil {
-		k, derr := base64.RawStdEncoding.DecodeString(strings.TrimSpace(v))
+		k, derr := base64.RawStdEncoding.DecodeString(strings.TrimSpace(string(v)))
 		if derr != nil || len(k) != keySize {
 			return nil, errors.New("spool key in the secret store is malformed")
 		}
@@ -42,7 +43,7 @@ func LoadSpoolKey(store SecretStore) ([]byte, error) {
 	if _, err := io.ReadFull(rand.Reader, k); err != nil {
 		return nil, fmt.Errorf("generate spool key: %w", err)
 	}
-	if err := store.Set(SpoolKeyName, base64.RawStdEncoding.EncodeToString(k)); err != nil {
+	if _, err := store.Set(SpoolKeyName, []byte(base64.RawStdEncoding.EncodeToString(k))); err != nil {
 		return nil, fmt.Errorf("save spool key: %w", err)
 	}
 	return k, nil
@@ -62,26 +63,22 @@ func (f FileSecrets) path(name string) (string, error) {
 }
 
 // Get reads the secret name.
-func (f FileSecrets) Get(name string) (string, error) {
+func (f FileSecrets) Get(name string) ([]byte, error) {
 	p, err := f.path(name)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return os.ReadFile(p)
 }
 
 // Set writes the secret name atomically with mode 0600.
-func (f FileSecrets) Set(name, value string) error {
+func (f FileSecrets) Set(name string, value []byte) (string, error) {
 	p, err := f.path(name)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
-		return err
+		return "", err
 	}
-	return atomicfile.WriteFile(p, []byte(value), 0o600)
+	return "file", atomicfile.WriteFile(p, value, 0o600)
 }
