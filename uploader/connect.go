@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -171,7 +172,7 @@ func (d *tunnelDialer) handshake(conn net.Conn, proxy *url.URL, target, scheme s
 		if !ok || resp.Close {
 			return nil, resp, nil
 		}
-		msg, err := ntlmssp.NewAuthenticateMessage(challenge, creds.User, creds.Password, nil)
+		msg, err := ntlmssp.NewAuthenticateMessage(padChallenge(challenge), creds.User, creds.Password, nil)
 		if err != nil {
 			return nil, nil, fmt.Errorf("proxy %s: NTLM challenge: %w", proxy.Host, err)
 		}
@@ -263,6 +264,34 @@ func findToken(values []string, scheme string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// padChallenge repairs what some NTLM servers get wrong in a CHALLENGE
+// message: a message cut after the server challenge (32 bytes) or without
+// the version is extended with empty fields, and a name or target-info
+// field pointing outside the message is emptied (neither is needed for
+// the NTLMv2 answer when absent), so that the parser reads a well-formed
+// message.
+func padChallenge(b []byte) []byte {
+	const full = 56 // header, target name, flags, challenge, reserved, target info, version
+	if len(b) < 32 || len(b) > 8192 {
+		return b
+	}
+	p := make([]byte, max(len(b), full))
+	copy(p, b)
+	fixField := func(at int) {
+		if at >= len(b) {
+			return
+		}
+		l := int(binary.LittleEndian.Uint16(p[at:]))
+		off := int(binary.LittleEndian.Uint32(p[at+4:]))
+		if off+l > len(b) {
+			clear(p[at : at+8])
+		}
+	}
+	fixField(12)
+	fixField(40)
+	return p
 }
 
 // bufferedConn is a connection whose first bytes were already buffered.

@@ -102,7 +102,12 @@ func readAPIError(resp *http.Response) error {
 	if resp.StatusCode == http.StatusProxyAuthRequired {
 		return &ProxyAuthError{Proxy: "in the path", Schemes: authSchemes(resp.Header.Values("Proxy-Authenticate"))}
 	}
-	return parseAPIError(resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	e := parseAPIError(resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	if pe := resp.Header.Get("X-Squid-Error"); pe != "" {
+		// The answer comes from a proxy in the way, not from the relay.
+		e.Message += " (answered by the proxy: " + clean(pe, 100) + ")"
+	}
+	return e
 }
 
 // parseAPIError decodes a relay error body ({"error": …}); anything else
