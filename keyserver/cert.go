@@ -2,6 +2,8 @@ package keyserver
 
 import (
 	"bytes"
+	"crypto/dsa"
+	"crypto/rsa"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/elgamal"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
@@ -200,7 +203,33 @@ func parsePublicKey(p rawPacket) (*packet.PublicKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: unreadable public key", ErrKeyRejected)
 	}
+	if err := checkKeySize(pub); err != nil {
+		return nil, err
+	}
 	return pub, nil
+}
+
+// maxKeyBits bounds RSA, DSA and ElGamal moduli: verifying signatures of a
+// larger key would cost more than a request may.
+const maxKeyBits = 8192
+
+// checkKeySize refuses keys whose arithmetic is unbounded in cost.
+func checkKeySize(pub *packet.PublicKey) error {
+	switch k := pub.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() > maxKeyBits {
+			return tooLarge("RSA key of %d bits", k.N.BitLen())
+		}
+	case *dsa.PublicKey:
+		if k.P.BitLen() > maxKeyBits || k.Q.BitLen() > 512 {
+			return tooLarge("DSA key of %d/%d bits", k.P.BitLen(), k.Q.BitLen())
+		}
+	case *elgamal.PublicKey:
+		if k.P.BitLen() > maxKeyBits {
+			return tooLarge("ElGamal key of %d bits", k.P.BitLen())
+		}
+	}
+	return nil
 }
 
 // addSig verifies a signature that follows the primary key, a user ID or a
