@@ -1,0 +1,68 @@
+package keyserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// ErrKeyChanged is wrapped by the error Resolve returns when the key found
+// for an address differs from the pinned one.
+var ErrKeyChanged = errors.New("KEY CHANGED")
+
+// Pins is the sender's record of which key belongs to which address
+// (internal/keystore implements it).
+type Pins interface {
+	Pinned(email string) (fingerprint string, ok bool)
+	Pin(email, fingerprint string) error
+}
+
+// Resolved is a key found and checked by Resolve.
+type Resolved struct {
+	Armored     []byte
+	Fingerprint string
+	Source      string
+	// FirstUse is set when the address had no pin and Resolve pinned it.
+	FirstUse bool
+}
+
+// Resolve looks email up (see Lookup) and checks the result against the
+// pins: with no pin, the fingerprint is pinned (trust on first use); with
+// a different pin, it fails with ErrKeyChanged and pins nothing, until the
+// user accepts the new key.
+func Resolve(ctx context.Context, client *http.Client, relayURL, email string, pins Pins) (*Resolved, error) {
+	armored, source, err := Lookup(ctx, client, relayURL, email)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseCert(strings.NewReader(string(armored)))
+	if err != nil {
+		return nil, err
+	}
+	addr := NormalizeEmail(email)
+	r := &Resolved{Armored: armored, Fingerprint: c.Fingerprint(), Source: source}
+	if err := CheckPin(pins, addr, r.Fingerprint); err != nil {
+		return nil, err
+	}
+	if _, ok := pins.Pinned(addr); !ok {
+		if err := pins.Pin(addr, r.Fingerprint); err != nil {
+			return nil, fmt.Errorf("pin %s: %w", addr, err)
+		}
+		r.FirstUse = true
+	}
+	return r, nil
+}
+
+// CheckPin returns nil when email has no pin or is pinned to fingerprint,
+// and otherwise a loud error wrapping ErrKeyChanged naming both keys.
+func CheckPin(pins Pins, email, fingerprint string) error {
+	pinned, ok := pins.Pinned(email)
+	if !ok || strings.EqualFold(pinned, fingerprint) {
+		return nil
+	}
+	return fmt.Errorf("%w for %s: pinned %s, the directory now offers %s. Nothing was sent. "+
+		"If the recipient confirms the new key (by phone, in person), accept it with 'sealprint keys pin %s %s'",
+		ErrKeyChanged, email, strings.ToUpper(pinned), strings.ToUpper(fingerprint), email, strings.ToUpper(fingerprint))
+}
