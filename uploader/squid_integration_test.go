@@ -72,7 +72,7 @@ func TestSquidBasicAuth(t *testing.T) {
 	})
 	t.Run("no credentials", func(t *testing.T) {
 		c := newTestClient(t, r, Options{Proxy: sq.URL()})
-		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: "00", Mode: "key"})
+		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 		var pe *ProxyAuthError
 		if !errors.Is(err, ErrProxyAuth) || !errors.As(err, &pe) || !IsPermanent(err) {
 			t.Fatalf("err = %v", err)
@@ -86,7 +86,7 @@ func TestSquidBasicAuth(t *testing.T) {
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		c := newTestClient(t, r, Options{Proxy: sq.URL(), ProxyCredentials: &Credentials{User: squidUser, Password: "wrong"}})
-		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: "00", Mode: "key"})
+		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 		if !errors.Is(err, ErrProxyAuth) || !strings.Contains(err.Error(), "rejected the credentials") ||
 			strings.Contains(err.Error(), "wrong") {
 			t.Fatalf("err = %v", err)
@@ -111,7 +111,7 @@ func TestSquidSSLBump(t *testing.T) {
 	sq := startSquid(t, squidBump, r.caFile)
 	t.Run("without the CA", func(t *testing.T) {
 		c := newTestClient(t, r, Options{Proxy: sq.URL()})
-		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: "00", Mode: "key"})
+		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 		if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "certificate") {
 			t.Fatalf("err = %v", err)
 		}
@@ -127,13 +127,13 @@ func TestSquidSSLBump(t *testing.T) {
 	t.Run("pin refuses the interception", func(t *testing.T) {
 		pin := SPKIPin(r.cert.Leaf)
 		c := newTestClient(t, r, Options{Proxy: sq.URL(), CA: sq.caFile, PinSHA256: pin})
-		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: "00", Mode: "key"})
+		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 		var pe *PinError
 		if !errors.As(err, &pe) || !IsPermanent(err) {
 			t.Fatalf("err = %v", err)
 		}
 		direct := newTestClient(t, r, Options{Proxy: "direct", PinSHA256: pin})
-		if _, err := direct.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: "00", Mode: "key"}); err != nil {
+		if _, err := direct.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"}); err != nil {
 			t.Fatalf("pinned direct: %v", err)
 		}
 	})
