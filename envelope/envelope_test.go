@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 func mustKey(t testing.TB, name, email string, opts *KeyOptions) *Key {
@@ -277,5 +279,47 @@ func TestStreamingLarge(t *testing.T) {
 	}
 	if msg.Size != size {
 		t.Fatalf("size %d", msg.Size)
+	}
+}
+
+// TestAEADForRecipientsThatAdvertiseIt: a compat-profile sender encrypting
+// to keys that advertise SEIPD v2 gets AEAD, and receipts still work.
+func TestAEADForRecipientsThatAdvertiseIt(t *testing.T) {
+	sender := mustKey(t, "A", "a@example.org", nil)
+	v6 := mustKey(t, "Six", "six@example.org", &KeyOptions{Profile: ProfileRFC9580})
+	var buf bytes.Buffer
+	w, err := Seal(&buf, SealOptions{Signer: sender, Recipients: []*Key{v6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "aead please")
+	w.Close()
+	if v := seipdVersion(t, buf.Bytes()); v != 2 {
+		t.Fatalf("SEIPD version %d, want 2 (AEAD)", v)
+	}
+	plain := seal(t, []byte("x"), SealOptions{Signer: sender, Recipients: []*Key{mustKey(t, "B", "b@example.org", nil)}})
+	if v := seipdVersion(t, plain); v != 1 {
+		t.Fatalf("SEIPD version %d for a compat recipient, want 1", v)
+	}
+	msg, err := Open(bytes.NewReader(buf.Bytes()), io.Discard, OpenOptions{Keys: []*Key{v6}, Verifiers: []*Key{sender}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(msg.SessionKey, w.SessionKey()) {
+		t.Fatalf("session keys differ: %x vs %x", msg.SessionKey, w.SessionKey())
+	}
+}
+
+// seipdVersion returns the version of the message's encrypted data packet.
+func seipdVersion(t *testing.T, msg []byte) int {
+	r := packet.NewReader(bytes.NewReader(msg))
+	for {
+		p, err := r.Next()
+		if err != nil {
+			t.Fatalf("no encrypted data packet: %v", err)
+		}
+		if se, ok := p.(*packet.SymmetricallyEncrypted); ok {
+			return se.Version
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
 
@@ -113,15 +114,17 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 	if _, err := io.ReadFull(config.Random(), sessionKey); err != nil {
 		return nil, fmt.Errorf("seal: session key: %w", err)
 	}
-	if opts.Profile == ProfileRFC9580 && len(to) > 0 && allSupportAEAD(to, now()) {
-		// AEAD suites use AES-256 too (GCM preferred), so the size holds.
-		sessionKey = sessionKey[:32]
+	aead := len(to) > 0 && allSupportAEAD(to, now())
+	if aead {
+		// Every recipient reads SEIPD v2: go-crypto picks an AEAD suite,
+		// whose cipher sets the session key size.
+		sessionKey = sessionKey[:aeadSuiteCipher(to, now()).KeySize()]
 	}
 	modTime := opts.ModTime
 	if modTime.IsZero() {
 		modTime = now()
 	}
-	if plan := planFast(opts, to, config, now()); plan != nil && !libraryOnly {
+	if plan := planFast(opts, to, config, now()); plan != nil && !aead && !libraryOnly {
 		plan.sessionKey = sessionKey[:plan.cipher.KeySize()]
 		pt, err := sealFast(dst, plan, opts.Secret, literalName(opts.FileName), modTime, config)
 		if err != nil {
@@ -164,6 +167,40 @@ func allSupportAEAD(to []*openpgp.Entity, now time.Time) bool {
 		}
 	}
 	return true
+}
+
+// aeadSuiteCipher returns the cipher of the AEAD suite go-crypto will
+// choose for these recipients: the first of its candidates that every
+// recipient prefers, else AES-128 (the mandatory suite).
+func aeadSuiteCipher(to []*openpgp.Entity, now time.Time) packet.CipherFunction {
+	candidates := [][2]uint8{
+		{uint8(packet.CipherAES256), uint8(packet.AEADModeGCM)},
+		{uint8(packet.CipherAES256), uint8(packet.AEADModeEAX)},
+		{uint8(packet.CipherAES256), uint8(packet.AEADModeOCB)},
+		{uint8(packet.CipherAES128), uint8(packet.AEADModeGCM)},
+		{uint8(packet.CipherAES128), uint8(packet.AEADModeEAX)},
+		{uint8(packet.CipherAES128), uint8(packet.AEADModeOCB)},
+	}
+	for _, e := range to {
+		sig, err := e.PrimarySelfSignature(now, nil)
+		if err != nil || sig == nil {
+			continue
+		}
+		var keep [][2]uint8
+		for _, c := range candidates {
+			for _, p := range sig.PreferredCipherSuites {
+				if c == p {
+					keep = append(keep, c)
+					break
+				}
+			}
+		}
+		candidates = keep
+	}
+	if len(candidates) == 0 {
+		return packet.CipherAES128
+	}
+	return packet.CipherFunction(candidates[0][0])
 }
 
 // literalName keeps only a safe base name for the literal data packet.
