@@ -63,7 +63,7 @@ func checkRasterPage(format string, page int, p *rasterPage, lim Limits) error {
 
 // rasterToPDF writes each page of dec as a PDF page holding one
 // Flate-compressed image of the page's physical size.
-func rasterToPDF(ctx context.Context, dec rasterDecoder, out io.Writer, meta Meta, lim Limits) (Info, error) {
+func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.Writer, meta Meta, lim Limits) (Info, error) {
 	pw := newPDFWriter(out)
 	var row []byte
 	for {
@@ -78,7 +78,7 @@ func rasterToPDF(ctx context.Context, dec rasterDecoder, out io.Writer, meta Met
 			return Info{}, err
 		}
 		if len(pw.pages) >= lim.MaxPages {
-			return Info{}, &LimitError{What: "pages", Value: int64(len(pw.pages) + 1), Max: int64(lim.MaxPages)}
+			return Info{}, &LimitError{Format: format, What: "pages", Value: int64(len(pw.pages) + 1), Max: int64(lim.MaxPages)}
 		}
 		if cap(row) < pg.bytesPerLine {
 			row = make([]byte, pg.bytesPerLine)
@@ -117,7 +117,7 @@ func rasterToPDF(ctx context.Context, dec rasterDecoder, out io.Writer, meta Met
 		pw.page(size, fmt.Sprintf("<</XObject<</Im0 %d 0 R>>>>", img), content)
 	}
 	if len(pw.pages) == 0 {
-		return Info{}, &FormatError{Format: "raster", Msg: "no pages"}
+		return Info{}, &FormatError{Format: format, Msg: "no pages"}
 	}
 	if err := pw.close(meta); err != nil {
 		return Info{}, err

@@ -135,9 +135,9 @@ func (r *Renderer) ToPDF(ctx context.Context, format string, in io.Reader, out i
 	case FormatPDF:
 		info, err = pdfToPDF(ctx, in, out, meta, lim)
 	case FormatPWG:
-		info, err = rasterToPDF(ctx, newPWGDecoder(in, lim), out, meta, lim)
+		info, err = rasterToPDF(ctx, f, newPWGDecoder(in, lim), out, meta, lim)
 	case FormatURF:
-		info, err = rasterToPDF(ctx, newURFDecoder(in, lim), out, meta, lim)
+		info, err = rasterToPDF(ctx, f, newURFDecoder(in, lim), out, meta, lim)
 	case FormatJPEG:
 		info, err = jpegToPDF(ctx, in, out, meta, lim)
 	case FormatPNG:

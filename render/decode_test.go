@@ -1,0 +1,127 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestRasterRoundTrip(t *testing.T) {
+	for _, f := range []string{FormatPWG, FormatURF} {
+		t.Run(f, func(t *testing.T) {
+			var out bytes.Buffer
+			info, err := ToPDF(context.Background(), "", bytes.NewReader(testRaster(f, 3, 40, 30)), &out, testMeta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Format != f || info.Pages != 3 || info.PageSizes[0] != (PageSize{40, 30}) {
+				t.Fatalf("info = %+v", info)
+			}
+			if _, err := readPDF(bytes.NewReader(out.Bytes())); err != nil {
+				t.Fatalf("pdfcpu rejects the output: %v", err)
+			}
+		})
+	}
+}
+
+func TestRasterErrors(t *testing.T) {
+	pwg := testRaster(FormatPWG, 1, 40, 30)
+	urf := testRaster(FormatURF, 1, 40, 30)
+	hdr := func(f func(h []byte)) []byte {
+		d := append([]byte(nil), pwg...)
+		f(d[4 : 4+pwgHeaderLen])
+		return d
+	}
+	put := func(h []byte, off int, v uint32) { h[off], h[off+1], h[off+2], h[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v) }
+	cases := []struct {
+		name, format string
+		in           []byte
+		check        func(error) bool
+	}{
+		{"pwg-truncated-data", FormatPWG, pwg[:len(pwg)-10], isTruncated},
+		{"pwg-truncated-header", FormatPWG, pwg[:100], isTruncated},
+		{"urf-truncated", FormatURF, urf[:len(urf)-1], isTruncated},
+		{"urf-truncated-header", FormatURF, urf[:20], isTruncated},
+		{"pwg-huge-width", FormatPWG, hdr(func(h []byte) { put(h, pwgCupsWidth, 100000) }), isLimit},
+		{"pwg-huge-height", FormatPWG, hdr(func(h []byte) { put(h, pwgCupsHeight, 100000) }), isLimit},
+		{"pwg-negative", FormatPWG, hdr(func(h []byte) { put(h, pwgCupsWidth, 0xffffffff) }), isFormat},
+		{"pwg-bad-bpl", FormatPWG, hdr(func(h []byte) { put(h, pwgBytesPerLine, 7) }), isFormat},
+		{"pwg-zero-dpi", FormatPWG, hdr(func(h []byte) { put(h, pwgHWResolution, 0) }), isFormat},
+		{"pwg-colorspace", FormatPWG, hdr(func(h []byte) { put(h, pwgColorSpace, 16) }), isFormat},
+		{"pwg-planar", FormatPWG, hdr(func(h []byte) { put(h, pwgColorOrder, 2) }), isFormat},
+		{"pwg-bad-sync", FormatPWG, []byte("RaSxjunk"), isFormat},
+		{"pwg-no-pages", FormatPWG, []byte("RaS2"), isFormat},
+		{"urf-huge", FormatURF, append([]byte("UNIRAST\x00\x00\x00\x00\x01"), urfPageHeader(100000, 100000, 300, 24, 1)...), isLimit},
+		{"urf-bad-bpp", FormatURF, append([]byte("UNIRAST\x00\x00\x00\x00\x01"), urfPageHeader(10, 10, 300, 20, 1)...), isFormat},
+		{"unknown", "", []byte{0, 1, 2, 3, 0, 0, 0}, func(err error) bool { return errors.Is(err, ErrUnsupported) }},
+		{"postscript", "", []byte("%!PS-Adobe-3.0\n"), func(err error) bool { return errors.Is(err, ErrUnsupported) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ToPDF(context.Background(), c.format, bytes.NewReader(c.in), io.Discard, testMeta)
+			if err == nil || !c.check(err) {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
+
+func TestPageLimit(t *testing.T) {
+	r := Renderer{Limits: DefaultLimits}
+	r.Limits.MaxPages = 2
+	_, err := r.ToPDF(context.Background(), FormatPWG, bytes.NewReader(testRaster(FormatPWG, 3, 8, 8)), io.Discard, testMeta)
+	if !isLimit(err) {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = r.ToPDF(context.Background(), FormatText, strings.NewReader(strings.Repeat("\f.", 5)), io.Discard, testMeta)
+	if !isLimit(err) {
+		t.Fatalf("text: err = %v", err)
+	}
+}
+
+func TestCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := ToPDF(ctx, FormatPWG, bytes.NewReader(testRaster(FormatPWG, 1, 8, 8)), io.Discard, testMeta)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for in, want := range map[string]string{
+		"RaS2....":              FormatPWG,
+		"UNIRAST\x00":           FormatURF,
+		"\xff\xd8\xff\xe0":      FormatJPEG,
+		"\x89PNG\r\n\x1a\n":     FormatPNG,
+		"%PDF-1.7\n":            FormatPDF,
+		"\r\n\r\n%PDF-1.4":      FormatPDF,
+		"Bonjour, état civil\n": FormatText,
+		"Cr\xe9teil\n":          FormatText,
+		"%!PS-Adobe-3.0":        FormatPostScript,
+		"\x00\x01\x02":          "",
+		"":                      "",
+	} {
+		if got := Sniff([]byte(in)); got != want {
+			t.Errorf("Sniff(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func isTruncated(err error) bool {
+	var fe *FormatError
+	return errors.As(err, &fe) && errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func isFormat(err error) bool {
+	var fe *FormatError
+	return errors.As(err, &fe)
+}
+
+func isLimit(err error) bool {
+	var le *LimitError
+	return errors.As(err, &le)
+}

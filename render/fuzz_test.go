@@ -1,0 +1,92 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// fuzzLimits keep each fuzz input cheap while still exercising the checks.
+var fuzzLimits = Limits{
+	MaxWidth: 512, MaxHeight: 512, MaxPixels: 1 << 18, MaxPages: 8,
+	MaxPDFBytes: 1 << 20, MaxImage: 1 << 20, MaxLine: 512 * 8,
+}
+
+// addSeeds adds every testdata file with the extension, and truncations of
+// each, to the corpus.
+func addSeeds(f *testing.F, ext string, extra ...[]byte) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*"+ext))
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		extra = append(extra, b)
+	}
+	for _, b := range extra {
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+		f.Add(b[:min(len(b), 40)])
+	}
+}
+
+// fuzzRender runs one input and checks the invariants: no panic, a typed
+// error or a PDF that pdfcpu reads with the reported page count.
+func fuzzRender(t *testing.T, format string, data []byte) {
+	r := Renderer{Limits: fuzzLimits}
+	var out bytes.Buffer
+	info, err := r.ToPDF(context.Background(), format, bytes.NewReader(data), &out, testMeta)
+	if err != nil {
+		var fe *FormatError
+		var le *LimitError
+		if !errors.As(err, &fe) && !errors.As(err, &le) && !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("untyped error: %v", err)
+		}
+		return
+	}
+	if info.Pages < 1 || info.Pages > fuzzLimits.MaxPages {
+		t.Fatalf("%d pages", info.Pages)
+	}
+	doc, err := readPDF(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		t.Fatalf("output unreadable: %v", err)
+	}
+	if doc.ctx.PageCount != info.Pages {
+		t.Fatalf("output has %d pages, Info says %d", doc.ctx.PageCount, info.Pages)
+	}
+}
+
+func FuzzPWG(f *testing.F) {
+	addSeeds(f, ".pwg", testRaster(FormatPWG, 2, 20, 10))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzRender(t, FormatPWG, data) })
+}
+
+func FuzzURF(f *testing.F) {
+	addSeeds(f, ".urf", testRaster(FormatURF, 2, 20, 10))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzRender(t, FormatURF, data) })
+}
+
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"", "hello\n", "\ufeffÉté\r\n\tx\f\fy", "Cr\xe9teil", string(bytes.Repeat([]byte("ab\t"), 100)), "\x00\x01\xff\xfe"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzRender(t, FormatText, data) })
+}
+
+// FuzzSniff checks that sniffing never panics and that whatever it
+// detects, ToPDF handles without an untyped error.
+func FuzzSniff(f *testing.F) {
+	addSeeds(f, ".pwg")
+	addSeeds(f, ".urf")
+	f.Add([]byte("%PDF-1.4\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if Sniff(data) == FormatPDF {
+			return // PDF parsing is pdfcpu's; its fuzzing is upstream
+		}
+		fuzzRender(t, "", data)
+	})
+}
+

@@ -1,0 +1,113 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestJPEGPassThrough(t *testing.T) {
+	for _, dev := range []string{"jpeg", "jpeggray"} {
+		t.Run(dev, func(t *testing.T) {
+			path := ghostscript(t, testPS, dev, "in.jpg", "-r72", "-dLastPage=1")
+			jpg, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pdf, info := renderFile(t, "image/jpeg", path)
+			if info.Pages != 1 || info.Format != FormatJPEG {
+				t.Fatalf("info = %+v", info)
+			}
+			out, _ := os.ReadFile(pdf)
+			if !bytes.Contains(out, jpg) || !bytes.Contains(out, []byte("/DCTDecode")) {
+				t.Fatal("JPEG data not embedded unchanged")
+			}
+			pages, size, _ := pdfinfo(t, pdf)
+			// ghostscript records 72 dpi in JFIF: the page is A4.
+			if pages != 1 || math.Abs(size.Width-595) > 1 || math.Abs(size.Height-842) > 1 {
+				t.Fatalf("pdfinfo: %d pages of %v", pages, size)
+			}
+		})
+	}
+}
+
+func TestPNGLossless(t *testing.T) {
+	for _, c := range []struct {
+		dev  string
+		gray bool
+	}{{"png16m", false}, {"pnggray", true}, {"png48", false}} {
+		t.Run(c.dev, func(t *testing.T) {
+			path := ghostscript(t, testPS, c.dev, "in.png", "-r72", "-dLastPage=1")
+			pdf, info := renderFile(t, "", path)
+			if info.Pages != 1 || info.Format != FormatPNG {
+				t.Fatalf("info = %+v", info)
+			}
+			pages, size, _ := pdfinfo(t, pdf)
+			if pages != 1 || math.Abs(size.Width-595) > 1 || math.Abs(size.Height-842) > 1 {
+				t.Fatalf("pdfinfo: %d pages of %v", pages, size)
+			}
+			f, _ := os.Open(path)
+			defer f.Close()
+			m, err := png.Decode(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := toPNM(m, c.gray)
+			got := renderBack(t, pdf, 1, 72, c.gray)
+			if p := psnr(t, got, want); p < 40 {
+				t.Errorf("PSNR %.1f dB, want ≥ 40", p)
+			} else {
+				t.Logf("PSNR %.1f dB", p)
+			}
+		})
+	}
+}
+
+func TestPNGAlphaOnWhite(t *testing.T) {
+	m := image.NewNRGBA(image.Rect(0, 0, 4, 2))
+	m.Set(0, 0, color.NRGBA{255, 0, 0, 255})
+	m.Set(1, 0, color.NRGBA{0, 0, 0, 0}) // transparent → white
+	var b bytes.Buffer
+	png.Encode(&b, m)
+	path := filepath.Join(t.TempDir(), "a.png")
+	os.WriteFile(path, b.Bytes(), 0o600)
+	pdf, _ := renderFile(t, FormatPNG, path)
+	got := renderBack(t, pdf, 1, 72, false)
+	if got.w != 4 || got.h != 2 {
+		t.Fatalf("rendered %dx%d", got.w, got.h)
+	}
+	if px := got.pix[0:6]; !bytes.Equal(px, []byte{255, 0, 0, 255, 255, 255}) {
+		t.Fatalf("pixels %v", px)
+	}
+}
+
+func TestImageLimits(t *testing.T) {
+	// A PNG header claiming 100000×100000 pixels is refused before decoding.
+	var b bytes.Buffer
+	png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1)))
+	data := b.Bytes()
+	copy(data[16:], []byte{0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0})
+	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
+	_, err := ToPDF(context.Background(), FormatPNG, bytes.NewReader(data), io.Discard, testMeta)
+	var le *LimitError
+	if !errors.As(err, &le) {
+		t.Fatalf("err = %v, want *LimitError", err)
+	}
+	// Truncated JPEG header.
+	_, err = ToPDF(context.Background(), FormatJPEG, strings.NewReader("\xff\xd8\xff\xe0\x00\x10JF"), io.Discard, testMeta)
+	var fe *FormatError
+	if !errors.As(err, &fe) || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err = %v, want truncation *FormatError", err)
+	}
+}
