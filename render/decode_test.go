@@ -35,7 +35,9 @@ func TestRasterErrors(t *testing.T) {
 		f(d[4 : 4+pwgHeaderLen])
 		return d
 	}
-	put := func(h []byte, off int, v uint32) { h[off], h[off+1], h[off+2], h[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v) }
+	put := func(h []byte, off int, v uint32) {
+		h[off], h[off+1], h[off+2], h[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+	}
 	cases := []struct {
 		name, format string
 		in           []byte

@@ -89,4 +89,3 @@ func FuzzSniff(f *testing.F) {
 		fuzzRender(t, "", data)
 	})
 }
-
