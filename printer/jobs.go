@@ -69,10 +69,12 @@ func newUUID() string {
 }
 
 // add registers j, assigning its ID, UUID and creation time, and forgets
-// the oldest finished jobs beyond the history limit.
-func (st *jobStore) add(j *job) job {
+// the oldest finished jobs beyond the history limit. When the history is
+// full of unfinished jobs the new job is refused with server-error-busy.
+func (st *jobStore) add(j *job) (job, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.expire()
 	j.ID = st.next
 	st.next++
 	if st.next <= 0 {
@@ -92,14 +94,15 @@ func (st *jobStore) add(j *job) job {
 			}
 		}
 		if victim < 0 {
-			break
+			st.dropLocked(j)
+			return job{}, errorf(goipp.StatusErrorBusy, "too many unfinished jobs")
 		}
 		o := st.order[victim]
 		delete(st.byID, o.ID)
 		delete(st.byUUID, o.UUID)
 		st.order = append(st.order[:victim], st.order[victim+1:]...)
 	}
-	return j.snapshot()
+	return j.snapshot(), nil
 }
 
 // remove forgets job id (a job that never really existed, e.g. refused
@@ -107,11 +110,14 @@ func (st *jobStore) add(j *job) job {
 func (st *jobStore) remove(id int32) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	j := st.byID[id]
-	if j == nil {
-		return
+	if j := st.byID[id]; j != nil {
+		st.dropLocked(j)
 	}
-	delete(st.byID, id)
+}
+
+// dropLocked forgets j. Callers hold st.mu.
+func (st *jobStore) dropLocked(j *job) {
+	delete(st.byID, j.ID)
 	delete(st.byUUID, j.UUID)
 	for i, o := range st.order {
 		if o == j {

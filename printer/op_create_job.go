@@ -7,11 +7,14 @@ func (s *Server) opCreateJob(rq *request) error {
 	if err != nil {
 		return err
 	}
-	j := s.jobs.add(&job{
+	j, err := s.jobs.add(&job{
 		Queue: rq.queue.Name, Name: jobName(rq), User: rq.user,
 		Template: tmpl.Attrs, Text: tmpl.Text, State: jobPending,
 		Reasons: []string{"job-incoming"},
 	})
+	if err != nil {
+		return err
+	}
 	rq.groups = append(rq.groups, s.jobSummary(rq, j))
 	return nil
 }

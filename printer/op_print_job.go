@@ -15,10 +15,13 @@ func (s *Server) opPrintJob(rq *request) error {
 	if err != nil {
 		return err
 	}
-	j := s.jobs.add(&job{
+	j, err := s.jobs.add(&job{
 		Queue: rq.queue.Name, Name: jobName(rq), User: rq.user,
 		Template: tmpl.Attrs, Text: tmpl.Text, State: jobPending,
 	})
+	if err != nil {
+		return err
+	}
 	j, err = s.spool(rq, j.ID, format, true)
 	if err != nil {
 		return err

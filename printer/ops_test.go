@@ -318,3 +318,20 @@ func TestValidQueueName(t *testing.T) {
 		}
 	}
 }
+
+func TestJobHistoryBounded(t *testing.T) {
+	sp := &memSpooler{}
+	_, addr := startServer(t, sp, Config{MaxJobs: 3})
+	for i := 0; i < 10; i++ {
+		wantStatus(t, printJob(t, addr, DefaultQueue, "alice", "application/pdf", samplePDF), goipp.StatusOk)
+	}
+	m := newReq(goipp.OpGetJobs, addr, DefaultQueue, "alice")
+	m.Operation.Add(attrKeyword("which-jobs", "all"))
+	if n := len(call(t, addr, DefaultQueue, m, nil).Groups) - 1; n != 3 {
+		t.Errorf("%d jobs kept, want 3", n)
+	}
+	for i := 0; i < 3; i++ {
+		wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpCreateJob, addr, DefaultQueue, "alice"), nil), goipp.StatusOk)
+	}
+	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpCreateJob, addr, DefaultQueue, "alice"), nil), goipp.StatusErrorBusy)
+}
