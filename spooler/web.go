@@ -42,7 +42,12 @@ type JobView struct {
 }
 
 // View returns j with its status message.
-func View(j *Job) JobView { return JobView{Job: j, Message: j.StatusMessage()} }
+func View(j *Job) JobView {
+	if j.Recipients == nil {
+		j.Recipients = []string{}
+	}
+	return JobView{Job: j, Message: j.StatusMessage()}
+}
 
 //go:embed page.html
 var pageHTML string

@@ -11,6 +11,8 @@ func senderCommands() []command {
 		{"send", "seal a file and upload it to the relay; prints the link", runSend},
 		{"render", "turn a document into the PDF a recipient gets", runRender},
 		{"demo", "run the whole product in one process on embedded defaults", runDemo},
+		{"serve", "run the printer and the delivery service", runServe},
+		{"jobs", "list, release, cancel and retry print jobs", runJobs},
 	}
 }
 

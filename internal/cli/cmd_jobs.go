@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sealprint/sealprint/spooler"
+)
+
+func runJobs(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "release", "cancel", "retry":
+			return runJobAction(ctx, e, args[0], args[1:])
+		}
+	}
+	const usage = "sealprint jobs [--json] | jobs release ID --to EMAIL | jobs cancel ID | jobs retry ID"
+	fs := newFlags("jobs", usage+`
+
+Lists print jobs with their state, recipients and link. While 'sealprint
+serve' runs, the command asks it (loopback API, token in the spool);
+otherwise it reads the spool itself.`, e.stderr)
+	jsonOut := fs.Bool("json", false, "print a JSON array of jobs")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, 0, usage); err != nil {
+		return err
+	}
+	var jobs []spooler.JobView
+	err = withJobs(ctx, e, func(c jobController) error {
+		var err error
+		jobs, err = c.List(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		if jobs == nil {
+			jobs = []spooler.JobView{}
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(jobs)
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintln(e.stdout, "no jobs")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPRINTED\tSTATE\tNAME\tRECIPIENTS\tLINK / STATUS")
+	for _, j := range jobs {
+		detail := j.Link
+		if detail == "" || j.State == spooler.Failed {
+			detail = j.Message
+		} else if j.Downloads > 0 {
+			detail += fmt.Sprintf(" (downloaded %d×)", j.Downloads)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Created.Local().Format("2006-01-02 15:04"), j.State,
+			j.Name, strings.Join(j.Recipients, ","), detail)
+	}
+	return tw.Flush()
+}
+
+func runJobAction(ctx context.Context, e *env, action string, args []string) error {
+	usage := "sealprint jobs " + action + " ID"
+	if action == "release" {
+		usage += " --to EMAIL [--to EMAIL…]"
+	}
+	fs := newFlags("jobs "+action, usage, e.stderr)
+	var to listFlag
+	if action == "release" {
+		fs.Var(&to, "to", "recipient email (repeatable, or comma separated)")
+	}
+	jsonOut := fs.Bool("json", false, "print the job as JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, 1, usage); err != nil {
+		return err
+	}
+	id := pos[0]
+	if !spooler.ValidID(id) {
+		return usageError("%q is not a job id (see 'sealprint jobs')", id)
+	}
+	if action == "release" && len(to) == 0 {
+		return usageError("release needs --to EMAIL")
+	}
+	var j spooler.JobView
+	err = withJobs(ctx, e, func(c jobController) error {
+		var err error
+		switch action {
+		case "release":
+			j, err = c.Release(ctx, id, to)
+		case "cancel":
+			j, err = c.Cancel(ctx, id)
+		default:
+			j, err = c.Retry(ctx, id)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		return json.NewEncoder(e.stdout).Encode(j)
+	}
+	fmt.Fprintf(e.stdout, "%s: %s\n", j.ID, j.Message)
+	return nil
+}
+
+// jobController is what 'sealprint jobs' needs: the running service's API
+// client, or the spool opened directly.
+type jobController interface {
+	List(ctx context.Context) ([]spooler.JobView, error)
+	Release(ctx context.Context, id string, to []string) (spooler.JobView, error)
+	Cancel(ctx context.Context, id string) (spooler.JobView, error)
+	Retry(ctx context.Context, id string) (spooler.JobView, error)
+}
+
+// withJobs runs f against the running service if there is one, else
+// against the spool opened directly (the spool lock tells which).
+func withJobs(ctx context.Context, e *env, f func(jobController) error) error {
+	p, err := openPC(e)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(p.home, "spool")
+	key, err := spooler.LoadSpoolKey(p.keys.Secrets())
+	if err != nil {
+		return err
+	}
+	st := &stages{p: p, log: discardLogger()}
+	sp, err := spooler.Open(spooler.Options{Dir: dir, Key: key, Renderer: st, Sealer: st, Deliverer: st,
+		CheckRecipient: st.checkRecipient, Logger: discardLogger()})
+	if errors.Is(err, spooler.ErrLocked) {
+		info, err := spooler.ReadServiceInfo(dir)
+		if err != nil {
+			return fmt.Errorf("the service is running but its address is unknown: %w", err)
+		}
+		return f(&spooler.Client{Info: info})
+	}
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
+	return f(localJobs{sp})
+}
+
+// localJobs runs job commands on a spool opened directly.
+type localJobs struct{ sp *spooler.Spooler }
+
+func (l localJobs) List(ctx context.Context) ([]spooler.JobView, error) {
+	var out []spooler.JobView
+	for _, j := range l.sp.List() {
+		out = append(out, spooler.View(j))
+	}
+	return out, nil
+}
+
+func view(j *spooler.Job, err error) (spooler.JobView, error) {
+	if j == nil {
+		return spooler.JobView{}, err
+	}
+	return spooler.View(j), err
+}
+
+func (l localJobs) Release(ctx context.Context, id string, to []string) (spooler.JobView, error) {
+	return view(l.sp.Release(ctx, id, to))
+}
+
+func (l localJobs) Cancel(ctx context.Context, id string) (spooler.JobView, error) {
+	return view(l.sp.Cancel(ctx, id))
+}
+
+func (l localJobs) Retry(ctx context.Context, id string) (spooler.JobView, error) {
+	return view(l.sp.Retry(ctx, id))
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

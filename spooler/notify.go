@@ -1,0 +1,46 @@
+package spooler
+
+import (
+	"context"
+	"log/slog"
+	"os/exec"
+	"time"
+)
+
+// DesktopNotifier returns a function showing a desktop notification with
+// notify-send (freedesktop desktops), or a no-op where there is none.
+// Notifications carry the job name and state only, never content or links.
+func DesktopNotifier(log *slog.Logger) func(title, body string) {
+	path, err := exec.LookPath("notify-send")
+	if err != nil {
+		return func(string, string) {}
+	}
+	return func(title, body string) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, path, "--app-name=sealprint", "--", clip(title, 100), clip(body, 300))
+			if err := cmd.Run(); err != nil && log != nil {
+				log.Debug("desktop notification failed", "err", err)
+			}
+		}()
+	}
+}
+
+// Notification returns what to tell the sender about an event, and whether
+// it is worth a notification: a job that needs recipients, failed for good,
+// or was opened by its recipient.
+func Notification(ev Event) (title, body string, ok bool) {
+	j := ev.Job
+	switch {
+	case j.State == Held && ev.From != Held:
+		return "Choose recipients", `"` + j.Name + `" is waiting at http://127.0.0.1:8632/jobs`, true
+	case j.State == Failed && j.Permanent:
+		return "Sealed print failed", `"` + j.Name + `": ` + j.Error, true
+	case j.State == Delivered && ev.From != Delivered:
+		return "Document opened", `"` + j.Name + `" was opened by ` + listNames(j.Recipients), true
+	case j.State == Expired && ev.From == Uploaded:
+		return "Document expired unopened", `"` + j.Name + `" was not opened in time`, true
+	}
+	return "", "", false
+}
