@@ -412,3 +412,12 @@ func typeCode(t *testing.T, ctx context.Context, code string) {
 func clearInput(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](`void (document.querySelector(` + strconv.Quote(sel) + `).value = "")`)
 }
+
+func mustB64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

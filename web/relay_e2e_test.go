@@ -1,0 +1,283 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/internal/mail"
+	"github.com/sealprint/sealprint/internal/testutil"
+	"github.com/sealprint/sealprint/relay"
+	"github.com/sealprint/sealprint/web"
+)
+
+// lockedBuffer is a log sink safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// sendResult is what `sealprint send --json` prints.
+type sendResult struct {
+	ID     string `json:"id"`
+	Link   string `json:"link"`
+	Code   string `json:"code"`
+	SHA256 string `json:"sha256"`
+}
+
+// sealprintUser runs the real sealprint binary with its own home.
+type sealprintUser struct {
+	t        *testing.T
+	home, wd string
+}
+
+func (u *sealprintUser) run(args ...string) string {
+	u.t.Helper()
+	cmd := exec.Command(testutil.Binary(u.t, "sealprint"), args...)
+	cmd.Dir = u.wd
+	cmd.Env = append(os.Environ(), "SEALPRINT_HOME="+u.home, "SEALPRINT_KEYRING=file")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		u.t.Fatalf("sealprint %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String()
+}
+
+func (u *sealprintUser) send(args ...string) sendResult {
+	u.t.Helper()
+	var r sendResult
+	out := u.run(append([]string{"send", "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		u.t.Fatalf("send printed %q", out)
+	}
+	return r
+}
+
+// waitMail waits for a mail to rcpt whose subject contains subject.
+func waitMail(t *testing.T, s *testutil.SMTPServer, rcpt, subject string) testutil.ReceivedMail {
+	t.Helper()
+	for n := 1; ; n++ {
+		msgs := s.WaitMessages(t, n)
+		for _, m := range msgs {
+			if len(m.To) == 1 && m.To[0] == rcpt && strings.Contains(decodedSubject(t, m), subject) {
+				return m
+			}
+		}
+		n = len(msgs)
+	}
+}
+
+// decodedSubject returns a mail's subject, MIME words decoded.
+func decodedSubject(t *testing.T, m testutil.ReceivedMail) string {
+	t.Helper()
+	raw := m.Message(t).Header.Get("Subject")
+	s, err := new(mime.WordDecoder).DecodeHeader(raw)
+	if err != nil {
+		t.Fatalf("subject %q: %v", raw, err)
+	}
+	return s
+}
+
+// TestBrowserWithRealRelay: documents made by `sealprint send` go through
+// the real relay (in process, with its middleware and a real SMTP server)
+// and open in Chromium.
+func TestBrowserWithRealRelay(t *testing.T) {
+	e := newBrowserEnv(t)
+	smtp := testutil.StartSMTP(t, testutil.SMTPOptions{})
+	cfg, closer, err := relay.DataDir{Root: t.TempDir()}.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closer.Close() })
+	ms, err := mail.NewSMTP(smtp.URL, "relay@relay.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Mail, cfg.MailFrom = ms, "relay@relay.test"
+	cfg.CodeParams = &relay.CodeParams{Time: 1, Memory: 64, Threads: 1}
+	relayLog := &lockedBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(relayLog, nil))
+	ts := httptest.NewUnstartedServer(nil)
+	cfg.PublicURL = "http://" + ts.Listener.Addr().String()
+	rs, err := relay.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	rs.Mount(mux)
+	mux.Handle("/d/", web.NewHandler(web.Options{TestHooks: true, Logger: cfg.Logger}))
+	rec := &recorder{next: rs.Wrap(mux)}
+	ts.Config.Handler = rec
+	ts.Start()
+	t.Cleanup(func() { ts.Close(); rs.Close() })
+
+	const doctorMail, officerMail = "claire.martin@chu-lyon.example", "cdt.martin@police.example"
+	_, token, err := relay.CreateSender(context.Background(), cfg.Store, "CHU de Lyon — UMJ", doctorMail, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doctor := &sealprintUser{t: t, home: filepath.Join(t.TempDir(), "home"), wd: t.TempDir()}
+	doctor.run("keys", "generate", "--name", "Dr Claire Martin", "--email", doctorMail)
+	doctor.run("enroll", "--relay", cfg.PublicURL, "--token", token)
+	report := samplePDF(3)
+	if err := os.WriteFile(filepath.Join(doctor.wd, "rapport.pdf"), report, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reportSum := sha256.Sum256(report)
+
+	// The officer's key: the public half in the doctor's address book, the
+	// secret half in a file the officer imports in the page.
+	officer, err := envelope.GenerateKey("Cdt Martin", officerMail, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pub, sec bytes.Buffer
+	officer.WritePublic(&pub, true)
+	officer.WriteSecret(&sec, true, []byte("correct horse battery"))
+	pubFile := filepath.Join(doctor.wd, "martin.asc")
+	secFile := filepath.Join(t.TempDir(), "martin-secret.asc")
+	os.WriteFile(pubFile, pub.Bytes(), 0o644)
+	os.WriteFile(secFile, sec.Bytes(), 0o600)
+	doctor.run("keys", "import", pubFile)
+
+	var secrets []string
+	check := func(t *testing.T, ctx context.Context, r sendResult) {
+		t.Helper()
+		waitState(t, ctx, "decrypted")
+		sha, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.sha256`))
+		if sha != r.SHA256 || sha != hex.EncodeToString(reportSum[:]) {
+			t.Fatalf("page fingerprint %s, sealprint send printed %s", sha, r.SHA256)
+		}
+		b64, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.sealprintTest.base64()`))
+		if err != nil || b64 == "" {
+			t.Fatal(err)
+		}
+		if got := mustB64(t, b64); !bytes.Equal(got, report) {
+			t.Fatal("decrypted bytes differ from the original")
+		}
+		if st, _ := chromedp.Run(ctx, chromedp.Poll[string](`document.documentElement.dataset.receipt`)); st != "sent" {
+			t.Fatalf("receipt %q", st)
+		}
+		rcpts, err := cfg.Store.Receipts(context.Background(), r.ID)
+		if err != nil || len(rcpts) == 0 {
+			t.Fatalf("relay has no receipt: %v", err)
+		}
+		// The sender is told by mail that the recipient opened it.
+		waitMail(t, smtp, doctorMail, "Document opened")
+	}
+
+	t.Run("key mode from the notification mail", func(t *testing.T) {
+		r := doctor.send("rapport.pdf", "--to", officerMail)
+		m := waitMail(t, smtp, officerMail, "Sealed document from")
+		link := regexp.MustCompile(`http://[^\s"<>]+/d/[A-Za-z0-9_-]{22}`).FindString(m.Data)
+		if link != r.Link {
+			t.Fatalf("mail link %q, send printed %q\n%s", link, r.Link, m.Data)
+		}
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "key")
+		err := chromedp.Do(ctx,
+			chromedp.SetUploadFiles(chromedp.CSS(`#import-file`), []string{secFile}),
+			chromedp.SendKeys(chromedp.CSS(`#import-pass`), "correct horse battery"),
+			chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, ctx, r)
+	})
+
+	t.Run("link mode with access code", func(t *testing.T) {
+		r := doctor.send("rapport.pdf", "--link", "--code", "--to", officerMail)
+		secrets = append(secrets, r.Link[strings.Index(r.Link, "#")+1:])
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(r.Link)); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "code")
+		typeCode(t, ctx, r.Code)
+		check(t, ctx, r)
+	})
+
+	t.Run("five wrong codes lock the drop and tell the sender", func(t *testing.T) {
+		r := doctor.send("rapport.pdf", "--link", "--code", "--to", officerMail)
+		secrets = append(secrets, r.Link[strings.Index(r.Link, "#")+1:])
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(r.Link)); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "code")
+		for i := 0; i < 5; i++ {
+			if _, err := chromedp.Run(ctx, stateIs("code", "locked")); err != nil {
+				t.Fatal(err)
+			}
+			typeCode(t, ctx, "0000000"+string(rune('1'+i)))
+			if i < 4 {
+				if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("code").value === "" && document.getElementById("code-error").textContent !== ""`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		waitState(t, ctx, "locked")
+		waitMail(t, smtp, doctorMail, "Document locked")
+		res, err := http.Get(cfg.PublicURL + "/api/v1/drops/" + r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusLocked {
+			t.Fatalf("info after lock: %d", res.StatusCode)
+		}
+	})
+
+	t.Run("secret never reaches the server", func(t *testing.T) {
+		all := rec.String() + relayLog.String()
+		if !strings.Contains(all, "/blob") {
+			t.Fatal("no traffic recorded")
+		}
+		for _, s := range secrets {
+			if len(s) < 40 || strings.Contains(all, s) {
+				t.Fatalf("link secret %.6s… found in the request log or the relay's log", s)
+			}
+		}
+		for _, m := range smtp.Messages(t) {
+			for _, s := range secrets {
+				if strings.Contains(m.Data, s) {
+					t.Fatalf("link secret mailed by the relay in %q", decodedSubject(t, m))
+				}
+			}
+		}
+	})
+}
