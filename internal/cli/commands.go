@@ -13,6 +13,7 @@ func senderCommands() []command {
 		{"demo", "run the whole product in one process on embedded defaults", runDemo},
 		{"serve", "run the printer and the delivery service", runServe},
 		{"jobs", "list, release, cancel and retry print jobs", runJobs},
+		{"queues", "list, add and remove printer queues", runQueues},
 	}
 }
 
@@ -22,5 +23,6 @@ func relayCommands() []command {
 		{"serve", "run the relay (drops API, uploads, downloads)", runRelayServe},
 		{"token", "create enrolment tokens for senders", runRelayToken},
 		{"drops", "list drops (metadata only, never content)", runRelayDrops},
+		{"keys", "manage the key directory", runRelayKeys},
 	}
 }
