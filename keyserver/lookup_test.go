@@ -43,7 +43,7 @@ func (ts *testServer) publishVerified(t testing.TB, e *openpgp.Entity) {
 type memPins map[string]string
 
 func (m memPins) Pinned(e string) (string, bool) { f, ok := m[e]; return f, ok }
-func (m memPins) Pin(e, f string) error         { m[e] = f; return nil }
+func (m memPins) Pin(e, f string) error          { m[e] = f; return nil }
 
 func TestLookupRelayThenWKD(t *testing.T) {
 	relay := newTestServer(t, nil)

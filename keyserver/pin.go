@@ -31,7 +31,8 @@ type Resolved struct {
 // Resolve looks email up (see Lookup) and checks the result against the
 // pins: with no pin, the fingerprint is pinned (trust on first use); with
 // a different pin, it fails with ErrKeyChanged and pins nothing, until the
-// user accepts the new key.
+// user accepts the new key. On ErrKeyChanged the offered key is returned
+// too, so that the caller can keep it for the user to inspect and accept.
 func Resolve(ctx context.Context, client *http.Client, relayURL, email string, pins Pins) (*Resolved, error) {
 	armored, source, err := Lookup(ctx, client, relayURL, email)
 	if err != nil {
@@ -44,7 +45,7 @@ func Resolve(ctx context.Context, client *http.Client, relayURL, email string, p
 	addr := NormalizeEmail(email)
 	r := &Resolved{Armored: armored, Fingerprint: c.Fingerprint(), Source: source}
 	if err := CheckPin(pins, addr, r.Fingerprint); err != nil {
-		return nil, err
+		return r, err
 	}
 	if _, ok := pins.Pinned(addr); !ok {
 		if err := pins.Pin(addr, r.Fingerprint); err != nil {
@@ -62,7 +63,7 @@ func CheckPin(pins Pins, email, fingerprint string) error {
 	if !ok || strings.EqualFold(pinned, fingerprint) {
 		return nil
 	}
-	return fmt.Errorf("%w for %s: pinned %s, the directory now offers %s. Nothing was sent. "+
+	return fmt.Errorf("%w for %s: pinned %s, the directory now offers %s; it will not be used. "+
 		"If the recipient confirms the new key (by phone, in person), accept it with 'sealprint keys pin %s %s'",
 		ErrKeyChanged, email, strings.ToUpper(pinned), strings.ToUpper(fingerprint), email, strings.ToUpper(fingerprint))
 }

@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealprint/sealprint/internal/mail"
+	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/relay"
 )
 
-const relayServeUsage = `sealrelay serve --data DIR [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES]
+const relayServeUsage = `sealrelay serve --data DIR [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES] [--smtp URL --mail-from ADDR]
 
 Runs the relay: drops API, resumable uploads, downloads, /healthz, /metrics.
 Everything lives in DIR (SQLite database, ciphertext files, audit log).`
@@ -27,6 +29,8 @@ type relayParts struct {
 	dataDir   string
 	publicURL string
 	logger    *slog.Logger
+	mail      mail.Sender // nil without --smtp
+	mailFrom  string
 }
 
 // relayMux assembles everything `sealrelay serve` answers, on one mux, and
@@ -36,7 +40,8 @@ type relayParts struct {
 func relayMux(p relayParts) http.Handler {
 	mux := http.NewServeMux()
 	p.relay.Mount(mux) // /api/, /healthz, /metrics
-	// Key directory (/vks/, /pks/, /.well-known/openpgpkey/): mount here.
+	// Key directory: /vks/, /pks/, /.well-known/openpgpkey/, /verify/, /manage.
+	keyserver.Mount(mux, keyDirectoryHandler(p, keyserver.Options{Mail: p.mail, MailFrom: p.mailFrom}))
 	// Recipient page (/d/, /static/): mount here.
 	return p.relay.Wrap(mux)
 }
@@ -51,6 +56,8 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	maxSize := fs.Int64("max-size", relay.DefaultMaxSize, "largest document accepted, in bytes")
 	sweep := fs.Duration("sweep-interval", time.Minute, "how often expired drops are deleted")
 	jsonLogs := fs.Bool("log-json", false, "write logs as JSON lines")
+	smtpURL := fs.String("smtp", "", "mail server, smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS)")
+	mailFrom := fs.String("mail-from", "", "From address of the relay's mails (with --smtp)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -90,7 +97,17 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	cfg.PublicURL = strings.TrimRight(*publicURL, "/")
 	cfg.MaxSize = *maxSize
 	cfg.Logger = logger
-	// Notification mails: set cfg.Mail / cfg.MailFrom once --smtp exists.
+	var sender mail.Sender
+	if *smtpURL != "" {
+		if *mailFrom == "" {
+			return usageError("--smtp needs --mail-from")
+		}
+		smtp, err := mail.NewSMTP(*smtpURL, *mailFrom)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		sender, cfg.Mail, cfg.MailFrom = smtp, smtp, *mailFrom
+	}
 	rs, err := relay.New(cfg)
 	if err != nil {
 		return err
@@ -115,7 +132,7 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 		scheme = "https"
 	}
 	srv := &http.Server{
-		Handler:           relayMux(relayParts{relay: rs, dataDir: *data, publicURL: cfg.PublicURL, logger: logger}),
+		Handler:           relayMux(relayParts{relay: rs, dataDir: *data, publicURL: cfg.PublicURL, logger: logger, mail: sender, mailFrom: *mailFrom}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
