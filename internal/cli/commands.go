@@ -24,6 +24,5 @@ func relayCommands() []command {
 		{"token", "create enrolment tokens for senders", runRelayToken},
 		{"drops", "list drops (metadata only, never content)", runRelayDrops},
 		{"keys", "manage the key directory", runRelayKeys},
-		{"keys", "manage the key directory", runRelayKeys},
 	}
 }
