@@ -2,8 +2,10 @@ package render
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"errors"
+	"hash/adler32"
 	"io"
 	"strings"
 	"testing"
@@ -126,4 +128,49 @@ func isFormat(err error) bool {
 func isLimit(err error) bool {
 	var le *LimitError
 	return errors.As(err, &le)
+}
+
+func TestUpFilter(t *testing.T) {
+	row, prev := make([]byte, 37), make([]byte, 37)
+	for i := range row {
+		row[i], prev[i] = byte(i*37+5), byte(i*91+200)
+	}
+	copy(row[8:16], prev[8:16])
+	dst := make([]byte, 37)
+	upFilter(dst, row, prev)
+	for i := range row {
+		if dst[i] != row[i]-prev[i] {
+			t.Fatalf("byte %d: %d, want %d", i, dst[i], row[i]-prev[i])
+		}
+	}
+}
+
+func TestAdler32Combine(t *testing.T) {
+	a, b := bytes.Repeat([]byte("sealprint"), 9000), bytes.Repeat([]byte{0xff, 1}, 40000)
+	got := adler32Combine(adler32.Checksum(a), adler32.Checksum(b), len(b))
+	if want := adler32.Checksum(append(append([]byte(nil), a...), b...)); got != want {
+		t.Fatalf("%08x, want %08x", got, want)
+	}
+}
+
+func TestPZWriter(t *testing.T) {
+	data := make([]byte, 3*pzChunk+12345)
+	for i := range data {
+		data[i] = byte(i / 1000 * 7)
+	}
+	var b bytes.Buffer
+	zw := newPZWriter(&b, flateLevel)
+	zw.Write(data[:100])
+	zw.Write(data[100:])
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zlib.NewReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr) // checks the Adler-32 too
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("round trip: %v", err)
+	}
 }

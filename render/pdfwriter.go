@@ -2,7 +2,7 @@ package render
 
 import (
 	"bufio"
-	"compress/zlib"
+	"compress/flate"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -19,7 +19,6 @@ type pdfWriter struct {
 	offs  []int64 // offs[i] is the offset of object i; offs[0] unused
 	pages []int   // object numbers of the pages, in order
 	sizes []PageSize
-	zw    *zlib.Writer
 }
 
 // Objects 1 and 2 are always the catalog and the page tree root.
@@ -29,7 +28,7 @@ const (
 )
 
 // flateLevel trades speed for size for every Flate stream render writes.
-const flateLevel = zlib.BestSpeed
+var flateLevel = flate.BestSpeed
 
 func newPDFWriter(w io.Writer) *pdfWriter {
 	p := &pdfWriter{bw: bufio.NewWriterSize(w, 64<<10), offs: make([]int64, 3)}
@@ -77,22 +76,16 @@ func (p *pdfWriter) stream(n int, dict string, fill func(io.Writer) error) error
 	return p.bw.Flush()
 }
 
-// flateStream is stream with the data Flate-compressed on the way.
+// flateStream is stream with the data Flate-compressed on the way, on
+// all CPUs.
 func (p *pdfWriter) flateStream(n int, dict string, fill func(io.Writer) error) error {
 	return p.stream(n, dict+"/Filter/FlateDecode", func(w io.Writer) error {
-		if p.zw == nil {
-			zw, err := zlib.NewWriterLevel(w, flateLevel)
-			if err != nil {
-				return err
-			}
-			p.zw = zw
-		} else {
-			p.zw.Reset(w)
-		}
-		if err := fill(p.zw); err != nil {
+		zw := newPZWriter(w, flateLevel)
+		if err := fill(zw); err != nil {
+			zw.Close()
 			return err
 		}
-		return p.zw.Close()
+		return zw.Close()
 	})
 }
 

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -65,7 +66,7 @@ func checkRasterPage(format string, page int, p *rasterPage, lim Limits) error {
 // Flate-compressed image of the page's physical size.
 func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.Writer, meta Meta, lim Limits) (Info, error) {
 	pw := newPDFWriter(out)
-	var row []byte
+	var row, prev, diff []byte
 	for {
 		if err := ctx.Err(); err != nil {
 			return Info{}, err
@@ -85,8 +86,18 @@ func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.W
 		}
 		row = row[:pg.bytesPerLine]
 		img, content := pw.newObj(), pw.newObj()
-		dict := fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace%s/BitsPerComponent %d%s",
-			pg.width, pg.height, pg.colorSpace, pg.bpc, pg.decode)
+		// Rows go through the PNG "Up" predictor: areas that repeat from
+		// one row to the next (most of a printed page) become zeros, which
+		// Flate compresses fast and small.
+		dict := fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace%s/BitsPerComponent %d%s"+
+			"/DecodeParms<</Predictor 12/Colors %d/BitsPerComponent %d/Columns %d>>",
+			pg.width, pg.height, pg.colorSpace, pg.bpc, pg.decode, pg.colors, pg.bpc, pg.width)
+		if cap(prev) < pg.bytesPerLine+1 {
+			prev = make([]byte, pg.bytesPerLine+1)
+			diff = make([]byte, pg.bytesPerLine+1)
+		}
+		prev, diff = prev[:pg.bytesPerLine], diff[:pg.bytesPerLine+1]
+		clear(prev)
 		err = pw.flateStream(img, dict, func(w io.Writer) error {
 			for y := 0; y < pg.height; y++ {
 				if y&255 == 0 {
@@ -97,7 +108,10 @@ func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.W
 				if err := dec.readRow(row); err != nil {
 					return err
 				}
-				if _, err := w.Write(row); err != nil {
+				diff[0] = 2 // PNG filter type Up
+				upFilter(diff[1:], row, prev)
+				copy(prev, row)
+				if _, err := w.Write(diff); err != nil {
 					return err
 				}
 			}
@@ -123,4 +137,24 @@ func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.W
 		return Info{}, err
 	}
 	return Info{Pages: len(pw.pages), PageSizes: pw.sizes}, nil
+}
+
+// upFilter stores in dst the bytewise difference of row and the previous
+// row prev (PNG filter "Up"), eight bytes at a time.
+func upFilter(dst, row, prev []byte) {
+	const h = 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(row); i += 8 {
+		x := binary.LittleEndian.Uint64(row[i:])
+		y := binary.LittleEndian.Uint64(prev[i:])
+		if x == y {
+			binary.LittleEndian.PutUint64(dst[i:], 0)
+			continue
+		}
+		// Bytewise x - y without borrows crossing byte boundaries.
+		binary.LittleEndian.PutUint64(dst[i:], ((x|h)-(y&^h))^((x^^y)&h))
+	}
+	for ; i < len(row); i++ {
+		dst[i] = row[i] - prev[i]
+	}
 }
