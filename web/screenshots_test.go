@@ -29,17 +29,32 @@ func (e *browserEnv) screenshots(t *testing.T, ctx context.Context) {
 			{"desktop", 1280, 900, []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}},
 			{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch}},
 		} {
-			// The viewer needs a moment to lay out after a resize; this wait
-			// only affects the picture, not any assertion.
+			// The viewport is made as tall as the page, so that the PDF
+			// viewer paints all of itself; the waits let it lay out and only
+			// affect the picture, not any assertion.
 			err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(dev.width, dev.height, dev.opts...),
 				chromedp.Click(chromedp.CSS(`button[data-lang=`+lang+`]`)),
-				chromedp.Sleep(3*time.Second),
+				chromedp.Sleep(500*time.Millisecond),
 			)
 			if err != nil {
 				t.Fatal(err)
 			}
-			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			// The frame's height follows the viewport's: measure twice.
+			for range 2 {
+				h, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollHeight`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = chromedp.Do(ctx,
+					chromedp.EmulateViewport(dev.width, max(h, dev.height), dev.opts...),
+					chromedp.Sleep(1500*time.Millisecond),
+				)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 			if err != nil {
 				t.Fatal(err)
 			}

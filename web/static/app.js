@@ -180,6 +180,9 @@ async function showDocument(id, opened, cipherHex, info) {
   save.download = name;
   bind(save, () => t(pdf ? "doc.save" : "doc.saveany"));
   show($("actions"), true);
+  // Phones show no PDF inline (or badly, in a small frame): the stylesheet
+  // hides the viewer there and asks to open the saved file instead.
+  if (pdf && navigator.pdfViewerEnabled === false) root.classList.add("no-pdf-viewer");
   if (pdf) {
     const frame = $("viewer");
     frame.src = url;
