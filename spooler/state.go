@@ -116,7 +116,7 @@ func (j *Job) StatusMessage() string {
 	case Rendered:
 		return "converted to PDF, waiting to be sealed"
 	case Held:
-		return "waiting for you to choose recipients at http://127.0.0.1:8632/jobs"
+		return "waiting for you to choose recipients on the jobs page (http://127.0.0.1:8632/jobs) or with sealprint jobs release"
 	case Sealed:
 		return "sealed for " + listNames(j.Recipients) + ", uploading"
 	case Uploaded:

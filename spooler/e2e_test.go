@@ -1,0 +1,206 @@
+package spooler_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/sealprint/sealprint/internal/testutil"
+	"github.com/sealprint/sealprint/spooler"
+)
+
+// waitJob waits until the job named name reaches state want.
+func (w *world) waitJob(name string, want spooler.State) spooler.JobView {
+	w.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var last []spooler.JobView
+	for time.Now().Before(deadline) {
+		jobs, err := w.jobs()
+		if err == nil {
+			last = jobs
+			for _, j := range jobs {
+				if j.Name == name && j.State == want {
+					return j
+				}
+				if j.Name == name && j.State == spooler.Failed && j.Permanent {
+					w.t.Fatalf("job %s failed: %s", name, j.Error)
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	w.t.Fatalf("job %s never reached %s; jobs: %+v", name, want, last)
+	return spooler.JobView{}
+}
+
+// openLink opens a link as the recipient and returns the document and
+// what sealprint open reports.
+func (w *world) openLink(link string) ([]byte, map[string]any) {
+	w.t.Helper()
+	out := filepath.Join(w.dir, "opened.pdf")
+	os.Remove(out)
+	res := w.sp(w.recipient, "open", link, "-o", out, "--force", "--json")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(res), &m); err != nil {
+		w.t.Fatalf("open --json: %v: %s", err, res)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	os.Remove(out)
+	return b, m
+}
+
+// pdfText extracts a PDF's text with poppler's pdftotext (CUPS rewrites
+// the PDF on the way, so bytes differ from what was printed).
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "doc.pdf")
+	os.WriteFile(f, pdf, 0o600)
+	out, err := exec.Command(testutil.NeedTool(t, "pdftotext"), f, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
+
+// jobMessages returns job-state-message of every job the printer knows.
+func jobMessages(t *testing.T, addr string) []string {
+	uri := "ipp://" + addr + "/ipp/print/sealed"
+	m := goipp.NewRequest(goipp.DefaultVersion, goipp.OpGetJobs, 1)
+	m.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
+	m.Operation.Add(goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String("en-us")))
+	m.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String(uri)))
+	m.Operation.Add(goipp.MakeAttribute("which-jobs", goipp.TagKeyword, goipp.String("all")))
+	m.Operation.Add(goipp.MakeAttribute("requested-attributes", goipp.TagKeyword, goipp.String("job-state-message")))
+	ans, err := ippCall(addr, "/ipp/print/sealed", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, g := range ans.Groups {
+		for _, a := range g.Attrs {
+			if a.Name == "job-state-message" && len(a.Values) > 0 {
+				msgs = append(msgs, a.Values[0].V.String())
+			}
+		}
+	}
+	return msgs
+}
+
+// TestEndToEndCUPS prints through a real CUPS queue made with lpadmin -m
+// everywhere to a queue with a fixed recipient and to the default queue
+// (released with 'sealprint jobs release'), then opens both links as the
+// recipient: the documents come back whole and signed by the sender. A
+// scanner looks for the documents' plaintext in the sender's state and
+// temp dirs the whole time.
+func TestEndToEndCUPS(t *testing.T) {
+	testutil.NeedIntegration(t)
+	testutil.NeedTool(t, "lpadmin")
+	testutil.NeedTool(t, "lp")
+	w := newWorld(t, "--poll", "300ms")
+	w.startServe()
+	c := startCupsd(t)
+	for _, q := range []string{"martin", "sealed"} {
+		if _, err := c.output(t, "lpadmin", "-p", q, "-E", "-v", "ipp://"+w.addr+"/ipp/print/"+q, "-m", "everywhere"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	marker := []byte("PLAINTEXT-MARKER-E2E")
+	stop := make(chan struct{})
+	var hits []string
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			hits = append(hits, scanForMarker([]string{w.sender, w.tmp}, marker)...)
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+
+	docs := filepath.Join(t.TempDir(), "docs")
+	os.MkdirAll(docs, 0o755)
+	os.Chmod(filepath.Dir(docs), 0o755)
+	report := makePDF("Forensic report " + string(marker) + " fixed")
+	held := makePDF("Forensic report " + string(marker) + " held")
+	os.WriteFile(filepath.Join(docs, "report.pdf"), report, 0o644)
+	os.WriteFile(filepath.Join(docs, "held.pdf"), held, 0o644)
+	if _, err := c.output(t, "lp", "-d", "martin", "-t", "report.pdf", filepath.Join(docs, "report.pdf")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.output(t, "lp", "-d", "sealed", "-t", "held.pdf", filepath.Join(docs, "held.pdf")); err != nil {
+		t.Fatal(err)
+	}
+
+	j := w.waitJob("report.pdf", spooler.Uploaded)
+	if len(j.Recipients) != 1 || j.Recipients[0] != recipientEmail || !strings.HasPrefix(j.Link, "http://"+w.relayAddr+"/d/") {
+		t.Fatalf("uploaded job: %+v", j)
+	}
+	h := w.waitJob("held.pdf", spooler.Held)
+	if h.Pages != 1 {
+		t.Fatalf("held job pages %d", h.Pages)
+	}
+	w.sp(w.sender, "jobs", "release", h.ID, "--to", recipientEmail)
+	h = w.waitJob("held.pdf", spooler.Uploaded)
+
+	var keys []struct {
+		Fingerprint string `json:"fingerprint"`
+		Own         bool   `json:"own"`
+	}
+	json.Unmarshal([]byte(w.sp(w.sender, "keys", "list", "--json")), &keys)
+	senderFpr := ""
+	for _, k := range keys {
+		if k.Own {
+			senderFpr = k.Fingerprint
+		}
+	}
+	for _, tc := range []struct {
+		link string
+		want []byte
+	}{{j.Link, report}, {h.Link, held}} {
+		got, res := w.openLink(tc.link)
+		if text := pdfText(t, got); !bytes.HasPrefix(got, []byte("%PDF-")) || !strings.Contains(text, string(marker)) {
+			t.Fatalf("opened document is not the printed one (%d bytes): %q", len(got), text)
+		}
+		if res["verified"] != true || senderFpr == "" || res["signer_fingerprint"] != senderFpr {
+			t.Fatalf("signature: %v (sender key %s)", res, senderFpr)
+		}
+		t.Logf("opened %s: %d bytes, signed by %v (%v)", tc.link, len(got), res["signer"], res["signer_fingerprint"])
+	}
+	// The relay's status reaches the sender and the printer's job list.
+	w.waitJob("report.pdf", spooler.Delivered)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		msgs := jobMessages(t, w.addr)
+		if strings.Contains(strings.Join(msgs, "|"), "opened by the recipient") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job-state-message never said opened: %q", msgs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if len(hits) > 0 {
+		t.Fatalf("plaintext found on disk: %v", hits)
+	}
+	// Only ciphertext at the relay too.
+	if h := scanForMarker([]string{w.relayData}, marker); len(h) > 0 {
+		t.Fatalf("plaintext in relay storage: %v", h)
+	}
+}
