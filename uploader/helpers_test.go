@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,3 +62,9 @@ func envMap(m map[string]string) func(string) string {
 
 // zeroSum is a well-formed SHA-256 for drops whose content does not matter.
 var zeroSum = strings.Repeat("0", 64)
+
+// offlineResolver fails every lookup without sending a packet: PAC tests
+// must not query the machine's DNS server.
+var offlineResolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+	return nil, errors.New("no DNS in tests")
+}}
