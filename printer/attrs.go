@@ -101,10 +101,14 @@ func intValue(attrs goipp.Attributes, name string) (int, bool, error) {
 	if !ok {
 		return 0, false, nil
 	}
-	if len(a.Values) != 1 || a.Values[0].T != goipp.TagInteger {
+	if len(a.Values) != 1 {
 		return 0, true, &ippError{Status: goipp.StatusErrorBadRequest, Msg: "bad " + name, Unsupported: goipp.Attributes{a}}
 	}
-	return int(a.Values[0].V.(goipp.Integer)), true, nil
+	i, ok := a.Values[0].V.(goipp.Integer)
+	if a.Values[0].T != goipp.TagInteger || !ok {
+		return 0, true, &ippError{Status: goipp.StatusErrorBadRequest, Msg: "bad " + name, Unsupported: goipp.Attributes{a}}
+	}
+	return int(i), true, nil
 }
 
 // boolValue returns the single boolean value of attribute name.
@@ -113,10 +117,14 @@ func boolValue(attrs goipp.Attributes, name string) (bool, bool, error) {
 	if !ok {
 		return false, false, nil
 	}
-	if len(a.Values) != 1 || a.Values[0].T != goipp.TagBoolean {
+	if len(a.Values) != 1 {
 		return false, true, &ippError{Status: goipp.StatusErrorBadRequest, Msg: "bad " + name, Unsupported: goipp.Attributes{a}}
 	}
-	return bool(a.Values[0].V.(goipp.Boolean)), true, nil
+	b, ok := a.Values[0].V.(goipp.Boolean)
+	if a.Values[0].T != goipp.TagBoolean || !ok {
+		return false, true, &ippError{Status: goipp.StatusErrorBadRequest, Msg: "bad " + name, Unsupported: goipp.Attributes{a}}
+	}
+	return bool(b), true, nil
 }
 
 func tagIn(t goipp.Tag, tags []goipp.Tag) bool {

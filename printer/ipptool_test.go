@@ -165,11 +165,12 @@ func TestIpptoolSuites(t *testing.T) {
 	_, addr := startServer(t, sp, Config{})
 	uri := QueueURI(addr, DefaultQueue)
 	for _, suite := range []struct{ file, version string }{
+		{"ipp-1.1.test", "1.0"},
 		{"ipp-1.1.test", "1.1"},
 		{"ipp-2.0.test", "2.0"},
 		{"ipp-everywhere.test", "2.0"},
 	} {
-		t.Run(suite.file, func(t *testing.T) {
+		t.Run(suite.file+"@"+suite.version, func(t *testing.T) {
 			cmd := exec.Command(ipptool, "-V", suite.version, "-I", "-t", "-f", "document-a4.pdf", uri, suite.file)
 			cmd.Dir = dir
 			out, err := cmd.CombinedOutput()
