@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,10 +40,49 @@ type world struct {
 	serveArgs []string
 
 	mu    sync.Mutex
-	serve *exec.Cmd
-	relay *exec.Cmd
+	serve *proc
+	relay *proc
 	logs  bytes.Buffer
-	kills int
+}
+
+// proc is a running child process.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it exited
+}
+
+func (w *world) spawn(env []string, name string, args ...string) *proc {
+	w.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(append([]string(nil), w.env...), env...)
+	cmd.Stdout, cmd.Stderr = lockedWriter{&w.mu, &w.logs}, lockedWriter{&w.mu, &w.logs}
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+// up waits until url answers (true) or p exits (false).
+func (p *proc) up(url string) bool {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return false
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
 }
 
 const recipientEmail = "martin@police.example"
@@ -136,66 +176,60 @@ func (w *world) sp(home string, args ...string) string {
 	return w.run([]string{"SEALPRINT_HOME=" + home}, w.sealprint, args...)
 }
 
+// startRelay starts the relay and waits until it is healthy (retrying if
+// it exits at once, e.g. while the port is still held by a dying one).
 func (w *world) startRelay() {
 	w.t.Helper()
-	cmd := exec.Command(w.sealrelay, "serve", "--data", w.relayData, "--listen", w.relayAddr, "--public-url", "http://"+w.relayAddr)
-	cmd.Env = w.env
-	cmd.Stdout, cmd.Stderr = lockedWriter{&w.mu, &w.logs}, lockedWriter{&w.mu, &w.logs}
-	if err := cmd.Start(); err != nil {
-		w.t.Fatal(err)
+	for i := 0; i < 50; i++ {
+		p := w.spawn(nil, w.sealrelay, "serve", "--data", w.relayData, "--listen", w.relayAddr, "--public-url", "http://"+w.relayAddr)
+		if p.up("http://" + w.relayAddr + "/healthz") {
+			w.mu.Lock()
+			w.relay = p
+			w.mu.Unlock()
+			return
+		}
+		p.cmd.Process.Kill()
+		<-p.done
+		time.Sleep(50 * time.Millisecond)
 	}
-	w.mu.Lock()
-	w.relay = cmd
-	w.mu.Unlock()
-	waitHTTP(w.t, "http://"+w.relayAddr+"/healthz")
+	w.t.Fatal("the relay does not start")
 }
 
 func (w *world) stopRelay() { w.kill(&w.relay) }
 
+// startServe starts 'sealprint serve' and waits until it answers
+// (retrying if it exits at once: a 'sealprint jobs' may hold the spool).
 func (w *world) startServe() {
 	w.t.Helper()
 	args := append([]string{"serve", "--listen", w.addr}, w.serveArgs...)
-	cmd := exec.Command(w.sealprint, args...)
-	cmd.Env = append(append([]string(nil), w.env...), "SEALPRINT_HOME="+w.sender)
-	cmd.Stdout, cmd.Stderr = lockedWriter{&w.mu, &w.logs}, lockedWriter{&w.mu, &w.logs}
-	if err := cmd.Start(); err != nil {
-		w.t.Fatal(err)
+	for i := 0; i < 100; i++ {
+		p := w.spawn([]string{"SEALPRINT_HOME=" + w.sender}, w.sealprint, args...)
+		if p.up("http://" + w.addr + "/ipp/print") {
+			w.mu.Lock()
+			w.serve = p
+			w.mu.Unlock()
+			return
+		}
+		p.cmd.Process.Kill()
+		<-p.done
+		time.Sleep(50 * time.Millisecond)
 	}
-	w.mu.Lock()
-	w.serve = cmd
-	w.mu.Unlock()
-	waitHTTP(w.t, "http://"+w.addr+"/ipp/print")
+	w.t.Fatal("sealprint serve does not start")
 }
 
 func (w *world) stopServe() { w.kill(&w.serve) }
 
 // kill SIGKILLs a process and reaps it.
-func (w *world) kill(p **exec.Cmd) {
+func (w *world) kill(pp **proc) {
 	w.mu.Lock()
-	cmd := *p
-	*p = nil
+	p := *pp
+	*pp = nil
 	w.mu.Unlock()
-	if cmd == nil {
+	if p == nil {
 		return
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
-}
-
-func waitHTTP(t *testing.T, url string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not come up: %v", url, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
 }
 
 // jobs lists the sender's jobs (from the service, or the spool when it is
