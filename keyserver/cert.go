@@ -112,7 +112,24 @@ func ParseCerts(r io.Reader) ([]*Cert, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrKeyRejected, err)
 	}
-	return certsFromPackets(pkts)
+	return certsFromPackets(pkts, true)
+}
+
+// parseStored reads a key the directory wrote itself: its signatures were
+// verified on the way in, so they are not verified again.
+func parseStored(data []byte) (*Cert, error) {
+	pkts, err := readRawPackets(bytes.NewReader(data), maxPackets)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyRejected, err)
+	}
+	certs, err := certsFromPackets(pkts, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(certs) != 1 {
+		return nil, fmt.Errorf("%w: stored record holds %d keys", ErrKeyRejected, len(certs))
+	}
+	return certs[0], nil
 }
 
 // ParseCert reads exactly one public key.
@@ -127,7 +144,7 @@ func ParseCert(r io.Reader) (*Cert, error) {
 	return certs[0], nil
 }
 
-func certsFromPackets(pkts []rawPacket) ([]*Cert, error) {
+func certsFromPackets(pkts []rawPacket, verify bool) ([]*Cert, error) {
 	var certs []*Cert
 	var c *Cert
 	var uid *userID
@@ -180,7 +197,7 @@ func certsFromPackets(pkts []rawPacket) ([]*Cert, error) {
 			if skipping {
 				continue
 			}
-			c.addSig(p, uid, sk)
+			c.addSig(p, uid, sk, verify)
 		default:
 			// Marker, trust, padding and unknown packets carry nothing to keep.
 		}
@@ -235,7 +252,7 @@ func checkKeySize(pub *packet.PublicKey) error {
 // addSig verifies a signature that follows the primary key, a user ID or a
 // subkey and keeps it only when it is a valid self-signature of that
 // component.
-func (c *Cert) addSig(p rawPacket, uid *userID, sk *subkey) {
+func (c *Cert) addSig(p rawPacket, uid *userID, sk *subkey, verify bool) {
 	pk, err := packet.Read(bytes.NewReader(p.bytes()))
 	if err != nil {
 		return
@@ -245,34 +262,35 @@ func (c *Cert) addSig(p rawPacket, uid *userID, sk *subkey) {
 		return // third-party or issuer-less: not ours to keep
 	}
 	sp := sigPacket{raw: p, sig: sig}
+	check := func(f func() error) bool { return !verify || f() == nil }
 	switch {
 	case uid != nil:
 		switch sig.SigType {
 		case packet.SigTypeGenericCert, packet.SigTypePersonaCert, packet.SigTypeCasualCert,
 			packet.SigTypePositiveCert, packet.SigTypeCertificationRevocation:
-			if c.pub.VerifyUserIdSignature(uid.id, c.pub, sig) == nil {
+			if check(func() error { return c.pub.VerifyUserIdSignature(uid.id, c.pub, sig) }) {
 				uid.sigs = appendSig(uid.sigs, sp)
 			}
 		}
 	case sk != nil:
 		switch sig.SigType {
 		case packet.SigTypeSubkeyBinding:
-			if c.pub.VerifyKeySignature(sk.pub, sig) == nil {
+			if check(func() error { return c.pub.VerifyKeySignature(sk.pub, sig) }) {
 				sk.sigs = appendSig(sk.sigs, sp)
 			}
 		case packet.SigTypeSubkeyRevocation:
-			if c.pub.VerifySubkeyRevocationSignature(sig, sk.pub) == nil {
+			if check(func() error { return c.pub.VerifySubkeyRevocationSignature(sig, sk.pub) }) {
 				sk.sigs = appendSig(sk.sigs, sp)
 			}
 		}
 	default:
 		switch sig.SigType {
 		case packet.SigTypeKeyRevocation:
-			if c.pub.VerifyRevocationSignature(sig) == nil {
+			if check(func() error { return c.pub.VerifyRevocationSignature(sig) }) {
 				c.keySigs = appendSig(c.keySigs, sp)
 			}
 		case packet.SigTypeDirectSignature:
-			if c.pub.VerifyDirectKeySignature(sig) == nil {
+			if check(func() error { return c.pub.VerifyDirectKeySignature(sig) }) {
 				c.keySigs = appendSig(c.keySigs, sp)
 			}
 		}

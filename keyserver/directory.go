@@ -1,7 +1,6 @@
 package keyserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -70,7 +69,7 @@ func (d *directory) load(ctx context.Context, fpr string) (*Record, *Cert, error
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := ParseCert(bytes.NewReader(rec.Key))
+	c, err := parseStored(rec.Key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stored key %s: %w", fpr, err)
 	}

@@ -130,11 +130,21 @@ func (s *FileStore) addIndex(key, fpr string) error {
 	if _, err := os.Stat(filepath.Join(d, fpr)); err == nil {
 		return nil
 	}
+	_, statErr := os.Stat(d)
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return fmt.Errorf("index key: %w", err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(d, fpr), nil, 0o600); err != nil {
+	// An empty file: only its directory entry needs to reach the disk.
+	f, err := os.OpenFile(filepath.Join(d, fpr), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
 		return fmt.Errorf("index key: %w", err)
+	}
+	f.Close()
+	if err := atomicfile.SyncDir(d); err != nil {
+		return fmt.Errorf("index key: %w", err)
+	}
+	if statErr != nil { // the entry's directory is new
+		return atomicfile.SyncDir(filepath.Dir(d))
 	}
 	return nil
 }
