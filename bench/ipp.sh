@@ -2,9 +2,13 @@
 # Print-Job accept rate: 1 MiB PDF, 8 concurrent clients, 200 jobs, against
 #   1. sealprint serve (real spooler: every acknowledged job is encrypted
 #      with the spool key and fsynced),
-#   2. the printer package alone with a stand-in spooler that encrypts with
+#   2. the printer package with a stand-in spooler that encrypts with
 #      AES-256-GCM into one file per job and fsyncs file and directory,
-#   3. CUPS' own cupsd (private instance, raw queue to file:///dev/null),
+#   3. the same with group commit: one log file, one fsync for every job
+#      written before it started (each job still acknowledged only after
+#      an fsync covering it),
+#   4. CUPS' own cupsd (private instance, raw queue to file:///dev/null;
+#      cupsd does not fsync),
 # in the same run, and prints the ratios to cupsd.
 # Environment: JOBS (200), CLIENTS (8), SIZE (1048576), ROUNDS (3: best of).
 set -euo pipefail
@@ -61,14 +65,17 @@ best_rate sealprint "ipp://127.0.0.1:$port/ipp/print/sealed"
 serve_rate=$RATE
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
-echo "== printer package + AES-GCM/fsync stand-in spooler"
-port=$(free_port)
-"$work/ippload" -serve "127.0.0.1:$port" -spool "$work/standin" >"$work/standin.log" 2>&1 &
-pids+=($!)
-wait_http "127.0.0.1:$port"
-best_rate printer "ipp://127.0.0.1:$port/ipp/print/sealed"
-standin_rate=$RATE
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+for mode in file group; do
+	echo "== printer package + AES-GCM stand-in spooler, $mode"
+	port=$(free_port)
+	"$work/ippload" -serve "127.0.0.1:$port" -spool "$work/standin-$mode" -spooler "$mode" >"$work/standin.log" 2>&1 &
+	pids+=($!)
+	wait_http "127.0.0.1:$port"
+	best_rate "printer/$mode" "ipp://127.0.0.1:$port/ipp/print/sealed"
+	declare "${mode}_rate=$RATE"
+	kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+	rm -rf "$work/standin-$mode"
+done
 
 echo "== cupsd raw queue to file:///dev/null"
 c="$work/cups"
@@ -115,10 +122,11 @@ best_rate cupsd "ipp://127.0.0.1:$cport/printers/raw"
 cups_rate=$RATE
 
 echo "== result (Print-Job accepted per second, best round)"
-python3 - "$serve_rate" "$standin_rate" "$cups_rate" <<'PY'
+python3 - "$serve_rate" "$file_rate" "$group_rate" "$cups_rate" <<'PY'
 import sys
-serve, standin, cups = map(float, sys.argv[1:])
-print(f"  sealprint serve          {serve:8.1f} jobs/s  {serve/cups:5.2f}x cupsd")
-print(f"  printer + AES-GCM/fsync  {standin:8.1f} jobs/s  {standin/cups:5.2f}x cupsd")
-print(f"  cupsd raw /dev/null      {cups:8.1f} jobs/s  1.00x")
+serve, per_job, group, cups = map(float, sys.argv[1:])
+print(f"  sealprint serve (real spooler)         {serve:8.1f} jobs/s  {serve/cups:5.2f}x cupsd")
+print(f"  printer + AES-GCM, fsync per job       {per_job:8.1f} jobs/s  {per_job/cups:5.2f}x cupsd")
+print(f"  printer + AES-GCM, group commit        {group:8.1f} jobs/s  {group/cups:5.2f}x cupsd")
+print(f"  cupsd raw queue to /dev/null           {cups:8.1f} jobs/s  1.00x")
 PY

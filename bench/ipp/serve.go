@@ -18,8 +18,10 @@ import (
 	"github.com/sealprint/sealprint/printer"
 )
 
-// serve runs the print service with fileSpooler on addr until killed.
-func serve(addr, dir string) error {
+// serve runs the print service on addr until killed, with the stand-in
+// spooler named by mode: "file" (one file per job, fsync each), "group"
+// (one log, group commit) or "discard" (no storage: the printer alone).
+func serve(addr, dir, mode string) error {
 	key := make([]byte, 32)
 	rand.Read(key)
 	block, err := aes.NewCipher(key)
@@ -34,7 +36,14 @@ func serve(addr, dir string) error {
 		return err
 	}
 	var sp printer.Spooler = &fileSpooler{dir: dir, aead: aead}
-	if os.Getenv("IPP_BENCH_SPOOLER") == "discard" {
+	switch mode {
+	case "group":
+		g, err := newGroupSpooler(dir, aead)
+		if err != nil {
+			return err
+		}
+		sp = g
+	case "discard":
 		sp = discardSpooler{}
 	}
 	s, err := printer.New(printer.Config{
@@ -108,7 +117,7 @@ func (f *fileSpooler) Accept(ctx context.Context, job printer.JobInfo, doc io.Re
 }
 
 // discardSpooler reads and drops documents: it measures the print
-// service alone (IPP_BENCH_SPOOLER=discard).
+// service alone (-spooler discard).
 type discardSpooler struct{}
 
 func (discardSpooler) Accept(ctx context.Context, job printer.JobInfo, doc io.Reader) error {
