@@ -49,7 +49,7 @@ func checkCode(encoded, code string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[2], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return false, fmt.Errorf("code hash parameters: %w", err)
 	}
-	if p.Memory > 1<<20 || p.Time > 16 || p.Threads == 0 || p.Time == 0 {
+	if p.Memory > 256<<10 || p.Time > 16 || p.Threads == 0 || p.Time == 0 {
 		return false, errors.New("code hash parameters out of range")
 	}
 	b64 := base64.RawStdEncoding
@@ -77,7 +77,7 @@ func checkGrant(key []byte, id, g string, now time.Time) bool {
 	if len(g) > 128 {
 		return false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(g)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(g)
 	if err != nil || len(b) != 8+sha256.Size {
 		return false
 	}

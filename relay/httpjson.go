@@ -29,23 +29,6 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, apiError{Error: msg})
 }
 
-// decodeJSON reads one JSON object of at most maxJSONBody bytes into v,
-// refusing unknown fields and trailing data.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) (status int, err error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return http.StatusUnsupportedMediaType, errors.New("body must be application/json")
-	}
-	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
-	if err := decodeStrict(body, v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", maxJSONBody)
-		}
-		return http.StatusBadRequest, err
-	}
-	return 0, nil
-}
-
 // decodeStrict decodes exactly one JSON value from r into v.
 func decodeStrict(r io.Reader, v any) error {
 	dec := json.NewDecoder(r)

@@ -1,0 +1,141 @@
+package relay
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/sealprint/sealprint/envelope"
+)
+
+// senderKeyArmored returns an armored public key made by the envelope
+// package, for seeds and tests.
+func senderKeyArmored(t testing.TB) (string, string) {
+	k, err := envelope.GenerateKey("Dr Durand", "durand@hospital.example", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := k.WritePublic(&b, true); err != nil {
+		t.Fatal(err)
+	}
+	return b.String(), k.Fingerprint()
+}
+
+func FuzzCreateRequest(f *testing.F) {
+	key, _ := senderKeyArmored(f)
+	sha := strings.Repeat("ab", 32)
+	full, _ := json.Marshal(CreateRequest{IdempotencyKey: "job-01H", Size: 123456, SHA256: sha,
+		Recipients: []string{"martin@police.example"}, Mode: "link", ExpiresInSeconds: 604800,
+		MaxDownloads: intp(5), AccessCode: "48213907", SenderKey: key, Notify: true})
+	for _, s := range []string{
+		string(full),
+		`{"size":1,"sha256":"` + sha + `","mode":"key"}`,
+		`{"size":1,"sha256":"` + sha + `","mode":"key","max_downloads":0}`,
+		`{"size":1e3,"sha256":"` + sha + `","mode":"key"}`,
+		`{"size":1,"sha256":"` + sha + `","mode":"key","recipients":["a@b","c@d.example"]}`,
+		`{"size":1,"sha256":"` + sha + `","mode":"key","recipients":["\"quoted\"@x.example"]}`,
+		`{"size":1,"sha256":"` + sha + `","mode":"key","sender_key":"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----"}`,
+		`{"size":9223372036854775807,"sha256":"` + sha + `","mode":"key"}`,
+		`{}`, `[]`, `null`, `{"mode":"key"}{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := parseCreate(bytes.NewReader(data), 1<<30)
+		if err != nil {
+			return
+		}
+		if v.Size <= 0 || v.Size > 1<<30 {
+			t.Fatalf("size %d accepted", v.Size)
+		}
+		if b, err := hex.DecodeString(v.SHA256); err != nil || len(b) != 32 || v.SHA256 != strings.ToLower(v.SHA256) {
+			t.Fatalf("sha256 %q accepted", v.SHA256)
+		}
+		if v.Mode != "key" && v.Mode != "link" {
+			t.Fatalf("mode %q accepted", v.Mode)
+		}
+		if len(v.Recipients) > MaxRecipients || v.expiresIn <= 0 || v.expiresIn > MaxExpiry ||
+			v.maxDownloads < 0 || len(v.IdempotencyKey) > maxIdempotencyKey {
+			t.Fatalf("limits not enforced: %+v", v)
+		}
+		for _, r := range v.Recipients {
+			if !strings.Contains(r, "@") || len(r) > maxAddress || strings.ContainsAny(r, "\r\n") {
+				t.Fatalf("recipient %q accepted", r)
+			}
+		}
+		if v.SenderKey != "" && len(v.senderFPR) < 40 {
+			t.Fatalf("sender key without fingerprint")
+		}
+	})
+}
+
+func FuzzCodeRequest(f *testing.F) {
+	for _, s := range []string{`{"code":"48213907"}`, `{"code":""}`, `{"code":"\u0000"}`, `{"code":1}`, `{}`, `[`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		code, err := parseCode(bytes.NewReader(data))
+		if err == nil && (code == "" || len(code) > maxCodeLen) {
+			t.Fatalf("code %q accepted", code)
+		}
+	})
+}
+
+func FuzzReceiptRequest(f *testing.F) {
+	for _, s := range []string{`{"proof":"` + strings.Repeat("0f", 32) + `"}`, `{"proof":"zz"}`, `{"proof":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := parseReceipt(bytes.NewReader(data))
+		if err == nil && (len(p) != 64 || p != strings.ToLower(p)) {
+			t.Fatalf("proof %q accepted", p)
+		}
+	})
+}
+
+func FuzzUploadMetadata(f *testing.F) {
+	id := "pbRvxMwxOzRRhpgChMQ_nA"
+	enc := base64.StdEncoding.EncodeToString([]byte(id))
+	for _, s := range []string{
+		"drop " + enc,
+		"filename ZG9jLnBkZg==,drop " + enc,
+		"drop " + enc + ",drop " + base64.StdEncoding.EncodeToString([]byte("../../x")),
+		"drop",
+		"drop !!!",
+		"drop " + base64.StdEncoding.EncodeToString([]byte(id+"\x00")),
+		",,, ,drop  " + enc,
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		got, err := DropIDFromMetadata(header)
+		if err == nil && !validID(got) {
+			t.Fatalf("id %q accepted", got)
+		}
+	})
+}
+
+func FuzzVerifyAudit(f *testing.F) {
+	f.Add([]byte(`{"seq":1,"at":"2026-11-23T12:00:00Z","event":"create","drop":"d","prev":"` + zeroHash + `"}` + "\n"))
+	f.Add([]byte("{}\n{}\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		VerifyAudit(bytes.NewReader(data))
+	})
+}
+
+func TestSenderKeyInInfo(t *testing.T) {
+	h := newHarness(t)
+	key, fpr := senderKeyArmored(t)
+	id := h.ready(randomBytes(t, 10), CreateRequest{SenderKey: key})
+	resp, body := h.do("GET", "/api/v1/drops/"+id, nil)
+	info := decode[InfoResponse](t, expect(t, resp, body, 200))
+	if info.SenderKey != key || !strings.EqualFold(info.SenderFingerprint, fpr) {
+		t.Fatalf("sender key %q / fingerprint %q (want %s)", info.SenderKey[:40], info.SenderFingerprint, fpr)
+	}
+}
