@@ -2,7 +2,10 @@ package printer
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -334,4 +337,41 @@ func TestJobHistoryBounded(t *testing.T) {
 		wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpCreateJob, addr, DefaultQueue, "alice"), nil), goipp.StatusOk)
 	}
 	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpCreateJob, addr, DefaultQueue, "alice"), nil), goipp.StatusErrorBusy)
+}
+
+// blockSpooler holds Accept until released.
+type blockSpooler struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *blockSpooler) Accept(ctx context.Context, job JobInfo, doc io.Reader) error {
+	io.Copy(io.Discard, doc)
+	b.started <- struct{}{}
+	<-b.release
+	return nil
+}
+
+func TestJobWhileSpooling(t *testing.T) {
+	sp := &blockSpooler{started: make(chan struct{}), release: make(chan struct{})}
+	_, addr := startServer(t, sp, Config{})
+	done := make(chan *goipp.Message)
+	go func() { done <- printJob(t, addr, DefaultQueue, "alice", "application/pdf", samplePDF) }()
+	<-sp.started
+	m := newReq(goipp.OpGetJobs, addr, DefaultQueue, "alice")
+	m.Operation.Add(attrKeyword("requested-attributes", "job-id", "job-state"))
+	r := call(t, addr, DefaultQueue, m, nil)
+	if len(r.Groups) != 2 || attrOf(t, r.Groups[1].Attrs, "job-state") != "5" {
+		t.Fatalf("job being spooled not listed as processing: %v", r.Groups)
+	}
+	var id int
+	fmt.Sscan(attrOf(t, r.Groups[1].Attrs, "job-id"), &id)
+	c := newReq(goipp.OpCancelJob, addr, DefaultQueue, "alice")
+	c.Operation.Add(attrInt("job-id", id))
+	wantStatus(t, call(t, addr, DefaultQueue, c, nil), goipp.StatusErrorNotPossible)
+	close(sp.release)
+	wantStatus(t, <-done, goipp.StatusOk)
+	if attrOf(t, getJob(t, addr, DefaultQueue, id), "job-state") != "9" {
+		t.Error("job not completed once spooled")
+	}
 }
