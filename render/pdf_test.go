@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
 // formPDF builds a one-page PDF with an AcroForm text field, computing its
@@ -208,5 +209,25 @@ func TestPDFSizeLimit(t *testing.T) {
 	var le *LimitError
 	if !errors.As(err, &le) || le.What != "bytes" {
 		t.Fatalf("err = %v, want byte limit", err)
+	}
+}
+
+func TestPDFEncryptedPassesUnchanged(t *testing.T) {
+	disableConfigDir.Do(api.DisableConfigDir)
+	conf := model.NewAESConfiguration("", "owner-secret", 256)
+	var enc bytes.Buffer
+	if err := api.Encrypt(bytes.NewReader(formPDF()), &enc, conf); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	info, err := ToPDF(context.Background(), FormatPDF, bytes.NewReader(enc.Bytes()), &out, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Encrypted || info.Pages != 1 {
+		t.Fatalf("info = %+v", info)
+	}
+	if !bytes.Equal(out.Bytes(), enc.Bytes()) {
+		t.Fatal("encrypted PDF changed")
 	}
 }

@@ -94,7 +94,17 @@ type Renderer struct {
 
 // ToPDF converts the document read from in, of the given MIME type, to PDF
 // written to out, with DefaultLimits. A format of "" or
-// "application/octet-stream" is sniffed from the first bytes.
+// "application/octet-stream" is sniffed from the first bytes (see Sniff).
+//
+// Rasters, images and text are converted as they are read, page by page,
+// in bounded memory. PDF input needs random access: in is used as is when
+// it is an io.ReadSeeker positioned at its start, otherwise it is held in
+// memory up to Limits.MaxPDFBytes. Nothing is ever written to disk.
+//
+// Errors are *FormatError (corrupt, truncated or unsupported content),
+// *LimitError (too large), ErrUnsupported (wrapped; not an accepted
+// format) or the context's error. On error, out may already hold part of
+// a PDF: the caller must discard it.
 func ToPDF(ctx context.Context, format string, in io.Reader, out io.Writer, meta Meta) (Info, error) {
 	var r Renderer
 	return r.ToPDF(ctx, format, in, out, meta)
