@@ -44,6 +44,12 @@ type Config struct {
 	// MultipleOperationTimeout aborts a job created by Create-Job that got
 	// no document within this time (default 60 s).
 	MultipleOperationTimeout time.Duration
+	// ReadIdleTimeout drops a client that sends nothing for this long in
+	// the middle of a request (default 2 minutes).
+	ReadIdleTimeout time.Duration
+	// OnIdentify, if set, is called for Identify-Printer (for example to
+	// show a desktop notification naming the queue).
+	OnIdentify func(queue string)
 	// Logger receives operational logs (default slog.Default()). Document
 	// content is never logged.
 	Logger *slog.Logger
@@ -77,6 +83,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MultipleOperationTimeout <= 0 {
 		c.MultipleOperationTimeout = 60 * time.Second
+	}
+	if c.ReadIdleTimeout <= 0 {
+		c.ReadIdleTimeout = 2 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -191,4 +192,23 @@ func TestSlowClientDoesNotBlock(t *testing.T) {
 	fmt.Fprintf(conn, "POST /ipp/print/sealed HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\nContent-Length: 100000\r\n\r\n")
 	conn.Write(rawHeader(addr, 0x0200)[:20])
 	wantStatus(t, printJob(t, addr, DefaultQueue, "alice", "application/pdf", samplePDF), goipp.StatusOk)
+}
+
+// TestIdleClientDropped closes a connection that stops sending mid-request.
+func TestIdleClientDropped(t *testing.T) {
+	_, addr := startServer(t, &memSpooler{}, Config{ReadIdleTimeout: 200 * time.Millisecond})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /ipp/print/sealed HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\nContent-Length: 100000\r\n\r\n")
+	conn.Write(rawHeader(addr, 0x0200)[:20])
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	// The server answers (bad request) and closes, or just closes.
+	_, err = io.Copy(io.Discard, conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Error("idle connection still open")
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/OpenPrinting/goipp"
 )
@@ -86,6 +87,19 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// idleReader sets a read deadline before each read, so a client that
+// stops sending in the middle of a request is dropped after idle.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	ir.rc.SetReadDeadline(time.Now().Add(ir.idle)) // unsupported writers: no deadline
+	return ir.r.Read(p)
+}
+
 // serveIPP decodes an IPP request, runs its operation and writes the answer.
 func (s *Server) serveIPP(w http.ResponseWriter, r *http.Request) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -93,7 +107,7 @@ func (s *Server) serveIPP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "expected Content-Type: application/ipp", http.StatusUnsupportedMediaType)
 		return
 	}
-	br := bufio.NewReaderSize(r.Body, 32<<10)
+	br := bufio.NewReaderSize(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.ReadIdleTimeout}, 32<<10)
 	var msg goipp.Message
 	if err := msg.Decode(&countingReader{r: br, limit: maxHeaderBytes}); err != nil {
 		s.cfg.Logger.Debug("bad ipp request", "remote", r.RemoteAddr, "err", err)
