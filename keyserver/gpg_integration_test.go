@@ -50,7 +50,7 @@ func newGnuPG(t *testing.T, keyserverURL string) *gnupg {
 
 func (g *gnupg) run(stdin []byte, args ...string) (string, error) {
 	cmd := exec.Command(g.gpg, append([]string{"--batch", "--no-tty", "--yes"}, args...)...)
-	cmd.Env = append(os.Environ(), "GNUPGHOME="+g.home, "http_proxy=", "https_proxy=", "HTTP_PROXY=", "HTTPS_PROXY=")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANGUAGE=C", "GNUPGHOME="+g.home, "http_proxy=", "https_proxy=", "HTTP_PROXY=", "HTTPS_PROXY=")
 	cmd.Stdin = bytes.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
