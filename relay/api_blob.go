@@ -27,6 +27,15 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "this drop needs an access code: post it to /code and send the grant")
 		return
 	}
+	if r.Method == http.MethodHead {
+		// Headers only; not a download.
+		h := w.Header()
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Length", strconv.FormatInt(d.Size, 10))
+		h.Set("X-Sealprint-SHA256", d.SHA256)
+		h.Set("Cache-Control", "no-store")
+		return
+	}
 	blob, size, err := s.blobs.Open(r.Context(), d.ID)
 	if err != nil {
 		s.internalError(w, r, "open blob", err)
@@ -64,9 +73,6 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Sealprint-SHA256", d.SHA256)
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return
-	}
 	if _, err := io.Copy(w, blob); err != nil {
 		s.log.WarnContext(r.Context(), "download interrupted", "drop", d.ID, "err", err)
 	}

@@ -68,6 +68,11 @@ func TestSendAndDownload(t *testing.T) {
 		t.Fatalf("info %+v", info)
 	}
 
+	// HEAD tells the size and hash without counting a download.
+	resp, body = h.do("HEAD", "/api/v1/drops/"+c.ID+"/blob", nil)
+	if expect(t, resp, body, 200); resp.Header.Get("X-Sealprint-SHA256") != hexSHA(data) || h.status(c.ID).Downloads != 0 {
+		t.Fatal("HEAD of the blob counted or lacked headers")
+	}
 	resp, body = h.do("GET", "/api/v1/drops/"+c.ID+"/blob", nil)
 	expect(t, resp, body, 200)
 	if !bytes.Equal(body, data) {

@@ -41,7 +41,8 @@ func TestServeBinary(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	certFile, keyFile, pool := selfSignedCert(t, dir)
 
-	out, err := exec.Command(bin, "token", "create", "--data", data, "--name", "Dr Durand").Output()
+	smtp := testutil.StartSMTP(t, testutil.SMTPOptions{})
+	out, err := exec.Command(bin, "token", "create", "--data", data, "--name", "Dr Durand", "--email", "durand@hospital.example").Output()
 	if err != nil {
 		t.Fatalf("token create: %v", err)
 	}
@@ -53,7 +54,7 @@ func TestServeBinary(t *testing.T) {
 	addr := testutil.FreeAddr(t)
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "serve", "--data", data, "--listen", addr, "--tls-cert", certFile, "--tls-key", keyFile,
-		"--public-url", "https://relay.example")
+		"--public-url", "https://relay.example", "--smtp", smtp.URL, "--mail-from", "relay@relay.example")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ func TestServeBinary(t *testing.T) {
 	var pub bytes.Buffer
 	sender.WritePublic(&pub, true)
 	reqBody, _ := json.Marshal(CreateRequest{Size: int64(len(ct)), SHA256: hexSHA(ct), Mode: "key",
-		Recipients: []string{"martin@police.example"}, SenderKey: pub.String()})
+		Recipients: []string{"martin@police.example"}, SenderKey: pub.String(), Notify: true})
 	resp, body := call("POST", "/api/v1/drops", bytes.NewReader(reqBody), append(auth, "Content-Type", "application/json")...)
 	c := decode[CreateResponse](t, expect(t, resp, body, http.StatusCreated))
 	if c.Link != "https://relay.example/d/"+c.ID {
@@ -136,6 +137,20 @@ func TestServeBinary(t *testing.T) {
 		if resp.Header.Get(h) == "" {
 			t.Errorf("no %s header", h)
 		}
+	}
+
+	// A real SMTP server got the recipient's notice and the sender's
+	// "downloaded" notice.
+	mails := smtp.WaitMessages(t, 2)
+	got := map[string]string{}
+	for _, m := range mails {
+		got[strings.Join(m.To, ",")] = m.Data
+	}
+	if !strings.Contains(got["martin@police.example"], "https://relay.example/d/"+c.ID) {
+		t.Errorf("recipient mail lacks the link:\n%s", got["martin@police.example"])
+	}
+	if !strings.Contains(got["durand@hospital.example"], "downloaded") {
+		t.Errorf("sender mail:\n%s", got["durand@hospital.example"])
 	}
 
 	// Admin listing, while the relay runs.

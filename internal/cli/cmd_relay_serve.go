@@ -21,7 +21,9 @@ import (
 const relayServeUsage = `sealrelay serve --data DIR [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES] [--smtp URL --mail-from ADDR]
 
 Runs the relay: drops API, resumable uploads, downloads, /healthz, /metrics.
-Everything lives in DIR (SQLite database, ciphertext files, audit log).`
+Everything lives in DIR (SQLite database, ciphertext files, audit log).
+With --smtp (or $SEALRELAY_SMTP) the relay mails recipients about new drops
+and senders about downloads, receipts, locks and unopened expiry.`
 
 // relayParts is what the components served by sealrelay may need when
 // they mount themselves in relayMux.
@@ -99,6 +101,10 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	cfg.MaxSize = *maxSize
 	cfg.Logger = logger
 	var sender mail.Sender
+	if *smtpURL == "" {
+		// Lets operators keep an SMTP password off the command line.
+		*smtpURL = e.getenv("SEALRELAY_SMTP")
+	}
 	if *smtpURL != "" {
 		if *mailFrom == "" {
 			return usageError("--smtp needs --mail-from")
