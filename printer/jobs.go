@@ -56,7 +56,13 @@ type jobStore struct {
 }
 
 func newJobStore(max int, now func() time.Time, timeout time.Duration) *jobStore {
-	return &jobStore{next: 1, byID: map[int32]*job{}, byUUID: map[string]*job{}, max: max, now: now, timeout: timeout}
+	// Job ids restart from the clock so that ids of a previous run (which
+	// a client may still poll) are not reused after a restart.
+	first := int32(1)
+	if s := now().Unix() - 1_700_000_000; s > 0 && s < 1<<30 {
+		first = int32(s)
+	}
+	return &jobStore{next: first, byID: map[int32]*job{}, byUUID: map[string]*job{}, max: max, now: now, timeout: timeout}
 }
 
 // newUUID returns a random RFC 4122 version 4 UUID.
