@@ -134,7 +134,8 @@ func readPNM(t testing.TB, path string) pnm {
 	// comments, then one whitespace byte.
 	var fields []string
 	i := 0
-	for len(fields) < 4 && i < len(data) {
+	want := 4
+	for len(fields) < want && i < len(data) {
 		switch c := data[i]; {
 		case c == '#':
 			for i < len(data) && data[i] != '\n' {
@@ -149,16 +150,40 @@ func readPNM(t testing.TB, path string) pnm {
 			}
 			fields = append(fields, string(data[i:j]))
 			i = j
+			if fields[0] == "P4" {
+				want = 3 // bitmaps have no maxval
+			}
 		}
 	}
-	if len(fields) < 4 {
+	if len(fields) < want {
 		t.Fatalf("%s: bad header", path)
+	}
+	if want == 3 {
+		fields = append(fields, "1")
 	}
 	magic := fields[0]
 	w, _ := strconv.Atoi(fields[1])
 	h, _ := strconv.Atoi(fields[2])
 	maxv, _ := strconv.Atoi(fields[3])
 	pix := data[min(i+1, len(data)):]
+	if magic == "P4" { // bitmap, 1 = black: expand to grey
+		pix := data[min(i+1, len(data)):]
+		stride := (w + 7) / 8
+		if len(pix) < stride*h {
+			t.Fatalf("%s: short pixel data", path)
+		}
+		g := make([]byte, 0, w*h)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				v := byte(255)
+				if pix[y*stride+x/8]&(0x80>>(x%8)) != 0 {
+					v = 0
+				}
+				g = append(g, v)
+			}
+		}
+		return pnm{w, h, 1, g}
+	}
 	ch := map[string]int{"P6": 3, "P5": 1}[magic]
 	if ch == 0 || maxv != 255 {
 		t.Fatalf("%s: unsupported %s maxval %d", path, magic, maxv)
