@@ -24,13 +24,16 @@ func init() {
 		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 		defer cancel()
 		k, _, err := p.lookupAndPin(ctx, email)
-		if errors.Is(err, keyserver.ErrNoKey) {
+		switch {
+		case err == nil:
+			return usable(k)
+		case errors.Is(err, keyserver.ErrKeyChanged), errors.Is(err, keyserver.ErrKeyUnusable):
+			return nil, err
+		default:
+			// Not found, or the directory is unreachable: the caller says
+			// the key is missing and how to look it up by hand.
 			return nil, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		return usable(k)
 	}
 }
 
@@ -235,4 +238,26 @@ func (p *pc) fetchRevocation(ctx context.Context, email, fpr string) {
 	if keys, err := envelope.ReadKeys(strings.NewReader(b.String())); err == nil && len(keys) == 1 {
 		p.keys.AddRecipient(keys[0])
 	}
+}
+
+// checkDirectory looks a pinned address up again before a send and
+// returns the KEY CHANGED error when the directory now offers another key
+// for it. Absence from the directory, unusable keys and network failures
+// are not errors here: the pinned address-book key stays the one used (and
+// is itself checked for expiry and revocation by the caller). Intended for
+// resolveRecipient, after the pin check of an address-book hit.
+func (p *pc) checkDirectory(email string) error {
+	if p.cfg.Relay == "" {
+		return nil
+	}
+	if _, ok := p.keys.Pinned(email); !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	_, _, err := p.lookupAndPin(ctx, email)
+	if errors.Is(err, keyserver.ErrKeyChanged) {
+		return err
+	}
+	return nil
 }
