@@ -194,7 +194,7 @@ func TestCUPSQueue(t *testing.T) {
 		if len(bodies[j.ID]) == 0 {
 			t.Errorf("job %q: no bytes", j.Name)
 		}
-		t.Logf("spooled %q format %s, %d bytes, user %s", j.Name, j.Format, len(bodies[j.ID]), j.User)
+		t.Logf("spooled %q format %s, %d bytes, user %s, attrs %v", j.Name, j.Format, len(bodies[j.ID]), j.User, j.Attrs)
 		if got := sniffFormat(bodies[j.ID]); got != j.Format {
 			t.Errorf("job %q: declared %s but data looks like %s", j.Name, j.Format, got)
 		}
