@@ -108,7 +108,7 @@ func TestCrashRecovery(t *testing.T) {
 						resent.Add(1)
 						time.Sleep(randDur(20*time.Millisecond, 100*time.Millisecond))
 					}
-					time.Sleep(randDur(0, 60*time.Millisecond))
+					time.Sleep(randDur(0, 100*time.Millisecond))
 				}
 			}()
 		}
@@ -121,9 +121,10 @@ func TestCrashRecovery(t *testing.T) {
 	// killer SIGKILLs and restarts a process at random moments until stop,
 	// and at least minKills times.
 	const minKills = 3
-	killer := func(kill, restart func(), stop <-chan struct{}, count *int) {
+	killer := func(kill, restart func(), stop <-chan struct{}, count *int, first time.Duration) {
 		for {
-			wait := time.After(randDur(100*time.Millisecond, 700*time.Millisecond))
+			wait := time.After(first)
+			first = randDur(100*time.Millisecond, 700*time.Millisecond)
 			select {
 			case <-stop:
 				if *count >= minKills {
@@ -134,7 +135,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			kill()
 			*count++
-			time.Sleep(randDur(0, 150*time.Millisecond))
+			time.Sleep(randDur(0, 300*time.Millisecond))
 			restart()
 		}
 	}
@@ -143,7 +144,7 @@ func TestCrashRecovery(t *testing.T) {
 	serveKills := 0
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	go func() { killer(w.stopServe, w.startServe, stop, &serveKills); close(done) }()
+	go func() { killer(w.stopServe, w.startServe, stop, &serveKills, randDur(100*time.Millisecond, 700*time.Millisecond)); close(done) }()
 	submit(0, n)
 	time.Sleep(randDur(50*time.Millisecond, 400*time.Millisecond))
 	close(stop)
@@ -153,7 +154,7 @@ func TestCrashRecovery(t *testing.T) {
 	// Phase 2: the relay dies while jobs arrive and upload.
 	relayKills := 0
 	stop, done = make(chan struct{}), make(chan struct{})
-	go func() { killer(w.stopRelay, w.startRelay, stop, &relayKills); close(done) }()
+	go func() { killer(w.stopRelay, w.startRelay, stop, &relayKills, randDur(0, 50*time.Millisecond)); close(done) }()
 	submit(n, total)
 	phase2 := time.Since(start) - phase1
 	time.Sleep(randDur(200*time.Millisecond, 800*time.Millisecond))
@@ -213,11 +214,13 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 	}
+	logs := w.logText()
+	relayRetries := strings.Count(logs, "relay call failed; retrying") + strings.Count(logs, "upload interrupted; resuming")
 	summary := fmt.Sprintf("crash test: %d jobs; sealprint serve SIGKILLed %d times (phase 1, %s), relay SIGKILLed %d times (phase 2, %s); "+
-		"%d prints acknowledged, %d answers lost but job kept, %d resent (never stored); %d failed attempts retried; "+
+		"%d prints acknowledged, %d answers lost but job kept, %d resent (never stored); %d failed job steps retried, %d relay calls retried by the uploader; "+
 		"relay holds %d drops, duplicates 0, all %d open to their own document, signed; plaintext found on disk: 0; "+
 		"all uploaded after %s",
-		total, serveKills, phase1.Round(time.Millisecond), relayKills, phase2.Round(time.Millisecond), acked.Load(), ambiguous.Load(), resent.Load(), attempts,
+		total, serveKills, phase1.Round(time.Millisecond), relayKills, phase2.Round(time.Millisecond), acked.Load(), ambiguous.Load(), resent.Load(), attempts, relayRetries,
 		len(drops), total, drained.Round(time.Millisecond))
 	t.Log(summary)
 	fmt.Println(summary)
