@@ -207,6 +207,10 @@ func TestServeBinary(t *testing.T) {
 	if n, err := VerifyAudit(f); err != nil || n != 4 {
 		t.Fatalf("VerifyAudit = %d, %v", n, err)
 	}
+	out, err = exec.Command(bin, "audit", "verify", "--data", data).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "intact: 4 lines") {
+		t.Fatalf("audit verify: %v: %s", err, out)
+	}
 }
 
 // waitHealthy polls /healthz until it answers 200 or the process exits.

@@ -14,6 +14,7 @@ func senderCommands() []command {
 		{"serve", "run the printer and the delivery service", runServe},
 		{"jobs", "list, release, cancel and retry print jobs", runJobs},
 		{"queues", "list, add and remove printer queues", runQueues},
+		{"doctor", "check config, keys, relay, proxies and printer queues", runDoctor},
 	}
 }
 
@@ -23,6 +24,7 @@ func relayCommands() []command {
 		{"serve", "run the relay (drops API, uploads, downloads)", runRelayServe},
 		{"token", "create enrolment tokens for senders", runRelayToken},
 		{"drops", "list drops (metadata only, never content)", runRelayDrops},
+		{"audit", "verify the audit log's hash chain", runRelayAudit},
 		{"keys", "manage the key directory", runRelayKeys},
 	}
 }
