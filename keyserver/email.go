@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,6 +42,9 @@ func NormalizeEmail(s string) string {
 // emailOfUserID extracts the address of a user ID such as
 // "Name (comment) <a@b.example>" or "a@b.example".
 func emailOfUserID(id string) string {
+	if len(id) > 1024 || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+		return "" // never published
+	}
 	if i := strings.LastIndexByte(id, '<'); i >= 0 {
 		j := strings.IndexByte(id[i:], '>')
 		if j < 0 {

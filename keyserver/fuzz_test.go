@@ -2,6 +2,11 @@ package keyserver
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 )
 
@@ -67,4 +72,48 @@ func FuzzNormalizeEmail(f *testing.F) {
 			t.Fatalf("unsafe address %q", n)
 		}
 	})
+}
+
+// FuzzAPIRequests sends arbitrary bodies to the upload, verification, HKP
+// and management endpoints: no panic, no 5xx.
+func FuzzAPIRequests(f *testing.F) {
+	e := newEntity(f, "Fuzz", "fuzz@x.example")
+	armored := armorSerialized(f, serializePublic(f, e))
+	f.Add(uint8(0), []byte(`{"keytext": `+strconvQuote(armored)+`}`))
+	f.Add(uint8(1), []byte(`{"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "addresses": ["fuzz@x.example"]}`))
+	f.Add(uint8(2), []byte("keytext="+url.QueryEscape(armored)))
+	f.Add(uint8(3), []byte(`{"email": "fuzz@x.example"}`))
+	f.Add(uint8(0), []byte(`{"keytext": 5}`))
+	f.Add(uint8(1), []byte(`[]`))
+	h := NewHandler(mustStore(f), Options{PublicURL: "http://relay.test", Mail: &fakeMail{}, MailFrom: "k@relay.test",
+		RequestsPerClient: 1 << 30, MailsPerAddress: 1 << 30, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		paths := []struct{ path, ctype string }{
+			{"/vks/v1/upload", "application/json"},
+			{"/vks/v1/request-verify", "application/json"},
+			{"/pks/add", "application/x-www-form-urlencoded"},
+			{"/manage", "application/json"},
+		}
+		p := paths[int(which)%len(paths)]
+		req := httptest.NewRequest("POST", p.path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", p.ctype)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s: %d %s", p.path, rec.Code, rec.Body)
+		}
+	})
+}
+
+func mustStore(f *testing.F) *FileStore {
+	s, err := OpenFileStore(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	return s
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
