@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/Azure/go-ntlmssp"
+	xproxy "golang.org/x/net/proxy"
 )
 
 // ProxyError is a proxy's refusal of a CONNECT request (other than 407).
@@ -95,6 +96,9 @@ func (d *tunnelDialer) Connect(ctx context.Context, proxy *url.URL, target strin
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d.timeout)
 		defer cancel()
+	}
+	if proxy.Scheme == "socks5" {
+		return d.socks(ctx, proxy, target)
 	}
 	creds := d.credentialsFor(proxy)
 	d.mu.Lock()
@@ -219,6 +223,35 @@ func (d *tunnelDialer) roundTrip(conn net.Conn, br *bufio.Reader, proxy *url.URL
 		resp.Body.Close()
 	}
 	return resp, nil
+}
+
+// socks connects to target through a SOCKS5 proxy (user/password
+// authentication when credentials are known).
+func (d *tunnelDialer) socks(ctx context.Context, proxy *url.URL, target string) (net.Conn, error) {
+	var auth *xproxy.Auth
+	if c := d.credentialsFor(proxy); c != nil {
+		auth = &xproxy.Auth{User: c.User, Password: c.Password}
+	}
+	sd, err := xproxy.SOCKS5("tcp", proxy.Host, auth, contextDialer(d.dial))
+	if err != nil {
+		return nil, fmt.Errorf("SOCKS proxy %s: %w", proxy.Host, err)
+	}
+	conn, err := sd.(xproxy.ContextDialer).DialContext(ctx, "tcp", target)
+	if err != nil {
+		return nil, fmt.Errorf("SOCKS proxy %s to %s: %w", proxy.Host, target, err)
+	}
+	return conn, nil
+}
+
+// contextDialer adapts a dial function to x/net/proxy's dialer interfaces.
+type contextDialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func (f contextDialer) Dial(network, addr string) (net.Conn, error) {
+	return f(context.Background(), network, addr)
+}
+
+func (f contextDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return f(ctx, network, addr)
 }
 
 // authSchemes lists the scheme names of Proxy-Authenticate headers.

@@ -18,7 +18,7 @@ func FuzzParsePACResult(f *testing.F) {
 			t.Fatal("empty list without error")
 		}
 		for _, u := range list {
-			if u != nil && (u.Host == "" || u.User != nil || (u.Scheme != "http" && u.Scheme != "https")) {
+			if u != nil && (u.Host == "" || u.User != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5")) {
 				t.Fatalf("bad proxy %v from %q", u, s)
 			}
 		}

@@ -38,7 +38,7 @@ function FindProxyForURL(url, host) {
 	if (url.substring(0, 6) == "https:" && dnsDomainLevels(host) > 3) return "HTTPS secure.proxy:443";
 	if (host == "socks.example") return "SOCKS s:1080; PROXY fallback:3128";
 	if (host == "loop.example") { while (true) {} }
-	if (host == "bad.example") return "SOCKS s:1080";
+	if (host == "bad.example") return "SOCKS4 s:1080";
 	if (host == "throw.example") throw new Error("boom");
 	return "PROXY default.proxy";
 }`
@@ -55,7 +55,7 @@ func TestPACEvaluation(t *testing.T) {
 		{"https://eu.relay.example/api", "http://a.proxy:3128 http://b.proxy:8080 DIRECT", ""},
 		{"https://10.1.2.3:8443/", "http://internal:3128", ""},
 		{"https://a.b.c.d.example/", "https://secure.proxy:443", ""},
-		{"https://socks.example/", "http://fallback:3128", ""},
+		{"https://socks.example/", "socks5://s:1080 http://fallback:3128", ""},
 		{"https://other.example/", "http://default.proxy:80", ""},
 		{"https://bad.example/", "", "no usable proxy"},
 		{"https://throw.example/", "", "boom"},
@@ -176,13 +176,13 @@ func TestProxySelection(t *testing.T) {
 			t.Errorf("%s: %s, %v; want %s", tc.name, proxyStrings(list), err, tc.want)
 		}
 	}
-	for _, bad := range []string{"socks5://x:1080", "http://", "ftp://x"} {
+	for _, bad := range []string{"socks4://x:1080", "http://", "ftp://x"} {
 		if _, err := newProxySelector(bad, nil, env); err == nil {
 			t.Errorf("proxy %q accepted", bad)
 		}
 	}
 	// A password in a bad proxy URL never shows in the error.
-	if _, err := newProxySelector("socks5://u:hunter2@x:1080", nil, env); err == nil || strings.Contains(err.Error(), "hunter2") {
+	if _, err := newProxySelector("socks4://u:hunter2@x:1080", nil, env); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("err = %v", err)
 	}
 }

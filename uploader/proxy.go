@@ -65,16 +65,23 @@ func parseProxyURL(s string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy URL: %w", redactURLError(err))
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("proxy URL %s: scheme %q is not supported (use http:// or https://)", redact(u), u.Scheme)
+	switch u.Scheme {
+	case "http", "https", "socks5":
+	case "socks5h":
+		u.Scheme = "socks5"
+	default:
+		return nil, fmt.Errorf("proxy URL %s: scheme %q is not supported (use http://, https:// or socks5://)", redact(u), u.Scheme)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("proxy URL %s: no host", redact(u))
 	}
 	if u.Port() == "" {
-		if u.Scheme == "https" {
+		switch u.Scheme {
+		case "https":
 			u.Host += ":443"
-		} else {
+		case "socks5":
+			u.Host += ":1080"
+		default:
 			u.Host += ":80"
 		}
 	}
@@ -140,8 +147,8 @@ func (s *proxySelector) Source() string {
 }
 
 // parsePACResult turns a FindProxyForURL answer ("PROXY a:1; DIRECT") into
-// a proxy list. Entries of unsupported types (SOCKS) are skipped; an
-// answer with no usable entry is an error.
+// a proxy list (PROXY/HTTP, HTTPS, SOCKS/SOCKS5, DIRECT; SOCKS4 is not
+// supported and skipped). An answer with no usable entry is an error.
 func parsePACResult(res string) ([]*url.URL, error) {
 	if len(res) > 4096 {
 		return nil, fmt.Errorf("PAC answer too long (%d bytes)", len(res))
@@ -157,13 +164,13 @@ func parsePACResult(res string) ([]*url.URL, error) {
 			if len(f) == 1 {
 				out = append(out, nil)
 			}
-		case "PROXY", "HTTP", "HTTPS":
+		case "PROXY", "HTTP", "HTTPS", "SOCKS", "SOCKS5":
 			if len(f) != 2 || strings.ContainsAny(f[1], "/@?#") {
 				continue
 			}
-			scheme := "http"
-			if strings.EqualFold(f[0], "HTTPS") {
-				scheme = "https"
+			scheme := map[string]string{"HTTPS": "https", "SOCKS": "socks5", "SOCKS5": "socks5"}[strings.ToUpper(f[0])]
+			if scheme == "" {
+				scheme = "http"
 			}
 			u, err := parseProxyURL(scheme + "://" + f[1])
 			if err == nil {
@@ -172,7 +179,7 @@ func parsePACResult(res string) ([]*url.URL, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("PAC answered %q: no usable proxy (only PROXY, HTTPS and DIRECT are supported)", clean(res, 200))
+		return nil, fmt.Errorf("PAC answered %q: no usable proxy (PROXY, HTTPS, SOCKS5 and DIRECT are supported)", clean(res, 200))
 	}
 	return out, nil
 }
