@@ -92,6 +92,11 @@ func printerInfo(q queue) string {
 // media-col-database is included only when withDatabase is set.
 func (s *Server) printerAttrs(rq *request, withDatabase bool) goipp.Attributes {
 	q := rq.queue
+	health := s.state()
+	printerState := 3 // idle
+	if !health.Accepting {
+		printerState = 5 // stopped
+	}
 	host := requestHost(rq.http, s.cfg.Listen)
 	base := "ipp://" + host + "/ipp/print/" + q.Name
 	web := "http://" + host
@@ -194,7 +199,7 @@ func (s *Server) printerAttrs(rq *request, withDatabase bool) goipp.Attributes {
 		attrKeyword("printer-get-attributes-supported", "document-format"),
 		uri("printer-icons", web+printerIcon),
 		text("printer-info", printerInfo(q)),
-		attrBool("printer-is-accepting-jobs", true),
+		attrBool("printer-is-accepting-jobs", health.Accepting),
 		attrKeyword("printer-kind", "document"),
 		text("printer-location", "This computer"),
 		text("printer-make-and-model", makeModel),
@@ -204,11 +209,11 @@ func (s *Server) printerAttrs(rq *request, withDatabase bool) goipp.Attributes {
 		text("printer-organizational-unit", ""),
 		attrRes("printer-resolution-default", 300),
 		attrRes("printer-resolution-supported", resolutions...),
-		attrEnum("printer-state", 3),
-		attrTime("printer-state-change-date-time", s.start),
-		attrInt("printer-state-change-time", s.upTime(s.start)),
-		text("printer-state-message", "Ready to seal"),
-		attrKeyword("printer-state-reasons", "none"),
+		attrEnum("printer-state", printerState),
+		attrTime("printer-state-change-date-time", s.stateChanged()),
+		attrInt("printer-state-change-time", s.upTime(s.stateChanged())),
+		text("printer-state-message", health.Message),
+		attrKeyword("printer-state-reasons", health.Reasons...),
 		attrStrings("printer-supply", goipp.TagString, "index=1;class=supplyThatIsConsumed;type=other;unit=percent;maxcapacity=100;level=100;colorantname=unknown;"),
 		text("printer-supply-description", "Encryption"),
 		uri("printer-supply-info-uri", web+"/"),

@@ -47,6 +47,9 @@ type Config struct {
 	// ReadIdleTimeout drops a client that sends nothing for this long in
 	// the middle of a request (default 2 minutes).
 	ReadIdleTimeout time.Duration
+	// State, if set, reports the printer's health (called per request);
+	// while it says not accepting, new jobs are refused.
+	State func() PrinterState
 	// OnIdentify, if set, is called for Identify-Printer (for example to
 	// show a desktop notification naming the queue).
 	OnIdentify func(queue string)

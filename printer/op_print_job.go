@@ -4,6 +4,9 @@ package printer
 // created, its document streamed to the spooler, and the client answered
 // once the spooler holds it durably.
 func (s *Server) opPrintJob(rq *request) error {
+	if err := s.checkAccepting(); err != nil {
+		return err
+	}
 	tmpl, err := checkTemplate(rq)
 	if err != nil {
 		return err

@@ -5,6 +5,9 @@ import "github.com/OpenPrinting/goipp"
 // opValidateJob handles Validate-Job (RFC 8011 section 4.2.3): the same
 // checks as Print-Job, without a document.
 func (s *Server) opValidateJob(rq *request) error {
+	if err := s.checkAccepting(); err != nil {
+		return err
+	}
 	if _, err := checkTemplate(rq); err != nil {
 		return err
 	}

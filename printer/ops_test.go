@@ -375,3 +375,23 @@ func TestJobWhileSpooling(t *testing.T) {
 		t.Error("job not completed once spooled")
 	}
 }
+
+func TestNotAccepting(t *testing.T) {
+	var full atomic.Bool
+	state := func() PrinterState {
+		if full.Load() {
+			return PrinterState{Accepting: false, Reasons: []string{"spool-area-full"}, Message: "Disk full"}
+		}
+		return PrinterState{Accepting: true}
+	}
+	_, addr := startServer(t, &memSpooler{}, Config{State: state})
+	wantStatus(t, printJob(t, addr, DefaultQueue, "alice", "application/pdf", samplePDF), goipp.StatusOk)
+	full.Store(true)
+	wantStatus(t, printJob(t, addr, DefaultQueue, "alice", "application/pdf", samplePDF), goipp.StatusErrorNotAcceptingJobs)
+	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpCreateJob, addr, DefaultQueue, "alice"), nil), goipp.StatusErrorNotAcceptingJobs)
+	r := call(t, addr, DefaultQueue, newReq(goipp.OpGetPrinterAttributes, addr, DefaultQueue, ""), nil)
+	if attrOf(t, r.Printer, "printer-is-accepting-jobs") != "false" || attrOf(t, r.Printer, "printer-state-reasons") != "spool-area-full" ||
+		attrOf(t, r.Printer, "printer-state") != "5" || attrOf(t, r.Printer, "printer-state-message") != "Disk full" {
+		t.Errorf("printer state not reported: %v", r.Printer)
+	}
+}

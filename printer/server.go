@@ -23,6 +23,8 @@ type Server struct {
 	configMu   sync.Mutex
 	configTime time.Time // printer-config-change-time basis
 	lastQueues string
+	stateTime  time.Time // printer-state-change-time basis
+	lastState  string
 }
 
 // New returns a Server handing documents to sp. It fails if cfg asks for
@@ -42,6 +44,7 @@ func New(cfg Config, sp Spooler) (*Server, error) {
 		mux:        http.NewServeMux(),
 		start:      now,
 		configTime: now,
+		stateTime:  now,
 	}
 	s.jobs = newJobStore(cfg.MaxJobs, cfg.Now, cfg.MultipleOperationTimeout)
 	s.mux.HandleFunc("POST /ipp/print", s.serveIPP)
