@@ -144,7 +144,10 @@ func TestCrashRecovery(t *testing.T) {
 	serveKills := 0
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	go func() { killer(w.stopServe, w.startServe, stop, &serveKills, randDur(100*time.Millisecond, 700*time.Millisecond)); close(done) }()
+	go func() {
+		killer(w.stopServe, w.startServe, stop, &serveKills, randDur(100*time.Millisecond, 700*time.Millisecond))
+		close(done)
+	}()
 	submit(0, n)
 	time.Sleep(randDur(50*time.Millisecond, 400*time.Millisecond))
 	close(stop)
@@ -154,7 +157,10 @@ func TestCrashRecovery(t *testing.T) {
 	// Phase 2: the relay dies while jobs arrive and upload.
 	relayKills := 0
 	stop, done = make(chan struct{}), make(chan struct{})
-	go func() { killer(w.stopRelay, w.startRelay, stop, &relayKills, randDur(0, 50*time.Millisecond)); close(done) }()
+	go func() {
+		killer(w.stopRelay, w.startRelay, stop, &relayKills, randDur(0, 50*time.Millisecond))
+		close(done)
+	}()
 	submit(n, total)
 	phase2 := time.Since(start) - phase1
 	time.Sleep(randDur(200*time.Millisecond, 800*time.Millisecond))
