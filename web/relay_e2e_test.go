@@ -24,6 +24,7 @@ import (
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/mail"
 	"github.com/sealprint/sealprint/internal/testutil"
+	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/relay"
 	"github.com/sealprint/sealprint/web"
 )
@@ -135,6 +136,11 @@ func TestBrowserWithRealRelay(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	rs.Mount(mux)
+	ks, err := keyserver.OpenFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyserver.Mount(mux, keyserver.NewHandler(ks, keyserver.Options{PublicURL: cfg.PublicURL, Mail: ms, MailFrom: "relay@relay.test", Logger: cfg.Logger}))
 	mux.Handle("/d/", web.NewHandler(web.Options{TestHooks: true, Logger: cfg.Logger}))
 	rec := &recorder{next: rs.Wrap(mux)}
 	ts.Config.Handler = rec
@@ -259,6 +265,46 @@ func TestBrowserWithRealRelay(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusLocked {
 			t.Fatalf("info after lock: %d", res.StatusCode)
+		}
+	})
+
+	t.Run("create a key in the page and publish it", func(t *testing.T) {
+		r := doctor.send("rapport.pdf", "--to", officerMail)
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(r.Link)); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "key")
+		const newMail = "lt.durand@police.example"
+		err := chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS(`#create-box summary`)),
+			chromedp.SendKeys(chromedp.CSS(`#create-name`), "Lt Durand"),
+			chromedp.SendKeys(chromedp.CSS(`#create-email`), newMail),
+			chromedp.SendKeys(chromedp.CSS(`#create-pass`), "a long passphrase"),
+			chromedp.SendKeys(chromedp.CSS(`#create-pass2`), "a long passphrase"),
+			chromedp.Click(chromedp.CSS(`#create-form button[type=submit]`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fpr, err := chromedp.Run(ctx, chromedp.Poll[string](`document.documentElement.dataset.keyPublished`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := waitMail(t, smtp, newMail, "")
+		if !strings.Contains(m.Data, "/verify/") {
+			t.Errorf("verification mail without a link:\n%s", m.Data)
+		}
+		backup, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("backup").download`))
+		if !strings.HasSuffix(backup, fpr[len(fpr)-16:]+".asc") {
+			t.Errorf("backup file name %q for key %s", backup, fpr)
+		}
+		if log := rec.String(); !strings.Contains(log, "/vks/v1/upload") || strings.Contains(log, "PRIVATE KEY") {
+			t.Fatal("the key was not uploaded, or its secret half was")
+		}
+		// The document was sealed for another key: the page still asks for it.
+		if st, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.state`)); st != "key" {
+			t.Errorf("state %q after creating a key", st)
 		}
 	})
 

@@ -128,7 +128,7 @@ func TestSubresourceIntegrity(t *testing.T) {
 				t.Errorf("%s imports %s, which the import map does not cover", url, m[1])
 			}
 		}
-		if strings.Contains(src, "http://") || strings.Contains(src, "https://") || strings.Contains(src, "innerHTML") {
+		if regexp.MustCompile("[\"'`]https?://").MatchString(src) || strings.Contains(src, "innerHTML") {
 			t.Errorf("%s refers to another site or uses innerHTML", url)
 		}
 	}
@@ -253,4 +253,60 @@ func FuzzHandlerPath(f *testing.F) {
 			t.Fatal("no referrer policy")
 		}
 	})
+}
+
+// Both languages have every text, and every text the page names exists.
+func TestTranslationsComplete(t *testing.T) {
+	src, err := os.ReadFile("static/i18n.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(src)
+	en, fr := strings.Index(s, "\n  en: {"), strings.Index(s, "\n  fr: {")
+	end := strings.Index(s, "\n};")
+	if en < 0 || fr < en || end < fr {
+		t.Fatal("i18n.js layout changed")
+	}
+	keyRe := regexp.MustCompile(`(?m)^\s+"([a-z0-9.]+)":`)
+	keys := func(block string) map[string]bool {
+		m := map[string]bool{}
+		for _, k := range keyRe.FindAllStringSubmatch(block, -1) {
+			m[k[1]] = true
+		}
+		return m
+	}
+	enKeys, frKeys := keys(s[en:fr]), keys(s[fr:end])
+	for k := range enKeys {
+		if !frKeys[k] {
+			t.Errorf("French lacks %q", k)
+		}
+	}
+	for k := range frKeys {
+		if !enKeys[k] {
+			t.Errorf("English lacks %q", k)
+		}
+	}
+	var used []string
+	for _, f := range []string{"static/index.html", "static/app.js", "static/keykit.js"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`data-t="([a-z0-9.]+)"|\bt\("([a-z0-9.]+)"`).FindAllStringSubmatch(string(b), -1) {
+			if k := m[1] + m[2]; !strings.HasSuffix(k, ".") {
+				used = append(used, k)
+			}
+		}
+		for _, m := range regexp.MustCompile(`problem\("([a-z]+)"`).FindAllStringSubmatch(string(b), -1) {
+			used = append(used, "p."+m[1], "p."+m[1]+".text", "p."+m[1]+".what")
+		}
+	}
+	if len(used) < 40 {
+		t.Fatalf("only %d texts found in use", len(used))
+	}
+	for _, k := range used {
+		if !enKeys[k] {
+			t.Errorf("text %q used but not defined", k)
+		}
+	}
 }

@@ -114,7 +114,6 @@ function parseID() {
 
 // askCode shows the access-code form until the relay grants a download.
 function askCode(id) {
-  setState("code");
   show($("status"), false);
   const form = $("code-form");
   const input = $("code");
@@ -148,6 +147,7 @@ function askCode(id) {
         form.querySelector("button").disabled = false;
       }
     });
+    setState("code"); // last: the form is ready for input
   });
 }
 
@@ -219,6 +219,9 @@ async function main() {
   i18n.onChange(refresh);
   const id = parseID();
   if (!id) problem("notfound");
+  // WebCrypto, which OpenPGP.js and the fingerprint need, exists only on
+  // HTTPS (or the local machine).
+  if (!window.isSecureContext || !window.crypto || !crypto.subtle) problem("insecure");
   status(() => t("loading"));
 
   let info;

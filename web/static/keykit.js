@@ -178,12 +178,13 @@ function wire() {
 export async function ask(openpgp, errorText) {
   pgp = openpgp;
   wire();
-  document.documentElement.dataset.state = "key";
+  const stored = await fillStored();
   $("status").hidden = true;
   $("key-panel").hidden = false;
   setError(errorText);
-  const stored = await fillStored();
   (stored.length ? $("unlock-pass") : $("import-file")).focus();
+  // Set last: automation may type as soon as it sees this state.
+  document.documentElement.dataset.state = "key";
   return new Promise((resolve) => {
     waiting = resolve;
   });
