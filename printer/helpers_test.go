@@ -2,7 +2,6 @@ package printer
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -53,8 +52,6 @@ type busyError struct{}
 
 func (busyError) Error() string { return "spool full" }
 func (busyError) Busy() bool    { return true }
-
-var _ = errors.New
 
 // startServer runs a Server on a loopback port and returns its base URL
 // host:port.
