@@ -105,11 +105,11 @@ func (d *doctor) checkKeys(home string, e *env) {
 	}
 	k, err := ks.SenderPublic()
 	if err != nil {
-		fix := "run 'sealprint keys generate --name NAME --email EMAIL'"
-		if !errors.Is(err, keystore.ErrNoSenderKey) {
-			fix = "restore the sender key, or generate a new one with 'sealprint keys generate'"
+		if errors.Is(err, keystore.ErrNoSenderKey) {
+			d.fail("sender key", "none generated or imported", "run 'sealprint keys generate --name NAME --email EMAIL'")
+			return
 		}
-		d.fail("sender key", err.Error(), fix)
+		d.fail("sender key", err.Error(), "restore the sender key, or generate a new one with 'sealprint keys generate'")
 		return
 	}
 	where := map[string]string{"keyring": "OS keyring", "file": "0600 file (no OS keyring)"}[ks.Secrets().Where("sender-key")]
