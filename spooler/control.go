@@ -64,7 +64,6 @@ func (s *Spooler) Cancel(ctx context.Context, id string) (*Job, error) {
 		e.cancel()
 	}
 	s.mu.Unlock()
-	s.dropArtifacts(j)
 	s.log.Info("job canceled", "job", id, "from", from)
 	s.emit(j, from)
 	if j.DropID != "" {

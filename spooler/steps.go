@@ -66,7 +66,6 @@ func (s *Spooler) commit(id string, fn func(j *Job) error) error {
 		s.mu.Unlock()
 		return errSkip
 	}
-	s.dropArtifacts(j)
 	s.log.Info("job state", "job", id, "from", from, "state", j.State, "attempts", j.Attempts)
 	s.emit(j, from)
 	return nil

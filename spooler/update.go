@@ -34,6 +34,8 @@ func (s *Spooler) update(id string, fn func(j *Job) error) (*Job, State, error) 
 	if err := s.st.writeRecord(j); err != nil {
 		return cur.clone(), cur.State, err
 	}
+	// Files the new state no longer needs go before the state is visible.
+	s.dropArtifacts(j)
 	s.mu.Lock()
 	e.job = j
 	s.mu.Unlock()
