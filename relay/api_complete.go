@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 )
 
 // errState aborts an UpdateDrop whose drop left the expected state.
@@ -95,15 +96,21 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 }
 
 // hashUpload reads the finished upload once, returning its size and hex
-// SHA-256.
+// SHA-256. The file is flushed to disk meanwhile, so that the fsync before
+// the rename into blob storage finds little left to write.
 func (s *Server) hashUpload(id string) (int64, string, error) {
-	f, err := s.uploads.open(id)
+	f, err := os.Open(s.uploads.binPath(id))
 	if err != nil {
 		return 0, "", err
 	}
 	defer f.Close()
+	synced := make(chan error, 1)
+	go func() { synced <- f.Sync() }()
 	h := sha256.New()
 	n, err := io.Copy(h, f)
+	if serr := <-synced; err == nil && serr != nil {
+		err = fmt.Errorf("sync upload: %w", serr)
+	}
 	if err != nil {
 		return 0, "", err
 	}

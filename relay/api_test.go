@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -312,4 +313,19 @@ func TestHealthAndMetrics(t *testing.T) {
 
 func b64(s string) string {
 	return base64StdEncode([]byte(s))
+}
+
+func TestRequestLogs(t *testing.T) {
+	var logs bytes.Buffer
+	h := newHarness(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	resp, _ := h.do("GET", "/api/v1/drops/AAAAAAAAAAAAAAAAAAAAAA?secret=xyz", nil, h.auth()...)
+	id := resp.Header.Get("X-Request-Id")
+	h.do("POST", "/api/v1/drops", "{", h.auth()...)
+	out := logs.String()
+	if id == "" || !strings.Contains(out, "request_id="+id) || !strings.Contains(out, "status=404") {
+		t.Fatalf("logs:\n%s", out)
+	}
+	if strings.Contains(out, "xyz") || strings.Contains(out, h.token) {
+		t.Fatalf("logs hold a query string or the token:\n%s", out)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -51,14 +52,13 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.ErrorContext(ctx, "panic", "request_id", id, "panic", p)
+				s.log.ErrorContext(ctx, "panic", "panic", p)
 				if !rec.wrote {
 					writeError(rec, http.StatusInternalServerError, "internal error")
 				}
 			}
 			s.metrics.requests.WithLabelValues(r.Method, statusClass(rec.status)).Inc()
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
-				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), // never RawQuery: it is not ours to log
 				slog.Int("status", rec.status),
@@ -91,6 +91,14 @@ func (r *statusRecorder) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom keeps the server's sendfile path for downloads.
+func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	r.wrote = true
+	n, err := io.Copy(r.ResponseWriter, src)
+	r.bytes += n
+	return n, err
+}
+
 // Unwrap lets http.ResponseController reach the connection (tusd sets
 // read deadlines through it).
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
@@ -100,4 +108,23 @@ func (r *statusRecorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// requestIDHandler adds the request id of the context to every record, so
+// any log line written while serving a request names it.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }

@@ -98,9 +98,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("relay: GrantKey must be at least 32 bytes")
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, audit: cfg.Audit}
-	s.log = cfg.Logger
-	if s.log == nil {
+	if cfg.Logger == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	} else {
+		s.log = slog.New(requestIDHandler{cfg.Logger.Handler()})
 	}
 	s.now = cfg.Now
 	if s.now == nil {
