@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -156,5 +157,32 @@ func TestHugeRSAKeyRefused(t *testing.T) {
 	packet.NewUserId("x", "", "x@x.example").Serialize(&b)
 	if _, err := ParseCerts(&b); !errors.Is(err, ErrKeyTooLarge) {
 		t.Fatalf("20000-bit RSA key: %v", err)
+	}
+}
+
+// TestMailsRateLimitedPerClient: one client cannot use the directory to
+// mail many different addresses (a key with many user IDs, HKP uploads).
+func TestMailsRateLimitedPerClient(t *testing.T) {
+	ts := newTestServer(t, nil)
+	var emails []string
+	for i := 0; i < 30; i++ {
+		emails = append(emails, "victim"+strings.Repeat("x", i)+"@x.example")
+	}
+	e := newEntity(t, "Spam", emails...)
+	up := ts.upload(t, armorPublic(t, e))
+	code, _ := ts.postJSON(t, "/vks/v1/request-verify", map[string]any{"token": up["token"], "addresses": emails})
+	if code != http.StatusTooManyRequests || ts.mail.count() != 20 {
+		t.Fatalf("answer %d after %d mails, want 429 after 20", code, ts.mail.count())
+	}
+	// HKP uploads from the same client send nothing more.
+	other := newEntity(t, "Spam2", "another@x.example")
+	resp, err := http.Post(ts.URL+"/pks/add", "application/x-www-form-urlencoded",
+		strings.NewReader("keytext="+url.QueryEscape(armorPublic(t, other))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ts.mail.count() != 20 {
+		t.Fatalf("%d mails after the HKP upload", ts.mail.count())
 	}
 }

@@ -11,7 +11,11 @@ import (
 // up at once leave a consistent directory: each address names exactly one
 // key, and that key is one whose owner verified it.
 func TestConcurrentPublishing(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.RequestsPerClient = 1 << 20; o.MailsPerAddress = 1 << 20 })
+	ts := newTestServer(t, func(o *Options) {
+		o.RequestsPerClient = 1 << 20
+		o.MailsPerAddress = 1 << 20
+		o.MailsPerClient = 1 << 20
+	})
 	const workers = 6
 	var wg sync.WaitGroup
 	fprs := make(chan string, workers)

@@ -86,7 +86,7 @@ func FuzzAPIRequests(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"keytext": 5}`))
 	f.Add(uint8(1), []byte(`[]`))
 	h := NewHandler(mustStore(f), Options{PublicURL: "http://relay.test", Mail: &fakeMail{}, MailFrom: "k@relay.test",
-		RequestsPerClient: 1 << 30, MailsPerAddress: 1 << 30, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		RequestsPerClient: 1 << 30, MailsPerAddress: 1 << 30, MailsPerClient: 1 << 30, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		paths := []struct{ path, ctype string }{
 			{"/vks/v1/upload", "application/json"},

@@ -40,6 +40,9 @@ type Options struct {
 	// RequestsPerClient bounds uploads, verification and management
 	// requests per client IP per minute (default 60).
 	RequestsPerClient int
+	// MailsPerClient bounds the mails one client IP can cause per
+	// MailWindow, whatever the addresses (default 20).
+	MailsPerClient int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Rand is the source of token randomness (default crypto/rand).
@@ -56,6 +59,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	perAddr *limiter
 	perIP   *limiter
+	mailIP  *limiter
 	log     *slog.Logger
 }
 
@@ -96,6 +100,9 @@ func NewHandler(store Store, opts Options) *Handler {
 	if opts.RequestsPerClient == 0 {
 		opts.RequestsPerClient = 60
 	}
+	if opts.MailsPerClient == 0 {
+		opts.MailsPerClient = 20
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -106,6 +113,7 @@ func NewHandler(store Store, opts Options) *Handler {
 		mux:     http.NewServeMux(),
 		perAddr: newLimiter(opts.MailsPerAddress, opts.MailWindow, opts.Now),
 		perIP:   newLimiter(opts.RequestsPerClient, time.Minute, opts.Now),
+		mailIP:  newLimiter(opts.MailsPerClient, opts.MailWindow, opts.Now),
 		log:     opts.Logger,
 	}
 	m := h.mux
@@ -135,16 +143,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // clientAllowed applies the per-client limit and answers 429 when it is
 // exceeded.
 func (h *Handler) clientAllowed(w http.ResponseWriter, r *http.Request) bool {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	if h.perIP.allow(ip) {
+	if h.perIP.allow(clientIP(r)) {
 		return true
 	}
 	w.Header().Set("Retry-After", "60")
 	writeError(w, http.StatusTooManyRequests, "too many requests; try again in a minute")
 	return false
+}
+
+// clientIP returns the IP address of the client (the relay is reached
+// directly or through a proxy that the relay's own middleware accounts for).
+func clientIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
 }
 
 // writeJSON writes v with status code.

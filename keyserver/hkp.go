@@ -127,7 +127,7 @@ func (h *Handler) hkpAdd(w http.ResponseWriter, r *http.Request) {
 		mailed := 0
 		if h.opts.Mail != nil && h.opts.PublicURL != "" {
 			for email, st := range resp.Status {
-				if st == "unpublished" && h.sendVerification(r.Context(), resp.KeyFpr, email) == nil {
+				if st == "unpublished" && h.sendVerification(r, resp.KeyFpr, email) == nil {
 					mailed++
 				}
 			}

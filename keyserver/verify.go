@@ -1,7 +1,6 @@
 package keyserver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -12,9 +11,15 @@ import (
 
 var errRateLimited = errors.New("rate limited")
 
+// mailAllowed applies the per-address and per-client mail limits.
+func (h *Handler) mailAllowed(r *http.Request, email string) bool {
+	return h.mailIP.allow(clientIP(r)) && h.perAddr.allow(email)
+}
+
 // sendVerification mails a single-use link that publishes email for fpr.
-func (h *Handler) sendVerification(ctx context.Context, fpr, email string) error {
-	if !h.perAddr.allow(email) {
+func (h *Handler) sendVerification(r *http.Request, fpr, email string) error {
+	ctx := r.Context()
+	if !h.mailAllowed(r, email) {
 		return errRateLimited
 	}
 	secret, hash, err := newToken(h.opts.Rand)
@@ -186,7 +191,7 @@ func (h *Handler) manageRequest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "this key directory does not send mail")
 		return
 	}
-	if err := h.sendManage(r.Context(), email); err != nil && !errors.Is(err, errRateLimited) {
+	if err := h.sendManage(r, email); err != nil && !errors.Is(err, errRateLimited) {
 		h.log.Error("send manage mail", "err", err)
 	}
 	if jsonReq {
@@ -196,12 +201,13 @@ func (h *Handler) manageRequest(w http.ResponseWriter, r *http.Request) {
 	writePage(w, http.StatusOK, page{Title: "Check your mail", Text: manageSent})
 }
 
-func (h *Handler) sendManage(ctx context.Context, email string) error {
+func (h *Handler) sendManage(r *http.Request, email string) error {
+	ctx := r.Context()
 	fprs, err := h.dir.store.ByEmail(ctx, email)
 	if err != nil || len(fprs) == 0 {
 		return err
 	}
-	if !h.perAddr.allow(email) {
+	if !h.mailAllowed(r, email) {
 		return errRateLimited
 	}
 	secret, hash, err := newToken(h.opts.Rand)

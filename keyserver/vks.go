@@ -221,11 +221,11 @@ func (h *Handler) requestVerify(w http.ResponseWriter, r *http.Request) {
 		case "published", "revoked":
 			continue
 		}
-		err := h.sendVerification(ctx, rec.Fingerprint, email)
+		err := h.sendVerification(r, rec.Fingerprint, email)
 		switch {
 		case errors.Is(err, errRateLimited):
 			w.Header().Set("Retry-After", "3600")
-			writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many verification mails for %s; try again later", email))
+			writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many verification mails for %s or from this client; try again later", email))
 			return
 		case err != nil:
 			h.log.Error("send verification mail", "fingerprint", rec.Fingerprint, "err", err)

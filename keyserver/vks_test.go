@@ -70,6 +70,9 @@ func TestUploadVerifyPublish(t *testing.T) {
 	if got := c.Emails(); len(got) != 1 || got[0] != "martin@police.example" {
 		t.Fatalf("published emails %v", got)
 	}
+	if code, _ := ts.get(t, "/vks/v1/by-email/martin%40police.example"); code != 200 {
+		t.Fatalf("by-email with an escaped @: %d", code)
+	}
 	// The gpg-readable result parses with go-crypto too.
 	if _, err := openpgp.ReadArmoredKeyRing(strings.NewReader(body)); err != nil {
 		t.Fatal(err)
