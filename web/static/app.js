@@ -201,6 +201,7 @@ async function showDocument(id, opened, cipherHex, info) {
     };
   }
   root.dataset.sha256 = sha;
+  performance.mark("sealprint-shown");
   setState("decrypted");
 
   const receipt = $("receipt");
@@ -233,6 +234,7 @@ async function main() {
   if (info.state === "pending") problem("pending");
   if (info.state && info.state !== "ready") apiProblem(new api.APIError(410, { state: info.state }));
   showInfo(info);
+  performance.mark("sealprint-info");
 
   // The secret stays in the fragment (so a reload works) and in memory; it
   // is never part of any request.
@@ -264,14 +266,19 @@ async function main() {
   $("progress").hidden = false;
   let got;
   try {
+    let shown = -1;
     got = await api.download(id, grant, info.size, (f) => {
-      $("progress").value = Math.round(f * 100);
-      bind($("status-text"), () => t("downloading", { pct: Math.round(f * 100) + "\u00a0%" }));
+      const pct = Math.floor(f * 100);
+      if (pct === shown) return;
+      shown = pct;
+      $("progress").value = pct;
+      bind($("status-text"), () => t("downloading", { pct: pct + "\u00a0%" }));
     });
   } catch (e) {
     apiProblem(e);
   }
   $("progress").hidden = true;
+  performance.mark("sealprint-downloaded");
   const cipherHex = await opener.sha256hex(got.bytes);
   if (got.sha256 && got.sha256 !== cipherHex) problem("corrupt");
   status(() => t("decrypting"));
@@ -279,6 +286,7 @@ async function main() {
   for (;;) {
     try {
       const opened = await opener.open(openpgp, got.bytes, { secret, keys: myKeys, senderKey });
+      performance.mark("sealprint-decrypted");
       await showDocument(id, opened, cipherHex, info);
       return;
     } catch (e) {

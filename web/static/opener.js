@@ -43,14 +43,25 @@ export function isPDF(bytes) {
 }
 
 /**
- * countPages counts page objects ("/Type /Page", not "/Pages") in a PDF.
- * Pages hidden in compressed object streams are not seen: 0 means unknown.
+ * countPages counts page objects ("/Type /Page", not "/Pages") in a PDF,
+ * scanning the bytes without copying them. Pages hidden in compressed
+ * object streams are not seen: 0 means unknown.
  */
 export function countPages(bytes) {
   if (!isPDF(bytes)) return 0;
-  const text = new TextDecoder("latin1").decode(bytes);
-  const m = text.match(/\/Type\s*\/Page(?![A-Za-z])/g);
-  return m ? m.length : 0;
+  const type = [0x2f, 0x54, 0x79, 0x70, 0x65]; // "/Type"
+  const page = [0x2f, 0x50, 0x61, 0x67, 0x65]; // "/Page"
+  const at = (i, word) => word.every((c, k) => bytes[i + k] === c);
+  const isSpace = (c) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0c || c === 0x00;
+  const isLetter = (c) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+  let n = 0;
+  for (let i = bytes.indexOf(0x2f); i >= 0 && i < bytes.length - 10; i = bytes.indexOf(0x2f, i + 1)) {
+    if (!at(i, type)) continue;
+    let j = i + type.length;
+    while (j < bytes.length && isSpace(bytes[j])) j++;
+    if (at(j, page) && !isLetter(bytes[j + page.length])) n++;
+  }
+  return n;
 }
 
 /** safeName turns the sealed file name into a harmless download name. */
