@@ -79,6 +79,7 @@ func (u *tusUpload) run(ctx context.Context) error {
 	lastFailedAt := int64(-1)
 	for {
 		var err error
+		patching := false
 		if offset < 0 {
 			offset, err = u.offset(ctx)
 		}
@@ -90,6 +91,7 @@ func (u *tusUpload) run(ctx context.Context) error {
 			n := min(u.chunk.cur, u.size-offset)
 			start := u.c.now()
 			var next int64
+			patching = true
 			next, err = u.patch(ctx, offset, n)
 			if err == nil {
 				u.chunk.success(n, u.c.now().Sub(start))
@@ -97,6 +99,15 @@ func (u *tusUpload) run(ctx context.Context) error {
 				offset = next
 				continue
 			}
+		}
+		if patching && tooLarge(err) && u.chunk.cur > u.chunk.min {
+			// A proxy limits request bodies: smaller chunks get through.
+			u.chunk.cur = max(u.chunk.min, u.chunk.cur/4)
+			u.chunk.max = u.chunk.cur // and never grow past the limit again
+			u.stats.Failures++
+			u.c.logger.Info("chunk refused as too large; shrinking", "drop", u.id, "chunk", u.chunk.cur)
+			offset = -1
+			continue
 		}
 		if IsPermanent(err) {
 			return err
@@ -118,6 +129,12 @@ func (u *tusUpload) run(ctx context.Context) error {
 		}
 		offset = -1
 	}
+}
+
+// tooLarge reports a 413 answer to a PATCH (a body-size limit on the way).
+func tooLarge(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusRequestEntityTooLarge
 }
 
 // offset asks the relay how much it has (HEAD), creating the upload if it

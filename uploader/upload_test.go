@@ -236,3 +236,28 @@ func TestBadTokenIsPermanent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestChunkShrinksUnderProxyBodyLimit(t *testing.T) {
+	r := newFakeRelay(t)
+	const limit = 300 << 10
+	r.hook = func(w http.ResponseWriter, req *http.Request) bool {
+		if req.Method == http.MethodPatch && req.ContentLength > limit {
+			w.Header().Set("X-Squid-Error", "ERR_TOO_BIG 0")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			return true
+		}
+		return false
+	}
+	c := newTestClient(t, r, Options{ChunkSize: 4 << 20, MinChunk: 256 << 10})
+	f, sum := testFile(t, 1<<20)
+	if _, err := c.Send(testCtx(t), CreateDropRequest{Size: 1 << 20, SHA256: sum, Mode: "key"}, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	// At the smallest chunk, a 413 is final.
+	c = newTestClient(t, r, Options{ChunkSize: 512 << 10, MinChunk: 512 << 10})
+	_, err := c.Send(testCtx(t), CreateDropRequest{Size: 1 << 20, SHA256: sum, Mode: "key"}, f, nil)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 413 || !strings.Contains(err.Error(), "ERR_TOO_BIG") {
+		t.Fatalf("err = %v", err)
+	}
+}
