@@ -59,6 +59,37 @@ func TestRelayBinaryEndToEnd(t *testing.T) {
 		t.Fatalf("by-email after publishing: %d", code)
 	}
 
+	// Administration while the relay runs: preload a unit's key, list,
+	// unpublish, restrict domains.
+	unit := newEntity(t, "Unit", "unit@police.example")
+	unitFile := filepath.Join(t.TempDir(), "unit.asc")
+	os.WriteFile(unitFile, []byte(armorPublic(t, unit)), 0o600)
+	out := run(t, nil, relayBin, "keys", "import", "--verified", unitFile, "--data", data)
+	if !strings.Contains(out, hexOf(unit.PrimaryKey.Fingerprint)+"\tunit@police.example") {
+		t.Fatalf("import output %q", out)
+	}
+	if code := getCode(t, base+"/vks/v1/by-email/unit@police.example"); code != 200 {
+		t.Fatalf("preloaded key not served: %d", code)
+	}
+	if out := run(t, nil, relayBin, "keys", "list", "--data", data); !strings.Contains(out, "unit@police.example") {
+		t.Fatalf("list %q", out)
+	}
+	run(t, nil, relayBin, "keys", "unpublish", "unit@police.example", "--data", data)
+	if code := getCode(t, base+"/vks/v1/by-email/unit@police.example"); code != 404 {
+		t.Fatalf("unpublished key still served: %d", code)
+	}
+	run(t, nil, relayBin, "keys", "domains", "--set", "chu.example", "--data", data)
+	b, _ := json.Marshal(map[string]string{"keytext": armorPublic(t, unit)})
+	resp, err := http.Post(base+"/vks/v1/upload", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("upload outside the allowed domains: %d", resp.StatusCode)
+	}
+	run(t, nil, relayBin, "keys", "domains", "--clear", "--data", data)
+
 	home := t.TempDir()
 	token := strings.TrimSpace(run(t, nil, relayBin, "token", "create", "--data", data, "--name", "Dr A"))
 	env := append(os.Environ(), "SEALPRINT_HOME="+home, "SEALPRINT_RELAY="+base, "SEALPRINT_TOKEN="+token)
@@ -69,7 +100,7 @@ func TestRelayBinaryEndToEnd(t *testing.T) {
 	// Sending to an unknown address looks it up and pins it.
 	run(t, env, printBin, "send", "--to", "newuser@police.example", doc)
 	var pins map[string]string
-	b, err := os.ReadFile(filepath.Join(home, "keys", "pins.json"))
+	b, err = os.ReadFile(filepath.Join(home, "keys", "pins.json"))
 	if err != nil || json.Unmarshal(b, &pins) != nil || pins["newuser@police.example"] != first {
 		t.Fatalf("pin after send: %s %v", b, err)
 	}
@@ -79,7 +110,7 @@ func TestRelayBinaryEndToEnd(t *testing.T) {
 	if second == first {
 		t.Fatal("same key twice")
 	}
-	out, err := runErr(env, printBin, "keys", "refresh")
+	out, err = runErr(env, printBin, "keys", "refresh")
 	if err == nil || !strings.Contains(out, "KEY CHANGED") || !strings.Contains(out, second) {
 		t.Fatalf("refresh after key change: %v\n%s", err, out)
 	}
