@@ -347,6 +347,61 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("key mode with an unprotected key file", func(t *testing.T) {
+		me, err := envelope.GenerateKey("Brigadier Roux", "b.roux@police.example", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyFile := filepath.Join(t.TempDir(), "roux.asc")
+		var sk bytes.Buffer
+		if err := me.WriteSecret(&sk, true, nil); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(keyFile, sk.Bytes(), 0o600)
+		s := e.seal(t, samplePDF(3), []*envelope.Key{me.Public()}, "")
+		d := e.addDrop(t, s, "key", "")
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/d/"+d.id)); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "key")
+		// A key without passphrase must get one before it is kept.
+		err = chromedp.Do(ctx,
+			chromedp.SetUploadFiles(chromedp.CSS(`#import-file`), []string{keyFile}),
+			chromedp.SendKeys(chromedp.CSS(`#import-pass`), "short"),
+			chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("key-error").textContent`)); err != nil {
+			t.Fatal(err)
+		}
+		err = chromedp.Do(ctx,
+			clearInput(`#import-pass`),
+			chromedp.SendKeys(chromedp.CSS(`#import-pass`), "now a long passphrase"),
+			chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkDecrypted(t, ctx, d, s)
+		armored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise((ok, ko) => {
+			const r = indexedDB.open("sealprint");
+			r.onsuccess = () => { const q = r.result.transaction("keys").objectStore("keys").getAll(); q.onsuccess = () => ok(q.result[0].armored); q.onerror = ko; };
+			r.onerror = ko; })`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := envelope.ReadKeys(strings.NewReader(armored))
+		if err != nil || len(keys) != 1 || !keys[0].IsSecret() || !keys[0].IsLocked() {
+			t.Fatalf("stored key is not passphrase-protected (%v)", err)
+		}
+		if err := keys[0].Unlock([]byte("now a long passphrase")); err != nil {
+			t.Fatalf("stored key does not open with the chosen passphrase: %v", err)
+		}
+	})
+
 	t.Run("explanations", func(t *testing.T) {
 		for _, tc := range []struct {
 			state, page, reason string

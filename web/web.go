@@ -6,6 +6,16 @@
 //
 // Mount the handler on "/d/": it serves the page and its files under
 // StaticPrefix.
+//
+// For automation, the page's root element carries data-state: loading,
+// code (access code asked), key (recipient's key asked), decrypted, error,
+// locked, expired (also revoked and exhausted drops). data-reason names the
+// explanation shown (expired, exhausted, revoked, notfound, nosecret,
+// badsecret, badsig, corrupt, network, insecure, browser, pending, locked).
+// Once decrypted it carries data-sha256 (of the plaintext, as printed by
+// `sealprint send`) and then data-receipt ("sent" or "failed"); after a key
+// is created and published in the page, data-key-published holds its
+// fingerprint.
 package web
 
 import (
