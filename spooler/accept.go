@@ -1,6 +1,7 @@
 package spooler
 
 import (
+	"bufio"
 	"context"
 	"encoding/base32"
 	"encoding/binary"
@@ -104,52 +105,20 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 		}
 	}()
 	start := time.Now()
-	err = atomicfile.Write(filepath.Join(tmp, docFile), 0o600, func(f io.Writer) error {
-		ew, err := s.st.c.newEncryptWriter(f, id, docFile)
-		if err != nil {
-			return err
-		}
-		buf := make([]byte, chunkSize)
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			n, rerr := doc.Read(buf)
-			if n > 0 {
-				if err := s.grow(&counted, int64(n)); err != nil {
-					return err
-				}
-				if _, err := ew.Write(buf[:n]); err != nil {
-					return err
-				}
-			}
-			if rerr == io.EOF {
-				break
-			}
-			if rerr != nil {
-				return fmt.Errorf("read document: %w", rerr)
-			}
-		}
-		clear(buf)
-		j.Size = ew.Written()
-		return ew.Close()
-	})
-	if err != nil {
+	if err := s.receive(ctx, tmp, j, doc, &counted); err != nil {
 		var busy *BusyError
 		if errors.As(err, &busy) {
 			return "", busy
 		}
 		return "", fmt.Errorf("spool job: %w", err)
 	}
-	if err := s.st.writeRecordIn(tmp, j); err != nil {
-		return "", err
-	}
 	if err := os.Rename(tmp, s.st.jobDir(id)); err != nil {
 		return "", fmt.Errorf("spool job: %w", err)
 	}
 	keep = true
-	if err := atomicfile.SyncDir(filepath.Join(s.opt.Dir, jobsDir)); err != nil {
-		return "", err
+	if err := s.jobsSync.sync(); err != nil {
+		os.RemoveAll(s.st.jobDir(id)) // not acknowledged: do not deliver it later
+		return "", fmt.Errorf("spool job: %w", err)
 	}
 	s.mu.Lock()
 	s.jobs[id] = &entry{job: j}
@@ -159,6 +128,73 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 	s.emit(j, "")
 	s.kick()
 	return id, nil
+}
+
+// receive writes the encrypted document and the first record of job j
+// into the fresh directory dir, and makes both durable. The two files are
+// fsynced together, so the file system can commit them at once.
+func (s *Spooler) receive(ctx context.Context, dir string, j *Job, doc io.Reader, counted *int64) error {
+	df, err := os.OpenFile(filepath.Join(dir, docFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer df.Close()
+	bw := bufio.NewWriterSize(df, chunkSize+tagSize)
+	ew, err := s.st.c.newEncryptWriter(bw, j.ID, docFile)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, chunkSize)
+	defer clear(buf)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, rerr := doc.Read(buf)
+		if n > 0 {
+			if err := s.grow(counted, int64(n)); err != nil {
+				return err
+			}
+			if _, err := ew.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("read document: %w", rerr)
+		}
+	}
+	j.Size = ew.Written()
+	if err := ew.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	rec, err := s.st.sealedRecord(j)
+	if err != nil {
+		return err
+	}
+	rf, err := os.OpenFile(filepath.Join(dir, recordFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer rf.Close()
+	if _, err := rf.Write(rec); err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- rf.Sync() }()
+	err = df.Sync()
+	if rerr := <-errc; err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return atomicfile.SyncDir(dir)
 }
 
 // reserve admits one more Accept unless the spool is full.

@@ -141,6 +141,8 @@ type Spooler struct {
 	clock Clock
 	lock  *os.File // exclusive lock on the spool directory
 
+	jobsSync *dirSyncer // group commit of new jobs
+
 	mu      sync.Mutex
 	jobs    map[string]*entry
 	accepts int   // Accepts in progress
@@ -194,14 +196,15 @@ func Open(opt Options) (*Spooler, error) {
 		return nil, err
 	}
 	s := &Spooler{
-		opt:     opt,
-		st:      &store{root: opt.Dir, c: c},
-		log:     opt.Logger,
-		clock:   opt.Clock,
-		jobs:    map[string]*entry{},
-		wake:    make(chan struct{}, 1),
-		cpuSema: make(chan struct{}, opt.Workers),
-		netSema: make(chan struct{}, opt.Uploads),
+		opt:      opt,
+		st:       &store{root: opt.Dir, c: c},
+		jobsSync: newDirSyncer(filepath.Join(opt.Dir, jobsDir)),
+		log:      opt.Logger,
+		clock:    opt.Clock,
+		jobs:     map[string]*entry{},
+		wake:     make(chan struct{}, 1),
+		cpuSema:  make(chan struct{}, opt.Workers),
+		netSema:  make(chan struct{}, opt.Uploads),
 	}
 	if err := os.MkdirAll(opt.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool: %w", err)

@@ -67,24 +67,27 @@ func (s *store) init() error {
 	return nil
 }
 
-// writeRecord stores j's record atomically in dir.
-func (s *store) writeRecordIn(dir string, j *Job) error {
+// sealedRecord returns j's record, encrypted.
+func (s *store) sealedRecord(j *Job) ([]byte, error) {
 	plain, err := json.Marshal(j)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sealed, err := s.c.sealRecord(j.ID, plain)
-	clear(plain)
+	defer clear(plain)
+	return s.c.sealRecord(j.ID, plain)
+}
+
+// writeRecord stores j's record atomically.
+func (s *store) writeRecord(j *Job) error {
+	sealed, err := s.sealedRecord(j)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, recordFile), sealed, 0o600); err != nil {
+	if err := atomicfile.WriteFile(s.path(j.ID, recordFile), sealed, 0o600); err != nil {
 		return fmt.Errorf("record job %s: %w", j.ID, err)
 	}
 	return nil
 }
-
-func (s *store) writeRecord(j *Job) error { return s.writeRecordIn(s.jobDir(j.ID), j) }
 
 // readRecord loads a job's record.
 func (s *store) readRecord(id string) (*Job, error) {
