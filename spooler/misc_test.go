@@ -2,10 +2,12 @@ package spooler
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -73,4 +75,66 @@ func TestClipAndIDs(t *testing.T) {
 	if _, err := normalizeRecipients([]string{"Name <a@b.example>"}); err == nil {
 		t.Error("display name accepted")
 	}
+}
+
+func TestDirSyncerConcurrent(t *testing.T) {
+	d := newDirSyncer(t.TempDir())
+	errs := make(chan error, 50)
+	for range 50 {
+		go func() { errs <- d.sync() }()
+	}
+	for range 50 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.started == 0 || d.started > 50 {
+		t.Fatalf("%d syncs", d.started)
+	}
+}
+
+// Canceling a job while it uploads stops the upload and leaves nothing.
+func TestCancelDuringUpload(t *testing.T) {
+	h := newHarness(t, nil)
+	h.relay.block = make(chan struct{})
+	h.start()
+	id := h.accept("martin", "r", doc(100, "a"))
+	h.waitState(id, Sealed)
+	if _, err := h.sp.Cancel(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	// The step notices and stops; no failure is recorded after the cancel.
+	h.stop()
+	j, _ := h.sp.Get(id)
+	if j.State != Canceled || j.Attempts != 0 {
+		t.Fatalf("%+v", j)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(h.dir, jobsDir, id)); len(ents) != 1 {
+		t.Fatalf("files left: %v", ents)
+	}
+	if h.relay.creates != 0 {
+		t.Fatal("a drop was created")
+	}
+}
+
+// FuzzRecipients: whatever the page or API posts, release gets either an
+// error or a list of plain, lower-case addresses.
+func FuzzRecipients(f *testing.F) {
+	f.Add("martin@police.example, A@B.example")
+	f.Add("\"x\" <a@b.example>")
+	f.Add("a@b@c")
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := normalizeRecipients(strings.Split(s, ","))
+		if err != nil {
+			return
+		}
+		if len(out) == 0 || len(out) > maxRecipients {
+			t.Fatalf("%d recipients", len(out))
+		}
+		for _, r := range out {
+			if r != strings.ToLower(r) || strings.ContainsAny(r, "<>\" ,\n") || checkEmail(r) != nil {
+				t.Fatalf("bad recipient %q", r)
+			}
+		}
+	})
 }

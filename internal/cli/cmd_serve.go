@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -259,6 +260,15 @@ func (s *stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		return spooler.DropStatus{}, err
 	}
 	st, err := c.Status(ctx, dropID)
+	var ae *uploader.APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusGone || ae.Status == http.StatusNotFound) {
+		// The relay has deleted the drop (expired, revoked, exhausted).
+		state := ae.State
+		if state == "" {
+			state = "expired"
+		}
+		return spooler.DropStatus{State: state}, nil
+	}
 	if err != nil {
 		return spooler.DropStatus{}, err
 	}
