@@ -267,7 +267,11 @@ func (s *stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		if state == "" {
 			state = "expired"
 		}
-		return spooler.DropStatus{State: state}, nil
+		downloads := 0
+		if state == "exhausted" {
+			downloads = 1 // the download limit was reached: it was downloaded
+		}
+		return spooler.DropStatus{State: state, Downloads: downloads}, nil
 	}
 	if err != nil {
 		return spooler.DropStatus{}, err
