@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/sealprint/sealprint/relay"
@@ -25,10 +27,10 @@ func runRelayAudit(ctx context.Context, e *env, args []string) error {
 	if args[0] != "verify" {
 		return usageError("audit: unknown command %q (try sealrelay audit --help)", args[0])
 	}
-	fs := newFlags("audit verify", "sealrelay audit verify --data DIR [--json]\n\nChecks that no line of DIR/audit.log was edited, removed or reordered.", e.stderr)
-	data := fs.String("data", "", "relay data directory")
-	jsonOut := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parseArgs(fs, args[1:])
+	flags := newFlags("audit verify", "sealrelay audit verify --data DIR [--json]\n\nChecks that no line of DIR/audit.log was edited, removed or reordered.", e.stderr)
+	data := flags.String("data", "", "relay data directory")
+	jsonOut := flags.Bool("json", false, "print the result as JSON")
+	pos, err := parseArgs(flags, args[1:])
 	if err != nil {
 		return err
 	}
@@ -38,7 +40,11 @@ func runRelayAudit(ctx context.Context, e *env, args []string) error {
 	if *data == "" {
 		return usageError("audit verify needs --data DIR")
 	}
-	f, err := os.Open(relay.DataDir{Root: *data}.AuditLog())
+	path := relay.DataDir{Root: *data}.AuditLog()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no audit log at %s (the relay creates it when it first starts)", path)
+	}
 	if err != nil {
 		return err
 	}
