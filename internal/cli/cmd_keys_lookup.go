@@ -68,7 +68,7 @@ func (p *pc) lookupAndPin(ctx context.Context, email string) (*envelope.Key, *ke
 	if err != nil {
 		return nil, nil, err
 	}
-	r, rerr := keyserver.Resolve(ctx, client, relay, email, p.keys)
+	r, rerr := keyserver.Resolve(ctx, client, relay, email, p.bookPins(email))
 	if r == nil {
 		return nil, nil, rerr
 	}
@@ -80,7 +80,43 @@ func (p *pc) lookupAndPin(ctx context.Context, email string) (*envelope.Key, *ke
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, ok := p.keys.Pinned(email); !ok && rerr == nil {
+		// The directory confirmed the address-book key: pin it.
+		if err := p.keys.Pin(email, k.Fingerprint()); err != nil {
+			return nil, nil, err
+		}
+	}
 	return k, r, rerr
+}
+
+// addressBookPins makes an address-book key count as the pin of its
+// address when the address has no pin yet: a directory key that differs
+// from the key IT distributed is refused as a change, not pinned.
+type addressBookPins struct {
+	keyserver.Pins
+	email, fingerprint string
+}
+
+func (a addressBookPins) Pinned(email string) (string, bool) {
+	if f, ok := a.Pins.Pinned(email); ok {
+		return f, true
+	}
+	if a.fingerprint != "" && strings.EqualFold(email, a.email) {
+		return a.fingerprint, true
+	}
+	return "", false
+}
+
+// bookPins returns the pins to check a lookup of email against.
+func (p *pc) bookPins(email string) keyserver.Pins {
+	pins := addressBookPins{Pins: p.keys, email: email}
+	if _, ok := p.keys.Pinned(email); ok {
+		return pins
+	}
+	if found, err := p.keys.Find(email); err == nil && len(found) == 1 {
+		pins.fingerprint = found[0].Fingerprint()
+	}
+	return pins
 }
 
 type lookupResult struct {
