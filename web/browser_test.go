@@ -239,6 +239,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitState(t, ctx, "code")
+		shot(t, ctx, "code-en-desktop", "en", false)
 		typeCode(t, ctx, "11111111")
 		if _, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("code-error").textContent`)); err != nil {
 			t.Fatal(err)
@@ -277,6 +278,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitState(t, ctx2, "locked")
+		shot(t, ctx2, "locked-fr-phone", "fr", true)
 	})
 
 	t.Run("key mode with an imported key", func(t *testing.T) {
@@ -299,7 +301,9 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitState(t, ctx, "key")
+		shot(t, ctx, "key-fr-desktop", "fr", false)
 		err = chromedp.Do(ctx,
+			chromedp.EmulateViewport(1280, 900),
 			chromedp.SetUploadFiles(chromedp.CSS(`#import-file`), []string{keyFile}),
 			chromedp.SendKeys(chromedp.CSS(`#import-pass`), "wrong passphrase"),
 			chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)),

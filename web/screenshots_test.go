@@ -65,3 +65,31 @@ func (e *browserEnv) screenshots(t *testing.T, ctx context.Context) {
 		}
 	}
 }
+
+// shot writes one screenshot of the page as it is, in lang, to
+// docs/screenshots/recipient-NAME.png.
+func shot(t *testing.T, ctx context.Context, name, lang string, phone bool) {
+	t.Helper()
+	w, h := int64(1280), int64(900)
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+	if phone {
+		w, h = 390, 844
+		opts = []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch}
+	}
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(w, h, opts...),
+		chromedp.Click(chromedp.CSS(`button[data-lang=`+lang+`]`)),
+		chromedp.Sleep(300*time.Millisecond),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(testutil.ModuleRoot(), "docs", "screenshots", "recipient-"+name+".png")
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
