@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 )
@@ -43,32 +44,41 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusGone, apiError{Error: "drop is " + st, State: st})
 		return
 	}
-	offset, size, exists, err := s.uploads.state(r.Context(), d.ID)
+	// A blob already in place means an earlier complete stored it and
+	// stopped before marking the drop ready (crash): check it and finish.
+	recovered, err := s.blobMatches(r, d)
 	if err != nil {
-		s.internalError(w, r, "upload state", err)
+		s.internalError(w, r, "check stored blob", err)
 		return
 	}
-	if !exists || offset < size {
-		writeError(w, http.StatusConflict, fmt.Sprintf("upload unfinished: %d of %d bytes received", offset, d.Size))
-		return
-	}
-	n, sum, err := s.hashUpload(d.ID)
-	if err != nil {
-		s.internalError(w, r, "hash upload", err)
-		return
-	}
-	if n != d.Size || sum != d.SHA256 {
-		if err := s.uploads.remove(d.ID); err != nil {
-			s.log.ErrorContext(r.Context(), "remove rejected upload", "drop", d.ID, "err", err)
+	if !recovered {
+		offset, size, exists, err := s.uploads.state(r.Context(), d.ID)
+		if err != nil {
+			s.internalError(w, r, "upload state", err)
+			return
 		}
-		s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0)
-		s.metrics.uploadsRejected.Inc()
-		writeError(w, http.StatusUnprocessableEntity, "uploaded data does not match the drop's size and sha256; upload again")
-		return
-	}
-	if err := s.storeBlob(r, d.ID); err != nil {
-		s.internalError(w, r, "store blob", err)
-		return
+		if !exists || offset < size {
+			writeError(w, http.StatusConflict, fmt.Sprintf("upload unfinished: %d of %d bytes received", offset, d.Size))
+			return
+		}
+		n, sum, err := s.hashUpload(d.ID)
+		if err != nil {
+			s.internalError(w, r, "hash upload", err)
+			return
+		}
+		if n != d.Size || sum != d.SHA256 {
+			if err := s.uploads.remove(d.ID); err != nil {
+				s.log.ErrorContext(r.Context(), "remove rejected upload", "drop", d.ID, "err", err)
+			}
+			s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0)
+			s.metrics.uploadsRejected.Inc()
+			writeError(w, http.StatusUnprocessableEntity, "uploaded data does not match the drop's size and sha256; upload again")
+			return
+		}
+		if err := s.storeBlob(r, d.ID); err != nil {
+			s.internalError(w, r, "store blob", err)
+			return
+		}
 	}
 	d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
 		if d.State != StatePending {
@@ -80,7 +90,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	})
 	var es errState
 	if errors.As(err, &es) {
-		s.deleteBlob(r.Context(), d.ID)
+		s.deleteBlob(r.Context(), r.PathValue("id"))
 		writeJSON(w, http.StatusGone, apiError{Error: es.Error(), State: es.state})
 		return
 	}
@@ -93,6 +103,28 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	s.metrics.bytesStored.Add(float64(d.Size))
 	s.notifyReady(d, s.baseURL(r))
 	writeJSON(w, http.StatusOK, map[string]string{"id": d.ID, "state": StateReady})
+}
+
+// blobMatches reports whether the drop's blob is already stored with the
+// right size and hash; a wrong one is deleted.
+func (s *Server) blobMatches(r *http.Request, d *Drop) (bool, error) {
+	b, size, err := s.blobs.Open(r.Context(), d.ID)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, b)
+	b.Close()
+	if err != nil {
+		return false, err
+	}
+	if n == d.Size && size == d.Size && hex.EncodeToString(h.Sum(nil)) == d.SHA256 {
+		return true, s.uploads.remove(d.ID)
+	}
+	return false, s.blobs.Delete(r.Context(), d.ID)
 }
 
 // hashUpload reads the finished upload once, returning its size and hex

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -327,5 +328,32 @@ func TestRequestLogs(t *testing.T) {
 	}
 	if strings.Contains(out, "xyz") || strings.Contains(out, h.token) {
 		t.Fatalf("logs hold a query string or the token:\n%s", out)
+	}
+}
+
+// A crash after the blob was stored but before the drop was marked ready
+// is finished by the next complete.
+func TestCompleteRecoversStoredBlob(t *testing.T) {
+	h := newHarness(t)
+	data := randomBytes(t, 500)
+	c := h.create(data, CreateRequest{})
+	if err := h.srv.blobs.Put(context.Background(), c.ID, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := h.complete(c.ID)
+	expect(t, resp, body, http.StatusOK)
+	resp, body = h.do("GET", "/api/v1/drops/"+c.ID+"/blob", nil)
+	if expect(t, resp, body, http.StatusOK); !bytes.Equal(body, data) {
+		t.Fatal("bytes differ")
+	}
+	// A wrong blob left behind is discarded, and the upload is needed.
+	c = h.create(data, CreateRequest{})
+	if err := h.srv.blobs.Put(context.Background(), c.ID, bytes.NewReader(data[1:])); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = h.complete(c.ID)
+	expect(t, resp, body, http.StatusConflict)
+	if h.blobExists(c.ID) {
+		t.Fatal("wrong blob kept")
 	}
 }

@@ -15,6 +15,9 @@ import (
 // JSON handlers apply their own, smaller limit).
 const maxOtherBody = 1 << 20
 
+// otherBodyTimeout bounds the time to read such a body.
+const otherBodyTimeout = time.Minute
+
 type requestIDKey struct{}
 
 // RequestID returns the id Wrap gave the request, or "".
@@ -42,8 +45,13 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 		if r.TLS != nil {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		if !strings.HasPrefix(r.URL.Path, "/api/v1/uploads") && r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxOtherBody)
+		if !strings.HasPrefix(r.URL.Path, "/api/v1/uploads") {
+			// Small bodies must arrive promptly (uploads have tusd's
+			// per-read timeouts instead).
+			if r.Body != nil {
+				r.Body = http.MaxBytesReader(w, r.Body, maxOtherBody)
+			}
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(otherBodyTimeout))
 		}
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
