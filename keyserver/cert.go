@@ -2,52 +2,14 @@ package keyserver
 
 import (
 	"bytes"
-	"crypto/dsa"
-	"crypto/rsa"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
-	"strings"
-	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/elgamal"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
-)
-
-// Limits on what the directory accepts. A key above them is refused with an
-// error wrapping ErrKeyRejected; nothing larger is ever buffered.
-const (
-	// MaxKeyBytes bounds an uploaded key (armored or binary).
-	MaxKeyBytes = 1 << 20
-	// MaxUserIDs bounds the user IDs of one key.
-	MaxUserIDs = 100
-	// MaxSubkeys bounds the subkeys of one key.
-	MaxSubkeys = 100
-	// maxSigsPerComponent bounds the signatures kept on one component.
-	maxSigsPerComponent = 64
-	// maxPackets bounds the packets of one upload.
-	maxPackets = 4096
-)
-
-// ErrKeyRejected is wrapped by every error about an unacceptable key: bad
-// format, too large, secret material, no valid self-signature.
-var ErrKeyRejected = errors.New("key rejected")
-
-// ErrKeyTooLarge is wrapped (with ErrKeyRejected) by errors about a key
-// above the size, user ID, subkey or packet limits.
-var ErrKeyTooLarge = errors.New("too large")
-
-// tooLarge returns an error wrapping ErrKeyRejected and ErrKeyTooLarge.
-func tooLarge(format string, a ...any) error {
-	return fmt.Errorf("%w: %w: %s", ErrKeyRejected, ErrKeyTooLarge, fmt.Sprintf(format, a...))
-}
-
-var (
-	errTooManyPackets = tooLarge("more than %d packets", maxPackets)
-	errSecretKey      = fmt.Errorf("%w: it contains secret key material; upload only the public key", ErrKeyRejected)
 )
 
 // Cert is a public OpenPGP key as the directory keeps it: the primary key,
@@ -226,29 +188,6 @@ func parsePublicKey(p rawPacket) (*packet.PublicKey, error) {
 	return pub, nil
 }
 
-// maxKeyBits bounds RSA, DSA and ElGamal moduli: verifying signatures of a
-// larger key would cost more than a request may.
-const maxKeyBits = 8192
-
-// checkKeySize refuses keys whose arithmetic is unbounded in cost.
-func checkKeySize(pub *packet.PublicKey) error {
-	switch k := pub.PublicKey.(type) {
-	case *rsa.PublicKey:
-		if k.N.BitLen() > maxKeyBits {
-			return tooLarge("RSA key of %d bits", k.N.BitLen())
-		}
-	case *dsa.PublicKey:
-		if k.P.BitLen() > maxKeyBits || k.Q.BitLen() > 512 {
-			return tooLarge("DSA key of %d/%d bits", k.P.BitLen(), k.Q.BitLen())
-		}
-	case *elgamal.PublicKey:
-		if k.P.BitLen() > maxKeyBits {
-			return tooLarge("ElGamal key of %d bits", k.P.BitLen())
-		}
-	}
-	return nil
-}
-
 // addSig verifies a signature that follows the primary key, a user ID or a
 // subkey and keeps it only when it is a valid self-signature of that
 // component.
@@ -382,165 +321,3 @@ func (u *userID) revoked() bool {
 	}
 	return false
 }
-
-// Fingerprint returns the primary key's fingerprint in upper-case hex.
-func (c *Cert) Fingerprint() string {
-	return strings.ToUpper(hex.EncodeToString(c.pub.Fingerprint))
-}
-
-// KeyIDs returns the 16-hex-digit key IDs of the primary key and subkeys.
-func (c *Cert) KeyIDs() []string {
-	ids := []string{keyIDHex(c.pub)}
-	for _, s := range c.subkeys {
-		ids = append(ids, keyIDHex(s.pub))
-	}
-	return ids
-}
-
-// Fingerprints returns the fingerprints of the primary key and subkeys.
-func (c *Cert) Fingerprints() []string {
-	fps := []string{c.Fingerprint()}
-	for _, s := range c.subkeys {
-		fps = append(fps, strings.ToUpper(hex.EncodeToString(s.pub.Fingerprint)))
-	}
-	return fps
-}
-
-func keyIDHex(pk *packet.PublicKey) string {
-	return fmt.Sprintf("%016X", pk.KeyId)
-}
-
-// Emails returns the distinct normalized addresses of the key's user IDs,
-// sorted.
-func (c *Cert) Emails() []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, u := range c.userIDs {
-		if u.email != "" && !seen[u.email] {
-			seen[u.email] = true
-			out = append(out, u.email)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// EmailRevoked reports whether every user ID carrying email is revoked.
-func (c *Cert) EmailRevoked(email string) bool {
-	found := false
-	for _, u := range c.userIDs {
-		if u.email == email {
-			if !u.revoked() {
-				return false
-			}
-			found = true
-		}
-	}
-	return found
-}
-
-// Revoked reports whether the primary key carries a valid revocation.
-func (c *Cert) Revoked() bool {
-	for _, s := range c.keySigs {
-		if s.sig.SigType == packet.SigTypeKeyRevocation {
-			return true
-		}
-	}
-	return false
-}
-
-// Expired reports whether the key had expired at now, according to its
-// newest self-signatures.
-func (c *Cert) Expired(now time.Time) bool {
-	var newest *packet.Signature
-	for _, s := range c.keySigs {
-		if s.sig.SigType == packet.SigTypeDirectSignature && (newest == nil || s.sig.CreationTime.After(newest.CreationTime)) {
-			newest = s.sig
-		}
-	}
-	for _, u := range c.userIDs {
-		if cs := u.certification(); cs != nil && (newest == nil || cs.CreationTime.After(newest.CreationTime)) {
-			newest = cs
-		}
-	}
-	if newest == nil {
-		return false
-	}
-	return c.pub.KeyExpired(newest, now)
-}
-
-// Merge adds to c what other (the same key) carries and c lacks: new
-// signatures (such as a revocation), user IDs and subkeys. Signatures are
-// never removed, so re-uploading an old copy cannot undo a revocation.
-func (c *Cert) Merge(other *Cert) error {
-	if other.Fingerprint() != c.Fingerprint() {
-		return fmt.Errorf("merge %s with %s: different keys", c.Fingerprint(), other.Fingerprint())
-	}
-	for _, s := range other.keySigs {
-		c.keySigs = appendSig(c.keySigs, s)
-	}
-	c.userIDs = append(c.userIDs, other.userIDs...)
-	c.subkeys = append(c.subkeys, other.subkeys...)
-	c.prune()
-	if len(c.userIDs) > MaxUserIDs || len(c.subkeys) > MaxSubkeys {
-		return tooLarge("too many user IDs or subkeys once merged")
-	}
-	return nil
-}
-
-// Serialize writes c in binary form. Only user IDs for which publish
-// returns true are included (user IDs without an address never are); a nil
-// publish keeps every user ID.
-func (c *Cert) Serialize(w io.Writer, publish func(email string) bool) error {
-	pkts := []rawPacket{c.primary}
-	for _, s := range c.keySigs {
-		pkts = append(pkts, s.raw)
-	}
-	for _, u := range c.userIDs {
-		if publish != nil && (u.email == "" || !publish(u.email)) {
-			continue
-		}
-		pkts = append(pkts, u.raw)
-		for _, s := range u.sigs {
-			pkts = append(pkts, s.raw)
-		}
-	}
-	for _, s := range c.subkeys {
-		pkts = append(pkts, s.raw)
-		for _, sg := range s.sigs {
-			pkts = append(pkts, sg.raw)
-		}
-	}
-	for _, p := range pkts {
-		if err := writePacket(w, p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Bytes returns c in binary form with every user ID.
-func (c *Cert) Bytes() []byte {
-	var b bytes.Buffer
-	_ = c.Serialize(&b, nil)
-	return b.Bytes()
-}
-
-// Armor writes c as an ASCII-armored public key block, filtered like
-// Serialize.
-func (c *Cert) Armor(w io.Writer, publish func(email string) bool) error {
-	aw, err := armor.Encode(w, "PGP PUBLIC KEY BLOCK", nil)
-	if err != nil {
-		return err
-	}
-	if err := c.Serialize(aw, publish); err != nil {
-		return err
-	}
-	if err := aw.Close(); err != nil {
-		return err
-	}
-	_, err = io.WriteString(w, "\n")
-	return err
-}
-
-func isTooLarge(err error) bool { return errors.Is(err, ErrKeyTooLarge) }
