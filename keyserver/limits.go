@@ -65,4 +65,3 @@ func checkKeySize(pub *packet.PublicKey) error {
 	}
 	return nil
 }
-
