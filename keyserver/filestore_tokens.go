@@ -100,4 +100,3 @@ func (s *FileStore) DeleteToken(ctx context.Context, hash string) error {
 	}
 	return atomicfile.SyncDir(filepath.Dir(p))
 }
-
