@@ -42,8 +42,14 @@ func (s *Server) tusHandler() http.Handler {
 	composer := tushandler.NewStoreComposer()
 	composer.UseCore(s.uploads.store)
 	composer.UseLocker(s.uploads.locker)
+	// Location headers name the public URL when there is one (a proxy in
+	// front would otherwise make them http://internal-host/…).
+	base := "/api/v1/uploads/"
+	if s.cfg.PublicURL != "" {
+		base = strings.TrimRight(s.cfg.PublicURL, "/") + base
+	}
 	h, err := tushandler.NewHandler(tushandler.Config{
-		BasePath:                "/api/v1/uploads/",
+		BasePath:                base,
 		StoreComposer:           composer,
 		MaxSize:                 s.cfg.MaxSize,
 		DisableDownload:         true,
