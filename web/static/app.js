@@ -238,7 +238,14 @@ async function main() {
 
   // The secret stays in the fragment (so a reload works) and in memory; it
   // is never part of any request.
-  const secret = info.mode === "link" ? decodeURIComponent(location.hash.slice(1)) : "";
+  let secret = "";
+  if (info.mode === "link") {
+    try {
+      secret = decodeURIComponent(location.hash.slice(1));
+    } catch {
+      problem("nosecret");
+    }
+  }
   if (info.mode === "link" && !/^[A-Za-z0-9_-]{20,200}$/.test(secret)) problem("nosecret");
 
   let openpgp;
