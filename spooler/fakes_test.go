@@ -105,6 +105,8 @@ func (x *xorWriter) Write(p []byte) (int, error) {
 
 func (x *xorWriter) Close() error { return nil }
 
+func (x *xorWriter) SessionKey() []byte { return []byte("session-key") }
+
 func (xorSealer) Seal(ctx context.Context, job *Job, dst io.Writer) (io.WriteCloser, error) {
 	io.WriteString(dst, "SEALED:"+job.Recipients[0]+":")
 	return &xorWriter{w: dst}, nil
@@ -135,6 +137,7 @@ type fakeDrop struct {
 	body       []byte
 	recipients []string
 	downloads  int
+	receipts   []string
 	state      string
 }
 
@@ -176,7 +179,7 @@ func (f *fakeRelay) Deliver(ctx context.Context, req Delivery, body io.ReaderAt)
 		f.afterSave = f.afterSave[1:]
 		return Drop{}, err
 	}
-	return Drop{ID: d.id, Link: "https://relay.test/d/" + d.id}, nil
+	return Drop{ID: d.id, Link: "https://relay.test/d/" + d.id, ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
 }
 
 func (f *fakeRelay) Status(ctx context.Context, dropID string) (DropStatus, error) {
@@ -184,7 +187,8 @@ func (f *fakeRelay) Status(ctx context.Context, dropID string) (DropStatus, erro
 	defer f.mu.Unlock()
 	for _, d := range f.drops {
 		if d.id == dropID {
-			return DropStatus{State: d.state, Downloads: d.downloads}, nil
+			return DropStatus{State: d.state, Downloads: d.downloads, Receipts: append([]string(nil), d.receipts...),
+				ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
 		}
 	}
 	return DropStatus{}, errors.New("unknown drop")
@@ -248,6 +252,9 @@ func (h *harness) open() {
 			case h.events <- e:
 			default:
 			}
+		},
+		CheckReceipt: func(sk []byte, sum, proof string) bool {
+			return string(sk) == "session-key" && len(sum) == 64 && proof == "good"
 		},
 		Clock:  h.clock,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -120,8 +120,20 @@ func (s *Spooler) due(j *Job) (time.Time, bool) {
 			return j.Updated.Add(s.opt.Retention), true
 		}
 		return j.NextRetry, true
-	case Delivered, Canceled, Expired:
+	case Delivered:
+		if s.awaitsReceipt(j) {
+			return j.NextCheck, true
+		}
+		return j.Updated.Add(s.opt.Retention), true
+	case Canceled, Expired:
 		return j.Updated.Add(s.opt.Retention), true
 	}
 	return time.Time{}, false
+}
+
+// awaitsReceipt reports whether a delivered job's drop is still checked
+// for the recipient's receipt (until one arrives or the drop expires).
+func (s *Spooler) awaitsReceipt(j *Job) bool {
+	return j.State == Delivered && j.Receipts == 0 && j.DropID != "" &&
+		!j.DropExpires.IsZero() && s.clock.Now().Before(j.DropExpires)
 }

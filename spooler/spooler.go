@@ -21,7 +21,9 @@ type Renderer interface {
 }
 
 // Sealer signs and encrypts a PDF for job.Recipients. What is written to
-// the returned writer is sealed into dst; Close finishes the message.
+// the returned writer is sealed into dst; Close finishes the message. If
+// the writer has a method SessionKey() []byte, the key is kept (encrypted)
+// to check receipts.
 type Sealer interface {
 	Seal(ctx context.Context, job *Job, dst io.Writer) (io.WriteCloser, error)
 }
@@ -58,7 +60,8 @@ type DropStatus struct {
 	// State is pending, ready, expired, revoked, locked or exhausted.
 	State     string
 	Downloads int
-	Receipts  int
+	// Receipts are the proofs of decryption posted by recipients (hex).
+	Receipts  []string
 	ExpiresAt time.Time
 }
 
@@ -97,6 +100,10 @@ type Options struct {
 	// CheckRecipient, if set, is called on release for each address: an
 	// error refuses the release (unknown key, bad address).
 	CheckRecipient func(ctx context.Context, email string) error
+	// CheckReceipt, if set, checks a recipient's proof of decryption
+	// against the sealed message's session key (envelope.CheckReceipt);
+	// unset, every receipt counts.
+	CheckReceipt func(sessionKey []byte, sealedSHA256, proof string) bool
 	// OnChange, if set, is called after each state change (not under any
 	// lock of the spooler, but from the goroutine that made the change).
 	OnChange func(Event)

@@ -3,10 +3,12 @@ package spooler
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,6 +53,37 @@ func TestPipelineFixedQueue(t *testing.T) {
 	}
 	if h.relay.creates != len(ids) {
 		t.Fatalf("relay has %d drops, want %d", h.relay.creates, len(ids))
+	}
+	// Receipts are checked against the session key kept at sealing time.
+	h.relay.mu.Lock()
+	h.relay.drops[ids[2]].receipts = []string{"forged"}
+	h.relay.mu.Unlock()
+	h.clock.Advance(2 * time.Minute)
+	h.clock.Advance(2 * time.Minute)
+	h.relay.mu.Lock()
+	h.relay.drops[ids[2]].receipts = []string{"forged", "good"}
+	h.relay.mu.Unlock()
+	h.clock.Advance(2 * time.Minute)
+	deadline := time.Now().Add(10 * time.Second)
+	for j.Receipts != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("receipts %d", j.Receipts)
+		}
+		time.Sleep(2 * time.Millisecond)
+		j, _ = h.sp.Get(ids[2])
+	}
+	if j.State != Delivered || !strings.Contains(j.StatusMessage(), "confirmed") {
+		t.Fatalf("%s %q", j.State, j.StatusMessage())
+	}
+	// The session key survives a restart (in the encrypted record) and is
+	// never shown.
+	h.restart()
+	j, _ = h.sp.Get(ids[2])
+	if string(j.SessionKey) != "session-key" {
+		t.Fatal("session key not kept")
+	}
+	if b, _ := json.Marshal(View(j)); bytes.Contains(b, []byte("session")) {
+		t.Fatalf("session key shown: %s", b)
 	}
 }
 

@@ -56,13 +56,18 @@ type Job struct {
 
 	SealedSize   int64  `json:"sealed_size,omitempty"`
 	SealedSHA256 string `json:"sealed_sha256,omitempty"`
+	// SessionKey of the sealed message, kept (encrypted at rest, never
+	// shown) to check the recipients' receipts.
+	SessionKey []byte `json:"-"`
 
 	DropID      string    `json:"drop_id,omitempty"`
 	Link        string    `json:"link,omitempty"`
 	DropExpires time.Time `json:"drop_expires,omitzero"`
 	NextCheck   time.Time `json:"next_check,omitzero"`
 	Downloads   int       `json:"downloads,omitempty"`
-	Receipts    int       `json:"receipts,omitempty"`
+	// Receipts counts the recipients' proofs of decryption that check out
+	// against the session key.
+	Receipts int `json:"receipts,omitempty"`
 
 	History []Transition `json:"history,omitempty"`
 }
@@ -81,6 +86,7 @@ const maxHistory = 50
 func (j *Job) clone() *Job {
 	c := *j
 	c.Recipients = append([]string(nil), j.Recipients...)
+	c.SessionKey = append([]byte(nil), j.SessionKey...)
 	c.History = append([]Transition(nil), j.History...)
 	if j.Attrs != nil {
 		c.Attrs = make(map[string]string, len(j.Attrs))
@@ -122,6 +128,9 @@ func (j *Job) StatusMessage() string {
 	case Uploaded:
 		return "uploaded for " + listNames(j.Recipients) + ", not opened yet"
 	case Delivered:
+		if j.Receipts > 0 {
+			return "opened by the recipient (decryption confirmed by receipt)"
+		}
 		return "opened by the recipient"
 	case Failed:
 		if j.Permanent {

@@ -14,6 +14,10 @@ import (
 // step runs the next step of job j (a snapshot taken when it was
 // dispatched).
 func (s *Spooler) step(ctx context.Context, id string, j *Job) {
+	if s.awaitsReceipt(j) {
+		s.poll(ctx, j)
+		return
+	}
 	if j.State.Final() || (j.State == Failed && j.Permanent) {
 		s.purge(id)
 		return
@@ -146,6 +150,7 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 	start := time.Now()
 	var size int64
 	var sum string
+	var sessionKey []byte
 	err := s.st.create(j.ID, sealedFile, "", false, func(f io.Writer) error {
 		in, err := s.st.openEncrypted(j.ID, pdfFile, pdfFile)
 		if err != nil {
@@ -171,6 +176,9 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 		if err := w.Close(); err != nil {
 			return err
 		}
+		if sk, ok := w.(interface{ SessionKey() []byte }); ok {
+			sessionKey = append([]byte(nil), sk.SessionKey()...)
+		}
 		size, sum = cw.n, hex.EncodeToString(h.Sum(nil))
 		return nil
 	})
@@ -183,7 +191,7 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 		if err := at(j, Rendered); err != nil {
 			return err
 		}
-		j.SealedSize, j.SealedSHA256 = size, sum
+		j.SealedSize, j.SealedSHA256, j.SessionKey = size, sum, sessionKey
 		j.moveTo(Sealed, now, "")
 		return nil
 	})
@@ -240,19 +248,28 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 		return
 	}
 	gone := st.State == "expired" || st.State == "revoked" || st.State == "exhausted"
-	if st.Downloads == j.Downloads && st.Receipts == j.Receipts && !gone && st.Downloads == 0 {
+	receipts := 0
+	for _, p := range st.Receipts {
+		if s.opt.CheckReceipt == nil || (len(j.SessionKey) > 0 && s.opt.CheckReceipt(j.SessionKey, j.SealedSHA256, p)) {
+			receipts++
+		}
+	}
+	unchanged := st.Downloads == j.Downloads && receipts == j.Receipts
+	if unchanged && (j.State == Delivered || (!gone && st.Downloads == 0)) {
 		s.touch(j.ID, func(j *Job) { j.NextCheck = now.Add(s.opt.PollInterval) })
 		return
 	}
 	s.commit(j.ID, func(j *Job) error {
-		if j.State != Uploaded {
+		if j.State != Uploaded && j.State != Delivered {
 			return errSkip
 		}
-		j.Downloads, j.Receipts = st.Downloads, st.Receipts
+		j.Downloads, j.Receipts = st.Downloads, receipts
 		j.NextCheck = now.Add(s.opt.PollInterval)
 		switch {
+		case j.State == Delivered:
+			// Only counting receipts.
 		case st.Downloads > 0:
-			j.moveTo(Delivered, now, fmt.Sprintf("downloaded %d time(s), %d receipt(s)", st.Downloads, st.Receipts))
+			j.moveTo(Delivered, now, fmt.Sprintf("downloaded %d time(s), %d verified receipt(s)", st.Downloads, receipts))
 		case gone:
 			j.moveTo(Expired, now, "drop "+st.State+" unopened")
 		}

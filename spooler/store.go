@@ -67,9 +67,15 @@ func (s *store) init() error {
 	return nil
 }
 
+// record is what is stored of a job: the job and its hidden fields.
+type record struct {
+	*Job
+	SessionKey []byte `json:"session_key,omitempty"`
+}
+
 // sealedRecord returns j's record, encrypted.
 func (s *store) sealedRecord(j *Job) ([]byte, error) {
-	plain, err := json.Marshal(j)
+	plain, err := json.Marshal(record{Job: j, SessionKey: j.SessionKey})
 	if err != nil {
 		return nil, err
 	}
@@ -99,14 +105,16 @@ func (s *store) readRecord(id string) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job %s: %w", id, err)
 	}
-	var j Job
-	if err := json.Unmarshal(plain, &j); err != nil {
+	defer clear(plain)
+	r := record{Job: &Job{}}
+	if err := json.Unmarshal(plain, &r); err != nil {
 		return nil, fmt.Errorf("job %s: %w", id, ErrCorrupt)
 	}
-	if j.ID != id {
+	if r.ID != id {
 		return nil, fmt.Errorf("job %s: %w", id, ErrCorrupt)
 	}
-	return &j, nil
+	r.Job.SessionKey = r.SessionKey
+	return r.Job, nil
 }
 
 // list returns the ids of the stored jobs.
