@@ -1,0 +1,150 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testStoreContract checks the behaviour every Store must have; a shared
+// database implementation runs the same function.
+func testStoreContract(t *testing.T, st Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	snd, _, err := CreateSender(ctx, st, "Dr Durand", "durand@hospital.example", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SenderByTokenHash(ctx, TokenHash("spt_nope")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown token: %v", err)
+	}
+	got, err := st.SenderByTokenHash(ctx, snd.TokenHash)
+	if err != nil || got.ID != snd.ID || got.Name != snd.Name || got.Email != snd.Email || !got.CreatedAt.Equal(now) {
+		t.Fatalf("SenderByTokenHash = %+v, %v", got, err)
+	}
+	if _, err := st.Drop(ctx, "AAAAAAAAAAAAAAAAAAAAAA"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown drop: %v", err)
+	}
+
+	mk := func(id, key string, expires time.Time, max int) *Drop {
+		return &Drop{ID: id, SenderID: snd.ID, IdempotencyKey: key, Size: 10, SHA256: "ab",
+			Recipients: []string{"a@b.example"}, Mode: "key", CreatedAt: now, ExpiresAt: expires,
+			MaxDownloads: max, State: StatePending, Notify: true}
+	}
+	d1 := mk("d1AAAAAAAAAAAAAAAAAAAA", "job-1", now.Add(time.Hour), 3)
+	if _, created, err := st.CreateDrop(ctx, d1); err != nil || !created {
+		t.Fatalf("CreateDrop = %v, %v", created, err)
+	}
+	old, created, err := st.CreateDrop(ctx, mk("d2AAAAAAAAAAAAAAAAAAAA", "job-1", now, 1))
+	if err != nil || created || old.ID != d1.ID {
+		t.Fatalf("same idempotency key: %v, %v, %v", old, created, err)
+	}
+	if d, err := st.DropByIdempotencyKey(ctx, snd.ID, "job-1"); err != nil || d.ID != d1.ID {
+		t.Fatalf("DropByIdempotencyKey = %v, %v", d, err)
+	}
+	if _, err := st.DropByIdempotencyKey(ctx, snd.ID, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatal("empty key found a drop")
+	}
+	// Drops without a key never collide.
+	for _, id := range []string{"d3AAAAAAAAAAAAAAAAAAAA", "d4AAAAAAAAAAAAAAAAAAAA"} {
+		if _, created, err := st.CreateDrop(ctx, mk(id, "", now.Add(-time.Minute), 0)); err != nil || !created {
+			t.Fatalf("CreateDrop %s = %v, %v", id, created, err)
+		}
+	}
+	d, err := st.Drop(ctx, d1.ID)
+	if err != nil || d.Size != 10 || d.Recipients[0] != "a@b.example" || !d.Notify || !d.ExpiresAt.Equal(d1.ExpiresAt) || !d.ReadyAt.IsZero() {
+		t.Fatalf("Drop = %+v, %v", d, err)
+	}
+
+	// Updates are atomic: parallel increments all count.
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.UpdateDrop(ctx, d1.ID, func(d *Drop) error { d.Downloads++; return nil }); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// A failing update stores nothing.
+	boom := errors.New("boom")
+	if _, err := st.UpdateDrop(ctx, d1.ID, func(d *Drop) error { d.Downloads = 0; return boom }); !errors.Is(err, boom) {
+		t.Fatalf("UpdateDrop error = %v", err)
+	}
+	d, err = st.UpdateDrop(ctx, d1.ID, func(d *Drop) error {
+		d.State, d.ReadyAt, d.CodeFailures = StateReady, now, 2
+		return nil
+	})
+	if err != nil || d.Downloads != 20 {
+		t.Fatalf("after updates: %+v, %v", d, err)
+	}
+	if d, _ = st.Drop(ctx, d1.ID); d.State != StateReady || !d.ReadyAt.Equal(now) || d.CodeFailures != 2 || d.Downloads != 20 {
+		t.Fatalf("stored %+v", d)
+	}
+
+	// Sweep candidates: expired (d3, d4) and over their limit (d1).
+	sweep, err := st.DropsToSweep(ctx, now)
+	if err != nil || len(sweep) != 3 {
+		t.Fatalf("DropsToSweep = %d drops, %v", len(sweep), err)
+	}
+	st.UpdateDrop(ctx, "d3AAAAAAAAAAAAAAAAAAAA", func(d *Drop) error { d.State = StateExpired; return nil })
+	if sweep, _ = st.DropsToSweep(ctx, now); len(sweep) != 2 {
+		t.Fatalf("swept drop listed again: %d", len(sweep))
+	}
+
+	for i, p := range []string{"01", "02"} {
+		if err := st.AddReceipt(ctx, d1.ID, Receipt{At: now.Add(time.Duration(i) * time.Second), Proof: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := st.Receipts(ctx, d1.ID)
+	if err != nil || len(rs) != 2 || rs[0].Proof != "01" || rs[1].Proof != "02" || !rs[1].At.Equal(now.Add(time.Second)) {
+		t.Fatalf("Receipts = %+v, %v", rs, err)
+	}
+	if rs, err := st.Receipts(ctx, "d4AAAAAAAAAAAAAAAAAAAA"); err != nil || rs == nil || len(rs) != 0 {
+		t.Fatalf("no receipts: %v, %v", rs, err)
+	}
+	all, err := st.Drops(ctx)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("Drops = %d, %v", len(all), err)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSQLiteStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	st, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testStoreContract(t, st)
+	st.Close()
+	// Data survives reopening; a second handle (admin command) sees it.
+	st, err = OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if all, err := other.Drops(context.Background()); err != nil || len(all) != 3 {
+		t.Fatalf("reopened: %d drops, %v", len(all), err)
+	}
+	var mode string
+	st.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	var sync int
+	st.db.QueryRow("PRAGMA synchronous").Scan(&sync)
+	if mode != "wal" || sync != 2 {
+		t.Fatalf("journal_mode %q synchronous %d, want wal and FULL (2)", mode, sync)
+	}
+}
