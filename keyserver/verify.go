@@ -2,7 +2,6 @@ package keyserver
 
 import (
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 
@@ -31,23 +30,14 @@ func (h *Handler) sendVerification(r *http.Request, fpr, email string) error {
 		return err
 	}
 	link := h.opts.PublicURL + "/verify/" + secret
-	text := fmt.Sprintf(`Hello,
-
-Someone asked to publish an OpenPGP key for %s in the key directory at
-%s, so that documents sent to this address can be encrypted to it.
-
-Key fingerprint: %s
-
-If this is your key, open this link to publish it (valid %s, single use):
-
-%s
-
-If you did not ask for this, ignore this mail: nothing is published.
-`, email, h.opts.PublicURL, fpr, h.opts.TokenTTL, link)
+	text, err := h.mailText("verify", email, fpr, link)
+	if err != nil {
+		return err
+	}
 	err = h.opts.Mail.Send(ctx, &mail.Message{
 		From:    h.opts.MailFrom,
 		To:      []string{email},
-		Subject: "Verify your address for the key directory",
+		Subject: subjectVerify,
 		Text:    text,
 	})
 	if err != nil {
@@ -219,24 +209,14 @@ func (h *Handler) sendManage(r *http.Request, email string) error {
 		return err
 	}
 	link := h.opts.PublicURL + "/manage/" + secret
-	text := fmt.Sprintf(`Hello,
-
-Someone asked to manage the OpenPGP key published for %s in the key
-directory at %s.
-
-Key fingerprint: %s
-
-To remove this address from the directory, open this link (valid %s,
-single use):
-
-%s
-
-If you did not ask for this, ignore this mail: nothing changes.
-`, email, h.opts.PublicURL, fprs[0], h.opts.TokenTTL, link)
+	text, err := h.mailText("manage", email, fprs[0], link)
+	if err != nil {
+		return err
+	}
 	return h.opts.Mail.Send(ctx, &mail.Message{
 		From:    h.opts.MailFrom,
 		To:      []string{email},
-		Subject: "Manage your key in the key directory",
+		Subject: subjectManage,
 		Text:    text,
 	})
 }
