@@ -181,6 +181,10 @@ func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) 
 const maxForm = 64 << 10
 
 func (w *web) form(rw http.ResponseWriter, r *http.Request) {
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		http.Error(rw, "cross-origin request refused", http.StatusForbidden)
+		return
+	}
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host != r.Host {

@@ -63,6 +63,9 @@ func TestWebPageReleaseAndCSRF(t *testing.T) {
 	if r := post(good, map[string]string{"Origin": "https://evil.example"}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross origin: %d", r.StatusCode)
 	}
+	if r := post(good, map[string]string{"Sec-Fetch-Site": "cross-site"}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross site: %d", r.StatusCode)
+	}
 	if r := post(good, map[string]string{"Host": "evil.example:8632"}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("rebinding host: %d", r.StatusCode)
 	}
