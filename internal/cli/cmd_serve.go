@@ -83,6 +83,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		Sealer:         st,
 		Deliverer:      st,
 		CheckRecipient: st.checkRecipient,
+		CheckReceipt:   envelope.CheckReceipt,
 		OnChange: func(ev spooler.Event) {
 			prtMu.Lock()
 			if prt != nil && ev.Job.PrinterID != "" {
@@ -276,7 +277,11 @@ func (s *stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 	if err != nil {
 		return spooler.DropStatus{}, err
 	}
-	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: len(st.Receipts), ExpiresAt: st.ExpiresAt}, nil
+	var proofs []string
+	for _, r := range st.Receipts {
+		proofs = append(proofs, r.Proof)
+	}
+	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt}, nil
 }
 
 // Revoke deletes the drop on the relay.
