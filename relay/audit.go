@@ -30,6 +30,7 @@ const (
 	EventReceipt        = "receipt"         // recipient posted a receipt
 	EventExpire         = "expire"          // sweeper deleted an expired drop's data
 	EventExhaust        = "exhaust"         // sweeper deleted a drop that reached its download limit
+	EventTornTail       = "torn_tail"       // an unfinished last line (crash mid-write) was cut off; Count is its length
 )
 
 // AuditEvent is one line of the audit log.
@@ -77,12 +78,71 @@ func OpenAuditLog(path string) (*AuditLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
+	torn, err := cutTornTail(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
 	n, last, err := verifyAudit(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("audit log %s: %w", path, err)
 	}
-	return &AuditLog{f: f, seq: n, prev: last}, nil
+	a := &AuditLog{f: f, seq: n, prev: last}
+	if torn > 0 {
+		// Leave a trace in the chain itself.
+		if err := a.Record(context.Background(), AuditEvent{At: time.Now(), Event: EventTornTail, Count: int(torn)}); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// cutTornTail removes an unfinished last line: one that a crash cut
+// before its newline. Such a line was never fsynced as a whole, so no
+// request was answered after it. It returns the number of bytes removed.
+func cutTornTail(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := st.Size()
+	if size == 0 {
+		return 0, nil
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], size-1); err != nil {
+		return 0, err
+	}
+	if last[0] == '\n' {
+		return 0, nil
+	}
+	// Find the last newline, reading backwards.
+	keep := int64(0)
+	buf := make([]byte, 4096)
+	for end := size; end > 0 && keep == 0; {
+		start := max(end-int64(len(buf)), 0)
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			keep = start + int64(i) + 1
+		}
+		end = start
+	}
+	if err := f.Truncate(keep); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	return size - keep, nil
 }
 
 // Record appends e (its Seq and Prev are filled in) and fsyncs the file.
