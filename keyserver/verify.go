@@ -49,13 +49,13 @@ func (h *Handler) sendVerification(r *http.Request, fpr, email string) error {
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<html lang="fr"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><h1>{{.Title}}</h1>
 {{if .Text}}<p>{{.Text}}</p>{{end}}
-{{if .Fingerprint}}<p>Key fingerprint: <code>{{.Fingerprint}}</code></p>{{end}}
+{{if .Fingerprint}}<p>Empreinte / Fingerprint: <code>{{.Fingerprint}}</code></p>{{end}}
 {{if .Action}}<form method="post" action="{{.Action}}">
-{{if .AskEmail}}<label>Email address <input type="email" name="email" required></label>{{end}}
+{{if .AskEmail}}<label>Adresse / Email address <input type="email" name="email" required></label>{{end}}
 <button type="submit">{{.Button}}</button></form>{{end}}
 </body></html>
 `))
@@ -74,7 +74,7 @@ func writePage(w http.ResponseWriter, code int, p page) {
 	pageTmpl.Execute(w, p)
 }
 
-var invalidLink = page{Title: "Link invalid", Text: "This link is invalid, was already used or has expired."}
+var invalidLink = page{Title: "Lien invalide / Link invalid", Text: "Ce lien est invalide, déjà utilisé ou expiré. / This link is invalid, was already used or has expired."}
 
 // lookupToken returns the live token of kind named by the path.
 func (h *Handler) lookupToken(r *http.Request, kind string) (*Token, string) {
@@ -98,11 +98,11 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writePage(w, http.StatusOK, page{
-		Title:       "Publish your key",
-		Text:        "Publish this key for " + t.Email + "?",
+		Title:       "Publier votre clé / Publish your key",
+		Text:        "Publier cette clé pour " + t.Email + " ? / Publish this key for " + t.Email + "?",
 		Fingerprint: t.Fingerprint,
 		Action:      "/verify/" + secret,
-		Button:      "Publish",
+		Button:      "Publier / Publish",
 	})
 }
 
@@ -121,13 +121,13 @@ func (h *Handler) verifyConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.dir.publish(ctx, t.Fingerprint, t.Email); err != nil {
 		h.log.Warn("publish failed", "fingerprint", t.Fingerprint, "err", err)
-		writePage(w, http.StatusConflict, page{Title: "Not published", Text: "This address can no longer be published for this key."})
+		writePage(w, http.StatusConflict, page{Title: "Non publiée / Not published", Text: "Cette adresse ne peut plus être publiée pour cette clé. / This address can no longer be published for this key."})
 		return
 	}
 	h.log.Info("address published", "fingerprint", t.Fingerprint)
 	writePage(w, http.StatusOK, page{
-		Title:       "Key published",
-		Text:        "Your key is now published for " + t.Email + ".",
+		Title:       "Clé publiée / Key published",
+		Text:        "Votre clé est publiée pour " + t.Email + ". / Your key is now published for " + t.Email + ".",
 		Fingerprint: t.Fingerprint,
 	})
 }
@@ -135,17 +135,17 @@ func (h *Handler) verifyConfirm(w http.ResponseWriter, r *http.Request) {
 // managePage serves GET /manage: a form asking for the address.
 func (h *Handler) managePage(w http.ResponseWriter, r *http.Request) {
 	writePage(w, http.StatusOK, page{
-		Title:    "Manage your key",
-		Text:     "Enter your address; if a key is published for it, we mail you a link to remove it.",
+		Title:    "Gérer votre clé / Manage your key",
+		Text:     "Saisissez votre adresse : si une clé est publiée pour elle, un lien pour la retirer vous sera envoyé. / Enter your address; if a key is published for it, we mail you a link to remove it.",
 		Action:   "/manage",
-		Button:   "Send link",
+		Button:   "Envoyer le lien / Send link",
 		AskEmail: true,
 	})
 }
 
 // manageSent is the one answer to every management request, so that it
 // reveals nothing about which addresses are published.
-const manageSent = "If a key is published for this address, a link to manage it was mailed to it."
+const manageSent = "Si une clé est publiée pour cette adresse, un lien pour la gérer lui a été envoyé. / If a key is published for this address, a link to manage it was mailed to it."
 
 // manageRequest serves POST /manage (form or JSON {"email": "…"}): it mails
 // a single-use unpublish link when the address is published. The answer is
@@ -188,7 +188,7 @@ func (h *Handler) manageRequest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": manageSent})
 		return
 	}
-	writePage(w, http.StatusOK, page{Title: "Check your mail", Text: manageSent})
+	writePage(w, http.StatusOK, page{Title: "Consultez vos messages / Check your mail", Text: manageSent})
 }
 
 func (h *Handler) sendManage(r *http.Request, email string) error {
@@ -229,11 +229,11 @@ func (h *Handler) manageTokenPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writePage(w, http.StatusOK, page{
-		Title:       "Remove your address",
-		Text:        "Remove " + t.Email + " from the key directory? Senders will no longer find your key by this address.",
+		Title:       "Retirer votre adresse / Remove your address",
+		Text:        "Retirer " + t.Email + " de l'annuaire ? Les expéditeurs ne trouveront plus votre clé par cette adresse. / Remove " + t.Email + " from the key directory? Senders will no longer find your key by this address.",
 		Fingerprint: t.Fingerprint,
 		Action:      "/manage/" + secret,
-		Button:      "Remove",
+		Button:      "Retirer / Remove",
 	})
 }
 
@@ -255,5 +255,5 @@ func (h *Handler) manageConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("address unpublished", "fingerprint", t.Fingerprint)
-	writePage(w, http.StatusOK, page{Title: "Address removed", Text: t.Email + " is no longer published."})
+	writePage(w, http.StatusOK, page{Title: "Adresse retirée / Address removed", Text: t.Email + " n'est plus publiée. / " + t.Email + " is no longer published."})
 }
