@@ -111,10 +111,18 @@ func (s *FileStore) Put(ctx context.Context, r *Record) error {
 	}
 	newKeys := indexKeys(r)
 	want := map[string]bool{}
+	newDirs := false
 	for _, k := range newKeys {
 		want[k] = true
-		if err := s.addIndex(k, r.Fingerprint); err != nil {
+		created, err := s.addIndex(k, r.Fingerprint)
+		if err != nil {
 			return err
+		}
+		newDirs = newDirs || created
+	}
+	if newDirs {
+		if err := atomicfile.SyncDir(filepath.Join(s.dir, "index")); err != nil {
+			return fmt.Errorf("index key: %w", err)
 		}
 	}
 	for _, k := range oldKeys {
@@ -125,28 +133,27 @@ func (s *FileStore) Put(ctx context.Context, r *Record) error {
 	return nil
 }
 
-func (s *FileStore) addIndex(key, fpr string) error {
+// addIndex adds one index entry and makes it durable; it reports whether
+// the entry's directory was created (its parent then needs a sync).
+func (s *FileStore) addIndex(key, fpr string) (bool, error) {
 	d := indexDir(s.dir, key)
 	if _, err := os.Stat(filepath.Join(d, fpr)); err == nil {
-		return nil
+		return false, nil
 	}
 	_, statErr := os.Stat(d)
 	if err := os.MkdirAll(d, 0o700); err != nil {
-		return fmt.Errorf("index key: %w", err)
+		return false, fmt.Errorf("index key: %w", err)
 	}
 	// An empty file: only its directory entry needs to reach the disk.
 	f, err := os.OpenFile(filepath.Join(d, fpr), os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("index key: %w", err)
+		return false, fmt.Errorf("index key: %w", err)
 	}
 	f.Close()
 	if err := atomicfile.SyncDir(d); err != nil {
-		return fmt.Errorf("index key: %w", err)
+		return false, fmt.Errorf("index key: %w", err)
 	}
-	if statErr != nil { // the entry's directory is new
-		return atomicfile.SyncDir(filepath.Dir(d))
-	}
-	return nil
+	return statErr != nil, nil
 }
 
 func (s *FileStore) removeIndex(key, fpr string) {
