@@ -40,7 +40,7 @@ func repairXRef(rs io.ReadSeeker, size int64) ([]byte, error) {
 	for _, m := range objHeaderRe.FindAllSubmatchIndex(data, -1) {
 		nr, _ := strconv.ParseInt(string(data[m[2]:m[3]]), 10, 64)
 		gen, _ := strconv.ParseInt(string(data[m[4]:m[5]]), 10, 64)
-		if nr <= 0 || nr > 10_000_000 {
+		if nr <= 0 || nr >= maxObjects {
 			continue
 		}
 		objs[nr] = ent{off: int64(m[2]), gen: gen}

@@ -11,6 +11,10 @@ import (
 	"strconv"
 )
 
+// maxObjects bounds the object numbers of a PDF render rewrites the
+// cross-reference data of (a header cannot make it allocate more).
+const maxObjects = 8_000_000
+
 // xrefEntry is one row of a cross-reference table: typ 0 free, 1 at
 // offset a with generation b, 2 in object stream a at index b.
 type xrefEntry struct {
@@ -31,6 +35,9 @@ func (d *pdfDoc) objectTable(rs io.ReadSeeker) ([]xrefEntry, bool) {
 	}
 	if x.Size != nil {
 		n = max(n, *x.Size)
+	}
+	if n > maxObjects {
+		return nil, false
 	}
 	table := make([]xrefEntry, n)
 	head := make([]byte, 40)
