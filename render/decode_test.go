@@ -174,3 +174,56 @@ func TestPZWriter(t *testing.T) {
 		t.Fatalf("round trip: %v", err)
 	}
 }
+
+// TestPWGVariants checks the uncompressed (RaS3) and little-endian (2SaR)
+// forms of CUPS raster against the plain PWG form of the same pixels.
+func TestPWGVariants(t *testing.T) {
+	const w, h = 6, 4
+	rows := make([][]byte, h)
+	for y := range rows {
+		rows[y] = make([]byte, w*6) // sRGB 16-bit
+		for x := range rows[y] {
+			rows[y][x] = byte(x*11 + y*3)
+		}
+	}
+	hdr := pwgPageHeader(w, h, 72, cspaceSRGB, 16, 3)
+	leHdr := append([]byte(nil), hdr...)
+	for off := 256; off < 580; off += 4 {
+		v := leHdr[off : off+4]
+		v[0], v[1], v[2], v[3] = v[3], v[2], v[1], v[0]
+	}
+	build := func(sync string, hdr []byte, compressed, swap bool) []byte {
+		b := append([]byte(sync), hdr...)
+		for _, r := range rows {
+			r = append([]byte(nil), r...)
+			if swap {
+				for i := 0; i < len(r); i += 2 {
+					r[i], r[i+1] = r[i+1], r[i]
+				}
+			}
+			if compressed {
+				b = packLine(b, r, 6, 0)
+			} else {
+				b = append(b, r...)
+			}
+		}
+		return b
+	}
+	render := func(in []byte) []byte {
+		var out bytes.Buffer
+		if _, err := ToPDF(context.Background(), "", bytes.NewReader(in), &out, testMeta); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	want := render(build("RaS2", hdr, true, false))
+	for name, in := range map[string][]byte{
+		"RaS3": build("RaS3", hdr, false, false),
+		"2SaR": build("2SaR", leHdr, true, true),
+		"3SaR": build("3SaR", leHdr, false, true),
+	} {
+		if got := render(in); !bytes.Equal(got, want) {
+			t.Errorf("%s renders differently from RaS2", name)
+		}
+	}
+}

@@ -153,7 +153,7 @@ func (r *Renderer) ToPDF(ctx context.Context, format string, in io.Reader, out i
 	case FormatPNG:
 		info, err = pngToPDF(ctx, in, out, meta, lim)
 	case FormatText:
-		info, err = textToPDF(ctx, in, out, meta, lim)
+		info, err = textToPDF(ctx, in, out, meta, lim, singleByteCharset(format))
 	default:
 		return Info{}, fmt.Errorf("render %s: %w", f, ErrUnsupported)
 	}
@@ -180,6 +180,20 @@ func normalizeFormat(format string) string {
 		return FormatJPEG
 	}
 	return format
+}
+
+// singleByteCharset reports whether a text MIME type declares a Latin-1
+// family charset, whose bytes must not be read as UTF-8.
+func singleByteCharset(format string) bool {
+	_, params, err := mime.ParseMediaType(format)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(params["charset"]) {
+	case "iso-8859-1", "latin1", "iso_8859-1", "l1", "windows-1252", "cp1252", "iso-8859-15", "us-ascii":
+		return true
+	}
+	return false
 }
 
 // readSeekerOr returns the original reader when it can seek (so PDF input

@@ -25,9 +25,10 @@ const (
 // textToPDF lays plain text out on A4 pages in Courier. The input is read
 // as UTF-8; bytes that are not UTF-8 are taken as Windows-1252 (a superset
 // of Latin-1 printable characters), so Latin-1 files keep their accents.
+// With singleByte (a declared Latin-1 charset) every byte is Windows-1252.
 // Long lines wrap; form feeds start a new page; characters the standard
 // font cannot show become '?'.
-func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim Limits) (Info, error) {
+func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim Limits, singleByte bool) (Info, error) {
 	pw := newPDFWriter(out)
 	font := pw.newObj()
 	pw.obj(font, "<</Type/Font/Subtype/Type1/BaseFont/Courier/Encoding/WinAnsiEncoding>>")
@@ -94,8 +95,13 @@ func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 			return Info{}, fmt.Errorf("render text: read: %w", err)
 		}
 		r, n := utf8.DecodeRune(b)
+		if singleByte {
+			r, n = rune(b[0]), 1
+		}
 		var c byte
-		if r == utf8.RuneError && n == 1 {
+		if singleByte && r >= 0x80 {
+			c = b[0]
+		} else if r == utf8.RuneError && n == 1 {
 			c = b[0] // not UTF-8: Windows-1252 / Latin-1 byte
 			if c < 0x80 {
 				c = '?'

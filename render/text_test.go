@@ -37,10 +37,20 @@ func TestText(t *testing.T) {
 		{"empty", "", 1, nil},
 		{"unmappable", "日本 ok\n", 1, []string{"?? ok"}},
 	}
+	cases = append(cases, struct {
+		name  string
+		in    string
+		pages int
+		want  []string
+	}{"declared-latin1", "\xc3\xa9t\xe9\n", 1, []string{"Ã©té"}})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			format := "text/plain; charset=utf-8"
+			if c.name == "declared-latin1" {
+				format = "text/plain; charset=ISO-8859-1"
+			}
 			var out bytes.Buffer
-			info, err := ToPDF(context.Background(), "text/plain; charset=utf-8", strings.NewReader(c.in), &out, testMeta)
+			info, err := ToPDF(context.Background(), format, strings.NewReader(c.in), &out, testMeta)
 			if err != nil {
 				t.Fatal(err)
 			}
