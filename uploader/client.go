@@ -106,6 +106,15 @@ func New(relayURL, token string, opts Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
+		var sysProxy *systemProxy
+		if opts.Proxy == "" && opts.PAC == "" {
+			// The system's settings (Windows Internet Options) come after
+			// sealprint's own.
+			if sys := loadSystemSettings(); sys != nil {
+				opts.PAC = sys.PAC
+				sysProxy = parseSystemProxy(sys.Proxy, sys.Bypass)
+			}
+		}
 		var pac *pacSource
 		if opts.PAC != "" && opts.Proxy == "" {
 			fetch := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg.Clone(), Proxy: nil}, Timeout: 20 * time.Second}
@@ -116,6 +125,7 @@ func New(relayURL, token string, opts Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
+		sel.system = sysProxy
 		c.routes = newRoutingTransport(sel, tlsCfg, opts.ProxyCredentials, c.logger)
 		rt = c.routes
 	}

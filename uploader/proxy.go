@@ -17,12 +17,15 @@ type Credentials struct {
 
 // proxySelector chooses the proxies for a relay URL, in this order: the
 // explicit proxy, the PAC script, then the environment (HTTPS_PROXY,
-// HTTP_PROXY, NO_PROXY).
+// HTTP_PROXY, NO_PROXY) or, when no proxy variable is set, the system's
+// settings (Windows).
 type proxySelector struct {
 	explicit *url.URL // may be nil
 	direct   bool     // explicit "direct": ignore PAC and environment
 	pac      *pacSource
+	system   *systemProxy // Windows' manual proxy setting, if any
 	env      func(*url.URL) (*url.URL, error)
+	envSet   bool // a proxy variable is set: it wins over system settings
 }
 
 // newProxySelector builds the selector from the options; getenv supplies
@@ -52,6 +55,7 @@ func newProxySelector(proxy string, pac *pacSource, getenv func(string) string) 
 		NoProxy:    env("NO_PROXY"),
 	}
 	s.env = cfg.ProxyFunc()
+	s.envSet = cfg.HTTPProxy != "" || cfg.HTTPSProxy != ""
 	return s, nil
 }
 
@@ -120,6 +124,8 @@ func (s *proxySelector) Proxies(ctx context.Context, target *url.URL) ([]*url.UR
 		return []*url.URL{nil}, nil
 	case s.pac != nil:
 		return s.pac.Proxies(ctx, target)
+	case s.system != nil && !s.envSet:
+		return []*url.URL{s.system.proxyFor(target)}, nil
 	}
 	u, err := s.env(target)
 	if err != nil {
@@ -142,6 +148,8 @@ func (s *proxySelector) Source() string {
 		return "direct (proxy disabled)"
 	case s.pac != nil:
 		return "PAC " + s.pac.location
+	case s.system != nil && !s.envSet:
+		return "system proxy settings"
 	}
 	return "environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)"
 }
