@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadSpoolKey(t *testing.T) {
@@ -137,4 +138,40 @@ func FuzzRecipients(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTransitionTable(t *testing.T) {
+	all := []State{Received, Rendered, Held, Sealed, Uploaded, Delivered, Failed, Canceled, Expired}
+	for _, s := range all {
+		if _, ok := transitions[s]; !ok {
+			t.Errorf("state %s missing from the table", s)
+		}
+		if s.Final() && len(transitions[s]) != 0 {
+			t.Errorf("final state %s has transitions", s)
+		}
+		if !s.Final() && !allowed(s, Canceled) {
+			t.Errorf("%s cannot be canceled", s)
+		}
+	}
+	now := time.Now()
+	j := &Job{ID: "job-x"}
+	j.moveTo(Received, now, "")
+	for _, bad := range []State{Uploaded, Delivered, Held, Sealed} {
+		n := j.clone()
+		n.moveTo(bad, now, "")
+		if checkTransitions(j, n) == nil {
+			t.Errorf("received → %s accepted", bad)
+		}
+	}
+	n := j.clone()
+	n.moveTo(Rendered, now, "")
+	n.moveTo(Held, now, "")
+	if err := checkTransitions(j, n); err != nil {
+		t.Error(err)
+	}
+	d := n.clone()
+	d.State = Delivered
+	if checkTransitions(n, d) == nil {
+		t.Error("state changed without a transition")
+	}
 }

@@ -31,6 +31,10 @@ func (s *Spooler) update(id string, fn func(j *Job) error) (*Job, State, error) 
 	if err := fn(j); err != nil {
 		return cur.clone(), cur.State, err
 	}
+	if err := checkTransitions(cur, j); err != nil {
+		s.log.Error("refusing a state change", "err", err)
+		return cur.clone(), cur.State, err
+	}
 	if err := s.st.writeRecord(j); err != nil {
 		return cur.clone(), cur.State, err
 	}
