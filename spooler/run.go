@@ -2,6 +2,7 @@ package spooler
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -97,7 +98,7 @@ func (s *Spooler) orderLocked() []string {
 		ids = append(ids, id)
 	}
 	// Ids start with their creation time, so they sort by age.
-	sortStrings(ids)
+	slices.Sort(ids)
 	return ids
 }
 

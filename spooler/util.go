@@ -1,5 +1,0 @@
-package spooler
-
-import "sort"
-
-func sortStrings(s []string) { sort.Strings(s) }
