@@ -1,0 +1,86 @@
+package spooler
+
+import (
+	"context"
+	"fmt"
+)
+
+// poll asks the relay whether the recipient has opened the drop.
+func (s *Spooler) poll(ctx context.Context, j *Job) {
+	st, err := s.opt.Deliverer.Status(ctx, j.DropID)
+	now := s.clock.Now()
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("cannot read drop status", "job", j.ID, "drop", j.DropID, "err", err)
+		}
+		s.touch(j.ID, func(j *Job) { j.NextCheck = now.Add(s.opt.PollInterval) })
+		return
+	}
+	gone := st.State == "expired" || st.State == "revoked" || st.State == "exhausted"
+	receipts := 0
+	for _, p := range st.Receipts {
+		if s.opt.CheckReceipt == nil || (len(j.SessionKey) > 0 && s.opt.CheckReceipt(j.SessionKey, j.SealedSHA256, p)) {
+			receipts++
+		}
+	}
+	unchanged := st.Downloads == j.Downloads && receipts == j.Receipts
+	if unchanged && (j.State == Delivered || (!gone && st.Downloads == 0)) {
+		s.touch(j.ID, func(j *Job) { j.NextCheck = now.Add(s.opt.PollInterval) })
+		return
+	}
+	s.commit(j.ID, func(j *Job) error {
+		if j.State != Uploaded && j.State != Delivered {
+			return errSkip
+		}
+		j.Downloads, j.Receipts = st.Downloads, receipts
+		j.NextCheck = now.Add(s.opt.PollInterval)
+		switch {
+		case j.State == Delivered:
+			// Only counting receipts.
+		case st.Downloads > 0:
+			j.moveTo(Delivered, now, fmt.Sprintf("downloaded %d time(s), %d verified receipt(s)", st.Downloads, receipts))
+		case gone:
+			j.moveTo(Expired, now, "drop "+st.State+" unopened")
+		}
+		return nil
+	})
+}
+
+// expireHeld expires a held job nobody released in time.
+func (s *Spooler) expireHeld(j *Job) error {
+	now := s.clock.Now()
+	return s.commit(j.ID, func(j *Job) error {
+		if j.State != Held || now.Before(j.Updated.Add(s.opt.HoldTimeout)) {
+			return errSkip
+		}
+		j.moveTo(Expired, now, "no recipients chosen in time")
+		return nil
+	})
+}
+
+// purge removes a finished job's record once the retention has passed.
+func (s *Spooler) purge(id string) {
+	s.mu.Lock()
+	e, ok := s.jobs[id]
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s.mu.Lock()
+	j := e.job
+	s.mu.Unlock()
+	due, _ := s.due(j)
+	if !(j.State.Final() || (j.State == Failed && j.Permanent)) || s.clock.Now().Before(due) {
+		return
+	}
+	if err := s.st.removeJob(id); err != nil {
+		s.log.Error("cannot remove finished job", "job", id, "err", err)
+		return
+	}
+	s.mu.Lock()
+	delete(s.jobs, id)
+	s.mu.Unlock()
+	s.log.Info("job removed after retention", "job", id, "state", j.State)
+}

@@ -1,0 +1,58 @@
+package spooler
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Renderer turns a job's document into one PDF, streaming from in to out.
+// It must not write temp files. It returns the page count.
+type Renderer interface {
+	Render(ctx context.Context, job *Job, in io.Reader, out io.Writer) (pages int, err error)
+}
+
+// Sealer signs and encrypts a PDF for job.Recipients. What is written to
+// the returned writer is sealed into dst; Close finishes the message. If
+// the writer has a method SessionKey() []byte, the key is kept (encrypted)
+// to check receipts.
+type Sealer interface {
+	Seal(ctx context.Context, job *Job, dst io.Writer) (io.WriteCloser, error)
+}
+
+// Deliverer puts sealed jobs on the relay and reads their status.
+type Deliverer interface {
+	// Deliver creates the drop (idempotent on req.JobID), uploads body and
+	// completes the drop. Calling it again for the same job after a crash
+	// must return the same drop.
+	Deliver(ctx context.Context, req Delivery, body io.ReaderAt) (Drop, error)
+	// Status reads a drop's state on the relay.
+	Status(ctx context.Context, dropID string) (DropStatus, error)
+	// Revoke deletes a drop on the relay.
+	Revoke(ctx context.Context, dropID string) error
+}
+
+// Delivery describes a sealed job to upload.
+type Delivery struct {
+	JobID      string
+	Size       int64
+	SHA256     string // hex of the sealed file
+	Recipients []string
+}
+
+// Drop is a delivered job on the relay.
+type Drop struct {
+	ID        string
+	Link      string
+	ExpiresAt time.Time
+}
+
+// DropStatus is what the relay reports about a drop.
+type DropStatus struct {
+	// State is pending, ready, expired, revoked, locked or exhausted.
+	State     string
+	Downloads int
+	// Receipts are the proofs of decryption posted by recipients (hex).
+	Receipts  []string
+	ExpiresAt time.Time
+}
