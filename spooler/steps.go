@@ -70,7 +70,12 @@ func (s *Spooler) commit(id string, fn func(j *Job) error) error {
 		s.mu.Unlock()
 		return errSkip
 	}
-	s.log.Info("job state", "job", id, "from", from, "state", j.State, "attempts", j.Attempts)
+	if j.State == Failed {
+		s.log.Warn("job state", "job", id, "from", from, "state", j.State, "stage", j.Stage,
+			"attempts", j.Attempts, "permanent", j.Permanent, "next_retry", j.NextRetry, "err", j.Error)
+	} else {
+		s.log.Info("job state", "job", id, "from", from, "state", j.State)
+	}
 	s.emit(j, from)
 	return nil
 }
