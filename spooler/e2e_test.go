@@ -3,6 +3,8 @@ package spooler_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,6 +196,28 @@ func TestEndToEndCUPS(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The jobs page lists held jobs; with the service stopped, 'sealprint
+	// jobs' works on the spool directly.
+	if err := printIPP(t.Context(), w.addr, "sealed", "to-cancel.pdf", makePDF("cancel me")); err != nil {
+		t.Fatal(err)
+	}
+	c2 := w.waitJob("to-cancel.pdf", spooler.Held)
+	resp, err := http.Get("http://" + w.addr + "/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("to-cancel.pdf")) || !bytes.Contains(page, []byte(recipientEmail)) {
+		t.Fatalf("jobs page %d:\n%s", resp.StatusCode, page)
+	}
+	w.stopServe()
+	if out := w.sp(w.sender, "jobs", "cancel", c2.ID); !strings.Contains(out, "canceled") {
+		t.Fatalf("offline cancel: %s", out)
+	}
+	w.startServe()
+	w.waitJob("to-cancel.pdf", spooler.Canceled)
+
 	close(stop)
 	wg.Wait()
 	if len(hits) > 0 {
