@@ -202,11 +202,19 @@ type DataDir struct {
 	Root string
 }
 
-// Paths of the data dir.
-func (d DataDir) DB() string       { return filepath.Join(d.Root, "relay.db") }
-func (d DataDir) Blobs() string    { return filepath.Join(d.Root, "blobs") }
-func (d DataDir) Uploads() string  { return filepath.Join(d.Root, "uploads") }
+// DB is the SQLite database of drop metadata.
+func (d DataDir) DB() string { return filepath.Join(d.Root, "relay.db") }
+
+// Blobs is the directory of stored ciphertext.
+func (d DataDir) Blobs() string { return filepath.Join(d.Root, "blobs") }
+
+// Uploads is the directory of resumable uploads in progress.
+func (d DataDir) Uploads() string { return filepath.Join(d.Root, "uploads") }
+
+// AuditLog is the hash-chained audit log.
 func (d DataDir) AuditLog() string { return filepath.Join(d.Root, "audit.log") }
+
+// GrantKey is the file of the key that signs download grants.
 func (d DataDir) GrantKey() string { return filepath.Join(d.Root, "grant.key") }
 
 // Open opens (creating if needed) the embedded store, blobs, audit log and

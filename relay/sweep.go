@@ -37,7 +37,7 @@ func (s *Server) Sweep(ctx context.Context) (int, error) {
 			}
 			return nil
 		})
-		if err == nil {
+		if err == nil && event != "" {
 			s.deleteBlob(ctx, d.ID)
 		}
 		unlock()
