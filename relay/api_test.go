@@ -357,3 +357,20 @@ func TestCompleteRecoversStoredBlob(t *testing.T) {
 		t.Fatal("wrong blob kept")
 	}
 }
+
+// tus creation-with-upload: the first bytes ride on the POST.
+func TestCreationWithUpload(t *testing.T) {
+	h := newHarness(t)
+	data := randomBytes(t, 2000)
+	c := h.create(data, CreateRequest{})
+	resp, body := h.do("POST", "/api/v1/uploads/", data[:1500], append(h.auth(), "Tus-Resumable", "1.0.0",
+		"Upload-Length", "2000", "Upload-Metadata", "drop "+b64(c.ID), "Content-Type", "application/offset+octet-stream")...)
+	expect(t, resp, body, http.StatusCreated)
+	if resp.Header.Get("Upload-Offset") != "1500" {
+		t.Fatalf("Upload-Offset %q", resp.Header.Get("Upload-Offset"))
+	}
+	resp, body = h.patch(c.ID, 1500, data[1500:], h.auth()...)
+	expect(t, resp, body, http.StatusNoContent)
+	resp, body = h.complete(c.ID)
+	expect(t, resp, body, http.StatusOK)
+}
