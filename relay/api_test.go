@@ -302,9 +302,14 @@ func TestHealthAndMetrics(t *testing.T) {
 	if expect(t, resp, body, 200); strings.TrimSpace(string(body)) != "ok" {
 		t.Fatalf("healthz %q", body)
 	}
-	h.ready(randomBytes(t, 10), CreateRequest{})
+	id := h.ready(randomBytes(t, 10), CreateRequest{Recipients: []string{"martin@police.example"}})
 	resp, body = h.do("GET", "/metrics", nil)
 	expect(t, resp, body, 200)
+	for _, secret := range []string{id, "martin@police.example", "127.0.0.1", h.sender.ID} {
+		if strings.Contains(string(body), secret) {
+			t.Errorf("metrics name %q", secret)
+		}
+	}
 	for _, want := range []string{"sealrelay_drops_created_total 1", "sealrelay_drops_ready_total 1", "sealrelay_http_requests_total"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)

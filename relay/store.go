@@ -36,23 +36,23 @@ type Sender struct {
 
 // Drop is the metadata of one sealed document. It never holds content.
 type Drop struct {
-	ID             string
-	SenderID       string
-	IdempotencyKey string
-	Size           int64
-	SHA256         string // lowercase hex of the ciphertext
-	Recipients     []string
-	Mode           string // "key" or "link"
-	CreatedAt      time.Time
-	ExpiresAt      time.Time
-	MaxDownloads   int // 0: no limit
-	Downloads      int
-	CodeHash       string // encoded argon2id hash of the access code; "" if none
-	CodeFailures   int
-	State          string // one of the State* constants, as stored
-	SenderKey      string // armored public key of the sender (optional)
-	SenderFPR      string // uppercase hex fingerprint of SenderKey
-	Notify         bool
+	ID             string    // 22 characters of base64url
+	SenderID       string    // the Sender who created it
+	IdempotencyKey string    // sender-chosen retry key; "" if none
+	Size           int64     // ciphertext bytes
+	SHA256         string    // lowercase hex of the ciphertext
+	Recipients     []string  // addresses, for notifications
+	Mode           string    // "key" or "link"
+	CreatedAt      time.Time // UTC
+	ExpiresAt      time.Time // UTC
+	MaxDownloads   int       // 0: no limit
+	Downloads      int       // downloads so far
+	CodeHash       string    // encoded argon2id hash of the access code; "" if none
+	CodeFailures   int       // wrong codes so far (attempts in flight count too)
+	State          string    // one of the State* constants, as stored
+	SenderKey      string    // armored public key of the sender (optional)
+	SenderFPR      string    // uppercase hex fingerprint of SenderKey
+	Notify         bool      // mail the recipients once ready
 	ReadyAt        time.Time // zero until ready
 }
 
