@@ -84,6 +84,12 @@ func (p *pc) resolveRecipient(spec string) (*envelope.Key, error) {
 				return nil, err
 			}
 		}
+		if len(found) == 1 {
+			// A key replaced in the directory must stop the send.
+			if err := p.checkDirectory(spec); err != nil {
+				return nil, err
+			}
+		}
 	}
 	switch len(found) {
 	case 0:
