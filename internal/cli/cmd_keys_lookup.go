@@ -289,7 +289,8 @@ func (p *pc) checkDirectory(email string) error {
 	if _, ok := p.keys.Pinned(email); !ok {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	// A quick check: an unreachable directory must not hold up a send.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, _, err := p.lookupAndPin(ctx, email)
 	if errors.Is(err, keyserver.ErrKeyChanged) {
