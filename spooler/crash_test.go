@@ -231,7 +231,6 @@ func TestCrashRecovery(t *testing.T) {
 		total, serveKills, phase1.Round(time.Millisecond), relayKills, phase2.Round(time.Millisecond), acked.Load(), ambiguous.Load(), resent.Load(), attempts, relayRetries,
 		len(drops), total, drained.Round(time.Millisecond))
 	t.Log(summary)
-	fmt.Println(summary)
 }
 
 // spoolHas reports whether the sender's spool has a job named name,
