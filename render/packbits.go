@@ -15,20 +15,23 @@ type packedRows struct {
 	r      *bufio.Reader
 	format string
 	page   int
-	unit   int  // bytes per pixel (at least 1)
-	white  byte // fill byte for white
-	line   []byte
-	repeat int // times the current line is still to be returned
+	unit   int       // bytes per pixel (at least 1)
+	white  byte      // fill byte for white
+	lines  [2][]byte // the current line and the one before
+	cur    int       // index of the current line in lines
+	repeat int       // times the current line is still to be returned
 	swap16 bool
 }
 
 // start prepares for a new page.
 func (d *packedRows) start(page, bytesPerLine, unit int, white byte, swap16 bool) {
 	d.page, d.unit, d.white, d.swap16 = page, unit, white, swap16
-	if cap(d.line) < bytesPerLine {
-		d.line = make([]byte, bytesPerLine)
+	for i := range d.lines {
+		if cap(d.lines[i]) < bytesPerLine {
+			d.lines[i] = make([]byte, bytesPerLine)
+		}
+		d.lines[i] = d.lines[i][:bytesPerLine]
 	}
-	d.line = d.line[:bytesPerLine]
 	d.repeat = 0
 }
 
@@ -39,23 +42,25 @@ func (d *packedRows) fail(msg string, err error) error {
 	return &FormatError{Format: d.format, Page: d.page, Msg: msg, Err: err}
 }
 
-// readRow fills row with the next decoded line.
-func (d *packedRows) readRow(row []byte) error {
+// readRow returns the next decoded line; same reports that it repeats the
+// previous one. Lines are decoded into two alternating buffers, so the
+// previous line stays valid until the next call.
+func (d *packedRows) readRow() ([]byte, bool, error) {
 	if d.repeat > 0 {
 		d.repeat--
-		copy(row, d.line)
-		return nil
+		return d.lines[d.cur], true, nil
 	}
 	n, err := d.r.ReadByte()
 	if err != nil {
-		return d.fail("truncated raster data", err)
+		return nil, false, d.fail("truncated raster data", err)
 	}
 	d.repeat = int(n)
-	line, unit := d.line, d.unit
+	d.cur ^= 1
+	line, unit := d.lines[d.cur], d.unit
 	for x := 0; x < len(line); {
 		c, err := d.r.ReadByte()
 		if err != nil {
-			return d.fail("truncated raster line", err)
+			return nil, false, d.fail("truncated raster line", err)
 		}
 		switch {
 		case c == 128:
@@ -66,12 +71,12 @@ func (d *packedRows) readRow(row []byte) error {
 			end := min(x+count, len(line))
 			px := line[x:min(x+unit, len(line))]
 			if _, err := io.ReadFull(d.r, px); err != nil {
-				return d.fail("truncated raster run", err)
+				return nil, false, d.fail("truncated raster run", err)
 			}
 			if end-x < unit {
 				// A partial pixel at the end of the line: skip its rest.
 				if _, err := d.r.Discard(unit - (end - x)); err != nil {
-					return d.fail("truncated raster run", err)
+					return nil, false, d.fail("truncated raster run", err)
 				}
 			}
 			repeatPixel(line[x:end], unit)
@@ -80,11 +85,11 @@ func (d *packedRows) readRow(row []byte) error {
 			count := (257 - int(c)) * unit
 			end := min(x+count, len(line))
 			if _, err := io.ReadFull(d.r, line[x:end]); err != nil {
-				return d.fail("truncated raster literal", err)
+				return nil, false, d.fail("truncated raster literal", err)
 			}
 			if extra := count - (end - x); extra > 0 {
 				if _, err := d.r.Discard(extra); err != nil {
-					return d.fail("truncated raster literal", err)
+					return nil, false, d.fail("truncated raster literal", err)
 				}
 			}
 			x = end
@@ -95,8 +100,7 @@ func (d *packedRows) readRow(row []byte) error {
 			line[i], line[i+1] = line[i+1], line[i]
 		}
 	}
-	copy(row, line)
-	return nil
+	return line, false, nil
 }
 
 // repeatPixel copies the first unit bytes of b over the whole of b.

@@ -143,19 +143,21 @@ func checkDepth(format string, page int, p *rasterPage, bpp int) error {
 	return nil
 }
 
-func (d *pwgDecoder) readRow(row []byte) error {
+func (d *pwgDecoder) readRow() ([]byte, bool, error) {
 	if d.compressed {
-		return d.rows.readRow(row)
+		return d.rows.readRow()
 	}
+	d.rows.cur ^= 1
+	row := d.rows.lines[d.rows.cur]
 	if _, err := io.ReadFull(d.r, row); err != nil {
-		return d.fail("truncated raster data", err)
+		return nil, false, d.fail("truncated raster data", err)
 	}
 	if d.rows.swap16 {
 		for i := 0; i+1 < len(row); i += 2 {
 			row[i], row[i+1] = row[i+1], row[i]
 		}
 	}
-	return nil
+	return row, false, nil
 }
 
 // clampInt converts a header field to int, mapping values beyond the

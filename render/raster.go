@@ -34,8 +34,10 @@ func (p *rasterPage) size() PageSize {
 type rasterDecoder interface {
 	// nextPage reads the next page header; io.EOF when there is none.
 	nextPage() (*rasterPage, error)
-	// readRow fills row (bytesPerLine bytes) with the next row of the page.
-	readRow(row []byte) error
+	// readRow returns the next row of the page (bytesPerLine bytes); same
+	// reports that it equals the previous row. The previous row's slice
+	// stays valid until the following call.
+	readRow() (row []byte, same bool, err error)
 }
 
 // checkRasterPage validates a decoded page header against the limits.
@@ -66,7 +68,7 @@ func checkRasterPage(format string, page int, p *rasterPage, lim Limits) error {
 // Flate-compressed image of the page's physical size.
 func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.Writer, meta Meta, lim Limits) (Info, error) {
 	pw := newPDFWriter(out)
-	var row, prev, diff []byte
+	var zeros, diff, zdiff []byte
 	for {
 		if err := ctx.Err(); err != nil {
 			return Info{}, err
@@ -81,10 +83,6 @@ func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.W
 		if len(pw.pages) >= lim.MaxPages {
 			return Info{}, &LimitError{Format: format, What: "pages", Value: int64(len(pw.pages) + 1), Max: int64(lim.MaxPages)}
 		}
-		if cap(row) < pg.bytesPerLine {
-			row = make([]byte, pg.bytesPerLine)
-		}
-		row = row[:pg.bytesPerLine]
 		img, content := pw.newObj(), pw.newObj()
 		// Rows go through the PNG "Up" predictor: areas that repeat from
 		// one row to the next (most of a printed page) become zeros, which
@@ -92,26 +90,32 @@ func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.W
 		dict := fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace%s/BitsPerComponent %d%s"+
 			"/DecodeParms<</Predictor 12/Colors %d/BitsPerComponent %d/Columns %d>>",
 			pg.width, pg.height, pg.colorSpace, pg.bpc, pg.decode, pg.colors, pg.bpc, pg.width)
-		if cap(prev) < pg.bytesPerLine+1 {
-			prev = make([]byte, pg.bytesPerLine+1)
+		if cap(zeros) < pg.bytesPerLine {
+			zeros = make([]byte, pg.bytesPerLine)
 			diff = make([]byte, pg.bytesPerLine+1)
+			zdiff = make([]byte, pg.bytesPerLine+1)
 		}
-		prev, diff = prev[:pg.bytesPerLine], diff[:pg.bytesPerLine+1]
-		clear(prev)
+		zeros, diff, zdiff = zeros[:pg.bytesPerLine], diff[:pg.bytesPerLine+1], zdiff[:pg.bytesPerLine+1]
+		diff[0], zdiff[0] = 2, 2 // PNG filter type Up
 		err = pw.flateStream(img, dict, func(w io.Writer) error {
+			prev := zeros // the row above the first is zero
 			for y := 0; y < pg.height; y++ {
 				if y&255 == 0 {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
 				}
-				if err := dec.readRow(row); err != nil {
+				row, same, err := dec.readRow()
+				if err != nil {
 					return err
 				}
-				diff[0] = 2 // PNG filter type Up
-				upFilter(diff[1:], row, prev)
-				copy(prev, row)
-				if _, err := w.Write(diff); err != nil {
+				out := zdiff // a repeated row differs from the one above by nothing
+				if !same {
+					upFilter(diff[1:], row, prev)
+					out = diff
+				}
+				prev = row
+				if _, err := w.Write(out); err != nil {
 					return err
 				}
 			}

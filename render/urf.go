@@ -87,4 +87,4 @@ func (d *urfDecoder) nextPage() (*rasterPage, error) {
 	return p, nil
 }
 
-func (d *urfDecoder) readRow(row []byte) error { return d.rows.readRow(row) }
+func (d *urfDecoder) readRow() ([]byte, bool, error) { return d.rows.readRow() }
