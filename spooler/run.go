@@ -11,7 +11,8 @@ const maxIdle = time.Minute
 
 // Run processes jobs until ctx is canceled: it resumes every unfinished job
 // from its last recorded state, then runs each job's next step when it is
-// due, at most Options.Workers at a time. It returns after the running
+// due: at most Options.Workers render or seal steps and Options.Uploads
+// relay steps at a time. It returns after the running
 // steps have stopped.
 func (s *Spooler) Run(ctx context.Context) error {
 	defer func() {
@@ -64,7 +65,7 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 			continue
 		}
 		sema := s.cpuSema
-		if st := e.job.State; st == Sealed || st == Uploaded || (st == Failed && e.job.Stage == Sealed) {
+		if st := e.job.State; st == Sealed || st == Uploaded || st == Delivered || (st == Failed && e.job.Stage == Sealed) {
 			sema = s.netSema
 		}
 		select {
