@@ -46,12 +46,16 @@ func jpegToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 	dict := fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace%s/BitsPerComponent 8%s/Filter/DCTDecode",
 		cfg.Width, cfg.Height, cs, decode)
 	var copied int64
+	eoi := &eoiScanner{}
+	// The header read may already hold the start of the scan data (or all
+	// of a small file), so it is scanned too, past the SOI marker.
+	eoi.Write(head.Bytes()[2:])
 	err = pw.stream(img, dict, func(w io.Writer) error {
 		if _, err := w.Write(head.Bytes()); err != nil {
 			return err
 		}
 		rest := io.LimitReader(br, lim.MaxImage-int64(head.Len())+1)
-		n, err := io.Copy(w, &ctxReader{ctx: ctx, r: rest})
+		n, err := io.Copy(io.MultiWriter(w, eoi), &ctxReader{ctx: ctx, r: rest})
 		copied = int64(head.Len()) + n
 		return err
 	})
@@ -61,7 +65,32 @@ func jpegToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 	if copied > lim.MaxImage {
 		return Info{}, &LimitError{Format: FormatJPEG, What: "bytes", Value: copied, Max: lim.MaxImage}
 	}
+	if !eoi.seen {
+		return Info{}, &FormatError{Format: FormatJPEG, Msg: "no end-of-image marker", Err: io.ErrUnexpectedEOF}
+	}
 	return finishImagePage(pw, img, content, size, meta)
+}
+
+// eoiScanner watches JPEG data for the end-of-image marker (FF D9).
+// Entropy-coded data escapes FF bytes, so the marker appears only at the
+// real end (or in an embedded thumbnail): a file without it is truncated.
+type eoiScanner struct {
+	ff   bool // the previous byte was FF
+	seen bool
+}
+
+func (e *eoiScanner) Write(p []byte) (int, error) {
+	if e.seen {
+		return len(p), nil
+	}
+	for _, c := range p {
+		if e.ff && c == 0xd9 {
+			e.seen = true
+			break
+		}
+		e.ff = c == 0xff
+	}
+	return len(p), nil
 }
 
 // pngToPDF decodes a PNG and embeds its pixels losslessly (Flate), 8 or 16

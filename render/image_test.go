@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"math"
@@ -32,6 +33,11 @@ func TestJPEGPassThrough(t *testing.T) {
 			out, _ := os.ReadFile(pdf)
 			if !bytes.Contains(out, jpg) || !bytes.Contains(out, []byte("/DCTDecode")) {
 				t.Fatal("JPEG data not embedded unchanged")
+			}
+			// The same file cut short is refused.
+			_, err = ToPDF(context.Background(), FormatJPEG, bytes.NewReader(jpg[:len(jpg)-100]), io.Discard, testMeta)
+			if !isTruncated(err) {
+				t.Fatalf("truncated JPEG: err = %v", err)
 			}
 			pages, size, _ := pdfinfo(t, pdf)
 			// ghostscript records 72 dpi in JFIF: the page is A4.
@@ -103,6 +109,12 @@ func TestImageLimits(t *testing.T) {
 	var le *LimitError
 	if !errors.As(err, &le) {
 		t.Fatalf("err = %v, want *LimitError", err)
+	}
+	// A tiny JPEG whose end marker falls within the header read.
+	var small bytes.Buffer
+	jpeg.Encode(&small, image.NewGray(image.Rect(0, 0, 2, 2)), nil)
+	if _, err := ToPDF(context.Background(), FormatJPEG, bytes.NewReader(small.Bytes()), io.Discard, testMeta); err != nil {
+		t.Fatalf("small JPEG: %v", err)
 	}
 	// Truncated JPEG header.
 	_, err = ToPDF(context.Background(), FormatJPEG, strings.NewReader("\xff\xd8\xff\xe0\x00\x10JF"), io.Discard, testMeta)
