@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -109,4 +113,21 @@ func FuzzPDF(f *testing.F) {
 	}
 	f.Add(text.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzRender(t, FormatPDF, data) })
+}
+
+// FuzzImage covers the JPEG and PNG paths: header parsing, resolution
+// chunks, the end-marker scan and the pixel conversion.
+func FuzzImage(f *testing.F) {
+	m := image.NewNRGBA(image.Rect(0, 0, 3, 2))
+	m.Set(1, 1, color.NRGBA{10, 20, 30, 128})
+	var p, j bytes.Buffer
+	png.Encode(&p, m)
+	jpeg.Encode(&j, m, nil)
+	f.Add(p.Bytes())
+	f.Add(j.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if f := Sniff(data); f == FormatJPEG || f == FormatPNG {
+			fuzzRender(t, f, data)
+		}
+	})
 }
