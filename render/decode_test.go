@@ -74,7 +74,7 @@ func TestRasterErrors(t *testing.T) {
 }
 
 func TestPageLimit(t *testing.T) {
-	r := Renderer{Limits: DefaultLimits}
+	var r Renderer
 	r.Limits.MaxPages = 2
 	_, err := r.ToPDF(context.Background(), FormatPWG, bytes.NewReader(testRaster(FormatPWG, 3, 8, 8)), io.Discard, testMeta)
 	if !isLimit(err) {

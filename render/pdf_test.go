@@ -203,7 +203,7 @@ func TestPDFRejectsGarbage(t *testing.T) {
 }
 
 func TestPDFSizeLimit(t *testing.T) {
-	r := Renderer{Limits: DefaultLimits}
+	var r Renderer
 	r.Limits.MaxPDFBytes = 100
 	_, err := r.ToPDF(context.Background(), FormatPDF, strings.NewReader(string(formPDF())), io.Discard, testMeta)
 	var le *LimitError

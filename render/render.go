@@ -61,19 +61,21 @@ type Info struct {
 type Limits struct {
 	MaxWidth    int   // raster width in pixels
 	MaxHeight   int   // raster height in pixels
-	MaxPixels   int64 // width × height of one decoded image (JPEG, PNG)
+	MaxPixels   int64 // width × height of one image (JPEG, PNG); a PNG is decoded whole
 	MaxPages    int   // pages per document
 	MaxPDFBytes int64 // PDF input held in memory when the input cannot seek
 	MaxImage    int64 // encoded JPEG/PNG input size in bytes
 	MaxLine     int   // bytes of one raster line
 }
 
-// DefaultLimits are the limits ToPDF uses: room for 1200 dpi A3 rasters and
-// 100 000-page documents, nothing that could exhaust memory.
+// DefaultLimits are the limits ToPDF uses: room for 1200 dpi A3 rasters
+// (streamed, any number of rows in constant memory), 100 000-page
+// documents and 40-megapixel images (a PNG is decoded whole: at most
+// 320 MB for 16-bit RGBA).
 var DefaultLimits = Limits{
 	MaxWidth:    20000,
 	MaxHeight:   30000,
-	MaxPixels:   100_000_000,
+	MaxPixels:   40_000_000,
 	MaxPages:    100_000,
 	MaxPDFBytes: 512 << 20,
 	MaxImage:    256 << 20,
@@ -83,8 +85,31 @@ var DefaultLimits = Limits{
 // MaxPageSizes caps Info.PageSizes for PDF input.
 const MaxPageSizes = 10000
 
-// Renderer converts documents to PDF under the given Limits. The zero
-// value uses DefaultLimits.
+// withDefaults fills the zero fields of l from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	pick := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	pick64 := func(v *int64, def int64) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	pick(&l.MaxWidth, d.MaxWidth)
+	pick(&l.MaxHeight, d.MaxHeight)
+	pick64(&l.MaxPixels, d.MaxPixels)
+	pick(&l.MaxPages, d.MaxPages)
+	pick64(&l.MaxPDFBytes, d.MaxPDFBytes)
+	pick64(&l.MaxImage, d.MaxImage)
+	pick(&l.MaxLine, d.MaxLine)
+	return l
+}
+
+// Renderer converts documents to PDF under the given Limits; a zero field
+// takes its value from DefaultLimits.
 type Renderer struct {
 	Limits Limits
 	// Now returns the current time for Meta.Created when it is zero;
@@ -113,10 +138,7 @@ func ToPDF(ctx context.Context, format string, in io.Reader, out io.Writer, meta
 // ToPDF converts the document read from in to PDF written to out; see the
 // package-level ToPDF.
 func (r *Renderer) ToPDF(ctx context.Context, format string, in io.Reader, out io.Writer, meta Meta) (Info, error) {
-	lim := r.Limits
-	if lim == (Limits{}) {
-		lim = DefaultLimits
-	}
+	lim := r.Limits.withDefaults()
 	if meta.Created.IsZero() {
 		if r.Now != nil {
 			meta.Created = r.Now()
