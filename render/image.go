@@ -144,6 +144,12 @@ func pngToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim L
 	row := make([]byte, w*ncomp*bpc/8)
 	err = pw.flateStream(img, dict, func(zw io.Writer) error {
 		for y := b.Min.Y; y < b.Max.Y; y++ {
+			if fastPNGRow(row, m, y) {
+				if _, err := zw.Write(row); err != nil {
+					return err
+				}
+				continue
+			}
 			i := 0
 			for x := b.Min.X; x < b.Max.X; x++ {
 				// Composite onto white: c + (1-a) * white, in 16 bits.
@@ -173,6 +179,37 @@ func pngToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim L
 		return Info{}, err
 	}
 	return finishImagePage(pw, img, content, size, meta)
+}
+
+// fastPNGRow fills row with line y of the common 8-bit image types
+// directly from their pixel buffers; false for other types.
+func fastPNGRow(row []byte, m image.Image, y int) bool {
+	switch m := m.(type) {
+	case *image.Gray:
+		i := m.PixOffset(m.Rect.Min.X, y)
+		copy(row, m.Pix[i:i+m.Rect.Dx()])
+	case *image.RGBA: // premultiplied: c + (255 - a) is c over white
+		i := m.PixOffset(m.Rect.Min.X, y)
+		px := m.Pix[i : i+4*m.Rect.Dx()]
+		for x := 0; x < len(px)/4; x++ {
+			w := 255 - px[4*x+3]
+			row[3*x], row[3*x+1], row[3*x+2] = px[4*x]+w, px[4*x+1]+w, px[4*x+2]+w
+		}
+	case *image.NRGBA:
+		i := m.PixOffset(m.Rect.Min.X, y)
+		px := m.Pix[i : i+4*m.Rect.Dx()]
+		for x := 0; x < len(px)/4; x++ {
+			a := uint32(px[4*x+3])
+			for c := 0; c < 3; c++ {
+				// Rounded c·a/255 + (255 − a), as image/color would compute.
+				v := uint32(px[4*x+c])
+				row[3*x+c] = uint8((v*a*0x101/0xff+(0xffff-a*0x101))>>8)
+			}
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // finishImagePage writes the content stream and page showing image img

@@ -123,3 +123,39 @@ func TestImageLimits(t *testing.T) {
 		t.Fatalf("err = %v, want truncation *FormatError", err)
 	}
 }
+
+// TestFastPNGRows checks the direct pixel paths against the generic one.
+func TestFastPNGRows(t *testing.T) {
+	nrgba := image.NewNRGBA(image.Rect(0, 0, 64, 3))
+	rgba := image.NewRGBA(image.Rect(0, 0, 64, 3))
+	gray := image.NewGray(image.Rect(0, 0, 64, 3))
+	for x := 0; x < 64; x++ {
+		for y := 0; y < 3; y++ {
+			c := color.NRGBA{uint8(x * 4), uint8(y * 90), uint8(255 - x), uint8(x*4 + y)}
+			nrgba.SetNRGBA(x, y, c)
+			rgba.Set(x, y, c)
+			gray.SetGray(x, y, color.Gray{uint8(x*3 + y)})
+		}
+	}
+	for name, m := range map[string]image.Image{"nrgba": nrgba, "rgba": rgba, "gray": gray} {
+		ncomp := 3
+		if name == "gray" {
+			ncomp = 1
+		}
+		fast := make([]byte, 64*ncomp)
+		for y := 0; y < 3; y++ {
+			if !fastPNGRow(fast, m, y) {
+				t.Fatalf("%s: no fast path", name)
+			}
+			for x := 0; x < 64; x++ {
+				r, g, b, a := m.At(x, y).RGBA()
+				want := []uint8{uint8((r + 0xffff - a) >> 8), uint8((g + 0xffff - a) >> 8), uint8((b + 0xffff - a) >> 8)}
+				for c := 0; c < ncomp; c++ {
+					if got := fast[x*ncomp+c]; got != want[c] {
+						t.Fatalf("%s (%d,%d) comp %d: %d, want %d", name, x, y, c, got, want[c])
+					}
+				}
+			}
+		}
+	}
+}
