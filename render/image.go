@@ -203,7 +203,7 @@ func fastPNGRow(row []byte, m image.Image, y int) bool {
 			for c := 0; c < 3; c++ {
 				// Rounded c·a/255 + (255 − a), as image/color would compute.
 				v := uint32(px[4*x+c])
-				row[3*x+c] = uint8((v*a*0x101/0xff+(0xffff-a*0x101))>>8)
+				row[3*x+c] = uint8((v*a*0x101/0xff + (0xffff - a*0x101)) >> 8)
 			}
 		}
 	default:
