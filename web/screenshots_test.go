@@ -12,10 +12,14 @@ import (
 	"github.com/sealprint/sealprint/internal/testutil"
 )
 
-// screenshots writes the decrypted page in French and English, phone and
+// screenshots writes (under SEALPRINT_INTEGRATION=1, as scripts/test runs)
+// the decrypted page in French and English, phone and
 // desktop sized, to docs/screenshots/ (the project's documentation).
 func (e *browserEnv) screenshots(t *testing.T, ctx context.Context) {
 	t.Helper()
+	if !testutil.Integration() {
+		return // only scripts/test refreshes the documentation
+	}
 	dir := filepath.Join(testutil.ModuleRoot(), "docs", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -70,6 +74,9 @@ func (e *browserEnv) screenshots(t *testing.T, ctx context.Context) {
 // docs/screenshots/recipient-NAME.png.
 func shot(t *testing.T, ctx context.Context, name, lang string, phone bool) {
 	t.Helper()
+	if !testutil.Integration() {
+		return
+	}
 	w, h := int64(1280), int64(900)
 	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
 	if phone {
