@@ -76,7 +76,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	notify := spooler.DesktopNotifier(log)
 	var prt *printer.Server
 	var prtMu sync.Mutex
-	sp, err := spooler.Open(spooler.Options{
+	opts := spooler.Options{
 		Dir:            filepath.Join(p.home, "spool"),
 		Key:            spoolKey,
 		Renderer:       st,
@@ -98,7 +98,13 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		RetryMin: *retryMin, RetryMax: *retryMax, PollInterval: *poll,
 		Retention: keepFor, KeepSealed: *keepSealed,
 		Logger: log,
-	})
+	}
+	// A 'sealprint jobs' run may hold the spool for a moment.
+	sp, err := spooler.Open(opts)
+	for i := 0; i < 50 && errors.Is(err, spooler.ErrLocked); i++ {
+		time.Sleep(100 * time.Millisecond)
+		sp, err = spooler.Open(opts)
+	}
 	if errors.Is(err, spooler.ErrLocked) {
 		return errors.New("another 'sealprint serve' is already running with this SEALPRINT_HOME")
 	}
