@@ -59,6 +59,10 @@ func runRender(ctx context.Context, e *env, args []string) error {
 		ps := info.PageSizes[0]
 		size = fmt.Sprintf(", first page %.0f×%.0f pt (%.0f×%.0f mm)", ps.Width, ps.Height, ps.Width/72*25.4, ps.Height/72*25.4)
 	}
-	fmt.Fprintf(report, "%s: %d pages, format %s%s\n", *out, info.Pages, info.Format, size)
+	pages := "pages"
+	if info.Pages == 1 {
+		pages = "page"
+	}
+	fmt.Fprintf(report, "%s: %d %s, format %s%s\n", *out, info.Pages, pages, info.Format, size)
 	return nil
 }
