@@ -228,3 +228,26 @@ func TestEndToEndCUPS(t *testing.T) {
 		t.Fatalf("plaintext in relay storage: %v", h)
 	}
 }
+
+// TestBusyPrinter: a full spool makes the printer answer
+// server-error-busy (the client retries later); nothing crashes and the
+// job is accepted once there is room.
+func TestBusyPrinter(t *testing.T) {
+	testutil.NeedIntegration(t)
+	w := newWorld(t, "--max-jobs", "1")
+	w.startServe()
+	if err := printIPP(t.Context(), w.addr, "sealed", "first.pdf", makePDF("first")); err != nil {
+		t.Fatal(err)
+	}
+	w.waitJob("first.pdf", spooler.Held)
+	err := printIPP(t.Context(), w.addr, "sealed", "second.pdf", makePDF("second"))
+	if err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("second job on a full spool: %v", err)
+	}
+	jobs, _ := w.jobs()
+	w.sp(w.sender, "jobs", "cancel", jobs[0].ID)
+	if err := printIPP(t.Context(), w.addr, "sealed", "second.pdf", makePDF("second")); err != nil {
+		t.Fatalf("after room was made: %v", err)
+	}
+	w.waitJob("second.pdf", spooler.Held)
+}
