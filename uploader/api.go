@@ -10,14 +10,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 )
-
-var osGetenv = os.Getenv
 
 // CreateDropRequest is the body of POST /api/v1/drops.
 type CreateDropRequest struct {

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -55,6 +56,8 @@ type Options struct {
 	// between MinChunk and MaxChunk.
 	ChunkSize, MinChunk, MaxChunk int64
 }
+
+var osGetenv = os.Getenv
 
 // Client talks to one relay. It is safe for concurrent use.
 type Client struct {

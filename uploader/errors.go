@@ -67,6 +67,9 @@ func (e *APIError) Error() string {
 // Temporary reports whether the same request may succeed later: server
 // errors, 408, 409, 423 and 429.
 func (e *APIError) Temporary() bool {
+	if strings.HasPrefix(e.Message, "ERR_UPLOAD_INTERRUPTED") {
+		return true // tus: another request for the upload took over; resume
+	}
 	switch e.Status {
 	case http.StatusRequestTimeout, http.StatusConflict, http.StatusLocked, http.StatusTooManyRequests:
 		return true
@@ -76,7 +79,7 @@ func (e *APIError) Temporary() bool {
 
 // IsPermanent reports whether err will not go away by retrying: an APIError
 // that is not temporary, a proxy authentication failure, a TLS
-// verification or pin failure, or a canceled context.
+// verification or pin failure, a local read error, or a canceled context.
 func IsPermanent(err error) bool {
 	if err == nil {
 		return false
@@ -86,7 +89,8 @@ func IsPermanent(err error) bool {
 		return !ae.Temporary()
 	}
 	var pe *PinError
-	return errors.Is(err, ErrProxyAuth) || errors.As(err, &pe) || isCertError(err) || isContextError(err)
+	var le *LocalReadError
+	return errors.Is(err, ErrProxyAuth) || errors.As(err, &pe) || errors.As(err, &le) || isCertError(err) || isContextError(err)
 }
 
 // IsTemporary reports whether retrying err later may succeed.
@@ -99,9 +103,6 @@ const maxErrorBody = 16 << 10
 func readAPIError(resp *http.Response) error {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	if resp.StatusCode == http.StatusProxyAuthRequired {
-		return &ProxyAuthError{Proxy: "in the path", Schemes: authSchemes(resp.Header.Values("Proxy-Authenticate"))}
-	}
 	e := parseAPIError(resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	if pe := resp.Header.Get("X-Squid-Error"); pe != "" {
 		// The answer comes from a proxy in the way, not from the relay.

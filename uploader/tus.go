@@ -142,7 +142,7 @@ func tooLarge(err error) bool {
 func (u *tusUpload) offset(ctx context.Context) (int64, error) {
 	off, err := u.head(ctx)
 	var ae *APIError
-	if err == nil || !errors.As(err, &ae) || (ae.Status != http.StatusNotFound && ae.Status != http.StatusGone) {
+	if err == nil || !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
 		return off, err
 	}
 	if err := u.create(ctx); err != nil {
@@ -213,7 +213,7 @@ func (u *tusUpload) create(ctx context.Context) error {
 func (u *tusUpload) patch(ctx context.Context, offset, n int64) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	body := &progressReader{r: io.NewSectionReader(u.body, offset, n), base: offset, total: u.size,
+	body := &progressReader{r: io.NewSectionReader(u.body, offset, n), base: offset, size: n, total: u.size,
 		progress: u.progress}
 	body.touch()
 	stopWatch := watchStall(body, func() { cancel(errors.New("upload stalled")) })
@@ -230,6 +230,12 @@ func (u *tusUpload) patch(ctx context.Context, offset, n int64) (int64, error) {
 	req.Header.Set("Content-Type", "application/offset+octet-stream")
 	resp, err := u.c.do(req)
 	u.stats.Sent += body.n.Load()
+	if rerr := body.readErr(); rerr != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return 0, &LocalReadError{Err: rerr}
+	}
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && !isContextError(cause) {
 			return 0, fmt.Errorf("%w: %w", cause, err)
@@ -250,13 +256,30 @@ func (u *tusUpload) patch(ctx context.Context, offset, n int64) (int64, error) {
 // progressReader counts bytes read from a chunk and reports the total.
 type progressReader struct {
 	r        io.Reader
-	base     int64
+	base     int64 // offset of the chunk
+	size     int64 // length of the chunk
 	total    int64
 	progress func(sent, total int64)
 	n        atomic.Int64
 	last     atomic.Int64 // unix nanos of the last read
 	done     atomic.Bool
+	err      atomic.Value // first read error other than EOF
 }
+
+// readErr returns the error reading the local body, if any.
+func (p *progressReader) readErr() error {
+	if e, ok := p.err.Load().(error); ok {
+		return e
+	}
+	return nil
+}
+
+// LocalReadError means the document to upload could not be read: retrying
+// the network will not help.
+type LocalReadError struct{ Err error }
+
+func (e *LocalReadError) Error() string { return "read the document to upload: " + e.Err.Error() }
+func (e *LocalReadError) Unwrap() error { return e.Err }
 
 func (p *progressReader) touch() { p.last.Store(time.Now().UnixNano()) }
 
@@ -264,10 +287,17 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
 		p.touch()
-		p.progress(p.base+p.n.Add(int64(n)), p.total)
+		sent := p.n.Add(int64(n))
+		p.progress(p.base+sent, p.total)
+		if sent >= p.size {
+			p.done.Store(true) // all handed over: now waiting for the answer
+		}
 	}
 	if err != nil {
 		p.done.Store(true)
+		if err != io.EOF {
+			p.err.CompareAndSwap(nil, err)
+		}
 	}
 	return n, err
 }
