@@ -26,6 +26,7 @@ type openResult struct {
 	Signer            string `json:"signer,omitempty"`
 	SignerFingerprint string `json:"signer_fingerprint,omitempty"`
 	SignerKnown       bool   `json:"signer_in_address_book"`
+	ReceiptSent       bool   `json:"receipt_sent"`
 }
 
 func runOpen(ctx context.Context, e *env, args []string) error {
@@ -56,16 +57,17 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	}
 	var src io.Reader
 	var relayKey *envelope.Key
+	var fetched *downloaded
 	target := pos[0]
 	if strings.HasPrefix(target, "https://") || strings.HasPrefix(target, "http://") {
-		ct, secret, sk, err := p.download(ctx, target, *code)
+		dl, err := p.download(ctx, target, *code)
 		if err != nil {
 			return err
 		}
-		defer func() { ct.Close(); os.Remove(ct.Name()) }()
-		src, opts.Secret, relayKey = ct, secret, sk
-		if sk != nil {
-			opts.Verifiers = append(opts.Verifiers, sk)
+		defer func() { dl.file.Close(); os.Remove(dl.file.Name()) }()
+		src, opts.Secret, relayKey, fetched = dl.file, dl.secret, dl.senderKey, dl
+		if relayKey != nil {
+			opts.Verifiers = append(opts.Verifiers, relayKey)
 		}
 	} else {
 		f, err := openInput(e, target)
@@ -136,6 +138,14 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 		res.Signer, res.SignerFingerprint = msg.Signer.Identity(), msg.Signer.Fingerprint()
 		res.SignerKnown = relayKey == nil || relayKey.Fingerprint() != msg.Signer.Fingerprint() || p.inAddressBook(msg.Signer)
 	}
+	if fetched != nil && len(msg.SessionKey) > 0 {
+		// Tell the sender, with a proof only a decrypting recipient can
+		// make; a failure here does not undo the opening.
+		proof := envelope.ReceiptProof(msg.SessionKey, fetched.sha256)
+		if err := fetched.client.PostReceipt(ctx, fetched.id, proof); err == nil {
+			res.ReceiptSent = true
+		}
+	}
 	if *jsonOut {
 		return writeJSON(e, res)
 	}
@@ -150,6 +160,9 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	fmt.Fprintf(w, "sha256:  %s\n", res.SHA256)
 	if res.Output != "-" {
 		fmt.Fprintf(w, "saved:   %s (%s)\n", res.Output, humanBytes(res.Size))
+	}
+	if res.ReceiptSent {
+		fmt.Fprintln(w, "receipt: the sender is told the document was opened")
 	}
 	return nil
 }
@@ -167,21 +180,31 @@ func (p *pc) inAddressBook(k *envelope.Key) bool {
 // download fetches a link's ciphertext into a temporary file (ciphertext
 // only) and returns it with the link secret and the sender key the relay
 // holds for the drop.
-func (p *pc) download(ctx context.Context, link, code string) (*os.File, string, *envelope.Key, error) {
+// downloaded is a link's ciphertext fetched into a temporary file.
+type downloaded struct {
+	file      *os.File
+	secret    string
+	senderKey *envelope.Key
+	id        string
+	sha256    string
+	client    *uploader.Client
+}
+
+func (p *pc) download(ctx context.Context, link, code string) (*downloaded, error) {
 	base, id, secret, err := uploader.LinkID(link)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	if secret != "" && !envelope.ValidLinkSecret(secret) {
-		return nil, "", nil, errors.New("the link's #secret is damaged: copy the whole link")
+		return nil, errors.New("the link's #secret is damaged: copy the whole link")
 	}
 	client, err := p.clientFor(base.String(), "")
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	info, err := client.Info(ctx, id)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	var senderKey *envelope.Key
 	if info.SenderKey != "" {
@@ -192,31 +215,33 @@ func (p *pc) download(ctx context.Context, link, code string) (*os.File, string,
 	grant := ""
 	if info.NeedsCode {
 		if code == "" {
-			return nil, "", nil, errors.New("this document needs the access code the sender gave you: add --code CODE")
+			return nil, errors.New("this document needs the access code the sender gave you: add --code CODE")
 		}
 		if grant, err = client.SubmitCode(ctx, id, code); err != nil {
-			return nil, "", nil, err
+			return nil, err
 		}
 	}
 	dir := filepath.Join(p.home, "tmp")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	f, err := os.CreateTemp(dir, "download-*.pgp")
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
-	if _, err := client.Download(ctx, id, grant, f); err != nil {
+	h := sha256.New()
+	if _, err := client.Download(ctx, id, grant, io.MultiWriter(f, h)); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, "", nil, err
+		return nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, "", nil, err
+		return nil, err
 	}
-	return f, secret, senderKey, nil
+	return &downloaded{file: f, secret: secret, senderKey: senderKey, id: id,
+		sha256: hex.EncodeToString(h.Sum(nil)), client: client}, nil
 }
 
 // dearmor unwraps an ASCII-armored message, or passes binary through.

@@ -152,6 +152,14 @@ func TestSendOpenThroughRealRelay(t *testing.T) {
 			t.Fatal("document differs")
 		}
 		stranger.fails("no key to open this", "open", r.Link, "-o", "x.pdf")
+		// Opening again (JSON) posts a receipt the relay accepts.
+		var res openResult
+		if err := json.Unmarshal([]byte(officer.must("open", r.Link, "-o", "again.pdf", "--json")), &res); err != nil {
+			t.Fatal(err)
+		}
+		if !res.ReceiptSent || !res.Verified || res.SHA256 != r.SHA256 {
+			t.Fatalf("open --json: %+v", res)
+		}
 	})
 
 	t.Run("link mode with code and download limit", func(t *testing.T) {

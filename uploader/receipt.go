@@ -1,0 +1,25 @@
+package uploader
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// PostReceipt tells the relay that the recipient decrypted the drop.
+// proof is envelope.ReceiptProof of the session key and the ciphertext's
+// SHA-256: the sender, who knows the session key, can check it; the relay
+// only stores it.
+func (c *Client) PostReceipt(ctx context.Context, dropID, proof string) error {
+	if err := checkID(dropID); err != nil {
+		return err
+	}
+	if len(proof) != 64 {
+		return fmt.Errorf("receipt for drop %s: malformed proof", dropID)
+	}
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/receipt", false,
+		map[string]string{"proof": proof}, nil, nil); err != nil {
+		return fmt.Errorf("receipt for drop %s: %w", dropID, err)
+	}
+	return nil
+}
