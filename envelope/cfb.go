@@ -11,16 +11,17 @@ import (
 // blocks are XORed a word at a time and fed straight back to the cipher.
 type cfbEncrypter struct {
 	b   cipher.Block
+	asm *fastCFB // AES-NI loop for whole blocks, or nil
 	ks  [16]byte // keystream for the current block = E(previous ciphertext)
 	reg [16]byte // ciphertext of the current block so far
 	pos int      // bytes of the current block already produced
 }
 
-func newCFBEncrypter(b cipher.Block) *cfbEncrypter {
+func newCFBEncrypter(b cipher.Block, key []byte) *cfbEncrypter {
 	if b.BlockSize() != 16 {
 		panic("envelope: CFB needs a 128-bit block cipher")
 	}
-	c := &cfbEncrypter{b: b}
+	c := &cfbEncrypter{b: b, asm: newFastCFB(key)}
 	b.Encrypt(c.ks[:], c.reg[:]) // E(IV), IV = 0
 	return c
 }
@@ -29,6 +30,13 @@ func newCFBEncrypter(b cipher.Block) *cfbEncrypter {
 func (c *cfbEncrypter) XORKeyStream(dst, src []byte) {
 	dst = dst[:len(src)]
 	for len(src) > 0 {
+		if c.pos == 0 && c.asm != nil {
+			n := c.asm.blocks(&c.ks, dst, src)
+			dst, src = dst[n:], src[n:]
+			if len(src) == 0 {
+				return
+			}
+		}
 		if c.pos == 0 {
 			// Whole blocks: C = P ^ E(C_prev), next keystream = E(C).
 			for len(src) >= 16 {

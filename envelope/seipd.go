@@ -31,7 +31,7 @@ func newSEIPDWriter(w io.Writer, key []byte, rand io.Reader) (*seipdWriter, erro
 	if _, err := out.Write([]byte{1}); err != nil { // version 1
 		return nil, err
 	}
-	s := &seipdWriter{out: out, cfb: newCFBEncrypter(block), mdc: newAsyncHash(sha1.New()), buf: make([]byte, 64<<10)}
+	s := &seipdWriter{out: out, cfb: newCFBEncrypter(block, key), mdc: newAsyncHash(sha1.New()), buf: make([]byte, 64<<10)}
 	// The random prefix: one block, then its last two bytes repeated.
 	prefix := make([]byte, 18)
 	if _, err := io.ReadFull(rand, prefix[:16]); err != nil {
