@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/sealprint/sealprint/internal/atomicfile"
 )
 
 // Incoming describes a job handed over by the printer.
@@ -105,96 +103,101 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 		}
 	}()
 	start := time.Now()
-	if err := s.receive(ctx, tmp, j, doc, &counted); err != nil {
+	files, err := s.receive(ctx, tmp, j, doc, &counted)
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	if err != nil {
 		var busy *BusyError
 		if errors.As(err, &busy) {
 			return "", busy
 		}
 		return "", fmt.Errorf("spool job: %w", err)
 	}
-	if err := os.Rename(tmp, s.st.jobDir(id)); err != nil {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("spool job: %w", err)
+	}
+	written := time.Now()
+	pj := &pendingJob{id: id, dir: tmp, final: s.st.jobDir(id), files: files}
+	if err := s.gc.submit(pj); err != nil {
+		os.RemoveAll(s.st.jobDir(id)) // not acknowledged: do not deliver it later
+		if errors.Is(err, ErrClosed) {
+			return "", err
+		}
 		return "", fmt.Errorf("spool job: %w", err)
 	}
 	keep = true
-	if err := s.jobsSync.sync(); err != nil {
-		os.RemoveAll(s.st.jobDir(id)) // not acknowledged: do not deliver it later
-		return "", fmt.Errorf("spool job: %w", err)
-	}
 	s.mu.Lock()
 	s.jobs[id] = &entry{job: j}
+	s.countLocked(j, 1)
 	s.mu.Unlock()
 	s.log.Info("job received", "job", id, "queue", j.Queue, "format", j.Format, "bytes", j.Size,
-		"recipients", len(j.Recipients), "duration", time.Since(start))
+		"recipients", len(j.Recipients), "duration", time.Since(start), "commit", time.Since(written))
 	s.emit(j, "")
 	s.kick()
 	return id, nil
 }
 
 // receive writes the encrypted document and the first record of job j
-// into the fresh directory dir, and makes both durable. The two files are
-// fsynced together, so the file system can commit them at once.
-func (s *Spooler) receive(ctx context.Context, dir string, j *Job, doc io.Reader, counted *int64) error {
+// into the fresh directory dir. It returns the open files, written but not
+// yet synced (the group commit syncs them), also on error, for the caller
+// to close.
+func (s *Spooler) receive(ctx context.Context, dir string, j *Job, doc io.Reader, counted *int64) ([]*os.File, error) {
+	var files []*os.File
 	df, err := os.OpenFile(filepath.Join(dir, docFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return files, err
 	}
-	defer df.Close()
+	files = append(files, df)
 	bw := bufio.NewWriterSize(df, chunkSize+tagSize)
 	ew, err := s.st.c.newEncryptWriter(bw, j.ID, docFile)
 	if err != nil {
-		return err
+		return files, err
 	}
 	buf := make([]byte, chunkSize)
 	defer clear(buf)
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return files, err
 		}
 		n, rerr := doc.Read(buf)
 		if n > 0 {
 			if err := s.grow(counted, int64(n)); err != nil {
-				return err
+				return files, err
 			}
 			if _, err := ew.Write(buf[:n]); err != nil {
-				return err
+				return files, err
 			}
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return fmt.Errorf("read document: %w", rerr)
+			return files, fmt.Errorf("read document: %w", rerr)
 		}
 	}
 	j.Size = ew.Written()
 	if err := ew.Close(); err != nil {
-		return err
+		return files, err
 	}
 	if err := bw.Flush(); err != nil {
-		return err
+		return files, err
 	}
 	rec, err := s.st.sealedRecord(j)
 	if err != nil {
-		return err
+		return files, err
 	}
 	rf, err := os.OpenFile(filepath.Join(dir, recordFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return files, err
 	}
-	defer rf.Close()
+	files = append(files, rf)
 	if _, err := rf.Write(rec); err != nil {
-		return err
+		return files, err
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- rf.Sync() }()
-	err = df.Sync()
-	if rerr := <-errc; err == nil {
-		err = rerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	return atomicfile.SyncDir(dir)
+	return files, nil
 }
 
 // reserve admits one more Accept unless the spool is full.
@@ -204,16 +207,10 @@ func (s *Spooler) reserve() error {
 	if s.closed {
 		return ErrClosed
 	}
-	active := s.accepts
-	for _, e := range s.jobs {
-		if !e.job.State.Final() {
-			active++
-		}
-	}
-	if active >= s.opt.MaxJobs {
+	if active := s.accepts + s.unfinished; active >= s.opt.MaxJobs {
 		return &BusyError{Reason: fmt.Sprintf("%d unfinished jobs", active)}
 	}
-	if s.activeBytesLocked()+s.inBytes >= s.opt.MaxBytes {
+	if s.unfinishedBytes+s.inBytes >= s.opt.MaxBytes {
 		return &BusyError{Reason: "spool size limit reached"}
 	}
 	s.accepts++
@@ -224,7 +221,7 @@ func (s *Spooler) reserve() error {
 func (s *Spooler) grow(counted *int64, n int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.activeBytesLocked()+s.inBytes+n > s.opt.MaxBytes {
+	if s.unfinishedBytes+s.inBytes+n > s.opt.MaxBytes {
 		return &BusyError{Reason: "spool size limit reached"}
 	}
 	s.inBytes += n
@@ -236,17 +233,21 @@ func (s *Spooler) release(counted int64) {
 	s.mu.Lock()
 	s.accepts--
 	s.inBytes -= counted
+	idle := s.accepts == 0
 	s.mu.Unlock()
+	if idle {
+		s.kick() // steps may have waited for the Accepts (see dispatch)
+	}
 }
 
-func (s *Spooler) activeBytesLocked() int64 {
-	var n int64
-	for _, e := range s.jobs {
-		if !e.job.State.Final() {
-			n += e.job.Size
-		}
+// countLocked adds j (sign 1) to the counts of unfinished jobs, or takes
+// it away (sign -1). Every change of s.jobs goes through it.
+func (s *Spooler) countLocked(j *Job, sign int) {
+	if j == nil || j.State.Final() {
+		return
 	}
-	return n
+	s.unfinished += sign
+	s.unfinishedBytes += int64(sign) * j.Size
 }
 
 // clip bounds a metadata string and makes it valid UTF-8 on one line.

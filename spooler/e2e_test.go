@@ -156,6 +156,10 @@ func TestEndToEndCUPS(t *testing.T) {
 	if h.Pages != 1 {
 		t.Fatalf("held job pages %d", h.Pages)
 	}
+	// The message names the service's own jobs page, not the default one.
+	if page := "http://" + w.addr + "/jobs"; !strings.Contains(h.Message, page) {
+		t.Fatalf("held job message %q does not name %s", h.Message, page)
+	}
 	w.sp(w.sender, "jobs", "release", h.ID, "--to", recipientEmail)
 	h = w.waitJob("held.pdf", spooler.Uploaded)
 

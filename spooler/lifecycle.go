@@ -80,7 +80,10 @@ func (s *Spooler) purge(id string) {
 		return
 	}
 	s.mu.Lock()
-	delete(s.jobs, id)
+	if e, ok := s.jobs[id]; ok {
+		s.countLocked(e.job, -1)
+		delete(s.jobs, id)
+	}
 	s.mu.Unlock()
 	s.log.Info("job removed after retention", "job", id, "state", j.State)
 }

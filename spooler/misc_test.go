@@ -78,22 +78,6 @@ func TestClipAndIDs(t *testing.T) {
 	}
 }
 
-func TestDirSyncerConcurrent(t *testing.T) {
-	d := newDirSyncer(t.TempDir())
-	errs := make(chan error, 50)
-	for range 50 {
-		go func() { errs <- d.sync() }()
-	}
-	for range 50 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if d.started == 0 || d.started > 50 {
-		t.Fatalf("%d syncs", d.started)
-	}
-}
-
 // Canceling a job while it uploads stops the upload and leaves nothing.
 func TestCancelDuringUpload(t *testing.T) {
 	h := newHarness(t, nil)
@@ -173,5 +157,40 @@ func TestTransitionTable(t *testing.T) {
 	d.State = Delivered
 	if checkTransitions(n, d) == nil {
 		t.Error("state changed without a transition")
+	}
+}
+
+// Messages and notifications name the jobs page where the service really
+// listens.
+func TestPageURL(t *testing.T) {
+	h := newHarness(t, nil)
+	if h.sp.PageURL() != DefaultPageURL {
+		t.Fatalf("default page %q", h.sp.PageURL())
+	}
+	const page = "http://127.0.0.1:9631/jobs"
+	h.sp.SetPageURL(page)
+	h.start()
+	id := h.accept("sealed", "held report", doc(10, "a"))
+	h.waitState(id, Held)
+	for {
+		e := <-h.events
+		if e.Job.ID != id || e.Job.State != Held {
+			continue
+		}
+		if e.Page != page || !strings.Contains(e.Message(), page) {
+			t.Fatalf("event page %q, message %q", e.Page, e.Message())
+		}
+		_, body, ok := Notification(e)
+		if !ok || !strings.Contains(body, page) || strings.Contains(body, "8632") {
+			t.Fatalf("notification %q", body)
+		}
+		break
+	}
+	j, _ := h.sp.Get(id)
+	if v := h.sp.View(j); !strings.Contains(v.Message, page) {
+		t.Fatalf("view message %q", v.Message)
+	}
+	if m := j.StatusMessage(); !strings.Contains(m, DefaultPageURL) {
+		t.Fatalf("default message %q", m)
 	}
 }

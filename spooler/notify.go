@@ -29,12 +29,16 @@ func DesktopNotifier(log *slog.Logger) func(title, body string) {
 
 // Notification returns what to tell the sender about an event, and whether
 // it is worth a notification: a job that needs recipients, failed for good,
-// or was opened by its recipient.
+// or was opened by its recipient. A held job names the event's jobs page.
 func Notification(ev Event) (title, body string, ok bool) {
 	j := ev.Job
 	switch {
 	case j.State == Held && ev.From != Held:
-		return "Choose recipients", `"` + j.Name + `" is waiting at http://127.0.0.1:8632/jobs`, true
+		page := ev.Page
+		if page == "" {
+			page = DefaultPageURL
+		}
+		return "Choose recipients", `"` + j.Name + `" is waiting at ` + page, true
 	case j.State == Failed && j.Permanent:
 		return "Sealed print failed", `"` + j.Name + `": ` + j.Error, true
 	case j.State == Delivered && ev.From != Delivered:

@@ -9,6 +9,11 @@ import (
 // maxIdle is the longest the scheduler sleeps without looking at the jobs.
 const maxIdle = time.Minute
 
+// maxYield is the longest rendering and sealing wait for documents being
+// received (see dispatch): a burst of prints is acknowledged first, but a
+// steady stream of them does not stop jobs from moving on.
+const maxYield = 2 * time.Second
+
 // Run processes jobs until ctx is canceled: it resumes every unfinished job
 // from its last recorded state, then runs each job's next step when it is
 // due: at most Options.Workers render or seal steps and Options.Uploads
@@ -68,10 +73,26 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 		if st := e.job.State; st == Sealed || st == Uploaded || st == Delivered || (st == Failed && e.job.Stage == Sealed) {
 			sema = s.netSema
 		}
+		if sema == s.cpuSema && s.accepts > 0 {
+			// Documents being received come first: rendering and sealing
+			// wait until they are stored, for at most maxYield.
+			if s.yieldSince.IsZero() {
+				s.yieldSince = now
+			}
+			if until := s.yieldSince.Add(maxYield); now.Before(until) {
+				if next.IsZero() || until.Before(next) {
+					next = until
+				}
+				continue
+			}
+		}
 		select {
 		case sema <- struct{}{}:
 		default:
 			continue // pool full; a finishing step kicks the scheduler
+		}
+		if sema == s.cpuSema {
+			s.yieldSince = time.Time{}
 		}
 		stepCtx, cancel := context.WithCancel(ctx)
 		e.running, e.cancel = true, cancel

@@ -29,7 +29,13 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type Event struct {
 	Job  *Job  // a copy of the job after the change
 	From State // the state before
+	// Page is the address of the jobs page (see Spooler.SetPageURL), for
+	// messages that send the user there.
+	Page string
 }
+
+// Message is the job's status message naming the event's jobs page.
+func (ev Event) Message() string { return ev.Job.StatusMessageAt(ev.Page) }
 
 // Options configures a Spooler. Dir, Key, Renderer, Sealer and Deliverer
 // are required.
@@ -97,17 +103,25 @@ type Spooler struct {
 	clock Clock
 	lock  *os.File // exclusive lock on the spool directory
 
-	jobsSync *dirSyncer // group commit of new jobs
+	gc *groupCommitter // makes accepted jobs durable in batches
 
 	mu      sync.Mutex
 	jobs    map[string]*entry
 	accepts int   // Accepts in progress
 	inBytes int64 // bytes being received
-	closed  bool
-	wake    chan struct{}
-	cpuSema chan struct{} // render and seal steps
-	netSema chan struct{} // upload and status steps
-	wg      sync.WaitGroup
+	// unfinished and unfinishedBytes count the jobs of s.jobs not in a
+	// final state and their sizes (see countLocked).
+	unfinished      int
+	unfinishedBytes int64
+	pageURL         string // the jobs page named in messages (see SetPageURL)
+	// yieldSince is when a due render or seal step first waited for
+	// Accepts in progress (zero when none waits).
+	yieldSince time.Time
+	closed     bool
+	wake       chan struct{}
+	cpuSema    chan struct{} // render and seal steps
+	netSema    chan struct{} // upload and status steps
+	wg         sync.WaitGroup
 }
 
 // entry is a job in memory.
@@ -152,15 +166,15 @@ func Open(opt Options) (*Spooler, error) {
 		return nil, err
 	}
 	s := &Spooler{
-		opt:      opt,
-		st:       &store{root: opt.Dir, c: c},
-		jobsSync: newDirSyncer(filepath.Join(opt.Dir, jobsDir)),
-		log:      opt.Logger,
-		clock:    opt.Clock,
-		jobs:     map[string]*entry{},
-		wake:     make(chan struct{}, 1),
-		cpuSema:  make(chan struct{}, opt.Workers),
-		netSema:  make(chan struct{}, opt.Uploads),
+		opt:     opt,
+		st:      &store{root: opt.Dir, c: c},
+		gc:      newGroupCommitter(filepath.Join(opt.Dir, jobsDir)),
+		log:     opt.Logger,
+		clock:   opt.Clock,
+		jobs:    map[string]*entry{},
+		wake:    make(chan struct{}, 1),
+		cpuSema: make(chan struct{}, opt.Workers),
+		netSema: make(chan struct{}, opt.Uploads),
 	}
 	if err := os.MkdirAll(opt.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool: %w", err)
@@ -181,6 +195,7 @@ func Open(opt Options) (*Spooler, error) {
 		lf.Close()
 		return nil, err
 	}
+	go s.gc.run()
 	return s, nil
 }
 
@@ -192,6 +207,7 @@ func (s *Spooler) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.gc.close()
 	if s.lock == nil {
 		return nil
 	}
@@ -225,6 +241,7 @@ func (s *Spooler) load() error {
 		s.st.cleanTemps(id)
 		s.dropArtifacts(j)
 		s.jobs[id] = &entry{job: j}
+		s.countLocked(j, 1)
 	}
 	s.log.Info("spool: opened", "dir", s.opt.Dir, "jobs", len(s.jobs))
 	return nil
@@ -296,6 +313,25 @@ func (s *Spooler) kick() {
 // emit reports a change to OnChange.
 func (s *Spooler) emit(j *Job, from State) {
 	if s.opt.OnChange != nil && j.State != from {
-		s.opt.OnChange(Event{Job: j.clone(), From: from})
+		s.opt.OnChange(Event{Job: j.clone(), From: from, Page: s.PageURL()})
 	}
+}
+
+// SetPageURL sets the address of the jobs page that messages and
+// notifications name, once the service knows where it listens (default
+// DefaultPageURL).
+func (s *Spooler) SetPageURL(url string) {
+	s.mu.Lock()
+	s.pageURL = url
+	s.mu.Unlock()
+}
+
+// PageURL returns the address of the jobs page named in messages.
+func (s *Spooler) PageURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pageURL == "" {
+		return DefaultPageURL
+	}
+	return s.pageURL
 }

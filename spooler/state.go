@@ -113,16 +113,27 @@ func (j *Job) moveTo(s State, now time.Time, note string) {
 	}
 }
 
+// DefaultPageURL is the jobs page of a service on the default address.
+const DefaultPageURL = "http://127.0.0.1:8632/jobs"
+
 // StatusMessage is a one-line description of the job for the sender, as
-// shown in the printer's job-state-message.
-func (j *Job) StatusMessage() string {
+// shown in the printer's job-state-message, naming the jobs page at its
+// default address (see StatusMessageAt).
+func (j *Job) StatusMessage() string { return j.StatusMessageAt(DefaultPageURL) }
+
+// StatusMessageAt is StatusMessage for a service whose jobs page is page
+// (e.g. "http://127.0.0.1:8632/jobs").
+func (j *Job) StatusMessageAt(page string) string {
+	if page == "" {
+		page = DefaultPageURL
+	}
 	switch j.State {
 	case Received:
 		return "received, waiting to be converted to PDF"
 	case Rendered:
 		return "converted to PDF, waiting to be sealed"
 	case Held:
-		return "waiting for you to choose recipients on the jobs page (http://127.0.0.1:8632/jobs) or with sealprint jobs release"
+		return "waiting for you to choose recipients on the jobs page (" + page + ") or with sealprint jobs release"
 	case Sealed:
 		return "sealed for " + listNames(j.Recipients) + ", uploading"
 	case Uploaded:

@@ -41,7 +41,9 @@ func (s *Spooler) update(id string, fn func(j *Job) error) (*Job, State, error) 
 	// Files the new state no longer needs go before the state is visible.
 	s.dropArtifacts(j)
 	s.mu.Lock()
+	s.countLocked(e.job, -1)
 	e.job = j
+	s.countLocked(j, 1)
 	s.mu.Unlock()
 	return j.clone(), cur.State, nil
 }
@@ -60,7 +62,9 @@ func (s *Spooler) touch(id string, fn func(j *Job)) {
 	s.mu.Lock()
 	j := e.job.clone()
 	fn(j)
+	s.countLocked(e.job, -1)
 	e.job = j
+	s.countLocked(j, 1)
 	s.mu.Unlock()
 }
 

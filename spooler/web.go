@@ -41,13 +41,20 @@ type JobView struct {
 	Message string `json:"message"`
 }
 
-// View returns j with its status message.
-func View(j *Job) JobView {
+// View returns j with its status message, naming the jobs page at its
+// default address.
+func View(j *Job) JobView { return ViewAt(j, DefaultPageURL) }
+
+// ViewAt returns j with its status message, naming the jobs page page.
+func ViewAt(j *Job, page string) JobView {
 	if j.Recipients == nil {
 		j.Recipients = []string{}
 	}
-	return JobView{Job: j, Message: j.StatusMessage()}
+	return JobView{Job: j, Message: j.StatusMessageAt(page)}
 }
+
+// View returns j with its status message, naming this spooler's jobs page.
+func (s *Spooler) View(j *Job) JobView { return ViewAt(j, s.PageURL()) }
 
 //go:embed page.html
 var pageHTML string
@@ -165,9 +172,9 @@ func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) 
 	slices.Reverse(jobs) // newest first
 	for _, j := range jobs {
 		if j.State == Held {
-			d.Held = append(d.Held, View(j))
+			d.Held = append(d.Held, w.s.View(j))
 		} else {
-			d.Others = append(d.Others, View(j))
+			d.Others = append(d.Others, w.s.View(j))
 		}
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -275,7 +282,7 @@ func (w *web) apiList(rw http.ResponseWriter, r *http.Request) {
 	}
 	views := []JobView{}
 	for _, j := range w.s.List() {
-		views = append(views, View(j))
+		views = append(views, w.s.View(j))
 	}
 	writeJSON(rw, http.StatusOK, views)
 }
@@ -289,7 +296,7 @@ func (w *web) apiGet(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, View(j))
+	writeJSON(rw, http.StatusOK, w.s.View(j))
 }
 
 // ActionRequest is the body of POST /jobs/api/ID/release.
@@ -318,5 +325,5 @@ func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, View(j))
+	writeJSON(rw, http.StatusOK, w.s.View(j))
 }

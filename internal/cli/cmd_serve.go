@@ -87,7 +87,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		OnChange: func(ev spooler.Event) {
 			prtMu.Lock()
 			if prt != nil && ev.Job.PrinterID != "" {
-				prt.SetJobMessage(ev.Job.PrinterID, ev.Job.StatusMessage())
+				prt.SetJobMessage(ev.Job.PrinterID, ev.Message())
 			}
 			prtMu.Unlock()
 			if title, body, ok := spooler.Notification(ev); ok {
@@ -134,12 +134,13 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	url := "http://" + l.Addr().String()
+	url := localURL(l.Addr())
+	sp.SetPageURL(url + "/jobs")
 	if err := spooler.WriteServiceInfo(filepath.Join(p.home, "spool"), spooler.ServiceInfo{URL: url, Token: token, PID: os.Getpid()}); err != nil {
 		l.Close()
 		return err
 	}
-	log.Info("sealprint serving", "printer", "ipp://"+l.Addr().String()+"/ipp/print/"+printer.DefaultQueue, "jobs", url+"/jobs")
+	log.Info("sealprint serving", "printer", "ipp://"+strings.TrimPrefix(url, "http://")+"/ipp/print/"+printer.DefaultQueue, "jobs", url+"/jobs")
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -150,6 +151,23 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	<-spDone
 	os.Remove(filepath.Join(p.home, "spool", "service.json"))
 	return err
+}
+
+// localURL is the http URL at which this machine reaches a listener on
+// addr: a listener on every address (0.0.0.0, ::) is named by its loopback
+// address, which the jobs page requires.
+func localURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // printerSpool adapts the spooler to the printer's Spooler interface.
