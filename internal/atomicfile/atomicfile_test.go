@@ -1,0 +1,38 @@
+package atomicfile
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWriteReplacesWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A failing writer leaves the old content and no temp file behind.
+	err := Write(path, 0o600, func(w io.Writer) error {
+		w.Write([]byte("half of the new"))
+		return errors.New("disk on fire")
+	})
+	if err == nil {
+		t.Fatal("error lost")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Fatalf("content %q after a failed write", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("temp files left: %v", entries)
+	}
+	if err := WriteFile(path, []byte("new"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	if b, _ := os.ReadFile(path); string(b) != "new" || st.Mode().Perm() != 0o640 {
+		t.Fatalf("content %q mode %v", b, st.Mode())
+	}
+}
