@@ -56,6 +56,7 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 
 // doctor runs the checks and prints one line per result.
 type doctor struct {
+	creds   *uploader.Credentials // proxy credentials from the keyring, if configured
 	w       io.Writer
 	timeout time.Duration
 	failed  int
@@ -89,6 +90,17 @@ func (d *doctor) run(ctx context.Context, e *env) {
 	}
 	d.ok("config", home+"/"+config.FileName)
 	d.checkKeys(home, e)
+	if cfg.ProxyUser != "" {
+		ks, err := keystore.Open(home, keystore.Options{Getenv: e.getenv})
+		if err == nil {
+			d.creds, err = proxyCredentials(cfg, ks)
+		}
+		if err != nil {
+			d.fail("proxy credentials", err.Error(), "run 'sealprint enroll --proxy-user USER' with SEALPRINT_PROXY_PASSWORD set")
+		} else {
+			d.ok("proxy credentials", "user "+cfg.ProxyUser+", password in the secret store")
+		}
+	}
 	if cfg.Relay == "" {
 		d.fail("relay", "no relay configured", "run 'sealprint enroll --relay URL --token TOKEN' (or set SEALPRINT_RELAY)")
 	} else {
@@ -123,7 +135,7 @@ func (d *doctor) checkKeys(home string, e *env) {
 
 // checkRelay checks each route to the relay, TLS, the clock and the token.
 func (d *doctor) checkRelay(ctx context.Context, cfg *config.Config, getenv func(string) string) {
-	opts := uploader.Options{Proxy: cfg.Proxy, PAC: cfg.PAC, CA: cfg.CA, Getenv: getenv}
+	opts := uploader.Options{Proxy: cfg.Proxy, PAC: cfg.PAC, CA: cfg.CA, Getenv: getenv, ProxyCredentials: d.creds}
 	c, err := uploader.New(cfg.Relay, cfg.Token, opts)
 	if err != nil {
 		d.fail("network settings", err.Error(), "fix the proxy URL or CA file with 'sealprint enroll --proxy URL --ca FILE'")
@@ -198,7 +210,7 @@ func (d *doctor) probe(ctx context.Context, cfg *config.Config, getenv func(stri
 		}
 		return getenv(k)
 	}
-	c, err := uploader.New(cfg.Relay, cfg.Token, uploader.Options{Proxy: proxy, CA: cfg.CA, Getenv: noOverride})
+	c, err := uploader.New(cfg.Relay, cfg.Token, uploader.Options{Proxy: proxy, CA: cfg.CA, Getenv: noOverride, ProxyCredentials: d.creds})
 	if err != nil {
 		return nil, err
 	}

@@ -9,16 +9,22 @@ import (
 	"strings"
 
 	"github.com/sealprint/sealprint/internal/config"
+	"github.com/sealprint/sealprint/internal/keystore"
 )
 
 func runEnroll(ctx context.Context, e *env, args []string) error {
-	const usage = "sealprint enroll --relay URL --token TOKEN [--proxy URL] [--pac URL|FILE] [--ca FILE]"
-	fs := newFlags("enroll", usage+"\n\nSaves the relay address, the enrolment token and network settings in the config.", e.stderr)
+	const usage = "sealprint enroll --relay URL --token TOKEN [--proxy URL] [--proxy-user USER] [--pac URL|FILE] [--ca FILE]"
+	fs := newFlags("enroll", usage+`
+
+Saves the relay address, the enrolment token and network settings in the
+config. A proxy password (from SEALPRINT_PROXY_PASSWORD, or in the --proxy
+URL) goes to the OS keyring, never into the config file.`, e.stderr)
 	relayURL := fs.String("relay", "", "relay base URL, e.g. https://relay.example.org")
 	token := fs.String("token", "", "enrolment token (from 'sealrelay token create')")
 	proxy := fs.String("proxy", "", "explicit proxy URL, used for every relay address (http://[user:pass@]host:port)")
 	pac := fs.String("pac", "", "proxy auto-config file: URL or path")
 	ca := fs.String("ca", "", "PEM file of extra trusted CAs (TLS-inspecting proxy)")
+	proxyUser := fs.String("proxy-user", "", "user name for proxy authentication; password from SEALPRINT_PROXY_PASSWORD")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -55,7 +61,27 @@ func runEnroll(ctx context.Context, e *env, args []string) error {
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
 			return usageError("--proxy must be a URL like http://proxy.example:3128")
 		}
-		cfg.Proxy = *proxy
+		// Credentials in the URL move to the keyring.
+		if u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				if err := saveProxyPassword(e, home, pw); err != nil {
+					return err
+				}
+			}
+			cfg.ProxyUser = u.User.Username()
+			u.User = nil
+		}
+		cfg.Proxy = u.String()
+	}
+	if *proxyUser != "" {
+		pw := e.getenv("SEALPRINT_PROXY_PASSWORD")
+		if pw == "" {
+			return usageError("--proxy-user needs the password in SEALPRINT_PROXY_PASSWORD")
+		}
+		if err := saveProxyPassword(e, home, pw); err != nil {
+			return err
+		}
+		cfg.ProxyUser = *proxyUser
 	}
 	if *pac != "" {
 		if !strings.Contains(*pac, "://") && !fileExists(*pac) {
@@ -81,6 +107,18 @@ func runEnroll(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "note: no token saved yet; sending needs --token")
 	}
 	return nil
+}
+
+// proxyPasswordSecret names the proxy password among the secrets.
+const proxyPasswordSecret = "proxy-password"
+
+func saveProxyPassword(e *env, home, pw string) error {
+	ks, err := keystore.Open(home, keystore.Options{Notice: e.stderr, Getenv: e.getenv})
+	if err != nil {
+		return err
+	}
+	_, err = ks.Secrets().Set(proxyPasswordSecret, []byte(pw))
+	return err
 }
 
 // checkRelayURL validates a relay base URL: https, or http on loopback.

@@ -17,6 +17,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/internal/config"
+	"github.com/sealprint/sealprint/internal/keystore"
 	"github.com/sealprint/sealprint/uploader"
 )
 
@@ -215,9 +217,26 @@ func (p *pc) relayClient(needToken bool) (*uploader.Client, error) {
 
 // clientFor builds a client of any relay with this PC's network settings.
 func (p *pc) clientFor(relayURL, token string) (*uploader.Client, error) {
-	return uploader.New(relayURL, token, uploader.Options{
-		Proxy: p.cfg.Proxy, PAC: p.cfg.PAC, CA: p.cfg.CA, Getenv: p.getenv,
-	})
+	opts := uploader.Options{Proxy: p.cfg.Proxy, PAC: p.cfg.PAC, CA: p.cfg.CA, Getenv: p.getenv}
+	creds, err := proxyCredentials(p.cfg, p.keys)
+	if err != nil {
+		return nil, err
+	}
+	opts.ProxyCredentials = creds
+	return uploader.New(relayURL, token, opts)
+}
+
+// proxyCredentials returns the configured proxy user with the password
+// from the secret store, or nil when no proxy user is configured.
+func proxyCredentials(cfg *config.Config, ks *keystore.Store) (*uploader.Credentials, error) {
+	if cfg.ProxyUser == "" {
+		return nil, nil
+	}
+	pw, err := ks.Secrets().Get(proxyPasswordSecret)
+	if err != nil {
+		return nil, fmt.Errorf("proxy password for %s: %w (run 'sealprint enroll --proxy-user USER' again)", cfg.ProxyUser, err)
+	}
+	return &uploader.Credentials{User: cfg.ProxyUser, Password: string(pw)}, nil
 }
 
 // recipientAddress picks the address a key was asked for (--to), else its

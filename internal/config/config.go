@@ -24,6 +24,9 @@ type Config struct {
 	Token string `json:"token,omitempty"`
 	// Proxy is an explicit proxy URL used for every relay address.
 	Proxy string `json:"proxy,omitempty"`
+	// ProxyUser is the user name for proxy authentication (Basic, NTLM);
+	// the password is kept with the secrets (OS keyring), never here.
+	ProxyUser string `json:"proxy_user,omitempty"`
 	// PAC is a proxy auto-config file URL or path.
 	PAC string `json:"pac,omitempty"`
 	// CA is a PEM bundle of extra trusted roots (TLS-inspecting proxies).
