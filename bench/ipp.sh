@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Print-Job accept rate: 1 MiB PDF, 8 concurrent clients, 200 jobs, against
 #   1. sealprint serve (real spooler: every acknowledged job is encrypted
-#      with the spool key and fsynced),
+#      with the spool key and fsynced; concurrent jobs are group-committed,
+#      and the PDF conversion of received jobs runs alongside),
 #   2. the printer package with a stand-in spooler that encrypts with
 #      AES-256-GCM into one file per job and fsyncs file and directory,
 #   3. the same with group commit: one log file, one fsync for every job
