@@ -1,7 +1,6 @@
 package spooler
 
 import (
-	"bufio"
 	"context"
 	"encoding/base32"
 	"encoding/binary"
@@ -151,8 +150,7 @@ func (s *Spooler) receive(ctx context.Context, dir string, j *Job, doc io.Reader
 		return files, err
 	}
 	files = append(files, df)
-	bw := bufio.NewWriterSize(df, chunkSize+tagSize)
-	ew, err := s.st.c.newEncryptWriter(bw, j.ID, docFile)
+	ew, err := s.st.c.newEncryptWriter(df, j.ID, docFile)
 	if err != nil {
 		return files, err
 	}
@@ -180,9 +178,6 @@ func (s *Spooler) receive(ctx context.Context, dir string, j *Job, doc io.Reader
 	}
 	j.Size = ew.Written()
 	if err := ew.Close(); err != nil {
-		return files, err
-	}
-	if err := bw.Flush(); err != nil {
 		return files, err
 	}
 	rec, err := s.st.sealedRecord(j)

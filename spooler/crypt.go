@@ -101,8 +101,7 @@ func (c *cryptor) openRecord(jobID string, sealed []byte) ([]byte, error) {
 type encryptWriter struct {
 	w     io.Writer
 	aead  cipher.AEAD
-	buf   []byte // plaintext of the current chunk
-	out   []byte
+	buf   []byte // plaintext of the current chunk, sealed in place
 	index uint64
 	n     int64
 	err   error
@@ -131,7 +130,7 @@ func (c *cryptor) newEncryptWriter(w io.Writer, jobID, purpose string) (*encrypt
 	if _, err := w.Write(hdr); err != nil {
 		return nil, err
 	}
-	return &encryptWriter{w: w, aead: aead, buf: make([]byte, 0, chunkSize), out: make([]byte, 0, chunkSize+tagSize)}, nil
+	return &encryptWriter{w: w, aead: aead, buf: make([]byte, 0, chunkSize+tagSize)}, nil
 }
 
 func chunkNonce(index uint64, last bool) []byte {
@@ -166,11 +165,11 @@ func (e *encryptWriter) Write(p []byte) (int, error) {
 }
 
 func (e *encryptWriter) flush(last bool) error {
-	e.out = e.aead.Seal(e.out[:0], chunkNonce(e.index, last), e.buf, nil)
-	clear(e.buf)
+	// Sealed in place: the ciphertext overwrites the plaintext.
+	sealed := e.aead.Seal(e.buf[:0], chunkNonce(e.index, last), e.buf, nil)
 	e.buf = e.buf[:0]
 	e.index++
-	if _, err := e.w.Write(e.out); err != nil {
+	if _, err := e.w.Write(sealed); err != nil {
 		e.err = err
 		return err
 	}
