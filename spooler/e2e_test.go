@@ -111,9 +111,9 @@ func TestEndToEndCUPS(t *testing.T) {
 	testutil.NeedTool(t, "lp")
 	w := newWorld(t, "--poll", "300ms")
 	w.startServe()
-	c := startCupsd(t)
+	c := testutil.StartCupsd(t)
 	for _, q := range []string{"martin", "sealed"} {
-		if _, err := c.output(t, "lpadmin", "-p", q, "-E", "-v", "ipp://"+w.addr+"/ipp/print/"+q, "-m", "everywhere"); err != nil {
+		if _, err := c.Output(t, "lpadmin", "-p", q, "-E", "-v", "ipp://"+w.addr+"/ipp/print/"+q, "-m", "everywhere"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -141,10 +141,10 @@ func TestEndToEndCUPS(t *testing.T) {
 	held := makePDF("Forensic report " + string(marker) + " held")
 	os.WriteFile(filepath.Join(docs, "report.pdf"), report, 0o644)
 	os.WriteFile(filepath.Join(docs, "held.pdf"), held, 0o644)
-	if _, err := c.output(t, "lp", "-d", "martin", "-t", "report.pdf", filepath.Join(docs, "report.pdf")); err != nil {
+	if _, err := c.Output(t, "lp", "-d", "martin", "-t", "report.pdf", filepath.Join(docs, "report.pdf")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.output(t, "lp", "-d", "sealed", "-t", "held.pdf", filepath.Join(docs, "held.pdf")); err != nil {
+	if _, err := c.Output(t, "lp", "-d", "sealed", "-t", "held.pdf", filepath.Join(docs, "held.pdf")); err != nil {
 		t.Fatal(err)
 	}
 

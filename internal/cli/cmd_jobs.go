@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sealprint/sealprint/printer"
 	"github.com/sealprint/sealprint/spooler"
 )
 
@@ -154,6 +155,12 @@ func withJobs(ctx context.Context, e *env, f func(jobController) error) error {
 		return err
 	}
 	defer sp.Close()
+	// Messages name the page where the service would serve it.
+	listen := p.cfg.Printer.Listen
+	if listen == "" {
+		listen = printer.DefaultListen
+	}
+	sp.SetPageURL("http://" + listen + "/jobs")
 	return f(localJobs{sp})
 }
 
@@ -163,28 +170,28 @@ type localJobs struct{ sp *spooler.Spooler }
 func (l localJobs) List(ctx context.Context) ([]spooler.JobView, error) {
 	var out []spooler.JobView
 	for _, j := range l.sp.List() {
-		out = append(out, spooler.View(j))
+		out = append(out, l.sp.View(j))
 	}
 	return out, nil
 }
 
-func view(j *spooler.Job, err error) (spooler.JobView, error) {
+func (l localJobs) view(j *spooler.Job, err error) (spooler.JobView, error) {
 	if j == nil {
 		return spooler.JobView{}, err
 	}
-	return spooler.View(j), err
+	return l.sp.View(j), err
 }
 
 func (l localJobs) Release(ctx context.Context, id string, to []string) (spooler.JobView, error) {
-	return view(l.sp.Release(ctx, id, to))
+	return l.view(l.sp.Release(ctx, id, to))
 }
 
 func (l localJobs) Cancel(ctx context.Context, id string) (spooler.JobView, error) {
-	return view(l.sp.Cancel(ctx, id))
+	return l.view(l.sp.Cancel(ctx, id))
 }
 
 func (l localJobs) Retry(ctx context.Context, id string) (spooler.JobView, error) {
-	return view(l.sp.Retry(ctx, id))
+	return l.view(l.sp.Retry(ctx, id))
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -236,13 +236,18 @@ func (s *stages) relay() (*uploader.Client, error) {
 	if cfg.Relay == "" || cfg.Token == "" {
 		return nil, spooler.Permanent(errors.New("no relay or enrolment token configured: run 'sealprint enroll --relay URL --token TOKEN', then retry the job"))
 	}
-	key := strings.Join([]string{cfg.Relay, cfg.Token, cfg.Proxy, cfg.PAC, cfg.CA}, "\x00")
+	key := strings.Join([]string{cfg.Relay, cfg.Token, cfg.Proxy, cfg.PAC, cfg.CA, cfg.ProxyUser}, "\x00")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client != nil && s.clientK == key {
 		return s.client, nil
 	}
-	c, err := uploader.New(cfg.Relay, cfg.Token, uploader.Options{Proxy: cfg.Proxy, PAC: cfg.PAC, CA: cfg.CA, Getenv: s.p.getenv, Logger: s.log})
+	creds, err := proxyCredentials(cfg, s.p.keys)
+	if err != nil {
+		return nil, spooler.Permanent(err)
+	}
+	c, err := uploader.New(cfg.Relay, cfg.Token, uploader.Options{Proxy: cfg.Proxy, PAC: cfg.PAC, CA: cfg.CA,
+		ProxyCredentials: creds, Getenv: s.p.getenv, Logger: s.log})
 	if err != nil {
 		return nil, spooler.Permanent(err)
 	}
