@@ -1,6 +1,7 @@
 package uploader
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,12 +12,14 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +42,7 @@ type fakeRelay struct {
 	caFile  string
 	cert    tls.Certificate
 	patched atomic.Int64 // PATCH body bytes received, re-sent ones included
+	logs    *lockedBuffer
 
 	// hook, if set, may answer a request instead of the relay.
 	hook func(w http.ResponseWriter, r *http.Request) bool
@@ -63,6 +67,24 @@ func newFakeRelay(t testing.TB) *fakeRelay {
 	return f
 }
 
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func (f *fakeRelay) URL() string { return "https://" + f.addr }
 
 // start serves on addr.
@@ -73,6 +95,16 @@ func (f *fakeRelay) start(addr string) {
 		f.t.Fatal(err)
 	}
 	cfg.CodeParams = &relay.CodeParams{Time: 1, Memory: 64, Threads: 1}
+	// The relay's log is shown when a test fails (an internal error's cause).
+	if f.logs == nil {
+		f.logs = &lockedBuffer{}
+		f.t.Cleanup(func() {
+			if f.t.Failed() {
+				f.t.Logf("relay log:\n%s", f.logs.String())
+			}
+		})
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f.relay, err = relay.New(cfg)
 	if err != nil {
 		f.t.Fatal(err)
