@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
 func mustKey(t testing.TB, name, email string, opts *KeyOptions) *Key {
@@ -254,9 +256,7 @@ func TestSafeFileName(t *testing.T) {
 }
 
 func TestStreamingLarge(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large stream")
-	}
+	testutil.NeedIntegration(t) // 64 MiB through seal and open: skipped only with -short outside scripts/test
 	sender := mustKey(t, "A", "a@example.org", nil)
 	bob := mustKey(t, "B", "b@example.org", nil)
 	pr, pw := io.Pipe()
