@@ -89,6 +89,21 @@ func (h *Handler) lookupToken(r *http.Request, kind string) (*Token, string) {
 	return t, secret
 }
 
+// consumeToken deletes the live token of kind named by the path, so a
+// link works once. When it cannot, it has answered the request.
+func (h *Handler) consumeToken(w http.ResponseWriter, r *http.Request, kind string) (*Token, bool) {
+	t, _ := h.lookupToken(r, kind)
+	if t == nil {
+		writePage(w, http.StatusNotFound, invalidLink)
+		return nil, false
+	}
+	if err := h.dir.store.DeleteToken(r.Context(), t.Hash); err != nil {
+		h.internalError(w, "consume token", err)
+		return nil, false
+	}
+	return t, true
+}
+
 // verifyPage serves GET /verify/{token}: a confirmation form, so that mail
 // scanners that follow links publish nothing.
 func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
@@ -109,16 +124,11 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 // verifyConfirm serves POST /verify/{token}: it consumes the token and
 // publishes the address.
 func (h *Handler) verifyConfirm(w http.ResponseWriter, r *http.Request) {
-	t, _ := h.lookupToken(r, tokenVerify)
-	if t == nil {
-		writePage(w, http.StatusNotFound, invalidLink)
+	t, ok := h.consumeToken(w, r, tokenVerify)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	if err := h.dir.store.DeleteToken(ctx, t.Hash); err != nil {
-		h.internalError(w, "consume token", err)
-		return
-	}
 	if err := h.dir.publish(ctx, t.Fingerprint, t.Email); err != nil {
 		h.log.Warn("publish failed", "fingerprint", t.Fingerprint, "err", err)
 		writePage(w, http.StatusConflict, page{Title: "Non publiée / Not published", Text: "Cette adresse ne peut plus être publiée pour cette clé. / This address can no longer be published for this key."})
@@ -240,16 +250,11 @@ func (h *Handler) manageTokenPage(w http.ResponseWriter, r *http.Request) {
 // manageConfirm serves POST /manage/{token}: it consumes the token and
 // unpublishes the address.
 func (h *Handler) manageConfirm(w http.ResponseWriter, r *http.Request) {
-	t, _ := h.lookupToken(r, tokenManage)
-	if t == nil {
-		writePage(w, http.StatusNotFound, invalidLink)
+	t, ok := h.consumeToken(w, r, tokenManage)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	if err := h.dir.store.DeleteToken(ctx, t.Hash); err != nil {
-		h.internalError(w, "consume token", err)
-		return
-	}
 	if err := h.dir.unpublish(ctx, t.Email); err != nil {
 		h.internalError(w, "unpublish", err)
 		return

@@ -10,17 +10,8 @@ import (
 // handleBlob serves GET /api/v1/drops/{id}/blob: the ciphertext, counted
 // as one download.
 func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
-	d, ok := s.pathDrop(w, r)
+	d, ok := s.readyDrop(w, r)
 	if !ok {
-		return
-	}
-	switch st := d.StateAt(s.now()); st {
-	case StateReady:
-	case StatePending:
-		writeError(w, http.StatusConflict, "drop not ready yet")
-		return
-	default:
-		writeGone(w, st)
 		return
 	}
 	if d.NeedsCode() && !checkGrant(s.cfg.GrantKey, d.ID, r.Header.Get("X-Sealprint-Grant"), s.now()) {

@@ -33,17 +33,8 @@ func parseCode(r io.Reader) (string, error) {
 // before the (slow) check, so parallel guesses cannot exceed the limit;
 // a right code gives its attempt back.
 func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
-	d, ok := s.pathDrop(w, r)
+	d, ok := s.readyDrop(w, r)
 	if !ok {
-		return
-	}
-	switch st := d.StateAt(s.now()); st {
-	case StateReady:
-	case StatePending:
-		writeError(w, http.StatusConflict, "drop not ready yet")
-		return
-	default:
-		writeGone(w, st)
 		return
 	}
 	if !d.NeedsCode() {

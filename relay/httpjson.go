@@ -114,6 +114,25 @@ func (s *Server) ownDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool) {
 	return d, true
 }
 
+// readyDrop loads the drop named by the path and checks that it can be
+// downloaded now: 409 while still uploading, 410 once expired, revoked or
+// exhausted. When it returns false it has answered the request.
+func (s *Server) readyDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool) {
+	d, ok := s.pathDrop(w, r)
+	if !ok {
+		return nil, false
+	}
+	switch st := d.StateAt(s.now()); st {
+	case StateReady:
+		return d, true
+	case StatePending:
+		writeError(w, http.StatusConflict, "drop not ready yet")
+	default:
+		writeGone(w, st)
+	}
+	return nil, false
+}
+
 // pathDrop loads the drop named by the {id} path segment.
 func (s *Server) pathDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool) {
 	id := r.PathValue("id")
