@@ -140,7 +140,7 @@ func StartSMTP(t testing.TB, opts SMTPOptions) *SMTPServer {
 	s := &SMTPServer{dir: mails}
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if opts.TLS != "" {
-		s.TLSConfig = selfSigned(t, certFile, keyFile)
+		s.TLSConfig = SelfSignedCert(t, certFile, keyFile)
 	}
 	port := FreePort(t)
 	s.Addr = "127.0.0.1:" + strconv.Itoa(port)
@@ -235,9 +235,9 @@ func (s *SMTPServer) WaitMessages(t testing.TB, n int) []ReceivedMail {
 	}
 }
 
-// selfSigned writes a certificate for 127.0.0.1/localhost and returns a
-// client config that trusts it.
-func selfSigned(t testing.TB, certFile, keyFile string) *tls.Config {
+// SelfSignedCert writes a certificate and key (PEM) for 127.0.0.1 and
+// localhost and returns a client TLS config that trusts it.
+func SelfSignedCert(t testing.TB, certFile, keyFile string) *tls.Config {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
