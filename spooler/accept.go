@@ -92,22 +92,55 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 	j.moveTo(Received, now, "")
 
 	tmp := filepath.Join(s.opt.Dir, incomingDir, id)
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		return "", fmt.Errorf("spool job: %w", err)
-	}
-	keep := false
-	defer func() {
-		if !keep {
-			os.RemoveAll(tmp)
-		}
-	}()
-	start := time.Now()
-	files, err := s.receive(ctx, tmp, j, doc, &counted)
+	var files []*os.File
+	madeDir, keep := false, false
 	defer func() {
 		for _, f := range files {
 			f.Close()
 		}
+		if madeDir && !keep {
+			os.RemoveAll(tmp)
+		}
 	}()
+	// openDoc starts the job's own directory and document file.
+	openDoc := func() (*os.File, error) {
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return nil, err
+		}
+		madeDir = true
+		f, err := os.OpenFile(filepath.Join(tmp, docFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+		return f, nil
+	}
+	// A document is received in memory for the intake log while a buffer
+	// is free and it stays small; else into its own file.
+	var mem *inlineDoc
+	if s.inline > 0 {
+		if slot, ok := s.intake.takeSlot(); ok {
+			mem = newInlineDoc(slot, entryPrefix(id), s.inline, openDoc)
+			defer func() { s.intake.putSlot(mem.slot()) }()
+		}
+	}
+	var out io.Writer = mem
+	if mem == nil {
+		f, err := openDoc()
+		if err != nil {
+			return "", fmt.Errorf("spool job: %w", err)
+		}
+		out = f
+	}
+	start := time.Now()
+	err = s.receive(ctx, out, j, doc, &counted)
+	if err == nil {
+		err = ctx.Err()
+	}
+	var rec []byte
+	if err == nil {
+		rec, err = s.st.sealedRecord(j)
+	}
 	if err != nil {
 		var busy *BusyError
 		if errors.As(err, &busy) {
@@ -115,84 +148,142 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 		}
 		return "", fmt.Errorf("spool job: %w", err)
 	}
-	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("spool job: %w", err)
-	}
 	written := time.Now()
-	pj := &pendingJob{id: id, dir: tmp, final: s.st.jobDir(id), files: files}
-	if err := s.gc.submit(pj); err != nil {
-		os.RemoveAll(s.st.jobDir(id)) // not acknowledged: do not deliver it later
-		if errors.Is(err, ErrClosed) {
-			return "", err
+	logged := mem != nil && !mem.spilled() && len(rec) <= maxEntryRecord
+	if logged {
+		if err := s.intake.append(id, mem.finish(id, rec)); err != nil {
+			return "", fmt.Errorf("spool job: %w", err)
 		}
-		return "", fmt.Errorf("spool job: %w", err)
+	} else {
+		if mem != nil && !mem.spilled() {
+			if _, err := openDoc(); err != nil {
+				return "", fmt.Errorf("spool job: %w", err)
+			}
+			if _, err := files[0].Write(mem.doc()); err != nil {
+				return "", fmt.Errorf("spool job: %w", err)
+			}
+		}
+		rf, err := os.OpenFile(filepath.Join(tmp, recordFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return "", fmt.Errorf("spool job: %w", err)
+		}
+		files = append(files, rf)
+		if _, err := rf.Write(rec); err != nil {
+			return "", fmt.Errorf("spool job: %w", err)
+		}
+		pj := &pendingJob{id: id, dir: tmp, final: s.st.jobDir(id), files: files}
+		if err := s.gc.submit(pj); err != nil {
+			os.RemoveAll(s.st.jobDir(id)) // not acknowledged: do not deliver it later
+			if errors.Is(err, ErrClosed) {
+				return "", err
+			}
+			return "", fmt.Errorf("spool job: %w", err)
+		}
 	}
 	keep = true
 	s.mu.Lock()
-	s.jobs[id] = &entry{job: j}
+	s.jobs[id] = &entry{job: j, logged: logged}
+	if logged {
+		s.logged++
+	}
 	s.countLocked(j, 1)
 	s.mu.Unlock()
 	s.log.Info("job received", "job", id, "queue", j.Queue, "format", j.Format, "bytes", j.Size,
-		"recipients", len(j.Recipients), "duration", time.Since(start), "commit", time.Since(written))
+		"recipients", len(j.Recipients), "duration", time.Since(start), "commit", time.Since(written), "intake_log", logged)
 	s.emit(j, "")
 	s.kick()
 	return id, nil
 }
 
-// receive writes the encrypted document and the first record of job j
-// into the fresh directory dir. It returns the open files, written but not
-// yet synced (the group commit syncs them), also on error, for the caller
-// to close.
-func (s *Spooler) receive(ctx context.Context, dir string, j *Job, doc io.Reader, counted *int64) ([]*os.File, error) {
-	var files []*os.File
-	df, err := os.OpenFile(filepath.Join(dir, docFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+// receive encrypts the document of job j into out, counting its bytes
+// against the spool's limits, and sets j.Size.
+func (s *Spooler) receive(ctx context.Context, out io.Writer, j *Job, doc io.Reader, counted *int64) error {
+	ew, err := s.st.c.newEncryptWriter(out, j.ID, docFile)
 	if err != nil {
-		return files, err
-	}
-	files = append(files, df)
-	ew, err := s.st.c.newEncryptWriter(df, j.ID, docFile)
-	if err != nil {
-		return files, err
+		return err
 	}
 	buf := make([]byte, chunkSize)
 	defer clear(buf)
 	for {
 		if err := ctx.Err(); err != nil {
-			return files, err
+			return err
 		}
 		n, rerr := doc.Read(buf)
 		if n > 0 {
 			if err := s.grow(counted, int64(n)); err != nil {
-				return files, err
+				return err
 			}
 			if _, err := ew.Write(buf[:n]); err != nil {
-				return files, err
+				return err
 			}
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return files, fmt.Errorf("read document: %w", rerr)
+			return fmt.Errorf("read document: %w", rerr)
 		}
 	}
 	j.Size = ew.Written()
-	if err := ew.Close(); err != nil {
-		return files, err
+	return ew.Close()
+}
+
+// inlineDoc collects an encrypted document in memory, after room for the
+// prefix of an intake entry, while it fits in limit bytes; beyond that it
+// moves what it has to the file spill opens, and writes go there.
+type inlineDoc struct {
+	buf    []byte
+	prefix int
+	limit  int
+	spill  func() (*os.File, error)
+	f      *os.File
+	kept   []byte // buf's storage, for the next job, once spilled
+}
+
+func newInlineDoc(slot []byte, prefix, limit int, spill func() (*os.File, error)) *inlineDoc {
+	buf := slot[:0]
+	if cap(buf) < prefix+chunkSize {
+		buf = make([]byte, 0, prefix+1<<20)
 	}
-	rec, err := s.st.sealedRecord(j)
-	if err != nil {
-		return files, err
+	return &inlineDoc{buf: buf[:prefix], prefix: prefix, limit: limit, spill: spill}
+}
+
+func (d *inlineDoc) Write(p []byte) (int, error) {
+	if d.f == nil && len(d.buf)-d.prefix+len(p) > d.limit {
+		f, err := d.spill()
+		if err != nil {
+			return 0, err
+		}
+		if _, err := f.Write(d.doc()); err != nil {
+			return 0, err
+		}
+		d.f, d.kept, d.buf = f, d.buf[:0], nil
 	}
-	rf, err := os.OpenFile(filepath.Join(dir, recordFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return files, err
+	if d.f != nil {
+		return d.f.Write(p)
 	}
-	files = append(files, rf)
-	if _, err := rf.Write(rec); err != nil {
-		return files, err
+	d.buf = append(d.buf, p...)
+	return len(p), nil
+}
+
+// spilled reports whether the document went to a file.
+func (d *inlineDoc) spilled() bool { return d.f != nil }
+
+// doc returns the document held in memory.
+func (d *inlineDoc) doc() []byte { return d.buf[d.prefix:] }
+
+// finish returns the intake entry of job id with its sealed record.
+func (d *inlineDoc) finish(id string, record []byte) []byte {
+	d.buf = finishEntry(d.buf, id, record)
+	return d.buf
+}
+
+// slot returns the storage to give back to the intake log.
+func (d *inlineDoc) slot() []byte {
+	if d.buf == nil {
+		return d.kept
 	}
-	return files, nil
+	return d.buf
 }
 
 // reserve admits one more Accept unless the spool is full.

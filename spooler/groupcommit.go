@@ -104,6 +104,23 @@ func (g *groupCommitter) submit(p *pendingJob) error {
 	return <-p.done
 }
 
+// commitNow makes batch durable now, on the caller's goroutine, and
+// returns each job's outcome.
+func (g *groupCommitter) commitNow(batch []*pendingJob) []error {
+	if len(batch) == 0 {
+		return nil
+	}
+	for _, p := range batch {
+		p.done = make(chan error, 1)
+	}
+	g.commitBatch(batch)
+	errs := make([]error, len(batch))
+	for i, p := range batch {
+		errs[i] = <-p.done
+	}
+	return errs
+}
+
 // commitBatch makes a batch durable and answers each of its jobs.
 func (g *groupCommitter) commitBatch(batch []*pendingJob) {
 	// 1. Contents and directory entries of each job, all at once.

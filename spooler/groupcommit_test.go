@@ -15,6 +15,7 @@ import (
 // is complete in jobs/ once Accept returns; nothing is left in incoming/.
 func TestGroupCommitConcurrentAccepts(t *testing.T) {
 	h := newHarness(t, nil)
+	h.sp.inline = 0 // every document in its own file
 	const n = 24
 	ids := make(chan string, n)
 	var wg sync.WaitGroup
@@ -141,6 +142,9 @@ func (b *blockingReader) Read(p []byte) (int, error) {
 func TestRenderYieldsToAccept(t *testing.T) {
 	h := newHarness(t, nil)
 	first := h.accept("sealed", "first", doc(100, "a"))
+	if err := h.sp.settleIntake(); err != nil {
+		t.Fatal(err)
+	}
 	br := &blockingReader{started: make(chan struct{}), release: make(chan struct{}), data: bytes.NewReader(doc(100, "b"))}
 	accepted := make(chan error, 1)
 	go func() {

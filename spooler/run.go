@@ -51,9 +51,35 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 	if ctx.Err() != nil || s.closed {
 		return next
 	}
+	if s.logged > 0 && !s.settling {
+		if now.Before(s.settleAfter) {
+			if next.IsZero() || s.settleAfter.Before(next) {
+				next = s.settleAfter
+			}
+		} else if wait, until := s.yieldLocked(now); wait {
+			if next.IsZero() || until.Before(next) {
+				next = until
+			}
+		} else {
+			s.yieldSince = time.Time{}
+			s.settling = true
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				err := s.settleIntake()
+				s.mu.Lock()
+				s.settling = false
+				if err != nil {
+					s.settleAfter = s.clock.Now().Add(s.opt.RetryMin)
+				}
+				s.mu.Unlock()
+				s.kick()
+			}()
+		}
+	}
 	for _, id := range s.orderLocked() {
 		e := s.jobs[id]
-		if e.running {
+		if e.running || e.logged {
 			continue
 		}
 		due, ok := s.due(e.job)
@@ -73,13 +99,8 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 		if st := e.job.State; st == Sealed || st == Uploaded || st == Delivered || (st == Failed && e.job.Stage == Sealed) {
 			sema = s.netSema
 		}
-		if sema == s.cpuSema && s.accepts > 0 {
-			// Documents being received come first: rendering and sealing
-			// wait until they are stored, for at most maxYield.
-			if s.yieldSince.IsZero() {
-				s.yieldSince = now
-			}
-			if until := s.yieldSince.Add(maxYield); now.Before(until) {
+		if sema == s.cpuSema {
+			if wait, until := s.yieldLocked(now); wait {
 				if next.IsZero() || until.Before(next) {
 					next = until
 				}
@@ -111,6 +132,21 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 		}(id, e.job.clone())
 	}
 	return next
+}
+
+// yieldLocked says whether background work on the disk and CPU (moving
+// jobs out of the intake log, rendering, sealing) waits for the documents
+// being received, and until when: a burst of prints is acknowledged
+// first, for at most maxYield.
+func (s *Spooler) yieldLocked(now time.Time) (bool, time.Time) {
+	if s.accepts == 0 {
+		return false, time.Time{}
+	}
+	if s.yieldSince.IsZero() {
+		s.yieldSince = now
+	}
+	until := s.yieldSince.Add(maxYield)
+	return now.Before(until), until
 }
 
 // orderLocked returns job ids oldest first, so old jobs are not starved.

@@ -103,12 +103,20 @@ type Spooler struct {
 	clock Clock
 	lock  *os.File // exclusive lock on the spool directory
 
-	gc *groupCommitter // makes accepted jobs durable in batches
+	gc       *groupCommitter // makes accepted jobs durable in batches
+	intake   *intakeLog      // where small jobs are made durable first
+	settleMu sync.Mutex      // one settleIntake at a time
+	inline   int             // largest document sent through the intake log (maxInline; tests change it)
 
 	mu      sync.Mutex
 	jobs    map[string]*entry
-	accepts int   // Accepts in progress
-	inBytes int64 // bytes being received
+	accepts int // Accepts in progress
+	logged  int // jobs of s.jobs still in the intake log
+	// settling is set while the scheduler's settleIntake runs;
+	// settleAfter delays the next one after a failure.
+	settling    bool
+	settleAfter time.Time
+	inBytes     int64 // bytes being received
 	// unfinished and unfinishedBytes count the jobs of s.jobs not in a
 	// final state and their sizes (see countLocked).
 	unfinished      int
@@ -129,6 +137,7 @@ type entry struct {
 	mu        sync.Mutex // serializes updates of this job
 	job       *Job       // replaced (never modified) under Spooler.mu
 	running   bool
+	logged    bool               // still in the intake log: no step, no update
 	cancel    context.CancelFunc // cancels the running step
 	notBefore time.Time          // set when recording failed, to avoid spinning
 }
@@ -169,6 +178,8 @@ func Open(opt Options) (*Spooler, error) {
 		opt:     opt,
 		st:      &store{root: opt.Dir, c: c},
 		gc:      newGroupCommitter(filepath.Join(opt.Dir, jobsDir)),
+		intake:  newIntakeLog(filepath.Join(opt.Dir, intakeDir), 1),
+		inline:  maxInline,
 		log:     opt.Logger,
 		clock:   opt.Clock,
 		jobs:    map[string]*entry{},
@@ -208,6 +219,7 @@ func (s *Spooler) Close() error {
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.gc.close()
+	s.intake.close()
 	if s.lock == nil {
 		return nil
 	}
@@ -227,6 +239,11 @@ func (s *Spooler) load() error {
 	if err := s.st.init(); err != nil {
 		return err
 	}
+	next, err := s.replayIntake(filepath.Join(s.opt.Dir, intakeDir))
+	if err != nil {
+		return err
+	}
+	s.intake.next = next
 	ids, err := s.st.list()
 	if err != nil {
 		return err

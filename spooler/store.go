@@ -21,6 +21,7 @@ import (
 //	jobs/<id>/pdf.enc     the rendered PDF (encrypted, until sealed)
 //	jobs/<id>/sealed.pgp  the sealed OpenPGP message (until uploaded)
 //	incoming/<id>/        a job being received; never acknowledged if found at start
+//	intake/<n>.log        small received jobs not yet moved to jobs/ (see intake.go)
 const (
 	jobsDir     = "jobs"
 	incomingDir = "incoming"
@@ -49,7 +50,7 @@ func (s *store) path(id, name string) string { return filepath.Join(s.jobDir(id)
 // init creates the directories and removes jobs that were never
 // acknowledged (left in incoming/ by a crash).
 func (s *store) init() error {
-	for _, d := range []string{s.root, filepath.Join(s.root, jobsDir), filepath.Join(s.root, incomingDir)} {
+	for _, d := range []string{s.root, filepath.Join(s.root, jobsDir), filepath.Join(s.root, incomingDir), filepath.Join(s.root, intakeDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("create spool: %w", err)
 		}
@@ -194,4 +195,35 @@ func (s *store) openEncrypted(id, name, purpose string) (io.ReadCloser, error) {
 		io.Reader
 		io.Closer
 	}{d, f}, nil
+}
+
+// stage writes a job's encrypted document and sealed record into a fresh
+// incoming/<id>/ without syncing them, for the group commit to make
+// durable and move into jobs/. The returned job's files are open; on
+// error nothing is left.
+func (s *store) stage(id string, doc, record []byte) (*pendingJob, error) {
+	dir := filepath.Join(s.root, incomingDir, id)
+	os.RemoveAll(dir) // a failed earlier attempt
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, err
+	}
+	p := &pendingJob{id: id, dir: dir, final: s.jobDir(id)}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{docFile, doc}, {recordFile, record}} {
+		fh, err := os.OpenFile(filepath.Join(dir, f.name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			p.files = append(p.files, fh)
+			_, err = fh.Write(f.data)
+		}
+		if err != nil {
+			for _, fh := range p.files {
+				fh.Close()
+			}
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	return p, nil
 }

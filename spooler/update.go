@@ -22,6 +22,18 @@ func (s *Spooler) update(id string, fn func(j *Job) error) (*Job, State, error) 
 	if !ok {
 		return nil, "", fmt.Errorf("job %s: %w", id, ErrNotFound)
 	}
+	s.mu.Lock()
+	logged := e.logged
+	s.mu.Unlock()
+	if logged {
+		// Its record is still in the intake log: move it out first.
+		if err := s.settleIntake(); err != nil {
+			s.mu.Lock()
+			cur := e.job
+			s.mu.Unlock()
+			return cur.clone(), cur.State, err
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s.mu.Lock()
