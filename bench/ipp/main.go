@@ -31,7 +31,7 @@ func main() {
 	makePDF := flag.Int("make-pdf", 0, "write a PDF of about this many bytes to -file and exit")
 	serveAddr := flag.String("serve", "", "run the print service on this address with a stand-in spooler (-spooler) in -spool")
 	spoolDir := flag.String("spool", "", "spool directory for -serve")
-	spoolMode := flag.String("spooler", "file", "stand-in spooler for -serve: file (fsync per job), group (group commit) or discard")
+	spoolMode := flag.String("spooler", "file", "stand-in spooler for -serve: file (fsync per job) or discard")
 	flag.Parse()
 	if *serveAddr != "" {
 		if err := serve(*serveAddr, *spoolDir, *spoolMode); err != nil {

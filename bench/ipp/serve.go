@@ -19,8 +19,8 @@ import (
 )
 
 // serve runs the print service on addr until killed, with the stand-in
-// spooler named by mode: "file" (one file per job, fsync each), "group"
-// (one log, group commit) or "discard" (no storage: the printer alone).
+// spooler named by mode: "file" (one file per job, fsync each) or
+// "discard" (no storage: the printer alone).
 func serve(addr, dir, mode string) error {
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -37,14 +37,11 @@ func serve(addr, dir, mode string) error {
 	}
 	var sp printer.Spooler = &fileSpooler{dir: dir, aead: aead}
 	switch mode {
-	case "group":
-		g, err := newGroupSpooler(dir, aead)
-		if err != nil {
-			return err
-		}
-		sp = g
+	case "file":
 	case "discard":
 		sp = discardSpooler{}
+	default:
+		return fmt.Errorf("unknown stand-in spooler %q (file or discard)", mode)
 	}
 	s, err := printer.New(printer.Config{
 		Listen: addr,
