@@ -378,7 +378,17 @@ func (l *intakeLog) requeue(segs []*segment) {
 	l.mu.Unlock()
 }
 
-// close closes the current segment's file; the log takes no more appends.
+// closeSegment closes the file of a segment taken with takeSealed.
+func (l *intakeLog) closeSegment(seg *segment) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if seg.f != nil {
+		seg.f.Close()
+		seg.f = nil
+	}
+}
+
+// close closes the segments' files; the log takes no more appends.
 func (l *intakeLog) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()

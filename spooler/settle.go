@@ -47,10 +47,7 @@ func (s *Spooler) settleIntake() error {
 // settleSegment moves the acknowledged jobs of seg into jobs/ and deletes
 // the segment.
 func (s *Spooler) settleSegment(seg *segment) error {
-	if seg.f != nil {
-		seg.f.Close()
-		seg.f = nil
-	}
+	s.intake.closeSegment(seg)
 	want := make(map[string]bool, len(seg.acked))
 	for _, id := range seg.acked {
 		want[id] = true
