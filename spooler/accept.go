@@ -320,9 +320,14 @@ func (s *Spooler) release(counted int64) {
 	s.accepts--
 	s.inBytes -= counted
 	idle := s.accepts == 0
+	if idle {
+		s.idleAt = time.Now()
+	}
 	s.mu.Unlock()
 	if idle {
-		s.kick() // steps may have waited for the Accepts (see dispatch)
+		// Background work may have waited for the Accepts (see
+		// yieldLocked); it starts once no new one came for a moment.
+		time.AfterFunc(quietAfterAccepts, s.kick)
 	}
 }
 

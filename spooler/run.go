@@ -134,12 +134,21 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 	return next
 }
 
+// quietAfterAccepts is how long after the last Accept ended background
+// work still waits. Clients answered by one group commit all send their
+// next document a moment later: without the pause, every commit would
+// look like the end of the burst.
+const quietAfterAccepts = 25 * time.Millisecond
+
 // yieldLocked says whether background work on the disk and CPU (moving
-// jobs out of the intake log, rendering, sealing) waits for the documents
-// being received, and until when: a burst of prints is acknowledged
-// first, for at most maxYield.
+// jobs out of the intake log, rendering, sealing) waits for documents being
+// received, and until when: a burst of prints is acknowledged first, for
+// at most maxYield. (The quiet period after the last Accept is measured in
+// real time, since it is about this machine's load, and ends with a kick
+// from release.)
 func (s *Spooler) yieldLocked(now time.Time) (bool, time.Time) {
-	if s.accepts == 0 {
+	busy := s.accepts > 0 || (!s.idleAt.IsZero() && time.Since(s.idleAt) < quietAfterAccepts)
+	if !busy {
 		return false, time.Time{}
 	}
 	if s.yieldSince.IsZero() {

@@ -110,8 +110,9 @@ type Spooler struct {
 
 	mu      sync.Mutex
 	jobs    map[string]*entry
-	accepts int // Accepts in progress
-	logged  int // jobs of s.jobs still in the intake log
+	accepts int       // Accepts in progress
+	idleAt  time.Time // when accepts last fell to zero (real time)
+	logged  int       // jobs of s.jobs still in the intake log
 	// settling is set while the scheduler's settleIntake runs;
 	// settleAfter delays the next one after a failure.
 	settling    bool
