@@ -108,7 +108,7 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 			return nil, err
 		}
 		madeDir = true
-		f, err := os.OpenFile(filepath.Join(tmp, docFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := createSpoolFile(filepath.Join(tmp, docFile))
 		if err != nil {
 			return nil, err
 		}
@@ -149,21 +149,21 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 		return "", fmt.Errorf("spool job: %w", err)
 	}
 	written := time.Now()
-	logged := mem != nil && !mem.spilled() && len(rec) <= maxEntryRecord
+	logged := mem != nil && !mem.spilled()
+	if logged && len(rec) > maxEntryRecord {
+		// Too large for an entry (the metadata limits keep records far
+		// smaller): the job gets its own directory after all.
+		if err := mem.spillNow(); err != nil {
+			return "", fmt.Errorf("spool job: %w", err)
+		}
+		logged = false
+	}
 	if logged {
 		if err := s.intake.append(id, mem.finish(id, rec)); err != nil {
 			return "", fmt.Errorf("spool job: %w", err)
 		}
 	} else {
-		if mem != nil && !mem.spilled() {
-			if _, err := openDoc(); err != nil {
-				return "", fmt.Errorf("spool job: %w", err)
-			}
-			if _, err := files[0].Write(mem.doc()); err != nil {
-				return "", fmt.Errorf("spool job: %w", err)
-			}
-		}
-		rf, err := os.OpenFile(filepath.Join(tmp, recordFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		rf, err := createSpoolFile(filepath.Join(tmp, recordFile))
 		if err != nil {
 			return "", fmt.Errorf("spool job: %w", err)
 		}
@@ -250,20 +250,29 @@ func newInlineDoc(slot []byte, prefix, limit int, spill func() (*os.File, error)
 
 func (d *inlineDoc) Write(p []byte) (int, error) {
 	if d.f == nil && len(d.buf)-d.prefix+len(p) > d.limit {
-		f, err := d.spill()
-		if err != nil {
+		if err := d.spillNow(); err != nil {
 			return 0, err
 		}
-		if _, err := f.Write(d.doc()); err != nil {
-			return 0, err
-		}
-		d.f, d.kept, d.buf = f, d.buf[:0], nil
 	}
 	if d.f != nil {
 		return d.f.Write(p)
 	}
 	d.buf = append(d.buf, p...)
 	return len(p), nil
+}
+
+// spillNow moves the document held so far to the file spill opens; later
+// writes go there.
+func (d *inlineDoc) spillNow() error {
+	f, err := d.spill()
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(d.doc()); err != nil {
+		return err
+	}
+	d.f, d.kept, d.buf = f, d.buf[:0], nil
+	return nil
 }
 
 // spilled reports whether the document went to a file.

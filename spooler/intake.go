@@ -285,7 +285,7 @@ func (l *intakeLog) openSegmentLocked() error {
 	}
 	num := l.next
 	path := filepath.Join(l.dir, segmentName(num))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := createSpoolFile(path)
 	if err != nil {
 		return fmt.Errorf("intake log: %w", err)
 	}

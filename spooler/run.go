@@ -53,13 +53,9 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 	}
 	if s.logged > 0 && !s.settling {
 		if now.Before(s.settleAfter) {
-			if next.IsZero() || s.settleAfter.Before(next) {
-				next = s.settleAfter
-			}
+			next = earliest(next, s.settleAfter)
 		} else if wait, until := s.yieldLocked(now); wait {
-			if next.IsZero() || until.Before(next) {
-				next = until
-			}
+			next = earliest(next, until)
 		} else {
 			s.yieldSince = time.Time{}
 			s.settling = true
@@ -90,9 +86,7 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 			due = e.notBefore
 		}
 		if due.After(now) {
-			if next.IsZero() || due.Before(next) {
-				next = due
-			}
+			next = earliest(next, due)
 			continue
 		}
 		sema := s.cpuSema
@@ -101,9 +95,7 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 		}
 		if sema == s.cpuSema {
 			if wait, until := s.yieldLocked(now); wait {
-				if next.IsZero() || until.Before(next) {
-					next = until
-				}
+				next = earliest(next, until)
 				continue
 			}
 		}
@@ -130,6 +122,15 @@ func (s *Spooler) dispatch(ctx context.Context) time.Time {
 			<-sema
 			s.kick()
 		}(id, e.job.clone())
+	}
+	return next
+}
+
+// earliest returns the earlier of next and t, where a zero next means
+// none yet.
+func earliest(next, t time.Time) time.Time {
+	if next.IsZero() || t.Before(next) {
+		return t
 	}
 	return next
 }

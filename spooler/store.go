@@ -197,6 +197,11 @@ func (s *store) openEncrypted(id, name, purpose string) (io.ReadCloser, error) {
 	}{d, f}, nil
 }
 
+// createSpoolFile creates a new spool file, readable only by its owner.
+func createSpoolFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+}
+
 // stage writes a job's encrypted document and sealed record into a fresh
 // incoming/<id>/ without syncing them, for the group commit to make
 // durable and move into jobs/. The returned job's files are open; on
@@ -212,7 +217,7 @@ func (s *store) stage(id string, doc, record []byte) (*pendingJob, error) {
 		name string
 		data []byte
 	}{{docFile, doc}, {recordFile, record}} {
-		fh, err := os.OpenFile(filepath.Join(dir, f.name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		fh, err := createSpoolFile(filepath.Join(dir, f.name))
 		if err == nil {
 			p.files = append(p.files, fh)
 			_, err = fh.Write(f.data)

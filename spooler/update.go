@@ -18,13 +18,11 @@ var errSkip = errors.New("job changed meanwhile")
 func (s *Spooler) update(id string, fn func(j *Job) error) (*Job, State, error) {
 	s.mu.Lock()
 	e, ok := s.jobs[id]
+	logged := ok && e.logged
 	s.mu.Unlock()
 	if !ok {
 		return nil, "", fmt.Errorf("job %s: %w", id, ErrNotFound)
 	}
-	s.mu.Lock()
-	logged := e.logged
-	s.mu.Unlock()
 	if logged {
 		// Its record is still in the intake log: move it out first.
 		if err := s.settleIntake(); err != nil {
