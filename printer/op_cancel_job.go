@@ -11,11 +11,8 @@ func (s *Server) opCancelJob(rq *request) error {
 		return err
 	}
 	_, err = s.jobs.update(id, func(j *job) error {
-		if j.Queue != rq.queue.Name {
-			return errorf(goipp.StatusErrorNotFound, "job %d not found", id)
-		}
-		if j.User != rq.user {
-			return errorf(goipp.StatusErrorNotAuthorized, "job %d belongs to another user", id)
+		if err := ownJob(rq, j, id); err != nil {
+			return err
 		}
 		if j.State >= jobCanceled {
 			return errorf(goipp.StatusErrorNotPossible, "job %d is already finished", id)

@@ -18,11 +18,11 @@ func (s *Server) opSendDocument(rq *request) error {
 		return errorf(goipp.StatusErrorBadRequest, "missing last-document")
 	}
 	j, ok := s.jobs.get(id)
-	if !ok || j.Queue != rq.queue.Name {
+	if !ok {
 		return errorf(goipp.StatusErrorNotFound, "job %d not found", id)
 	}
-	if j.User != rq.user {
-		return errorf(goipp.StatusErrorNotAuthorized, "job %d belongs to another user", id)
+	if err := ownJob(rq, &j, id); err != nil {
+		return err
 	}
 	hasData := len(rq.body.peek(1)) > 0
 	if j.Docs > 0 || j.State != jobPending {

@@ -133,6 +133,18 @@ func sanitizeName(s string) string {
 }
 
 // jobID returns the job-id operation attribute.
+// ownJob checks that job j, numbered id, was created on the request's
+// queue (else it is not found there) and by the request's user.
+func ownJob(rq *request, j *job, id int32) error {
+	if j.Queue != rq.queue.Name {
+		return errorf(goipp.StatusErrorNotFound, "job %d not found", id)
+	}
+	if j.User != rq.user {
+		return errorf(goipp.StatusErrorNotAuthorized, "job %d belongs to another user", id)
+	}
+	return nil
+}
+
 func jobID(rq *request) (int32, error) {
 	id, ok, err := intValue(rq.msg.Operation, "job-id")
 	if err != nil {
