@@ -20,18 +20,14 @@ func (e errState) Error() string { return "drop is " + e.state }
 // finished upload against the drop's size and SHA-256, move it into blob
 // storage and mark the drop ready.
 func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
-	d, ok := s.ownDrop(w, r)
+	d, unlock, ok := s.lockOwnDrop(w, r)
 	if !ok {
-		return
-	}
-	unlock, err := s.uploads.lock(r.Context(), d.ID)
-	if err != nil {
-		writeError(w, http.StatusConflict, "upload busy, try again")
 		return
 	}
 	defer unlock()
 	// Reload under the lock: a concurrent complete may have finished.
-	if d, err = s.store.Drop(r.Context(), d.ID); err != nil {
+	d, err := s.store.Drop(r.Context(), d.ID)
+	if err != nil {
 		s.internalError(w, r, "load drop", err)
 		return
 	}

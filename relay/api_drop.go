@@ -97,18 +97,13 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 // handleRevoke serves DELETE /api/v1/drops/{id}: the drop is revoked and
 // its ciphertext deleted. Revoking twice answers 204 again.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	d, ok := s.ownDrop(w, r)
+	d, unlock, ok := s.lockOwnDrop(w, r)
 	if !ok {
-		return
-	}
-	unlock, err := s.uploads.lock(r.Context(), d.ID)
-	if err != nil {
-		writeError(w, http.StatusConflict, "upload busy, try again")
 		return
 	}
 	defer unlock()
 	first := false
-	_, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
+	_, err := s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
 		if d.State != StateRevoked {
 			first = true
 		}

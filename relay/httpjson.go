@@ -114,6 +114,22 @@ func (s *Server) ownDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool) {
 	return d, true
 }
 
+// lockOwnDrop is ownDrop, then takes the drop's upload lock, so that no
+// upload or other change of its blob runs meanwhile: 409 if it is busy.
+// When it returns true the caller must call unlock.
+func (s *Server) lockOwnDrop(w http.ResponseWriter, r *http.Request) (d *Drop, unlock func(), ok bool) {
+	d, ok = s.ownDrop(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	unlock, err := s.uploads.lock(r.Context(), d.ID)
+	if err != nil {
+		writeError(w, http.StatusConflict, "upload busy, try again")
+		return nil, nil, false
+	}
+	return d, unlock, true
+}
+
 // readyDrop loads the drop named by the path and checks that it can be
 // downloaded now: 409 while still uploading, 410 once expired, revoked or
 // exhausted. When it returns false it has answered the request.
