@@ -215,14 +215,9 @@ func fastPNGRow(row []byte, m image.Image, y int) bool {
 // finishImagePage writes the content stream and page showing image img
 // over the whole page, then closes the PDF.
 func finishImagePage(pw *pdfWriter, img, content int, size PageSize, meta Meta) (Info, error) {
-	ops := fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", num(size.Width), num(size.Height))
-	if err := pw.stream(content, "", func(w io.Writer) error {
-		_, err := io.WriteString(w, ops)
-		return err
-	}); err != nil {
+	if err := pw.imagePage(size, img, content); err != nil {
 		return Info{}, err
 	}
-	pw.page(size, fmt.Sprintf("<</XObject<</Im0 %d 0 R>>>>", img), content)
 	if err := pw.close(meta); err != nil {
 		return Info{}, err
 	}

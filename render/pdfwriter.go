@@ -99,6 +99,20 @@ func (p *pdfWriter) page(size PageSize, resources string, contents int) {
 	p.sizes = append(p.sizes, size)
 }
 
+// imagePage writes content stream number content, drawing image object
+// img over the whole page, and a page of the given size showing it.
+func (p *pdfWriter) imagePage(size PageSize, img, content int) error {
+	ops := fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", num(size.Width), num(size.Height))
+	if err := p.stream(content, "", func(w io.Writer) error {
+		_, err := io.WriteString(w, ops)
+		return err
+	}); err != nil {
+		return err
+	}
+	p.page(size, fmt.Sprintf("<</XObject<</Im0 %d 0 R>>>>", img), content)
+	return nil
+}
+
 // close writes the page tree, catalog, information dictionary,
 // cross-reference table and trailer, and flushes.
 func (p *pdfWriter) close(meta Meta) error {

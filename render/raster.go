@@ -124,15 +124,9 @@ func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.W
 		if err != nil {
 			return Info{}, err
 		}
-		size := pg.size()
-		ops := fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", num(size.Width), num(size.Height))
-		if err := pw.stream(content, "", func(w io.Writer) error {
-			_, err := io.WriteString(w, ops)
-			return err
-		}); err != nil {
+		if err := pw.imagePage(pg.size(), img, content); err != nil {
 			return Info{}, err
 		}
-		pw.page(size, fmt.Sprintf("<</XObject<</Im0 %d 0 R>>>>", img), content)
 	}
 	if len(pw.pages) == 0 {
 		return Info{}, &FormatError{Format: format, Msg: "no pages"}
