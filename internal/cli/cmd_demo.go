@@ -43,11 +43,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("demo", demoUsage, e.stderr)
 	keep := fs.Bool("keep", false, "keep the relay running after the demo (Ctrl-C to stop)")
 	listen := fs.String("listen", "127.0.0.1:0", "relay address (port 0: any free port)")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, demoUsage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, demoUsage); err != nil {
 		return err
 	}
 	start := time.Now()

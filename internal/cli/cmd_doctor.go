@@ -38,11 +38,8 @@ const probeDropID = "doctorAAAAAAAAAAAAAAAA"
 func runDoctor(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("doctor", doctorUsage, e.stderr)
 	timeout := fs.Duration("timeout", 15*time.Second, "time allowed to each network check")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, doctorUsage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, doctorUsage); err != nil {
 		return err
 	}
 	d := &doctor{w: e.stdout, timeout: *timeout}

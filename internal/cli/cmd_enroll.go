@@ -25,11 +25,8 @@ URL) goes to the OS keyring, never into the config file.`, e.stderr)
 	pac := fs.String("pac", "", "proxy auto-config file: URL or path")
 	ca := fs.String("ca", "", "PEM file of extra trusted CAs (TLS-inspecting proxy)")
 	proxyUser := fs.String("proxy-user", "", "user name for proxy authentication; password from SEALPRINT_PROXY_PASSWORD")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, usage); err != nil {
 		return err
 	}
 	home, err := config.Home(e.getenv)

@@ -29,11 +29,8 @@ Lists print jobs with their state, recipients and link. While 'sealprint
 serve' runs, the command asks it (loopback API, token in the spool);
 otherwise it reads the spool itself.`, e.stderr)
 	jsonOut := fs.Bool("json", false, "print a JSON array of jobs")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, usage); err != nil {
 		return err
 	}
 	var jobs []spooler.JobView
@@ -83,11 +80,8 @@ func runJobAction(ctx context.Context, e *env, action string, args []string) err
 		fs.Var(&to, "to", "recipient email (repeatable, or comma separated)")
 	}
 	jsonOut := fs.Bool("json", false, "print the job as JSON")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, usage); err != nil {
 		return err
 	}
 	id := pos[0]

@@ -57,11 +57,8 @@ func runKeysGenerate(ctx context.Context, e *env, args []string) error {
 	expires := fs.String("expires", "", "key lifetime, e.g. 2y or 365d (default: never)")
 	force := fs.Bool("force", false, "replace an existing sender key")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, "sealprint keys generate --name NAME --email EMAIL")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "sealprint keys generate --name NAME --email EMAIL"); err != nil {
 		return err
 	}
 	if *name == "" || *email == "" {
@@ -109,11 +106,8 @@ func whereText(where string) string {
 func runKeysImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys import", "sealprint keys import FILE [--replace]\n\nPublic keys go to the address book; a secret key becomes your sender key.", e.stderr)
 	replace := fs.Bool("replace", false, "replace an existing sender key with an imported secret key")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, "sealprint keys import FILE")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, "sealprint keys import FILE"); err != nil {
 		return err
 	}
 	f, err := openInput(e, pos[0])
@@ -173,11 +167,8 @@ func runKeysImport(ctx context.Context, e *env, args []string) error {
 func runKeysExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys export", "sealprint keys export EMAIL|FINGERPRINT [--secret]", e.stderr)
 	secret := fs.Bool("secret", false, "export your secret key (protected by SEALPRINT_PASSPHRASE if set)")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, "sealprint keys export EMAIL|FINGERPRINT [--secret]")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, "sealprint keys export EMAIL|FINGERPRINT [--secret]"); err != nil {
 		return err
 	}
 	p, err := openPC(e)
@@ -254,11 +245,8 @@ func describeKey(k *envelope.Key, own bool, pins map[string]string) keyJSON {
 func runKeysList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys list", "sealprint keys list [--json]", e.stderr)
 	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, "sealprint keys list [--json]")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "sealprint keys list [--json]"); err != nil {
 		return err
 	}
 	p, err := openPC(e)
@@ -305,11 +293,8 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 
 func runKeysPin(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys pin", "sealprint keys pin EMAIL FINGERPRINT\n\nAccepts FINGERPRINT (already in the address book) as the key of EMAIL.", e.stderr)
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 2, 2, "sealprint keys pin EMAIL FINGERPRINT")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 2, 2, "sealprint keys pin EMAIL FINGERPRINT"); err != nil {
 		return err
 	}
 	p, err := openPC(e)
@@ -332,11 +317,8 @@ func runKeysPin(ctx context.Context, e *env, args []string) error {
 
 func runKeysRemove(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys remove", "sealprint keys remove FINGERPRINT", e.stderr)
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, "sealprint keys remove FINGERPRINT")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, "sealprint keys remove FINGERPRINT"); err != nil {
 		return err
 	}
 	p, err := openPC(e)

@@ -132,11 +132,8 @@ type lookupResult struct {
 func runKeysLookup(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys lookup", "sealprint keys lookup EMAIL [--json]\n\nFinds EMAIL's key in the relay's key directory, then in the Web Key Directory\nof its domain, pins its fingerprint on first use and adds it to the address\nbook. A key that differs from the pinned one is refused (KEY CHANGED).", e.stderr)
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, "sealprint keys lookup EMAIL")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, "sealprint keys lookup EMAIL"); err != nil {
 		return err
 	}
 	p, err := openPC(e)
@@ -172,11 +169,8 @@ func runKeysLookup(ctx context.Context, e *env, args []string) error {
 func runKeysRefresh(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys refresh", "sealprint keys refresh [--json]\n\nLooks up every pinned address again: updates the address book with new\nsignatures, reports revoked or expired keys, and refuses changed keys\n(KEY CHANGED; exit status 1).", e.stderr)
 	jsonOut := fs.Bool("json", false, "print the results as JSON lines")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, "sealprint keys refresh")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "sealprint keys refresh"); err != nil {
 		return err
 	}
 	p, err := openPC(e)

@@ -40,11 +40,8 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	code := fs.String("code", "", "access code, if the sender set one")
 	force := fs.Bool("force", false, "overwrite an existing output file")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, usage); err != nil {
 		return err
 	}
 	p, err := openPC(e)

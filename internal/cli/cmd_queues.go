@@ -39,11 +39,8 @@ exists: its jobs wait until recipients are chosen on the jobs page. Other
 queues send every job to fixed recipients. A running 'sealprint serve'
 picks up changes without a restart.`, e.stderr)
 	jsonOut := fs.Bool("json", false, "print a JSON array of queues")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, usage); err != nil {
 		return err
 	}
 	_, cfg, err := loadQueueConfig(e)
@@ -84,11 +81,8 @@ replaces the recipients of an existing queue. Then add the printer to the
 system, e.g. lpadmin -p NAME -E -v URI -m everywhere (see the URI printed).`, e.stderr)
 	var to listFlag
 	fs.Var(&to, "to", "recipient email address (repeat or separate with commas)")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, usage); err != nil {
 		return err
 	}
 	name := pos[0]
@@ -130,11 +124,8 @@ system, e.g. lpadmin -p NAME -E -v URI -m everywhere (see the URI printed).`, e.
 func runQueuesRemove(e *env, args []string) error {
 	const usage = "sealprint queues remove NAME"
 	fs := newFlags("queues remove", usage+"\n\nRemoves a queue from the config (not from the operating system's printers).", e.stderr)
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, usage); err != nil {
 		return err
 	}
 	name := pos[0]

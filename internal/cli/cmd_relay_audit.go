@@ -30,11 +30,7 @@ func runRelayAudit(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("audit verify", "sealrelay audit verify --data DIR [--json]\n\nChecks that no line of DIR/audit.log was edited, removed or reordered.", e.stderr)
 	data := flags.String("data", "", "relay data directory")
 	jsonOut := flags.Bool("json", false, "print the result as JSON")
-	pos, err := parseArgs(flags, args[1:])
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "sealrelay audit verify --data DIR"); err != nil {
+	if _, err := parsePositional(flags, args[1:], 0, 0, "sealrelay audit verify --data DIR"); err != nil {
 		return err
 	}
 	if *data == "" {

@@ -41,11 +41,7 @@ func runRelayDrops(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("drops list", "sealrelay drops list --data DIR [--json]", e.stderr)
 	data := fs.String("data", "", "relay data directory")
 	jsonOut := fs.Bool("json", false, "print JSON lines")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "sealrelay drops list --data DIR [--json]"); err != nil {
+	if _, err := parsePositional(fs, args[1:], 0, 0, "sealrelay drops list --data DIR [--json]"); err != nil {
 		return err
 	}
 	if *data == "" {

@@ -72,11 +72,8 @@ func runRelayKeysImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys import", "sealrelay keys import --data DIR [--verified] FILE...\n\nFILE holds one or more public keys, armored or binary (- for standard input).\nWith --verified every address in an allowed domain is published at once:\nuse it only for keys whose owners you have checked.", e.stderr)
 	data := fs.String("data", "", "relay data directory")
 	verified := fs.Bool("verified", false, "publish the keys' addresses without mail verification")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, -1, "sealrelay keys import --data DIR [--verified] FILE...")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, -1, "sealrelay keys import --data DIR [--verified] FILE..."); err != nil {
 		return err
 	}
 	st, err := openKeyStore(*data)
@@ -119,11 +116,8 @@ func runRelayKeysList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys list", "sealrelay keys list --data DIR [--json]", e.stderr)
 	data := fs.String("data", "", "relay data directory")
 	jsonOut := fs.Bool("json", false, "print JSON lines")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, "sealrelay keys list --data DIR")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "sealrelay keys list --data DIR"); err != nil {
 		return err
 	}
 	st, err := openKeyStore(*data)
@@ -152,11 +146,8 @@ func runRelayKeysList(ctx context.Context, e *env, args []string) error {
 func runRelayKeysUnpublish(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys unpublish", "sealrelay keys unpublish --data DIR EMAIL", e.stderr)
 	data := fs.String("data", "", "relay data directory")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, "sealrelay keys unpublish --data DIR EMAIL")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, "sealrelay keys unpublish --data DIR EMAIL"); err != nil {
 		return err
 	}
 	st, err := openKeyStore(*data)
@@ -176,11 +167,8 @@ func runRelayKeysDomains(ctx context.Context, e *env, args []string) error {
 	var set listFlag
 	fs.Var(&set, "set", "allowed domains (repeatable or comma-separated)")
 	clear := fs.Bool("clear", false, "allow every domain")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, "sealrelay keys domains --data DIR [--set D1,D2 | --clear]")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "sealrelay keys domains --data DIR [--set D1,D2 | --clear]"); err != nil {
 		return err
 	}
 	if *clear && len(set) > 0 {

@@ -61,11 +61,8 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	jsonLogs := fs.Bool("log-json", false, "write logs as JSON lines")
 	smtpURL := fs.String("smtp", "", "mail server, smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS)")
 	mailFrom := fs.String("mail-from", "", "From address of the relay's mails (with --smtp)")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, relayServeUsage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, relayServeUsage); err != nil {
 		return err
 	}
 	if *data == "" {

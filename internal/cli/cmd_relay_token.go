@@ -35,11 +35,8 @@ func runRelayTokenCreate(ctx context.Context, e *env, args []string) error {
 	name := fs.String("name", "", "sender's name, shown to recipients (e.g. \"Dr Durand, CHU Lyon\")")
 	email := fs.String("email", "", "sender's address, for notifications (opened, locked, expired)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, "sealrelay token create --data DIR --name NAME")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "sealrelay token create --data DIR --name NAME"); err != nil {
 		return err
 	}
 	if *data == "" || *name == "" {

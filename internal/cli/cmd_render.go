@@ -19,11 +19,8 @@ func runRender(ctx context.Context, e *env, args []string) error {
 	out := fs.String("o", "", "output PDF (- for standard output)")
 	title := fs.String("title", "", "document title (default: the file name)")
 	author := fs.String("author", "", "document author (the sender)")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, usage); err != nil {
 		return err
 	}
 	if *out == "" {

@@ -22,11 +22,8 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	out := fs.String("o", "", "output file (default FILE.pgp, or FILE.asc with --armor; - for stdout)")
 	armored := fs.Bool("armor", false, "ASCII-armored output")
 	profile := fs.String("profile", "compat", "compat or rfc9580")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, usage); err != nil {
 		return err
 	}
 	if len(to) == 0 {

@@ -50,11 +50,8 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	maxDownloads := fs.Int("max-downloads", -1, "downloads allowed (0: no limit; default: the relay's, 5)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	profile := fs.String("profile", "compat", "compat or rfc9580")
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, usage); err != nil {
 		return err
 	}
 	if !*link && len(to) == 0 {

@@ -40,11 +40,8 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	keepSealed := fs.Bool("keep-sealed", false, "keep sealed copies after upload until the job record is removed")
 	retention := fs.String("retention", "30d", "how long records of finished jobs are kept")
 	maxJobs := fs.Int("max-jobs", 1000, "unfinished jobs the spool holds before the printer answers busy")
-	pos, err := parseArgs(fs, args)
+	_, err := parsePositional(fs, args, 0, 0, usage)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, usage); err != nil {
 		return err
 	}
 	keepFor, err := parseDuration(*retention)

@@ -64,3 +64,16 @@ func wantArgs(pos []string, min, max int, usage string) error {
 	}
 	return nil
 }
+
+// parsePositional is parseArgs followed by wantArgs: the positional
+// arguments, of which there must be min to max (max < 0: no limit).
+func parsePositional(fs *flag.FlagSet, args []string, min, max int, usage string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantArgs(pos, min, max, usage); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
