@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // handleBlob serves GET /api/v1/drops/{id}/blob: the ciphertext, counted
@@ -14,7 +16,7 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if d.NeedsCode() && !checkGrant(s.cfg.GrantKey, d.ID, r.Header.Get("X-Sealprint-Grant"), s.now()) {
+	if d.NeedsCode() && !checkGrant(s.cfg.GrantKey, d.ID, r.Header.Get(relayapi.HeaderGrant), s.now()) {
 		writeError(w, http.StatusForbidden, "this drop needs an access code: post it to /code and send the grant")
 		return
 	}
@@ -23,7 +25,7 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "application/octet-stream")
 		h.Set("Content-Length", strconv.FormatInt(d.Size, 10))
-		h.Set("X-Sealprint-SHA256", d.SHA256)
+		h.Set(relayapi.HeaderSHA256, d.SHA256)
 		h.Set("Cache-Control", "no-store")
 		return
 	}
@@ -61,7 +63,7 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
-	h.Set("X-Sealprint-SHA256", d.SHA256)
+	h.Set(relayapi.HeaderSHA256, d.SHA256)
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, blob); err != nil {

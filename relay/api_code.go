@@ -4,22 +4,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
-
-// CodeRequest is the body of POST /api/v1/drops/{id}/code.
-type CodeRequest struct {
-	Code string `json:"code"`
-}
-
-// CodeResponse grants a short-lived download.
-type CodeResponse struct {
-	Grant     string `json:"grant"`
-	ExpiresIn int    `json:"expires_in"`
-}
 
 // parseCode decodes and checks a code request body.
 func parseCode(r io.Reader) (string, error) {
-	var req CodeRequest
+	var req relayapi.CodeRequest
 	if err := decodeStrict(r, &req); err != nil {
 		return "", err
 	}
@@ -89,7 +80,7 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.record(r.Context(), EventGrant, d.ID, "", 0)
-		writeJSON(w, http.StatusOK, CodeResponse{
+		writeJSON(w, http.StatusOK, relayapi.CodeResponse{
 			Grant:     newGrant(s.cfg.GrantKey, d.ID, s.now().Add(GrantLifetime)),
 			ExpiresIn: int(GrantLifetime.Seconds()),
 		})
@@ -114,7 +105,7 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	left := MaxCodeFailures - d.CodeFailures
-	writeJSON(w, http.StatusForbidden, apiError{Error: "wrong code", AttemptsLeft: &left})
+	writeJSON(w, http.StatusForbidden, relayapi.Error{Error: "wrong code", AttemptsLeft: &left})
 }
 
 // lockedDrop records a lock and tells the sender.

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // errState aborts an UpdateDrop whose drop left the expected state.
@@ -37,7 +39,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 		return
 	case StatePending:
 	default:
-		writeJSON(w, http.StatusGone, apiError{Error: "drop is " + st, State: st})
+		writeJSON(w, http.StatusGone, relayapi.Error{Error: "drop is " + st, State: st})
 		return
 	}
 	// A blob already in place means an earlier complete stored it and
@@ -87,7 +89,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	var es errState
 	if errors.As(err, &es) {
 		s.deleteBlob(r.Context(), r.PathValue("id"))
-		writeJSON(w, http.StatusGone, apiError{Error: es.Error(), State: es.state})
+		writeJSON(w, http.StatusGone, relayapi.Error{Error: es.Error(), State: es.state})
 		return
 	}
 	if err != nil {

@@ -12,30 +12,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/sealprint/sealprint/relayapi"
 )
-
-// CreateRequest is the body of POST /api/v1/drops.
-type CreateRequest struct {
-	IdempotencyKey   string   `json:"idempotency_key,omitempty"`
-	Size             int64    `json:"size"`
-	SHA256           string   `json:"sha256"`
-	Recipients       []string `json:"recipients,omitempty"`
-	Mode             string   `json:"mode"`
-	ExpiresInSeconds int64    `json:"expires_in_seconds,omitempty"`
-	MaxDownloads     *int     `json:"max_downloads,omitempty"`
-	AccessCode       string   `json:"access_code,omitempty"`
-	SenderKey        string   `json:"sender_key,omitempty"`
-	Notify           bool     `json:"notify,omitempty"`
-}
-
-// CreateResponse is the answer to POST /api/v1/drops.
-type CreateResponse struct {
-	ID        string    `json:"id"`
-	State     string    `json:"state"`
-	UploadURL string    `json:"upload_url"`
-	Link      string    `json:"link"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
 
 // Input limits of a create request.
 const (
@@ -52,7 +30,7 @@ var errTooLarge = errors.New("document larger than this relay accepts")
 
 // validatedCreate is a create request after checks and normalisation.
 type validatedCreate struct {
-	CreateRequest
+	relayapi.CreateDropRequest
 	expiresIn    time.Duration
 	maxDownloads int
 	senderFPR    string
@@ -60,15 +38,15 @@ type validatedCreate struct {
 
 // parseCreate decodes and validates a create request body.
 func parseCreate(r io.Reader, maxSize int64) (*validatedCreate, error) {
-	var req CreateRequest
+	var req relayapi.CreateDropRequest
 	if err := decodeStrict(r, &req); err != nil {
 		return nil, err
 	}
 	return validateCreate(&req, maxSize)
 }
 
-func validateCreate(req *CreateRequest, maxSize int64) (*validatedCreate, error) {
-	v := &validatedCreate{CreateRequest: *req}
+func validateCreate(req *relayapi.CreateDropRequest, maxSize int64) (*validatedCreate, error) {
+	v := &validatedCreate{CreateDropRequest: *req}
 	if len(req.IdempotencyKey) > maxIdempotencyKey || !printableASCII(req.IdempotencyKey) {
 		return nil, fmt.Errorf("idempotency_key must be at most %d printable ASCII characters", maxIdempotencyKey)
 	}
@@ -191,7 +169,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC()
-	id, err := newID(s.rnd)
+	id, err := relayapi.NewDropID(s.rnd)
 	if err != nil {
 		s.internalError(w, r, "new id", err)
 		return
@@ -237,11 +215,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeCreated(w http.ResponseWriter, r *http.Request, d *Drop, status int) {
-	writeJSON(w, status, CreateResponse{
+	writeJSON(w, status, relayapi.CreateDropResponse{
 		ID:        d.ID,
 		State:     d.StateAt(s.now()),
 		UploadURL: "/api/v1/uploads/" + d.ID,
-		Link:      s.baseURL(r) + "/d/" + d.ID,
+		Link:      relayapi.Link(s.baseURL(r), d.ID),
 		ExpiresAt: d.ExpiresAt,
 	})
 }

@@ -4,48 +4,22 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
-
-// InfoResponse is the public answer of GET /api/v1/drops/{id}.
-type InfoResponse struct {
-	ID                string    `json:"id"`
-	State             string    `json:"state"`
-	Size              int64     `json:"size"`
-	ExpiresAt         time.Time `json:"expires_at"`
-	DownloadsLeft     *int      `json:"downloads_left"` // null: no limit
-	NeedsCode         bool      `json:"needs_code"`
-	Mode              string    `json:"mode"`
-	Sender            string    `json:"sender"`
-	SenderKey         string    `json:"sender_key,omitempty"`
-	SenderFingerprint string    `json:"sender_fingerprint,omitempty"`
-}
-
-// StatusResponse is the sender's answer of GET /api/v1/drops/{id}/status.
-type StatusResponse struct {
-	ID           string    `json:"id"`
-	State        string    `json:"state"`
-	Size         int64     `json:"size"`
-	CreatedAt    time.Time `json:"created_at"`
-	ExpiresAt    time.Time `json:"expires_at"`
-	Downloads    int       `json:"downloads"`
-	MaxDownloads int       `json:"max_downloads"`
-	CodeFailures int       `json:"code_failures"`
-	Receipts     []Receipt `json:"receipts"`
-}
 
 // writeGone answers a drop that can no longer be downloaded: 423 when
 // locked, 410 otherwise.
 func writeGone(w http.ResponseWriter, state string) {
 	switch state {
 	case StateLocked:
-		writeJSON(w, http.StatusLocked, apiError{Error: "drop locked after too many wrong access codes", State: state})
+		writeJSON(w, http.StatusLocked, relayapi.Error{Error: "drop locked after too many wrong access codes", State: state})
 	case StateExpired:
-		writeJSON(w, http.StatusGone, apiError{Error: "drop expired: ask the sender to send it again", State: state})
+		writeJSON(w, http.StatusGone, relayapi.Error{Error: "drop expired: ask the sender to send it again", State: state})
 	case StateRevoked:
-		writeJSON(w, http.StatusGone, apiError{Error: "drop revoked by its sender", State: state})
+		writeJSON(w, http.StatusGone, relayapi.Error{Error: "drop revoked by its sender", State: state})
 	default:
-		writeJSON(w, http.StatusGone, apiError{Error: "download limit reached: ask the sender to send it again", State: state})
+		writeJSON(w, http.StatusGone, relayapi.Error{Error: "download limit reached: ask the sender to send it again", State: state})
 	}
 }
 
@@ -62,7 +36,7 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 		writeGone(w, st)
 		return
 	}
-	resp := InfoResponse{
+	resp := relayapi.DropInfo{
 		ID: d.ID, State: st, Size: d.Size, ExpiresAt: d.ExpiresAt, NeedsCode: d.NeedsCode(),
 		Mode: d.Mode, SenderKey: d.SenderKey, SenderFingerprint: d.SenderFPR,
 	}
@@ -87,7 +61,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "receipts", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusResponse{
+	writeJSON(w, http.StatusOK, relayapi.DropStatus{
 		ID: d.ID, State: d.StateAt(s.now()), Size: d.Size, CreatedAt: d.CreatedAt,
 		ExpiresAt: d.ExpiresAt, Downloads: d.Downloads, MaxDownloads: d.MaxDownloads,
 		CodeFailures: d.CodeFailures, Receipts: receipts,

@@ -5,16 +5,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-)
 
-// ReceiptRequest is the body of POST /api/v1/drops/{id}/receipt.
-type ReceiptRequest struct {
-	Proof string `json:"proof"`
-}
+	"github.com/sealprint/sealprint/relayapi"
+)
 
 // parseReceipt decodes a receipt body; the proof is an HMAC-SHA256 in hex.
 func parseReceipt(r io.Reader) (string, error) {
-	var req ReceiptRequest
+	var req relayapi.ReceiptRequest
 	if err := decodeStrict(r, &req); err != nil {
 		return "", err
 	}
@@ -51,7 +48,7 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "too many receipts for this drop")
 		return
 	}
-	if err := s.store.AddReceipt(r.Context(), d.ID, Receipt{At: s.now().UTC(), Proof: proof}); err != nil {
+	if err := s.store.AddReceipt(r.Context(), d.ID, relayapi.Receipt{At: s.now().UTC(), Proof: proof}); err != nil {
 		s.internalError(w, r, "add receipt", err)
 		return
 	}

@@ -7,16 +7,18 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 func TestSendAndDownload(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 100_000)
-	c := h.create(data, CreateRequest{Recipients: []string{"martin@police.example"}})
+	c := h.create(data, relayapi.CreateDropRequest{Recipients: []string{"martin@police.example"}})
 	if c.State != StatePending || c.UploadURL != "/api/v1/uploads/"+c.ID || c.Link != "https://relay.example/d/"+c.ID {
 		t.Fatalf("create response %+v", c)
 	}
-	if !validID(c.ID) {
+	if !relayapi.ValidDropID(c.ID) {
 		t.Fatalf("id %q is not 22 base64url characters", c.ID)
 	}
 	if want := h.clock.Now().Add(DefaultExpiry); !c.ExpiresAt.Equal(want) {
@@ -25,7 +27,7 @@ func TestSendAndDownload(t *testing.T) {
 
 	// Info before upload: pending; download refused.
 	resp, body := h.do("GET", "/api/v1/drops/"+c.ID, nil)
-	if info := decode[InfoResponse](t, expect(t, resp, body, 200)); info.State != StatePending {
+	if info := decode[relayapi.DropInfo](t, expect(t, resp, body, 200)); info.State != StatePending {
 		t.Fatalf("state %q before upload", info.State)
 	}
 	resp, body = h.do("GET", "/api/v1/drops/"+c.ID+"/blob", nil)
@@ -64,7 +66,7 @@ func TestSendAndDownload(t *testing.T) {
 	expect(t, resp, body, http.StatusGone)
 
 	resp, body = h.do("GET", "/api/v1/drops/"+c.ID, nil)
-	info := decode[InfoResponse](t, expect(t, resp, body, 200))
+	info := decode[relayapi.DropInfo](t, expect(t, resp, body, 200))
 	if info.State != StateReady || info.Size != int64(len(data)) || info.NeedsCode || info.Mode != "key" ||
 		info.Sender != "Dr Durand" || info.DownloadsLeft == nil || *info.DownloadsLeft != DefaultDownloads {
 		t.Fatalf("info %+v", info)
@@ -134,7 +136,7 @@ func TestCreateValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := h.do("POST", "/api/v1/drops", tc.body, h.auth()...)
 			expect(t, resp, body, tc.status)
-			if e := decode[apiError](t, body); e.Error == "" {
+			if e := decode[relayapi.Error](t, body); e.Error == "" {
 				t.Errorf("no error message in %s", body)
 			}
 		})
@@ -144,8 +146,8 @@ func TestCreateValidation(t *testing.T) {
 func TestBadToken(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 10)
-	id := h.ready(data, CreateRequest{})
-	body := CreateRequest{Size: 10, SHA256: hexSHA(data), Mode: "key"}
+	id := h.ready(data, relayapi.CreateDropRequest{})
+	body := relayapi.CreateDropRequest{Size: 10, SHA256: hexSHA(data), Mode: "key"}
 	for _, hdr := range [][]string{
 		nil,
 		{"Authorization", "Bearer spt_wrong"},
@@ -181,17 +183,17 @@ func TestBadToken(t *testing.T) {
 func TestIdempotency(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 50)
-	req := CreateRequest{IdempotencyKey: "job-01H", Size: 50, SHA256: hexSHA(data), Mode: "key", AccessCode: "123456"}
+	req := relayapi.CreateDropRequest{IdempotencyKey: "job-01H", Size: 50, SHA256: hexSHA(data), Mode: "key", AccessCode: "123456"}
 	first := h.create(data, req)
 	resp, body := h.do("POST", "/api/v1/drops", req, h.auth()...)
-	again := decode[CreateResponse](t, expect(t, resp, body, http.StatusOK))
+	again := decode[relayapi.CreateDropResponse](t, expect(t, resp, body, http.StatusOK))
 	if again.ID != first.ID {
 		t.Fatalf("same key gave drops %s and %s", first.ID, again.ID)
 	}
 	// A different sender with the same key gets its own drop.
 	_, other := h.enrol("Other", "")
 	resp, body = h.do("POST", "/api/v1/drops", req, "Authorization", "Bearer "+other)
-	if o := decode[CreateResponse](t, expect(t, resp, body, http.StatusCreated)); o.ID == first.ID {
+	if o := decode[relayapi.CreateDropResponse](t, expect(t, resp, body, http.StatusCreated)); o.ID == first.ID {
 		t.Fatal("another sender got the same drop")
 	}
 	// Still answers the same drop once ready.
@@ -199,7 +201,7 @@ func TestIdempotency(t *testing.T) {
 	resp, body = h.complete(first.ID)
 	expect(t, resp, body, 200)
 	resp, body = h.do("POST", "/api/v1/drops", req, h.auth()...)
-	if again := decode[CreateResponse](t, expect(t, resp, body, http.StatusOK)); again.ID != first.ID || again.State != StateReady {
+	if again := decode[relayapi.CreateDropResponse](t, expect(t, resp, body, http.StatusOK)); again.ID != first.ID || again.State != StateReady {
 		t.Fatalf("retry after ready: %+v", again)
 	}
 }
@@ -207,7 +209,7 @@ func TestIdempotency(t *testing.T) {
 func TestTamperedUpload(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 4096)
-	c := h.create(data, CreateRequest{})
+	c := h.create(data, relayapi.CreateDropRequest{})
 	bad := bytes.Clone(data)
 	bad[1000] ^= 1
 	h.upload(c.ID, bad)
@@ -230,7 +232,7 @@ func TestTamperedUpload(t *testing.T) {
 func TestUploadRules(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 1000)
-	c := h.create(data, CreateRequest{})
+	c := h.create(data, relayapi.CreateDropRequest{})
 
 	// Complete with no upload at all.
 	resp, body := h.complete(c.ID)
@@ -302,7 +304,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	if expect(t, resp, body, 200); strings.TrimSpace(string(body)) != "ok" {
 		t.Fatalf("healthz %q", body)
 	}
-	id := h.ready(randomBytes(t, 10), CreateRequest{Recipients: []string{"martin@police.example"}})
+	id := h.ready(randomBytes(t, 10), relayapi.CreateDropRequest{Recipients: []string{"martin@police.example"}})
 	resp, body = h.do("GET", "/metrics", nil)
 	expect(t, resp, body, 200)
 	for _, secret := range []string{id, "martin@police.example", "127.0.0.1", h.sender.ID} {
@@ -341,7 +343,7 @@ func TestRequestLogs(t *testing.T) {
 func TestCompleteRecoversStoredBlob(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 500)
-	c := h.create(data, CreateRequest{})
+	c := h.create(data, relayapi.CreateDropRequest{})
 	if err := h.srv.blobs.Put(context.Background(), c.ID, bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +354,7 @@ func TestCompleteRecoversStoredBlob(t *testing.T) {
 		t.Fatal("bytes differ")
 	}
 	// A wrong blob left behind is discarded, and the upload is needed.
-	c = h.create(data, CreateRequest{})
+	c = h.create(data, relayapi.CreateDropRequest{})
 	if err := h.srv.blobs.Put(context.Background(), c.ID, bytes.NewReader(data[1:])); err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +369,7 @@ func TestCompleteRecoversStoredBlob(t *testing.T) {
 func TestCreationWithUpload(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 2000)
-	c := h.create(data, CreateRequest{})
+	c := h.create(data, relayapi.CreateDropRequest{})
 	resp, body := h.do("POST", "/api/v1/uploads/", data[:1500], append(h.auth(), "Tus-Resumable", "1.0.0",
 		"Upload-Length", "2000", "Upload-Metadata", "drop "+b64(c.ID), "Content-Type", "application/offset+octet-stream")...)
 	expect(t, resp, body, http.StatusCreated)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 func TestAuditChain(t *testing.T) {
@@ -58,7 +60,7 @@ func TestAuditChain(t *testing.T) {
 
 func TestAuditOfAFullFlow(t *testing.T) {
 	h := newHarness(t)
-	id := h.ready(randomBytes(t, 10), CreateRequest{AccessCode: "12345678", Mode: "link"})
+	id := h.ready(randomBytes(t, 10), relayapi.CreateDropRequest{AccessCode: "12345678", Mode: "link"})
 	h.do("POST", "/api/v1/drops/"+id+"/code", map[string]string{"code": "00000000"})
 	h.do("DELETE", "/api/v1/drops/"+id, nil, h.auth()...)
 	f, err := os.Open(h.data.AuditLog())

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/testutil"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // TestServeBinary runs the real `sealrelay serve` over TLS, sends it a
@@ -103,10 +104,10 @@ func TestServeBinary(t *testing.T) {
 	auth := []string{"Authorization", "Bearer " + token}
 	var pub bytes.Buffer
 	sender.WritePublic(&pub, true)
-	reqBody, _ := json.Marshal(CreateRequest{Size: int64(len(ct)), SHA256: hexSHA(ct), Mode: "key",
+	reqBody, _ := json.Marshal(relayapi.CreateDropRequest{Size: int64(len(ct)), SHA256: hexSHA(ct), Mode: "key",
 		Recipients: []string{"martin@police.example"}, SenderKey: pub.String(), Notify: true})
 	resp, body := call("POST", "/api/v1/drops", bytes.NewReader(reqBody), append(auth, "Content-Type", "application/json")...)
-	c := decode[CreateResponse](t, expect(t, resp, body, http.StatusCreated))
+	c := decode[relayapi.CreateDropResponse](t, expect(t, resp, body, http.StatusCreated))
 	if c.Link != "https://relay.example/d/"+c.ID {
 		t.Fatalf("link %q", c.Link)
 	}

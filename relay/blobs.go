@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/sealprint/sealprint/internal/atomicfile"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // Blobs stores ciphertext by drop id. The embedded implementation is
@@ -49,7 +50,7 @@ func NewFileBlobs(dir string) (*FileBlobs, error) {
 }
 
 func (b *FileBlobs) path(id string) (string, error) {
-	if !validID(id) {
+	if !relayapi.ValidDropID(id) {
 		return "", fmt.Errorf("blob %q: invalid id", id)
 	}
 	return filepath.Join(b.Dir, id[:2], id), nil

@@ -8,15 +8,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 func TestAccessCodeAndGrant(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 100)
-	id := h.ready(data, CreateRequest{Mode: "link", AccessCode: "48213907"})
-	other := h.ready(data, CreateRequest{Mode: "link", AccessCode: "11112222"})
+	id := h.ready(data, relayapi.CreateDropRequest{Mode: "link", AccessCode: "48213907"})
+	other := h.ready(data, relayapi.CreateDropRequest{Mode: "link", AccessCode: "11112222"})
 	resp, body := h.do("GET", "/api/v1/drops/"+id, nil)
-	if info := decode[InfoResponse](t, expect(t, resp, body, 200)); !info.NeedsCode || info.Mode != "link" {
+	if info := decode[relayapi.DropInfo](t, expect(t, resp, body, 200)); !info.NeedsCode || info.Mode != "link" {
 		t.Fatalf("info %+v", info)
 	}
 	// No grant, a forged grant, another drop's grant: 403.
@@ -25,17 +27,17 @@ func TestAccessCodeAndGrant(t *testing.T) {
 	resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil, "X-Sealprint-Grant", strings.Repeat("A", 54))
 	expect(t, resp, body, http.StatusForbidden)
 	resp, body = h.do("POST", "/api/v1/drops/"+other+"/code", map[string]string{"code": "11112222"})
-	otherGrant := decode[CodeResponse](t, expect(t, resp, body, 200)).Grant
+	otherGrant := decode[relayapi.CodeResponse](t, expect(t, resp, body, 200)).Grant
 	resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil, "X-Sealprint-Grant", otherGrant)
 	expect(t, resp, body, http.StatusForbidden)
 
 	// A wrong code costs an attempt; the right one gives a grant.
 	resp, body = h.do("POST", "/api/v1/drops/"+id+"/code", map[string]string{"code": "00000000"})
-	if e := decode[apiError](t, expect(t, resp, body, http.StatusForbidden)); e.AttemptsLeft == nil || *e.AttemptsLeft != MaxCodeFailures-1 || e.Error != "wrong code" {
+	if e := decode[relayapi.Error](t, expect(t, resp, body, http.StatusForbidden)); e.AttemptsLeft == nil || *e.AttemptsLeft != MaxCodeFailures-1 || e.Error != "wrong code" {
 		t.Fatalf("wrong code answer %s", body)
 	}
 	resp, body = h.do("POST", "/api/v1/drops/"+id+"/code", map[string]string{"code": "48213907"})
-	g := decode[CodeResponse](t, expect(t, resp, body, 200))
+	g := decode[relayapi.CodeResponse](t, expect(t, resp, body, 200))
 	if g.Grant == "" || g.ExpiresIn != int(GrantLifetime.Seconds()) {
 		t.Fatalf("grant %+v", g)
 	}
@@ -56,7 +58,7 @@ func TestAccessCodeAndGrant(t *testing.T) {
 		resp, body = h.do("POST", "/api/v1/drops/"+id+"/code", bad)
 		expect(t, resp, body, http.StatusBadRequest)
 	}
-	plain := h.ready(data, CreateRequest{})
+	plain := h.ready(data, relayapi.CreateDropRequest{})
 	resp, body = h.do("POST", "/api/v1/drops/"+plain+"/code", map[string]string{"code": "1234"})
 	expect(t, resp, body, http.StatusBadRequest)
 	if !h.hasEvent(EventCodeFailure, id) || !h.hasEvent(EventGrant, id) {
@@ -72,15 +74,15 @@ func TestAccessCodeAndGrant(t *testing.T) {
 func TestCodeLock(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 100)
-	id := h.ready(data, CreateRequest{Mode: "link", AccessCode: "48213907", Recipients: []string{"martin@police.example"}})
+	id := h.ready(data, relayapi.CreateDropRequest{Mode: "link", AccessCode: "48213907", Recipients: []string{"martin@police.example"}})
 	for i := 1; i < MaxCodeFailures; i++ {
 		resp, body := h.do("POST", "/api/v1/drops/"+id+"/code", map[string]string{"code": "0000"})
-		if e := decode[apiError](t, expect(t, resp, body, http.StatusForbidden)); *e.AttemptsLeft != MaxCodeFailures-i {
+		if e := decode[relayapi.Error](t, expect(t, resp, body, http.StatusForbidden)); *e.AttemptsLeft != MaxCodeFailures-i {
 			t.Fatalf("attempt %d: attempts_left %d", i, *e.AttemptsLeft)
 		}
 	}
 	resp, body := h.do("POST", "/api/v1/drops/"+id+"/code", map[string]string{"code": "0000"})
-	if e := decode[apiError](t, expect(t, resp, body, http.StatusLocked)); e.State != StateLocked {
+	if e := decode[relayapi.Error](t, expect(t, resp, body, http.StatusLocked)); e.State != StateLocked {
 		t.Fatalf("5th wrong code: %s", body)
 	}
 	// Locked for good: even the right code, info and blob answer 423.
@@ -110,7 +112,7 @@ func TestCodeLock(t *testing.T) {
 // Parallel guesses cannot get more than MaxCodeFailures tries.
 func TestCodeAttemptsParallel(t *testing.T) {
 	h := newHarness(t)
-	id := h.ready(randomBytes(t, 10), CreateRequest{Mode: "link", AccessCode: "48213907"})
+	id := h.ready(randomBytes(t, 10), relayapi.CreateDropRequest{Mode: "link", AccessCode: "48213907"})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[int]int{}

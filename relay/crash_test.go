@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sealprint/sealprint/internal/testutil"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // TestServeBinaryKill9 kills the real relay with SIGKILL in the middle of
@@ -59,9 +60,9 @@ func TestServeBinaryKill9(t *testing.T) {
 
 	cmd, exited := start()
 	blob := randomBytes(t, 3<<20)
-	req, _ := json.Marshal(CreateRequest{Size: int64(len(blob)), SHA256: hexSHA(blob), Mode: "key", IdempotencyKey: "job-1"})
+	req, _ := json.Marshal(relayapi.CreateDropRequest{Size: int64(len(blob)), SHA256: hexSHA(blob), Mode: "key", IdempotencyKey: "job-1"})
 	resp, body := call("POST", "/api/v1/drops", req, "Content-Type", "application/json")
-	c := decode[CreateResponse](t, expect(t, resp, body, http.StatusCreated))
+	c := decode[relayapi.CreateDropResponse](t, expect(t, resp, body, http.StatusCreated))
 	resp, body = call("POST", "/api/v1/uploads/", nil, "Tus-Resumable", "1.0.0", "Upload-Length", strconv.Itoa(len(blob)),
 		"Upload-Metadata", "drop "+base64.StdEncoding.EncodeToString([]byte(c.ID)))
 	expect(t, resp, body, http.StatusCreated)
@@ -76,7 +77,7 @@ func TestServeBinaryKill9(t *testing.T) {
 
 	// The sender retries create (same key → same drop), then resumes.
 	resp, body = call("POST", "/api/v1/drops", req, "Content-Type", "application/json")
-	if again := decode[CreateResponse](t, expect(t, resp, body, http.StatusOK)); again.ID != c.ID {
+	if again := decode[relayapi.CreateDropResponse](t, expect(t, resp, body, http.StatusOK)); again.ID != c.ID {
 		t.Fatalf("retry made drop %s, want %s", again.ID, c.ID)
 	}
 	resp, body = call("POST", "/api/v1/uploads/", nil, "Tus-Resumable", "1.0.0", "Upload-Length", strconv.Itoa(len(blob)),

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // senderKeyArmored returns an armored public key made by the envelope
@@ -28,7 +29,7 @@ func senderKeyArmored(t testing.TB) (string, string) {
 func FuzzCreateRequest(f *testing.F) {
 	key, _ := senderKeyArmored(f)
 	sha := strings.Repeat("ab", 32)
-	full, _ := json.Marshal(CreateRequest{IdempotencyKey: "job-01H", Size: 123456, SHA256: sha,
+	full, _ := json.Marshal(relayapi.CreateDropRequest{IdempotencyKey: "job-01H", Size: 123456, SHA256: sha,
 		Recipients: []string{"martin@police.example"}, Mode: "link", ExpiresInSeconds: 604800,
 		MaxDownloads: intp(5), AccessCode: "48213907", SenderKey: key, Notify: true})
 	for _, s := range []string{
@@ -114,7 +115,7 @@ func FuzzUploadMetadata(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header string) {
 		got, err := DropIDFromMetadata(header)
-		if err == nil && !validID(got) {
+		if err == nil && !relayapi.ValidDropID(got) {
 			t.Fatalf("id %q accepted", got)
 		}
 	})
@@ -132,9 +133,9 @@ func FuzzVerifyAudit(f *testing.F) {
 func TestSenderKeyInInfo(t *testing.T) {
 	h := newHarness(t)
 	key, fpr := senderKeyArmored(t)
-	id := h.ready(randomBytes(t, 10), CreateRequest{SenderKey: key})
+	id := h.ready(randomBytes(t, 10), relayapi.CreateDropRequest{SenderKey: key})
 	resp, body := h.do("GET", "/api/v1/drops/"+id, nil)
-	info := decode[InfoResponse](t, expect(t, resp, body, 200))
+	info := decode[relayapi.DropInfo](t, expect(t, resp, body, 200))
 	if info.SenderKey != key || !strings.EqualFold(info.SenderFingerprint, fpr) {
 		t.Fatalf("sender key %q / fingerprint %q (want %s)", info.SenderKey[:40], info.SenderFingerprint, fpr)
 	}

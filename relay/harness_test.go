@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sealprint/sealprint/internal/mail"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // testClock is an injected clock the tests move by hand.
@@ -212,7 +213,7 @@ func hexSHA(b []byte) string {
 
 // create makes a drop for data with req's options (Size and SHA256 are
 // filled in when empty).
-func (h *harness) create(data []byte, req CreateRequest) CreateResponse {
+func (h *harness) create(data []byte, req relayapi.CreateDropRequest) relayapi.CreateDropResponse {
 	h.t.Helper()
 	if req.Size == 0 {
 		req.Size = int64(len(data))
@@ -224,7 +225,7 @@ func (h *harness) create(data []byte, req CreateRequest) CreateResponse {
 		req.Mode = "key"
 	}
 	resp, body := h.do("POST", "/api/v1/drops", req, h.auth()...)
-	return decode[CreateResponse](h.t, expect(h.t, resp, body, http.StatusCreated))
+	return decode[relayapi.CreateDropResponse](h.t, expect(h.t, resp, body, http.StatusCreated))
 }
 
 // tusCreate creates the upload of drop id with the given length.
@@ -259,7 +260,7 @@ func (h *harness) complete(id string) (*http.Response, []byte) {
 }
 
 // ready creates, uploads and completes a drop of data.
-func (h *harness) ready(data []byte, req CreateRequest) string {
+func (h *harness) ready(data []byte, req relayapi.CreateDropRequest) string {
 	h.t.Helper()
 	c := h.create(data, req)
 	h.upload(c.ID, data)
@@ -269,10 +270,10 @@ func (h *harness) ready(data []byte, req CreateRequest) string {
 }
 
 // status reads the sender's status of a drop.
-func (h *harness) status(id string) StatusResponse {
+func (h *harness) status(id string) relayapi.DropStatus {
 	h.t.Helper()
 	resp, body := h.do("GET", "/api/v1/drops/"+id+"/status", nil, h.auth()...)
-	return decode[StatusResponse](h.t, expect(h.t, resp, body, http.StatusOK))
+	return decode[relayapi.DropStatus](h.t, expect(h.t, resp, body, http.StatusOK))
 }
 
 // blobExists reports whether the drop's ciphertext file is on disk.

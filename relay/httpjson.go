@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // writeJSON answers with v as JSON.
@@ -18,15 +20,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// apiError is the JSON error body: {"error": "…"} plus optional fields.
-type apiError struct {
-	Error        string `json:"error"`
-	State        string `json:"state,omitempty"`
-	AttemptsLeft *int   `json:"attempts_left,omitempty"`
-}
-
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, apiError{Error: msg})
+	writeJSON(w, status, relayapi.Error{Error: msg})
 }
 
 // decodeStrict decodes exactly one JSON value from r into v.
@@ -152,7 +147,7 @@ func (s *Server) readyDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool)
 // pathDrop loads the drop named by the {id} path segment.
 func (s *Server) pathDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool) {
 	id := r.PathValue("id")
-	if !validID(id) {
+	if !relayapi.ValidDropID(id) {
 		writeError(w, http.StatusNotFound, "no such drop")
 		return nil, false
 	}

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 func TestExpiry(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 100)
-	id := h.ready(data, CreateRequest{ExpiresInSeconds: 3600})
-	pending := h.create(data, CreateRequest{ExpiresInSeconds: 60})
+	id := h.ready(data, relayapi.CreateDropRequest{ExpiresInSeconds: 3600})
+	pending := h.create(data, relayapi.CreateDropRequest{ExpiresInSeconds: 60})
 	resp, body := h.tusCreate(pending.ID, 100, h.auth()...)
 	expect(t, resp, body, http.StatusCreated)
 
@@ -29,7 +31,7 @@ func TestExpiry(t *testing.T) {
 	h.clock.Advance(time.Minute)
 	for _, p := range []string{"", "/blob"} {
 		resp, body = h.do("GET", "/api/v1/drops/"+id+p, nil)
-		if e := decode[apiError](t, expect(t, resp, body, http.StatusGone)); e.State != StateExpired {
+		if e := decode[relayapi.Error](t, expect(t, resp, body, http.StatusGone)); e.State != StateExpired {
 			t.Fatalf("GET %s: state %q", p, e.State)
 		}
 	}
@@ -68,13 +70,13 @@ func TestExpiry(t *testing.T) {
 func TestDownloadLimit(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 100)
-	id := h.ready(data, CreateRequest{MaxDownloads: intp(2)})
+	id := h.ready(data, relayapi.CreateDropRequest{MaxDownloads: intp(2)})
 	for i := 0; i < 2; i++ {
 		resp, body := h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
 		expect(t, resp, body, http.StatusOK)
 	}
 	resp, body := h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
-	if e := decode[apiError](t, expect(t, resp, body, http.StatusGone)); e.State != StateExhausted {
+	if e := decode[relayapi.Error](t, expect(t, resp, body, http.StatusGone)); e.State != StateExhausted {
 		t.Fatalf("state %q", e.State)
 	}
 	resp, body = h.do("GET", "/api/v1/drops/"+id, nil)
@@ -93,13 +95,13 @@ func TestDownloadLimit(t *testing.T) {
 	}
 
 	// max_downloads 0 means no limit.
-	id = h.ready(data, CreateRequest{MaxDownloads: intp(0)})
+	id = h.ready(data, relayapi.CreateDropRequest{MaxDownloads: intp(0)})
 	for i := 0; i < DefaultDownloads+2; i++ {
 		resp, body := h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
 		expect(t, resp, body, http.StatusOK)
 	}
 	resp, body = h.do("GET", "/api/v1/drops/"+id, nil)
-	if info := decode[InfoResponse](t, expect(t, resp, body, 200)); info.DownloadsLeft != nil {
+	if info := decode[relayapi.DropInfo](t, expect(t, resp, body, 200)); info.DownloadsLeft != nil {
 		t.Fatalf("downloads_left %d for an unlimited drop", *info.DownloadsLeft)
 	}
 }
@@ -107,7 +109,7 @@ func TestDownloadLimit(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 100)
-	id := h.ready(data, CreateRequest{})
+	id := h.ready(data, relayapi.CreateDropRequest{})
 	resp, body := h.do("DELETE", "/api/v1/drops/"+id, nil, h.auth()...)
 	expect(t, resp, body, http.StatusNoContent)
 	if h.blobExists(id) {
@@ -115,7 +117,7 @@ func TestRevoke(t *testing.T) {
 	}
 	for _, p := range []string{"", "/blob"} {
 		resp, body = h.do("GET", "/api/v1/drops/"+id+p, nil)
-		if e := decode[apiError](t, expect(t, resp, body, http.StatusGone)); e.State != StateRevoked {
+		if e := decode[relayapi.Error](t, expect(t, resp, body, http.StatusGone)); e.State != StateRevoked {
 			t.Fatalf("state %q", e.State)
 		}
 	}
@@ -130,7 +132,7 @@ func TestRevoke(t *testing.T) {
 		t.Error("no revoke audit event")
 	}
 	// Revoking a pending drop deletes its partial upload.
-	c := h.create(data, CreateRequest{})
+	c := h.create(data, relayapi.CreateDropRequest{})
 	resp, body = h.tusCreate(c.ID, 100, h.auth()...)
 	expect(t, resp, body, http.StatusCreated)
 	resp, body = h.patch(c.ID, 0, data[:50], h.auth()...)
@@ -145,7 +147,7 @@ func TestRevoke(t *testing.T) {
 func TestReceipts(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 100)
-	id := h.ready(data, CreateRequest{})
+	id := h.ready(data, relayapi.CreateDropRequest{})
 	proof := strings.Repeat("0f", 32)
 	resp, body := h.do("POST", "/api/v1/drops/"+id+"/receipt", map[string]string{"proof": proof})
 	expect(t, resp, body, http.StatusConflict) // not downloaded yet

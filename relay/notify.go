@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealprint/sealprint/internal/mail"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // notice is a kind of mail to a sender about one of its drops.
@@ -114,7 +115,7 @@ func (s *Server) notifyReady(d *Drop, baseURL string) {
 	if snd, err := s.store.Sender(context.Background(), d.SenderID); err == nil {
 		name = snd.Name
 	}
-	data := &mailData{SenderName: name, Link: baseURL + "/d/" + d.ID, Expires: d.ExpiresAt,
+	data := &mailData{SenderName: name, Link: relayapi.Link(baseURL, d.ID), Expires: d.ExpiresAt,
 		ExpiresFR: dateFR(d.ExpiresAt), ExpiresEN: dateEN(d.ExpiresAt), LinkMode: d.Mode == "link"}
 	text, html, err := render(readyTextTmpl, readyHTMLTmpl, data)
 	if err != nil {

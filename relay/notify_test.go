@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 func TestNotifications(t *testing.T) {
 	h := newHarness(t)
 	data := randomBytes(t, 100)
-	id := h.ready(data, CreateRequest{Notify: true, Recipients: []string{"martin@police.example", "duty@police.example"}})
+	id := h.ready(data, relayapi.CreateDropRequest{Notify: true, Recipients: []string{"martin@police.example", "duty@police.example"}})
 	h.waitMail()
 	got := map[string]bool{}
 	for i := 0; i < 2; i++ {
@@ -60,10 +62,10 @@ func TestNotifications(t *testing.T) {
 
 	// No notify flag: no mail to recipients. A sender without an address
 	// gets no mail either.
-	h.ready(data, CreateRequest{Recipients: []string{"martin@police.example"}})
+	h.ready(data, relayapi.CreateDropRequest{Recipients: []string{"martin@police.example"}})
 	_, tok := h.enrol("No mail", "")
 	h.token = tok
-	id = h.ready(data, CreateRequest{})
+	id = h.ready(data, relayapi.CreateDropRequest{})
 	resp, body := h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
 	expect(t, resp, body, http.StatusOK)
 	h.waitMail()
@@ -72,7 +74,7 @@ func TestNotifications(t *testing.T) {
 
 func TestNotifyLinkMode(t *testing.T) {
 	h := newHarness(t)
-	id := h.ready(randomBytes(t, 10), CreateRequest{Mode: "link", Notify: true, Recipients: []string{"martin@police.example"}})
+	id := h.ready(randomBytes(t, 10), relayapi.CreateDropRequest{Mode: "link", Notify: true, Recipients: []string{"martin@police.example"}})
 	h.waitMail()
 	m := h.mail.next(t)
 	if !strings.Contains(m.Text, "https://relay.example/d/"+id) || !strings.Contains(m.Text, "separately") {
@@ -84,7 +86,7 @@ func TestMailEscapesSenderName(t *testing.T) {
 	h := newHarness(t)
 	_, tok := h.enrol(`<script>alert(1)</script>`, "x@example.org")
 	h.token = tok
-	h.ready(randomBytes(t, 10), CreateRequest{Notify: true, Recipients: []string{"martin@police.example"}})
+	h.ready(randomBytes(t, 10), relayapi.CreateDropRequest{Notify: true, Recipients: []string{"martin@police.example"}})
 	h.waitMail()
 	if m := h.mail.next(t); strings.Contains(m.HTML, "<script>") {
 		t.Fatal("sender name not escaped in HTML mail")

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sealprint/sealprint/relayapi"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 )
 
@@ -240,7 +241,7 @@ func (s *SQLiteStore) UpdateDrop(ctx context.Context, id string, fn func(d *Drop
 }
 
 // AddReceipt appends a receipt.
-func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r Receipt) error {
+func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof) VALUES (?, ?, ?)`,
 		id, r.At.UnixNano(), r.Proof)
 	if err != nil {
@@ -250,16 +251,16 @@ func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r Receipt) erro
 }
 
 // Receipts returns a drop's receipts, oldest first.
-func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]Receipt, error) {
+func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT at, proof FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
 	if err != nil {
 		return nil, fmt.Errorf("receipts: %w", err)
 	}
 	defer rows.Close()
-	out := []Receipt{}
+	out := []relayapi.Receipt{}
 	for rows.Next() {
 		var at int64
-		var r Receipt
+		var r relayapi.Receipt
 		if err := rows.Scan(&at, &r.Proof); err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
 		}

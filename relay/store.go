@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // ErrNotFound is returned by a Store when a drop or sender does not exist.
@@ -12,12 +14,12 @@ var ErrNotFound = errors.New("not found")
 // Stored drop states. The state a client sees also depends on the clock and
 // the download count (see Drop.StateAt).
 const (
-	StatePending   = "pending"   // created, ciphertext not yet complete
-	StateReady     = "ready"     // ciphertext stored and verified
-	StateExpired   = "expired"   // past its expiry; blob deleted
-	StateRevoked   = "revoked"   // revoked by its sender; blob deleted
-	StateLocked    = "locked"    // too many wrong access codes
-	StateExhausted = "exhausted" // download limit reached
+	StatePending   = relayapi.StatePending
+	StateReady     = relayapi.StateReady
+	StateExpired   = relayapi.StateExpired
+	StateRevoked   = relayapi.StateRevoked
+	StateLocked    = relayapi.StateLocked
+	StateExhausted = relayapi.StateExhausted
 )
 
 // Sender is an enrolled sender: the holder of one enrolment token.
@@ -54,12 +56,6 @@ type Drop struct {
 	SenderFPR      string    // uppercase hex fingerprint of SenderKey
 	Notify         bool      // mail the recipients once ready
 	ReadyAt        time.Time // zero until ready
-}
-
-// Receipt is a recipient's proof that it decrypted a drop.
-type Receipt struct {
-	At    time.Time `json:"at"`
-	Proof string    `json:"proof"`
 }
 
 // StateAt is the state a client sees at time now: stored terminal states
@@ -106,9 +102,9 @@ type Store interface {
 	// nothing is stored and that error is returned.
 	UpdateDrop(ctx context.Context, id string, fn func(d *Drop) error) (*Drop, error)
 	// AddReceipt appends a receipt to a drop.
-	AddReceipt(ctx context.Context, id string, r Receipt) error
+	AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error
 	// Receipts returns a drop's receipts, oldest first.
-	Receipts(ctx context.Context, id string) ([]Receipt, error)
+	Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error)
 	// Drops returns every drop, newest first.
 	Drops(ctx context.Context) ([]*Drop, error)
 	// DropsToSweep returns drops whose blob or upload may need deleting:

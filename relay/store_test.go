@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // testStoreContract checks the behaviour every Store must have; a shared
@@ -98,7 +100,7 @@ func testStoreContract(t *testing.T, st Store) {
 	}
 
 	for i, p := range []string{"01", "02"} {
-		if err := st.AddReceipt(ctx, d1.ID, Receipt{At: now.Add(time.Duration(i) * time.Second), Proof: p}); err != nil {
+		if err := st.AddReceipt(ctx, d1.ID, relayapi.Receipt{At: now.Add(time.Duration(i) * time.Second), Proof: p}); err != nil {
 			t.Fatal(err)
 		}
 	}

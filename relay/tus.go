@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tushandler "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
@@ -69,7 +70,7 @@ func (s *Server) tusHandler() http.Handler {
 		id := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v1/uploads"), "/")
 		if id != "" {
 			// HEAD/PATCH on an upload: it must be a pending drop of this sender.
-			if !validID(id) {
+			if !relayapi.ValidDropID(id) {
 				writeError(w, http.StatusNotFound, "no such upload")
 				return
 			}
@@ -83,7 +84,7 @@ func (s *Server) tusHandler() http.Handler {
 				return
 			}
 			if st := d.StateAt(s.now()); st != StatePending {
-				writeJSON(w, http.StatusGone, apiError{Error: "drop is " + st, State: st})
+				writeJSON(w, http.StatusGone, relayapi.Error{Error: "drop is " + st, State: st})
 				return
 			}
 		}
@@ -102,7 +103,7 @@ func DropIDFromMetadata(header string) (string, error) {
 	if !ok {
 		return "", errors.New(`Upload-Metadata must carry "drop <base64 drop id>"`)
 	}
-	if !validID(id) {
+	if !relayapi.ValidDropID(id) {
 		return "", errors.New("Upload-Metadata: invalid drop id")
 	}
 	return id, nil

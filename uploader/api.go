@@ -9,87 +9,28 @@ import (
 	"hash"
 	"io"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
-	"time"
-)
 
-// CreateDropRequest is the body of POST /api/v1/drops.
-type CreateDropRequest struct {
-	IdempotencyKey   string   `json:"idempotency_key,omitempty"`
-	Size             int64    `json:"size"`
-	SHA256           string   `json:"sha256"`
-	Recipients       []string `json:"recipients,omitempty"`
-	Mode             string   `json:"mode"` // "key" or "link"
-	ExpiresInSeconds int64    `json:"expires_in_seconds,omitempty"`
-	MaxDownloads     *int     `json:"max_downloads,omitempty"` // nil: relay default; 0: no limit
-	AccessCode       string   `json:"access_code,omitempty"`
-	SenderKey        string   `json:"sender_key,omitempty"`
-	Notify           bool     `json:"notify,omitempty"`
-}
+	"github.com/sealprint/sealprint/relayapi"
+)
 
 // Drop is the relay's answer to CreateDrop.
 type Drop struct {
-	ID        string    `json:"id"`
-	State     string    `json:"state"`
-	UploadURL string    `json:"upload_url"`
-	Link      string    `json:"link"`
-	ExpiresAt time.Time `json:"expires_at"`
+	relayapi.CreateDropResponse
 	// Existing is true when the idempotency key named an existing drop (200).
 	Existing bool `json:"-"`
 }
 
-// Receipt is a recipient's proof of decryption.
-type Receipt struct {
-	At    time.Time `json:"at"`
-	Proof string    `json:"proof"`
-}
-
-// DropStatus is the sender's view of a drop.
-type DropStatus struct {
-	ID           string    `json:"id"`
-	State        string    `json:"state"`
-	Size         int64     `json:"size"`
-	CreatedAt    time.Time `json:"created_at"`
-	ExpiresAt    time.Time `json:"expires_at"`
-	Downloads    int       `json:"downloads"`
-	MaxDownloads int       `json:"max_downloads"`
-	CodeFailures int       `json:"code_failures"`
-	Receipts     []Receipt `json:"receipts"`
-}
-
-// DropInfo is the public information on a drop.
-type DropInfo struct {
-	ID                string    `json:"id"`
-	State             string    `json:"state"`
-	Size              int64     `json:"size"`
-	ExpiresAt         time.Time `json:"expires_at"`
-	DownloadsLeft     int       `json:"downloads_left"`
-	NeedsCode         bool      `json:"needs_code"`
-	Mode              string    `json:"mode"`
-	Sender            string    `json:"sender"`
-	SenderKey         string    `json:"sender_key"`
-	SenderFingerprint string    `json:"sender_fingerprint"`
-}
-
-// dropIDPattern is the shape of drop ids (22 base64url characters); ids
-// are checked before they go into a URL path.
-var dropIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// ValidDropID reports whether id has the shape of a drop id.
-func ValidDropID(id string) bool { return dropIDPattern.MatchString(id) }
-
 func checkID(id string) error {
-	if !ValidDropID(id) {
+	if !relayapi.ValidDropID(id) {
 		return fmt.Errorf("invalid drop id %q", clean(id, 70))
 	}
 	return nil
 }
 
 // CreateDrop registers a drop with the relay.
-func (c *Client) CreateDrop(ctx context.Context, req CreateDropRequest) (*Drop, error) {
+func (c *Client) CreateDrop(ctx context.Context, req relayapi.CreateDropRequest) (*Drop, error) {
 	var d Drop
 	status, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops", true, req, &d, nil)
 	if err != nil {
@@ -115,11 +56,11 @@ func (c *Client) Complete(ctx context.Context, dropID string) error {
 }
 
 // Status returns the sender's view of a drop.
-func (c *Client) Status(ctx context.Context, dropID string) (*DropStatus, error) {
+func (c *Client) Status(ctx context.Context, dropID string) (*relayapi.DropStatus, error) {
 	if err := checkID(dropID); err != nil {
 		return nil, err
 	}
-	var s DropStatus
+	var s relayapi.DropStatus
 	if _, err := c.doJSON(ctx, http.MethodGet, "/api/v1/drops/"+dropID+"/status", true, nil, &s, nil); err != nil {
 		return nil, fmt.Errorf("status of drop %s: %w", dropID, err)
 	}
@@ -127,11 +68,11 @@ func (c *Client) Status(ctx context.Context, dropID string) (*DropStatus, error)
 }
 
 // Info returns the public information on a drop.
-func (c *Client) Info(ctx context.Context, dropID string) (*DropInfo, error) {
+func (c *Client) Info(ctx context.Context, dropID string) (*relayapi.DropInfo, error) {
 	if err := checkID(dropID); err != nil {
 		return nil, err
 	}
-	var s DropInfo
+	var s relayapi.DropInfo
 	if _, err := c.doJSON(ctx, http.MethodGet, "/api/v1/drops/"+dropID, false, nil, &s, nil); err != nil {
 		return nil, fmt.Errorf("drop %s: %w", dropID, err)
 	}
@@ -155,11 +96,9 @@ func (c *Client) SubmitCode(ctx context.Context, dropID, code string) (string, e
 	if err := checkID(dropID); err != nil {
 		return "", err
 	}
-	var g struct {
-		Grant string `json:"grant"`
-	}
+	var g relayapi.CodeResponse
 	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/code", false,
-		map[string]string{"code": code}, &g, nil); err != nil {
+		relayapi.CodeRequest{Code: code}, &g, nil); err != nil {
 		return "", fmt.Errorf("access code for drop %s: %w", dropID, err)
 	}
 	if g.Grant == "" || len(g.Grant) > 1024 {
@@ -184,7 +123,7 @@ func (c *Client) Download(ctx context.Context, dropID, grant string, w io.Writer
 		return 0, err
 	}
 	if grant != "" {
-		req.Header.Set("X-Sealprint-Grant", grant)
+		req.Header.Set(relayapi.HeaderGrant, grant)
 	}
 	resp, err := c.do(req)
 	if err != nil {
@@ -199,28 +138,12 @@ func (c *Client) Download(ctx context.Context, dropID, grant string, w io.Writer
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return n, fmt.Errorf("download drop %s: got %d of %d bytes", dropID, n, resp.ContentLength)
 	}
-	if want := strings.ToLower(resp.Header.Get("X-Sealprint-SHA256")); want != "" {
+	if want := strings.ToLower(resp.Header.Get(relayapi.HeaderSHA256)); want != "" {
 		if got := hex.EncodeToString(h.Sum(nil)); got != want {
 			return n, fmt.Errorf("download drop %s: %w", dropID, ErrDigestMismatch)
 		}
 	}
 	return n, nil
-}
-
-// LinkID extracts the drop id from a relay link (https://relay/d/<id>#…).
-// The fragment (the link secret) is returned separately and never sent.
-func LinkID(link string) (base *url.URL, id, secret string, err error) {
-	u, err := url.Parse(link)
-	if err != nil {
-		return nil, "", "", fmt.Errorf("link: %w", redactURLError(err))
-	}
-	i := strings.LastIndex(u.Path, "/d/")
-	if i < 0 || !ValidDropID(u.Path[i+3:]) {
-		return nil, "", "", errors.New("link: want https://RELAY/d/ID[#SECRET]")
-	}
-	id, secret = u.Path[i+3:], u.Fragment
-	b := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path[:i]}
-	return b, id, secret, nil
 }
 
 // SHA256 returns the hex SHA-256 of the first size bytes of r.

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // ErrProxyAuth is matched (errors.Is) by every error caused by a proxy that
@@ -115,11 +117,7 @@ func readAPIError(resp *http.Response) error {
 // becomes the status text.
 func parseAPIError(status int, contentType string, body []byte) *APIError {
 	e := &APIError{Status: status}
-	var v struct {
-		Error        string `json:"error"`
-		State        string `json:"state"`
-		AttemptsLeft *int   `json:"attempts_left"`
-	}
+	var v relayapi.Error
 	if strings.Contains(contentType, "json") && json.Unmarshal(body, &v) == nil {
 		e.Message = clean(v.Error, 300)
 		e.State = clean(v.State, 20)

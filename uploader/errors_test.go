@@ -60,14 +60,3 @@ func TestPin(t *testing.T) {
 	}
 }
 
-func TestLinkID(t *testing.T) {
-	base, id, secret, err := LinkID("https://relay.example/prefix/d/AAAAAAAAAAAAAAAAAAAAAA#s3cret")
-	if err != nil || base.String() != "https://relay.example/prefix" || id != "AAAAAAAAAAAAAAAAAAAAAA" || secret != "s3cret" {
-		t.Fatal(base, id, secret, err)
-	}
-	for _, bad := range []string{"https://relay.example/", "https://relay.example/d/../x", "::"} {
-		if _, _, _, err := LinkID(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // PostReceipt tells the relay that the recipient decrypted the drop.
@@ -18,7 +20,7 @@ func (c *Client) PostReceipt(ctx context.Context, dropID, proof string) error {
 		return fmt.Errorf("receipt for drop %s: malformed proof", dropID)
 	}
 	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/receipt", false,
-		map[string]string{"proof": proof}, nil, nil); err != nil {
+		relayapi.ReceiptRequest{Proof: proof}, nil, nil); err != nil {
 		return fmt.Errorf("receipt for drop %s: %w", dropID, err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/testutil"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // TestSealedDropThroughInterception sends a real sealed document through
@@ -43,7 +44,7 @@ func TestSealedDropThroughInterception(t *testing.T) {
 	}
 	st, _ := out.Stat()
 	c := newTestClient(t, r, Options{Proxy: sq.URL(), CA: sq.caFile, ChunkSize: 256 << 10})
-	d, err := c.Send(testCtx(t), CreateDropRequest{Size: st.Size(), Mode: "link"}, out, nil)
+	d, err := c.Send(testCtx(t), relayapi.CreateDropRequest{Size: st.Size(), Mode: "link"}, out, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

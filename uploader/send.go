@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // Send creates the drop (idempotent when req.IdempotencyKey is set),
 // uploads body (size = req.Size) and completes the drop. If req.SHA256 is
 // empty it is computed from body first. An existing ready drop is returned
 // as is. progress may be nil.
-func (c *Client) Send(ctx context.Context, req CreateDropRequest, body io.ReaderAt, progress func(sent, total int64)) (*Drop, error) {
+func (c *Client) Send(ctx context.Context, req relayapi.CreateDropRequest, body io.ReaderAt, progress func(sent, total int64)) (*Drop, error) {
 	if req.SHA256 == "" {
 		sum, err := SHA256(body, req.Size)
 		if err != nil {

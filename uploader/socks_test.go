@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // socksServer is a minimal SOCKS5 proxy (no authentication, CONNECT only)
@@ -88,7 +90,7 @@ func TestSOCKS5Proxy(t *testing.T) {
 	addr, n := socksServer(t)
 	c := newTestClient(t, r, Options{Proxy: "socks5://" + addr})
 	f, sum := testFile(t, 512<<10)
-	d, err := c.Send(testCtx(t), CreateDropRequest{Size: 512 << 10, SHA256: sum, Mode: "key"}, f, nil)
+	d, err := c.Send(testCtx(t), relayapi.CreateDropRequest{Size: 512 << 10, SHA256: sum, Mode: "key"}, f, nil)
 	if err != nil || d.State != "ready" {
 		t.Fatal(d, err)
 	}

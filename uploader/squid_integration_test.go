@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/sealprint/sealprint/internal/testutil"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // sendAndCheck uploads size random bytes through c, completes the drop,
@@ -23,7 +24,7 @@ func sendAndCheck(t *testing.T, r *fakeRelay, c *Client, size int64, during func
 	t.Helper()
 	ctx := testCtx(t)
 	f, sum := testFile(t, size)
-	d, err := c.CreateDrop(ctx, CreateDropRequest{Size: size, SHA256: sum, Mode: "key"})
+	d, err := c.CreateDrop(ctx, relayapi.CreateDropRequest{Size: size, SHA256: sum, Mode: "key"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestSquidBasicAuth(t *testing.T) {
 	})
 	t.Run("no credentials", func(t *testing.T) {
 		c := newTestClient(t, r, Options{Proxy: sq.URL()})
-		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
+		_, err := c.CreateDrop(testCtx(t), relayapi.CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 		var pe *ProxyAuthError
 		if !errors.Is(err, ErrProxyAuth) || !errors.As(err, &pe) || !IsPermanent(err) {
 			t.Fatalf("err = %v", err)
@@ -88,7 +89,7 @@ func TestSquidBasicAuth(t *testing.T) {
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		c := newTestClient(t, r, Options{Proxy: sq.URL(), ProxyCredentials: &Credentials{User: squidUser, Password: "wrong"}})
-		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
+		_, err := c.CreateDrop(testCtx(t), relayapi.CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 		if !errors.Is(err, ErrProxyAuth) || !strings.Contains(err.Error(), "rejected the credentials") ||
 			strings.Contains(err.Error(), "wrong") {
 			t.Fatalf("err = %v", err)
@@ -113,7 +114,7 @@ func TestSquidSSLBump(t *testing.T) {
 	sq := startSquid(t, squidBump, r.caFile)
 	t.Run("without the CA", func(t *testing.T) {
 		c := newTestClient(t, r, Options{Proxy: sq.URL()})
-		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
+		_, err := c.CreateDrop(testCtx(t), relayapi.CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 		if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "certificate") {
 			t.Fatalf("err = %v", err)
 		}
@@ -129,13 +130,13 @@ func TestSquidSSLBump(t *testing.T) {
 	t.Run("pin refuses the interception", func(t *testing.T) {
 		pin := SPKIPin(r.cert.Leaf)
 		c := newTestClient(t, r, Options{Proxy: sq.URL(), CA: sq.caFile, PinSHA256: pin})
-		_, err := c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
+		_, err := c.CreateDrop(testCtx(t), relayapi.CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 		var pe *PinError
 		if !errors.As(err, &pe) || !IsPermanent(err) {
 			t.Fatalf("err = %v", err)
 		}
 		direct := newTestClient(t, r, Options{Proxy: "direct", PinSHA256: pin})
-		if _, err := direct.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"}); err != nil {
+		if _, err := direct.CreateDrop(testCtx(t), relayapi.CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"}); err != nil {
 			t.Fatalf("pinned direct: %v", err)
 		}
 	})
@@ -228,7 +229,7 @@ func TestCanceledUploadStops(t *testing.T) {
 	c := newTestClient(t, r, Options{})
 	f, sum := testFile(t, 4<<20)
 	ctx, cancel := context.WithCancel(testCtx(t))
-	d, err := c.CreateDrop(ctx, CreateDropRequest{Size: 4 << 20, SHA256: sum, Mode: "key"})
+	d, err := c.CreateDrop(ctx, relayapi.CreateDropRequest{Size: 4 << 20, SHA256: sum, Mode: "key"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 func newTestClient(t testing.TB, r *fakeRelay, opts Options) *Client {
@@ -34,7 +36,7 @@ func TestSendDirect(t *testing.T) {
 	f, sum := testFile(t, 3<<20+17)
 	var last atomic.Int64
 	c := newTestClient(t, r, Options{ChunkSize: 1 << 20, MinChunk: 64 << 10})
-	d, err := c.Send(testCtx(t), CreateDropRequest{Size: 3<<20 + 17, Mode: "key"}, f, func(sent, total int64) {
+	d, err := c.Send(testCtx(t), relayapi.CreateDropRequest{Size: 3<<20 + 17, Mode: "key"}, f, func(sent, total int64) {
 		last.Store(sent)
 	})
 	if err != nil {
@@ -62,7 +64,7 @@ func TestUploadResumesAfterCreate409(t *testing.T) {
 	f, sum := testFile(t, 1<<20)
 	c := newTestClient(t, r, Options{ChunkSize: 256 << 10})
 	ctx := testCtx(t)
-	d, err := c.CreateDrop(ctx, CreateDropRequest{Size: 1 << 20, SHA256: sum, Mode: "key"})
+	d, err := c.CreateDrop(ctx, relayapi.CreateDropRequest{Size: 1 << 20, SHA256: sum, Mode: "key"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func TestTemporaryErrorsRetriedWithBackoff(t *testing.T) {
 	s := &noSleep{}
 	c := newTestClient(t, r, Options{Sleep: s.Sleep})
 	f, sum := testFile(t, 100<<10)
-	d, err := c.Send(testCtx(t), CreateDropRequest{Size: 100 << 10, SHA256: sum, Mode: "link"}, f, nil)
+	d, err := c.Send(testCtx(t), relayapi.CreateDropRequest{Size: 100 << 10, SHA256: sum, Mode: "link"}, f, nil)
 	if err != nil || d.State != "ready" {
 		t.Fatal(d, err)
 	}
@@ -236,7 +238,7 @@ func TestBadTokenIsPermanent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.CreateDrop(testCtx(t), CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
+	_, err = c.CreateDrop(testCtx(t), relayapi.CreateDropRequest{Size: 1, SHA256: zeroSum, Mode: "key"})
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 401 || !IsPermanent(err) || !strings.Contains(err.Error(), "401") {
 		t.Fatal(err)
@@ -256,12 +258,12 @@ func TestChunkShrinksUnderProxyBodyLimit(t *testing.T) {
 	}
 	c := newTestClient(t, r, Options{ChunkSize: 4 << 20, MinChunk: 256 << 10})
 	f, sum := testFile(t, 1<<20)
-	if _, err := c.Send(testCtx(t), CreateDropRequest{Size: 1 << 20, SHA256: sum, Mode: "key"}, f, nil); err != nil {
+	if _, err := c.Send(testCtx(t), relayapi.CreateDropRequest{Size: 1 << 20, SHA256: sum, Mode: "key"}, f, nil); err != nil {
 		t.Fatal(err)
 	}
 	// At the smallest chunk, a 413 is final.
 	c = newTestClient(t, r, Options{ChunkSize: 512 << 10, MinChunk: 512 << 10})
-	_, err := c.Send(testCtx(t), CreateDropRequest{Size: 1 << 20, SHA256: sum, Mode: "key"}, f, nil)
+	_, err := c.Send(testCtx(t), relayapi.CreateDropRequest{Size: 1 << 20, SHA256: sum, Mode: "key"}, f, nil)
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 413 || !strings.Contains(err.Error(), "ERR_TOO_BIG") {
 		t.Fatalf("err = %v", err)

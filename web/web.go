@@ -22,9 +22,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // Options configures the page handler.
@@ -46,9 +47,6 @@ type handler struct {
 
 // embedded is computed once: the files are fixed at build time.
 var embedded, embeddedErr = loadAssets()
-
-// dropID matches a drop id: 22 characters of base64url.
-var dropID = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
 
 // NewHandler returns the handler for GET /d/{id} and the page's files under
 // StaticPrefix. It panics if the embedded files are inconsistent, which the
@@ -84,7 +82,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ok := strings.CutPrefix(r.URL.Path, "/d/")
 	id = strings.TrimSuffix(id, "/")
-	if !ok || !dropID.MatchString(id) {
+	if !ok || !relayapi.ValidDropID(id) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}

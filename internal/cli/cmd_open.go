@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/uploader"
 )
 
@@ -188,7 +189,7 @@ type downloaded struct {
 }
 
 func (p *pc) download(ctx context.Context, link, code string) (*downloaded, error) {
-	base, id, secret, err := uploader.LinkID(link)
+	base, id, secret, err := relayapi.ParseLink(link)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/internal/keystore"
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/uploader"
 )
 
@@ -85,7 +86,7 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if err != nil {
 		return err
 	}
-	req := uploader.CreateDropRequest{Mode: "key", ExpiresInSeconds: int64(ttl / time.Second), Notify: !*link}
+	req := relayapi.CreateDropRequest{Mode: "key", ExpiresInSeconds: int64(ttl / time.Second), Notify: !*link}
 	var recipients []*envelope.Key
 	var secret string
 	if *link {

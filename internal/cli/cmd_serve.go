@@ -18,6 +18,7 @@ import (
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/printer"
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/render"
 	"github.com/sealprint/sealprint/spooler"
 	"github.com/sealprint/sealprint/uploader"
@@ -270,7 +271,7 @@ func (s *stages) Deliver(ctx context.Context, d spooler.Delivery, body io.Reader
 	if err := s.signer.Public().WritePublic(&pub, true); err != nil {
 		return spooler.Drop{}, err
 	}
-	drop, err := c.Send(ctx, uploader.CreateDropRequest{
+	drop, err := c.Send(ctx, relayapi.CreateDropRequest{
 		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
 		Mode: "key", SenderKey: pub.String(), Notify: true,
 	}, body, nil)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/uploader"
 )
 
@@ -45,7 +46,7 @@ func run(relayURL, token, proxy, ca, sum, path string) error {
 		return err
 	}
 	start := time.Now()
-	d, err := c.Send(context.Background(), uploader.CreateDropRequest{Size: st.Size(), SHA256: sum, Mode: "key"}, f, nil)
+	d, err := c.Send(context.Background(), relayapi.CreateDropRequest{Size: st.Size(), SHA256: sum, Mode: "key"}, f, nil)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,107 @@
+package relayapi
+
+import "time"
+
+// Drop states, as the relay reports them.
+const (
+	StatePending   = "pending"   // created, ciphertext not yet complete
+	StateReady     = "ready"     // ciphertext stored and verified
+	StateExpired   = "expired"   // past its expiry; blob deleted
+	StateRevoked   = "revoked"   // revoked by its sender; blob deleted
+	StateLocked    = "locked"    // too many wrong access codes
+	StateExhausted = "exhausted" // download limit reached
+)
+
+// Drop modes.
+const (
+	ModeKey  = "key"  // encrypted to the recipients' OpenPGP keys
+	ModeLink = "link" // encrypted to a secret carried in the link's fragment
+)
+
+// CreateDropRequest is the body of POST /api/v1/drops.
+type CreateDropRequest struct {
+	IdempotencyKey   string   `json:"idempotency_key,omitempty"`
+	Size             int64    `json:"size"`
+	SHA256           string   `json:"sha256"` // hex of the ciphertext
+	Recipients       []string `json:"recipients,omitempty"`
+	Mode             string   `json:"mode"` // ModeKey or ModeLink
+	ExpiresInSeconds int64    `json:"expires_in_seconds,omitempty"`
+	MaxDownloads     *int     `json:"max_downloads,omitempty"` // nil: relay default; 0: no limit
+	AccessCode       string   `json:"access_code,omitempty"`
+	SenderKey        string   `json:"sender_key,omitempty"` // armored public key
+	Notify           bool     `json:"notify,omitempty"`     // mail the recipients once ready
+}
+
+// CreateDropResponse is the answer to POST /api/v1/drops: 201 for a new
+// drop, 200 when the idempotency key names an existing one.
+type CreateDropResponse struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"`
+	UploadURL string    `json:"upload_url"`
+	Link      string    `json:"link"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// DropInfo is the public answer of GET /api/v1/drops/{id}, given to anyone
+// holding the id.
+type DropInfo struct {
+	ID                string    `json:"id"`
+	State             string    `json:"state"`
+	Size              int64     `json:"size"`
+	ExpiresAt         time.Time `json:"expires_at"`
+	DownloadsLeft     *int      `json:"downloads_left"` // null: no limit
+	NeedsCode         bool      `json:"needs_code"`
+	Mode              string    `json:"mode"`
+	Sender            string    `json:"sender"`
+	SenderKey         string    `json:"sender_key,omitempty"`
+	SenderFingerprint string    `json:"sender_fingerprint,omitempty"`
+}
+
+// DropStatus is the sender's answer of GET /api/v1/drops/{id}/status.
+type DropStatus struct {
+	ID           string    `json:"id"`
+	State        string    `json:"state"`
+	Size         int64     `json:"size"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Downloads    int       `json:"downloads"`
+	MaxDownloads int       `json:"max_downloads"`
+	CodeFailures int       `json:"code_failures"`
+	Receipts     []Receipt `json:"receipts"`
+}
+
+// Receipt is a recipient's proof that it decrypted a drop: an HMAC-SHA256
+// in hex, keyed from the message's session key.
+type Receipt struct {
+	At    time.Time `json:"at"`
+	Proof string    `json:"proof"`
+}
+
+// CodeRequest is the body of POST /api/v1/drops/{id}/code.
+type CodeRequest struct {
+	Code string `json:"code"`
+}
+
+// CodeResponse grants a short-lived download after a right access code.
+type CodeResponse struct {
+	Grant     string `json:"grant"`
+	ExpiresIn int    `json:"expires_in"` // seconds
+}
+
+// ReceiptRequest is the body of POST /api/v1/drops/{id}/receipt.
+type ReceiptRequest struct {
+	Proof string `json:"proof"`
+}
+
+// Error is the JSON body of every error answer.
+type Error struct {
+	Error        string `json:"error"`
+	State        string `json:"state,omitempty"`         // the drop's state, for 410 and 423
+	AttemptsLeft *int   `json:"attempts_left,omitempty"` // after a wrong access code
+}
+
+// Headers of the blob download and its access grant.
+const (
+	HeaderSHA256 = "X-Sealprint-SHA256"
+	HeaderGrant  = "X-Sealprint-Grant"
+)
