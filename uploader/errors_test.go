@@ -59,4 +59,3 @@ func TestPin(t *testing.T) {
 		}
 	}
 }
-
