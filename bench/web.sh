@@ -5,5 +5,5 @@
 #   bench/web.sh [SIZE_MB]   (default 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEALPRINT_BENCH_WEB=1 SEALPRINT_BENCH_MB=${1:-20} go test -count=1 -run 'TestBenchDecrypt|TestPageWeight' -v ./web/ \
+SEALPRINT_BENCH_WEB=1 SEALPRINT_BENCH_MB=${1:-20} go test -count=1 -run 'TestBenchDecrypt|TestPageWeight' -v ./web/recipient/ \
 	| grep -E "^(document|chromium|gpg|ratio)|page weight" | sed 's/^ *web_test.go:[0-9]*: //'

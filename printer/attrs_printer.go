@@ -77,7 +77,7 @@ func printerUUID(queueName string) string {
 }
 
 // printerInfo is the human-readable description of a queue (≤ 127 bytes).
-func printerInfo(q queue) string {
+func printerInfo(q Queue) string {
 	info := "Sealed print (recipients chosen after printing)"
 	if len(q.Recipients) > 0 {
 		info = "Sealed to " + strings.Join(q.Recipients, ", ")

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"time"
-
-	"github.com/sealprint/sealprint/internal/config"
 )
 
 // DefaultListen is the address the print service listens on by default.
@@ -37,8 +35,8 @@ type Config struct {
 	MaxDocumentBytes int64
 	// Queues returns the configured queues with fixed recipients. It is
 	// called on every request, so changes are picked up without restart
-	// (see QueuesFromFile). Nil means only the default queue.
-	Queues func() []config.Queue
+	// (for example from a config file). Nil means only the default queue.
+	Queues func() []Queue
 	// MaxJobs bounds the job history kept in memory (default 500).
 	MaxJobs int
 	// MultipleOperationTimeout aborts a job created by Create-Job that got
@@ -97,7 +95,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Now = time.Now
 	}
 	if c.Queues == nil {
-		c.Queues = func() []config.Queue { return nil }
+		c.Queues = func() []Queue { return nil }
 	}
 	loop, err := isLoopbackAddr(c.Listen)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
-	"github.com/sealprint/sealprint/internal/config"
 )
 
 // FuzzServeIPP feeds arbitrary request bodies to the IPP handler. It must
@@ -59,7 +58,7 @@ func FuzzServeIPP(f *testing.F) {
 	s, err := New(Config{
 		MaxDocumentBytes: 1 << 16,
 		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Queues:           func() []config.Queue { return []config.Queue{{Name: "opj", Recipients: []string{"a@b.example"}}} },
+		Queues:           func() []Queue { return []Queue{{Name: "opj", Recipients: []string{"a@b.example"}}} },
 	}, discardSpooler{})
 	if err != nil {
 		f.Fatal(err)

@@ -7,8 +7,6 @@ import (
 	"net"
 	"sync"
 	"testing"
-
-	"github.com/sealprint/sealprint/internal/config"
 )
 
 // memSpooler records every accepted document in memory.
@@ -55,10 +53,10 @@ func (busyError) Busy() bool    { return true }
 
 // startServer runs a Server on a loopback port and returns its base URL
 // host:port.
-func startServer(t testing.TB, sp Spooler, cfg Config, queues ...config.Queue) (*Server, string) {
+func startServer(t testing.TB, sp Spooler, cfg Config, queues ...Queue) (*Server, string) {
 	t.Helper()
 	if cfg.Queues == nil {
-		cfg.Queues = func() []config.Queue { return queues }
+		cfg.Queues = func() []Queue { return queues }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -6,18 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/OpenPrinting/goipp"
-	"github.com/sealprint/sealprint/internal/config"
 )
 
 func TestPrintJobSpoolsDocument(t *testing.T) {
 	sp := &memSpooler{}
-	_, addr := startServer(t, sp, Config{}, config.Queue{Name: "opj", Recipients: []string{"martin@police.example", "b@x.example"}})
+	_, addr := startServer(t, sp, Config{}, Queue{Name: "opj", Recipients: []string{"martin@police.example", "b@x.example"}})
 	r := printJob(t, addr, "opj", "alice", "application/pdf", samplePDF,
 		attrInt("copies", 2), attrKeyword("sides", "two-sided-long-edge"), attrKeyword("media", "iso_a4_210x297mm"))
 	wantStatus(t, r, goipp.StatusOk)
@@ -32,7 +32,7 @@ func TestPrintJobSpoolsDocument(t *testing.T) {
 	if j.Queue != "opj" || j.Name != "report" || j.User != "alice" || j.Format != "application/pdf" {
 		t.Errorf("job info %+v", j)
 	}
-	if j.Attrs["copies"] != "2" || j.Attrs["sides"] != "two-sided-long-edge" || j.Attrs["recipients"] != "martin@police.example,b@x.example" {
+	if j.Attrs["copies"] != "2" || j.Attrs["sides"] != "two-sided-long-edge" || strings.Join(j.Recipients, ",") != "martin@police.example,b@x.example" {
 		t.Errorf("attrs %v", j.Attrs)
 	}
 	if !bytes.Equal(docs[j.ID], samplePDF) {
@@ -242,7 +242,7 @@ func TestTemplateValidation(t *testing.T) {
 }
 
 func TestPrinterAttributeGroups(t *testing.T) {
-	_, addr := startServer(t, &memSpooler{}, Config{}, config.Queue{Name: "opj", Recipients: []string{"m@x.example"}})
+	_, addr := startServer(t, &memSpooler{}, Config{}, Queue{Name: "opj", Recipients: []string{"m@x.example"}})
 	get := func(queue string, req ...string) goipp.Attributes {
 		m := newReq(goipp.OpGetPrinterAttributes, addr, queue, "")
 		if len(req) > 0 {
@@ -280,30 +280,32 @@ func TestPrinterAttributeGroups(t *testing.T) {
 	wantStatus(t, call(t, addr, "nosuch", m, nil), goipp.StatusErrorNotFound)
 }
 
-func TestQueuesFromFile(t *testing.T) {
-	home := t.TempDir()
-	_, addr := startServer(t, &memSpooler{}, Config{Queues: QueuesFromFile(home)})
+// Queues are asked on every request: a change takes effect without a
+// restart.
+func TestQueuesChangeLive(t *testing.T) {
+	var mu sync.Mutex
+	var queues []Queue
+	set := func(q ...Queue) {
+		mu.Lock()
+		queues = q
+		mu.Unlock()
+	}
+	_, addr := startServer(t, &memSpooler{}, Config{Queues: func() []Queue {
+		mu.Lock()
+		defer mu.Unlock()
+		return queues
+	}})
 	get := func(queue string) goipp.Status {
 		return status(call(t, addr, queue, newReq(goipp.OpGetPrinterAttributes, addr, queue, ""), nil))
 	}
 	if get(DefaultQueue) != goipp.StatusOk || get("opj") != goipp.StatusErrorNotFound {
 		t.Fatal("initial queues wrong")
 	}
-	c := &config.Config{Queues: []config.Queue{{Name: "opj", Recipients: []string{"m@x.example"}}}}
-	if err := config.Save(home, c); err != nil {
-		t.Fatal(err)
-	}
+	set(Queue{Name: "opj", Recipients: []string{"m@x.example"}})
 	if get("opj") != goipp.StatusOk {
 		t.Fatal("added queue not picked up")
 	}
-	// A broken file keeps the last good queues.
-	os.WriteFile(home+"/"+config.FileName, []byte("{broken"), 0o600)
-	if get("opj") != goipp.StatusOk {
-		t.Fatal("broken config dropped the queues")
-	}
-	if err := config.Save(home, &config.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	set()
 	if get("opj") != goipp.StatusErrorNotFound {
 		t.Fatal("removed queue still served")
 	}

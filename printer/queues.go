@@ -2,19 +2,15 @@ package printer
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
-	"time"
-
-	"github.com/sealprint/sealprint/internal/config"
 )
 
-// queue is a resolved print queue.
-type queue struct {
+// Queue is a print queue: /ipp/print/<Name>. Jobs printed to a queue with
+// recipients are sealed for them at once; the others are held until
+// someone chooses recipients.
+type Queue struct {
 	Name       string
-	Recipients []string // empty for the default queue: jobs are held
+	Recipients []string
 }
 
 // ValidQueueName reports whether name can be used as a queue name: 1 to 127
@@ -42,8 +38,8 @@ func QueueURI(listen, name string) string {
 }
 
 // queues returns the default queue followed by the configured ones.
-func (s *Server) queues() []queue {
-	out := []queue{{Name: DefaultQueue}}
+func (s *Server) queues() []Queue {
+	out := []Queue{{Name: DefaultQueue}}
 	for _, q := range s.cfg.Queues() {
 		if ValidQueueName(q.Name) != nil {
 			continue
@@ -52,24 +48,24 @@ func (s *Server) queues() []queue {
 			out[0].Recipients = append([]string(nil), q.Recipients...)
 			continue
 		}
-		out = append(out, queue{Name: q.Name, Recipients: append([]string(nil), q.Recipients...)})
+		out = append(out, Queue{Name: q.Name, Recipients: append([]string(nil), q.Recipients...)})
 	}
 	s.noteQueues(out)
 	return out
 }
 
 // lookupQueue returns the queue called name.
-func (s *Server) lookupQueue(name string) (queue, bool) {
+func (s *Server) lookupQueue(name string) (Queue, bool) {
 	for _, q := range s.queues() {
 		if q.Name == name {
 			return q, true
 		}
 	}
-	return queue{}, false
+	return Queue{}, false
 }
 
 // noteQueues bumps the printer configuration time when the queues change.
-func (s *Server) noteQueues(qs []queue) {
+func (s *Server) noteQueues(qs []Queue) {
 	var b strings.Builder
 	for _, q := range qs {
 		b.WriteString(q.Name + "=" + strings.Join(q.Recipients, ",") + ";")
@@ -82,38 +78,4 @@ func (s *Server) noteQueues(qs []queue) {
 		s.lastQueues = b.String()
 	}
 	s.configMu.Unlock()
-}
-
-// QueuesFromFile returns a Config.Queues function that reads the queues
-// from the config file in home, re-reading it whenever its modification
-// time or size changes, so `sealprint queues add` takes effect without a
-// restart. A file that fails to parse keeps the last good queues.
-func QueuesFromFile(home string) func() []config.Queue {
-	var (
-		mu    sync.Mutex
-		mtime time.Time
-		size  int64 = -1
-		last  []config.Queue
-	)
-	path := filepath.Join(home, config.FileName)
-	return func() []config.Queue {
-		mu.Lock()
-		defer mu.Unlock()
-		st, err := os.Stat(path)
-		if err != nil {
-			if os.IsNotExist(err) {
-				last, size = nil, -1
-			}
-			return last
-		}
-		if st.ModTime().Equal(mtime) && st.Size() == size {
-			return last
-		}
-		c, err := config.LoadFile(home)
-		if err != nil {
-			return last
-		}
-		mtime, size, last = st.ModTime(), st.Size(), c.Queues
-		return last
-	}
 }

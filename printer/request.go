@@ -26,7 +26,7 @@ type request struct {
 	ctx   context.Context
 	http  *http.Request
 	msg   *goipp.Message
-	queue queue
+	queue Queue
 	user  string
 	body  *docReader
 

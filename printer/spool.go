@@ -3,6 +3,7 @@ package printer
 import (
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/OpenPrinting/goipp"
@@ -50,14 +51,8 @@ func (s *Server) spool(rq *request, id int32, format string, removeIfBusy bool) 
 	if err != nil {
 		return j, err
 	}
-	attrs := maps.Clone(j.Text)
-	if attrs == nil {
-		attrs = map[string]string{}
-	}
-	if len(rq.queue.Recipients) > 0 {
-		attrs["recipients"] = strings.Join(rq.queue.Recipients, ",")
-	}
-	info := JobInfo{ID: j.UUID, Queue: j.Queue, Name: j.Name, User: j.User, Format: format, Attrs: attrs, Created: j.Created}
+	info := JobInfo{ID: j.UUID, Queue: j.Queue, Name: j.Name, User: j.User, Format: format,
+		Recipients: slices.Clone(rq.queue.Recipients), Attrs: maps.Clone(j.Text), Created: j.Created}
 	err = s.sp.Accept(rq.ctx, info, rq.body)
 	octets := rq.body.n
 	switch {

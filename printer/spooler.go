@@ -22,9 +22,11 @@ type JobInfo struct {
 	// Format is the document's MIME type, as sent by the client or, for
 	// application/octet-stream, as sniffed from its first bytes.
 	Format string
+	// Recipients are the queue's fixed recipients (e-mail addresses);
+	// empty for a queue whose jobs wait for someone to choose them.
+	Recipients []string
 	// Attrs holds the job template attributes the client sent (copies,
-	// sides, page-ranges, media, …) as text, plus "recipients" (comma
-	// separated) when the queue has fixed recipients.
+	// sides, page-ranges, media, …) as text.
 	Attrs map[string]string
 	// Created is when the printer created the job.
 	Created time.Time

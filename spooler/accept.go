@@ -66,11 +66,11 @@ func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (strin
 	now := s.clock.Now()
 	j := &Job{
 		ID:        id,
-		PrinterID: clip(in.PrinterID, 64),
-		Queue:     clip(in.Queue, maxQueueLen),
-		Name:      clip(in.Name, maxNameLen),
-		User:      clip(in.User, maxNameLen),
-		Format:    clip(in.Format, 127),
+		PrinterID: Clip(in.PrinterID, 64),
+		Queue:     Clip(in.Queue, maxQueueLen),
+		Name:      Clip(in.Name, maxNameLen),
+		User:      Clip(in.User, maxNameLen),
+		Format:    Clip(in.Format, 127),
 		Attrs:     clipAttrs(in.Attrs),
 		Created:   in.Created,
 	}
@@ -350,8 +350,9 @@ func (s *Spooler) countLocked(j *Job, sign int) {
 	s.unfinishedBytes += int64(sign) * j.Size
 }
 
-// clip bounds a metadata string and makes it valid UTF-8 on one line.
-func clip(v string, n int) string {
+// Clip bounds a string from outside (a job name, an error) to n bytes of
+// valid UTF-8 on one line, for records, messages and notifications.
+func Clip(v string, n int) string {
 	v = strings.ToValidUTF8(v, "?")
 	v = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -375,7 +376,7 @@ func clipAttrs(a map[string]string) map[string]string {
 		if len(out) == maxAttrs {
 			break
 		}
-		out[clip(k, 64)] = clip(v, maxAttrLen)
+		out[Clip(k, 64)] = Clip(v, maxAttrLen)
 	}
 	return out
 }

@@ -123,7 +123,7 @@ func normalizeRecipients(in []string) ([]string, error) {
 func checkEmail(r string) error {
 	a, err := mail.ParseAddress(r)
 	if err != nil || a.Address != r || len(r) > 254 || a.Name != "" {
-		return fmt.Errorf("%q is not an email address", clip(r, 80))
+		return fmt.Errorf("%q is not an email address", Clip(r, 80))
 	}
 	return nil
 }

@@ -255,12 +255,12 @@ func (w *world) spoolHas(name string) bool {
 }
 
 // waitAllUploaded waits until each name has exactly one job, uploaded.
-func (w *world) waitAllUploaded(names []string, limit time.Duration) map[string]spooler.JobView {
+func (w *world) waitAllUploaded(names []string, limit time.Duration) map[string]jobView {
 	w.t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
 		jobs, err := w.jobs()
-		byName := map[string]spooler.JobView{}
+		byName := map[string]jobView{}
 		pending := 0
 		if err == nil {
 			for _, j := range jobs {

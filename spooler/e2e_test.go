@@ -20,10 +20,10 @@ import (
 )
 
 // waitJob waits until the job named name reaches state want.
-func (w *world) waitJob(name string, want spooler.State) spooler.JobView {
+func (w *world) waitJob(name string, want spooler.State) jobView {
 	w.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
-	var last []spooler.JobView
+	var last []jobView
 	for time.Now().Before(deadline) {
 		jobs, err := w.jobs()
 		if err == nil {
@@ -40,7 +40,7 @@ func (w *world) waitJob(name string, want spooler.State) spooler.JobView {
 		time.Sleep(100 * time.Millisecond)
 	}
 	w.t.Fatalf("job %s never reached %s; jobs: %+v", name, want, last)
-	return spooler.JobView{}
+	return jobView{}
 }
 
 // openLink opens a link as the recipient and returns the document and

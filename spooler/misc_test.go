@@ -38,34 +38,11 @@ func TestLoadSpoolKey(t *testing.T) {
 	}
 }
 
-func TestNotification(t *testing.T) {
-	j := &Job{Name: "report", Recipients: []string{"a@b.example"}}
-	cases := []struct {
-		state, from State
-		perm        bool
-		want        string
-	}{
-		{Held, Rendered, false, "Choose recipients"},
-		{Failed, Sealed, false, ""},
-		{Failed, Sealed, true, "Sealed print failed"},
-		{Delivered, Uploaded, false, "Document opened"},
-		{Expired, Uploaded, false, "Document expired unopened"},
-		{Uploaded, Sealed, false, ""},
-	}
-	for _, c := range cases {
-		j.State, j.Permanent = c.state, c.perm
-		title, _, ok := Notification(Event{Job: j, From: c.from})
-		if title != c.want || ok != (c.want != "") {
-			t.Errorf("%s from %s: %q %v", c.state, c.from, title, ok)
-		}
-	}
-}
-
 func TestClipAndIDs(t *testing.T) {
-	if got := clip("a\x00b\nc\xff", 100); got != "a b c?" {
+	if got := Clip("a\x00b\nc\xff", 100); got != "a b c?" {
 		t.Fatalf("%q", got)
 	}
-	if got := clip("ééé", 5); got != "éé" {
+	if got := Clip("ééé", 5); got != "éé" {
 		t.Fatalf("%q", got)
 	}
 	for _, bad := range []string{"", "job-", "job-../../etc", "job-AAAAAAAAAAAAAAAAAAAAAAAAAA"} {
@@ -180,15 +157,11 @@ func TestPageURL(t *testing.T) {
 		if e.Page != page || !strings.Contains(e.Message(), page) {
 			t.Fatalf("event page %q, message %q", e.Page, e.Message())
 		}
-		_, body, ok := Notification(e)
-		if !ok || !strings.Contains(body, page) || strings.Contains(body, "8632") {
-			t.Fatalf("notification %q", body)
-		}
 		break
 	}
 	j, _ := h.sp.Get(id)
-	if v := h.sp.View(j); !strings.Contains(v.Message, page) {
-		t.Fatalf("view message %q", v.Message)
+	if m := j.StatusMessageAt(h.sp.PageURL()); !strings.Contains(m, page) {
+		t.Fatalf("message at the service's page %q", m)
 	}
 	if m := j.StatusMessage(); !strings.Contains(m, DefaultPageURL) {
 		t.Fatalf("default message %q", m)

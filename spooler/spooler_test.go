@@ -82,7 +82,7 @@ func TestPipelineFixedQueue(t *testing.T) {
 	if string(j.SessionKey) != "session-key" {
 		t.Fatal("session key not kept")
 	}
-	if b, _ := json.Marshal(View(j)); bytes.Contains(b, []byte("session")) {
+	if b, _ := json.Marshal(j); bytes.Contains(b, []byte("session")) {
 		t.Fatalf("session key shown: %s", b)
 	}
 }

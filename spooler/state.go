@@ -135,9 +135,9 @@ func (j *Job) StatusMessageAt(page string) string {
 	case Held:
 		return "waiting for you to choose recipients on the jobs page (" + page + ") or with sealprint jobs release"
 	case Sealed:
-		return "sealed for " + listNames(j.Recipients) + ", uploading"
+		return "sealed for " + j.RecipientSummary() + ", uploading"
 	case Uploaded:
-		return "uploaded for " + listNames(j.Recipients) + ", not opened yet"
+		return "uploaded for " + j.RecipientSummary() + ", not opened yet"
 	case Delivered:
 		if j.Receipts > 0 {
 			return "opened by the recipient (decryption confirmed by receipt)"
@@ -156,7 +156,10 @@ func (j *Job) StatusMessageAt(page string) string {
 	return string(j.State)
 }
 
-func listNames(r []string) string {
+// RecipientSummary names the job's recipients for a sentence: the only
+// one, the first "and others", or "nobody".
+func (j *Job) RecipientSummary() string {
+	r := j.Recipients
 	switch len(r) {
 	case 0:
 		return "nobody"

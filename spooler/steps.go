@@ -88,7 +88,7 @@ func (s *Spooler) fail(id string, stage State, cause error) {
 			return err
 		}
 		j.Attempts++
-		j.Error = clip(cause.Error(), 500)
+		j.Error = Clip(cause.Error(), 500)
 		j.Permanent = IsPermanent(cause) || j.Attempts >= s.opt.MaxAttempts
 		j.NextRetry = time.Time{}
 		note := "will not retry"

@@ -232,14 +232,20 @@ func (w *world) kill(pp **proc) {
 	<-p.done
 }
 
+// jobView is a job as 'sealprint jobs --json' prints it.
+type jobView struct {
+	*spooler.Job
+	Message string `json:"message"`
+}
+
 // jobs lists the sender's jobs (from the service, or the spool when it is
 // down).
-func (w *world) jobs() ([]spooler.JobView, error) {
+func (w *world) jobs() ([]jobView, error) {
 	out, err := w.try([]string{"SEALPRINT_HOME=" + w.sender}, w.sealprint, "jobs", "--json")
 	if err != nil {
 		return nil, err
 	}
-	var jobs []spooler.JobView
+	var jobs []jobView
 	if err := json.Unmarshal([]byte(out), &jobs); err != nil {
 		return nil, fmt.Errorf("jobs --json: %v: %q", err, out)
 	}

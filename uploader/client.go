@@ -38,9 +38,9 @@ type Options struct {
 	// ProxyCredentials authenticate to proxies whose URL carries none
 	// (proxies chosen by PAC or the environment). Never logged.
 	ProxyCredentials *Credentials
-	// Getenv reads the environment (default os.Getenv): HTTPS_PROXY,
-	// HTTP_PROXY, NO_PROXY, and SEALPRINT_PROXY, SEALPRINT_PAC,
-	// SEALPRINT_CA which override Proxy, PAC and CA.
+	// Getenv reads the standard proxy variables HTTPS_PROXY, HTTP_PROXY
+	// and NO_PROXY (default os.Getenv), used when neither Proxy nor PAC is
+	// set. sealprint's own settings come in through the fields above.
 	Getenv func(string) string
 	// Transport replaces the whole network stack (tests).
 	Transport http.RoundTripper
@@ -85,11 +85,6 @@ func New(relayURL, token string, opts Options) (*Client, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = osGetenv
-	}
-	for k, f := range map[string]*string{"SEALPRINT_PROXY": &opts.Proxy, "SEALPRINT_PAC": &opts.PAC, "SEALPRINT_CA": &opts.CA} {
-		if v := getenv(k); v != "" {
-			*f = v
-		}
 	}
 	c := &Client{base: u, token: token, logger: opts.Logger, now: opts.Now, sleep: opts.Sleep,
 		retry: opts.Retry.withDefaults(), randFunc: rand.Float64}

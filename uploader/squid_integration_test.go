@@ -153,7 +153,7 @@ func TestSquidChosenByPAC(t *testing.T) {
 	return "DIRECT";
 }`, sq.addr)), 0o644)
 	// The first proxy of the list is down: the client falls back to squid.
-	c := newTestClient(t, r, Options{Getenv: envMap(map[string]string{"SEALPRINT_PAC": pac, "HTTPS_PROXY": "http://127.0.0.1:1"})})
+	c := newTestClient(t, r, Options{PAC: pac, Getenv: envMap(map[string]string{"HTTPS_PROXY": "http://127.0.0.1:1"})})
 	sendAndCheck(t, r, c, 1<<20, nil)
 	if !strings.Contains(sq.accessLog(), "CONNECT "+r.addr) {
 		t.Fatalf("upload did not go through squid:\n%s", sq.accessLog())

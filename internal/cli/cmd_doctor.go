@@ -88,7 +88,7 @@ func (d *doctor) run(ctx context.Context, e *env) {
 	d.ok("config", home+"/"+config.FileName)
 	d.checkKeys(home, e)
 	if cfg.ProxyUser != "" {
-		ks, err := keystore.Open(home, keystore.Options{Getenv: e.getenv})
+		ks, err := keystore.Open(home, keystoreOptions(e.getenv, nil))
 		if err == nil {
 			d.creds, err = proxyCredentials(cfg, ks)
 		}
@@ -107,7 +107,7 @@ func (d *doctor) run(ctx context.Context, e *env) {
 }
 
 func (d *doctor) checkKeys(home string, e *env) {
-	ks, err := keystore.Open(home, keystore.Options{Getenv: e.getenv})
+	ks, err := keystore.Open(home, keystoreOptions(e.getenv, nil))
 	if err != nil {
 		d.fail("keys", err.Error(), "check the permissions of "+home)
 		return
@@ -200,14 +200,7 @@ func (d *doctor) probe(ctx context.Context, cfg *config.Config, getenv func(stri
 	if p != nil {
 		proxy = p.String()
 	}
-	// The route is given: SEALPRINT_PROXY and friends must not override it.
-	noOverride := func(k string) string {
-		if strings.HasPrefix(k, "SEALPRINT_") {
-			return ""
-		}
-		return getenv(k)
-	}
-	c, err := uploader.New(cfg.Relay, cfg.Token, uploader.Options{Proxy: proxy, CA: cfg.CA, Getenv: noOverride, ProxyCredentials: d.creds})
+	c, err := uploader.New(cfg.Relay, cfg.Token, uploader.Options{Proxy: proxy, CA: cfg.CA, Getenv: getenv, ProxyCredentials: d.creds})
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ URL) goes to the OS keyring, never into the config file.`, e.stderr)
 const proxyPasswordSecret = "proxy-password"
 
 func saveProxyPassword(e *env, home, pw string) error {
-	ks, err := keystore.Open(home, keystore.Options{Notice: e.stderr, Getenv: e.getenv})
+	ks, err := keystore.Open(home, keystoreOptions(e.getenv, e.stderr))
 	if err != nil {
 		return err
 	}

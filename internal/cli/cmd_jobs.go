@@ -13,6 +13,7 @@ import (
 
 	"github.com/sealprint/sealprint/printer"
 	"github.com/sealprint/sealprint/spooler"
+	"github.com/sealprint/sealprint/web/jobs"
 )
 
 func runJobs(ctx context.Context, e *env, args []string) error {
@@ -33,30 +34,30 @@ otherwise it reads the spool itself.`, e.stderr)
 	if err != nil {
 		return err
 	}
-	var jobs []spooler.JobView
+	var list []jobs.JobView
 	err = withJobs(ctx, e, func(c jobController) error {
 		var err error
-		jobs, err = c.List(ctx)
+		list, err = c.List(ctx)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	if *jsonOut {
-		if jobs == nil {
-			jobs = []spooler.JobView{}
+		if list == nil {
+			list = []jobs.JobView{}
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(jobs)
+		return enc.Encode(list)
 	}
-	if len(jobs) == 0 {
+	if len(list) == 0 {
 		fmt.Fprintln(e.stdout, "no jobs")
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tPRINTED\tSTATE\tNAME\tRECIPIENTS\tLINK / STATUS")
-	for _, j := range jobs {
+	for _, j := range list {
 		detail := j.Link
 		if detail == "" || j.State == spooler.Failed {
 			detail = j.Message
@@ -91,7 +92,7 @@ func runJobAction(ctx context.Context, e *env, action string, args []string) err
 	if action == "release" && len(to) == 0 {
 		return usageError("release needs --to EMAIL")
 	}
-	var j spooler.JobView
+	var j jobs.JobView
 	err = withJobs(ctx, e, func(c jobController) error {
 		var err error
 		switch action {
@@ -117,10 +118,10 @@ func runJobAction(ctx context.Context, e *env, action string, args []string) err
 // jobController is what 'sealprint jobs' needs: the running service's API
 // client, or the spool opened directly.
 type jobController interface {
-	List(ctx context.Context) ([]spooler.JobView, error)
-	Release(ctx context.Context, id string, to []string) (spooler.JobView, error)
-	Cancel(ctx context.Context, id string) (spooler.JobView, error)
-	Retry(ctx context.Context, id string) (spooler.JobView, error)
+	List(ctx context.Context) ([]jobs.JobView, error)
+	Release(ctx context.Context, id string, to []string) (jobs.JobView, error)
+	Cancel(ctx context.Context, id string) (jobs.JobView, error)
+	Retry(ctx context.Context, id string) (jobs.JobView, error)
 }
 
 // withJobs runs f against the running service if there is one, else
@@ -135,15 +136,18 @@ func withJobs(ctx context.Context, e *env, f func(jobController) error) error {
 	if err != nil {
 		return err
 	}
-	st := &stages{p: p, log: discardLogger()}
-	sp, err := spooler.Open(spooler.Options{Dir: dir, Key: key, Renderer: st, Sealer: st, Deliverer: st,
-		CheckRecipient: st.checkRecipient, Logger: discardLogger()})
+	var idle idleStages
+	sp, err := spooler.Open(spooler.Options{Dir: dir, Key: key, Renderer: idle, Sealer: idle, Deliverer: idle,
+		CheckRecipient: func(_ context.Context, addr string) error {
+			_, err := p.resolveRecipient(addr)
+			return err
+		}, Logger: discardLogger()})
 	if errors.Is(err, spooler.ErrLocked) {
-		info, err := spooler.ReadServiceInfo(dir)
+		info, err := jobs.ReadServiceInfo(dir)
 		if err != nil {
 			return fmt.Errorf("the service is running but its address is unknown: %w", err)
 		}
-		return f(&spooler.Client{Info: info})
+		return f(&jobs.Client{Info: info})
 	}
 	if err != nil {
 		return err
@@ -158,33 +162,58 @@ func withJobs(ctx context.Context, e *env, f func(jobController) error) error {
 	return f(localJobs{sp})
 }
 
+// idleStages stand in for the delivery stages on a spool opened while the
+// service is down: the spool is read and changed, never run, so they are
+// never called; if they were, they would say why nothing happens.
+type idleStages struct{}
+
+var errNotServing = errors.New("the service is not running: start 'sealprint serve'")
+
+func (idleStages) Render(context.Context, *spooler.Job, io.Reader, io.Writer) (int, error) {
+	return 0, errNotServing
+}
+
+func (idleStages) Seal(context.Context, *spooler.Job, io.Writer) (io.WriteCloser, error) {
+	return nil, errNotServing
+}
+
+func (idleStages) Deliver(context.Context, spooler.Delivery, io.ReaderAt) (spooler.Drop, error) {
+	return spooler.Drop{}, errNotServing
+}
+
+func (idleStages) Status(context.Context, string) (spooler.DropStatus, error) {
+	return spooler.DropStatus{}, errNotServing
+}
+
+func (idleStages) Revoke(context.Context, string) error { return errNotServing }
+
 // localJobs runs job commands on a spool opened directly.
 type localJobs struct{ sp *spooler.Spooler }
 
-func (l localJobs) List(ctx context.Context) ([]spooler.JobView, error) {
-	var out []spooler.JobView
+func (l localJobs) List(ctx context.Context) ([]jobs.JobView, error) {
+	var out []jobs.JobView
 	for _, j := range l.sp.List() {
-		out = append(out, l.sp.View(j))
+		out = append(out, jobs.ViewAt(j, l.sp.PageURL()))
 	}
 	return out, nil
 }
 
-func (l localJobs) view(j *spooler.Job, err error) (spooler.JobView, error) {
+func (l localJobs) view(j *spooler.Job, err error) (jobs.JobView, error) {
 	if j == nil {
-		return spooler.JobView{}, err
+		return jobs.JobView{}, err
 	}
-	return l.sp.View(j), err
+	return jobs.ViewAt(j, l.sp.PageURL()), err
 }
 
-func (l localJobs) Release(ctx context.Context, id string, to []string) (spooler.JobView, error) {
+func (l localJobs) Release(ctx context.Context, id string, to []string) (jobs.JobView, error) {
 	return l.view(l.sp.Release(ctx, id, to))
 }
 
-func (l localJobs) Cancel(ctx context.Context, id string) (spooler.JobView, error) {
+func (l localJobs) Cancel(ctx context.Context, id string) (jobs.JobView, error) {
 	return l.view(l.sp.Cancel(ctx, id))
 }
 
-func (l localJobs) Retry(ctx context.Context, id string) (spooler.JobView, error) {
+func (l localJobs) Retry(ctx context.Context, id string) (jobs.JobView, error) {
 	return l.view(l.sp.Retry(ctx, id))
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/sealprint/sealprint/internal/mail"
 	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/relay"
-	"github.com/sealprint/sealprint/web"
+	"github.com/sealprint/sealprint/web/recipient"
 )
 
 const relayServeUsage = `sealrelay serve --data DIR [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES] [--smtp URL --mail-from ADDR]
@@ -45,7 +45,7 @@ func relayMux(p relayParts) http.Handler {
 	p.relay.Mount(mux) // /api/, /healthz, /metrics
 	// Key directory: /vks/, /pks/, /.well-known/openpgpkey/, /verify/, /manage.
 	keyserver.Mount(mux, keyDirectoryHandler(p, keyserver.Options{Mail: p.mail, MailFrom: p.mailFrom}))
-	mux.Handle("/d/", web.NewHandler(web.Options{Logger: p.logger})) // recipient page and its files (/d/static/)
+	mux.Handle("/d/", recipient.NewHandler(recipient.Options{Logger: p.logger})) // recipient page and its files (/d/static/)
 	return p.relay.Wrap(mux)
 }
 

@@ -4,24 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sealprint/sealprint/deliver"
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/printer"
-	"github.com/sealprint/sealprint/relayapi"
-	"github.com/sealprint/sealprint/render"
 	"github.com/sealprint/sealprint/spooler"
-	"github.com/sealprint/sealprint/uploader"
+	"github.com/sealprint/sealprint/web/jobs"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -70,8 +66,16 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if err != nil {
 		return err
 	}
-	st := &stages{p: p, signer: signer, log: log}
-	notify := spooler.DesktopNotifier(log)
+	st, err := deliver.New(deliver.Options{
+		Signer:    signer,
+		Recipient: func(_ context.Context, addr string) (*envelope.Key, error) { return p.resolveRecipient(addr) },
+		Relay:     (&relayClients{p: p, log: log}).get,
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	notify := jobs.DesktopNotifier(log)
 	var prt *printer.Server
 	var prtMu sync.Mutex
 	opts := spooler.Options{
@@ -80,7 +84,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		Renderer:       st,
 		Sealer:         st,
 		Deliverer:      st,
-		CheckRecipient: st.checkRecipient,
+		CheckRecipient: st.CheckRecipient,
 		CheckReceipt:   envelope.CheckReceipt,
 		OnChange: func(ev spooler.Event) {
 			prtMu.Lock()
@@ -88,7 +92,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 				prt.SetJobMessage(ev.Job.PrinterID, ev.Message())
 			}
 			prtMu.Unlock()
-			if title, body, ok := spooler.Notification(ev); ok {
+			if title, body, ok := jobs.Notification(ev); ok {
 				notify(title, body)
 			}
 		},
@@ -114,7 +118,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	srv, err := printer.New(printer.Config{
 		Listen:           addr,
 		MaxDocumentBytes: p.cfg.Printer.MaxDocumentBytes,
-		Queues:           printer.QueuesFromFile(p.home),
+		Queues:           printerQueues(config.QueueWatcher(p.home)),
 		Logger:           log,
 	}, printerSpool{sp})
 	if err != nil {
@@ -123,8 +127,8 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	prtMu.Lock()
 	prt = srv
 	prtMu.Unlock()
-	token := spooler.NewAPIToken()
-	page := sp.Handler(spooler.WebOptions{APIToken: token, AddressBook: st.addressBook, Logger: log})
+	token := jobs.NewAPIToken()
+	page := jobs.Handler(sp, jobs.Options{APIToken: token, AddressBook: func() []jobs.Contact { return addressBook(p, log) }, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 
@@ -134,7 +138,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	}
 	url := localURL(l.Addr())
 	sp.SetPageURL(url + "/jobs")
-	if err := spooler.WriteServiceInfo(filepath.Join(p.home, "spool"), spooler.ServiceInfo{URL: url, Token: token, PID: os.Getpid()}); err != nil {
+	if err := jobs.WriteServiceInfo(filepath.Join(p.home, "spool"), jobs.ServiceInfo{URL: url, Token: token, PID: os.Getpid()}); err != nil {
 		l.Close()
 		return err
 	}
@@ -149,198 +153,4 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	<-spDone
 	os.Remove(filepath.Join(p.home, "spool", "service.json"))
 	return err
-}
-
-// localURL is the http URL at which this machine reaches a listener on
-// addr: a listener on every address (0.0.0.0, ::) is named by its loopback
-// address, which the jobs page requires.
-func localURL(addr net.Addr) string {
-	host, port, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return "http://" + addr.String()
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-		if ip.To4() == nil {
-			host = "::1"
-		}
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
-
-// printerSpool adapts the spooler to the printer's Spooler interface.
-type printerSpool struct{ sp *spooler.Spooler }
-
-func (a printerSpool) Accept(ctx context.Context, job printer.JobInfo, doc io.Reader) error {
-	var to []string
-	for _, r := range strings.Split(job.Attrs["recipients"], ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			to = append(to, r)
-		}
-	}
-	_, err := a.sp.Accept(ctx, spooler.Incoming{
-		PrinterID: job.ID, Queue: job.Queue, Name: job.Name, User: job.User, Format: job.Format,
-		Attrs: job.Attrs, Created: job.Created, Recipients: to,
-	}, doc)
-	return err
-}
-
-// stages joins render, envelope and uploader for the spooler.
-type stages struct {
-	p      *pc
-	signer *envelope.Key
-	log    *slog.Logger
-
-	mu      sync.Mutex
-	client  *uploader.Client
-	clientK string
-}
-
-// Render turns the spooled document into a PDF.
-func (s *stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (int, error) {
-	copies, _ := strconv.Atoi(job.Attrs["copies"])
-	info, err := render.ToPDF(ctx, job.Format, in, out, render.Meta{
-		Title: job.Name, Author: s.signer.Identity(), Created: job.Created,
-		PageRanges: job.Attrs["page-ranges"], Copies: copies, Sides: job.Attrs["sides"],
-	})
-	if err != nil {
-		var fe *render.FormatError
-		var le *render.LimitError
-		if errors.As(err, &fe) || errors.As(err, &le) || errors.Is(err, render.ErrUnsupported) {
-			return 0, spooler.Permanent(err)
-		}
-		return 0, err
-	}
-	return info.Pages, nil
-}
-
-// Seal signs with the sender key and encrypts to the recipients' keys.
-func (s *stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.WriteCloser, error) {
-	keys, err := s.p.resolveAll(job.Recipients)
-	if err != nil {
-		return nil, spooler.Permanent(err)
-	}
-	name := strings.TrimSuffix(job.Name, ".pdf") + ".pdf"
-	return envelope.Seal(dst, envelope.SealOptions{Signer: s.signer, Recipients: keys, FileName: name, ModTime: job.Created})
-}
-
-// relay returns a client for the relay in the current config, so that
-// 'sealprint enroll' takes effect without a restart.
-func (s *stages) relay() (*uploader.Client, error) {
-	cfg, err := config.Load(s.p.home, s.p.getenv)
-	if err != nil {
-		return nil, spooler.Permanent(err)
-	}
-	if cfg.Relay == "" || cfg.Token == "" {
-		return nil, spooler.Permanent(errors.New("no relay or enrolment token configured: run 'sealprint enroll --relay URL --token TOKEN', then retry the job"))
-	}
-	key := strings.Join([]string{cfg.Relay, cfg.Token, cfg.Proxy, cfg.PAC, cfg.CA, cfg.ProxyUser}, "\x00")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client != nil && s.clientK == key {
-		return s.client, nil
-	}
-	creds, err := proxyCredentials(cfg, s.p.keys)
-	if err != nil {
-		return nil, spooler.Permanent(err)
-	}
-	c, err := uploader.New(cfg.Relay, cfg.Token, uploader.Options{Proxy: cfg.Proxy, PAC: cfg.PAC, CA: cfg.CA,
-		ProxyCredentials: creds, Getenv: s.p.getenv, Logger: s.log})
-	if err != nil {
-		return nil, spooler.Permanent(err)
-	}
-	s.client, s.clientK = c, key
-	return c, nil
-}
-
-func relayErr(err error) error {
-	if uploader.IsPermanent(err) {
-		return spooler.Permanent(err)
-	}
-	return err
-}
-
-// Deliver creates the drop (idempotent on the job id), uploads and
-// completes it.
-func (s *stages) Deliver(ctx context.Context, d spooler.Delivery, body io.ReaderAt) (spooler.Drop, error) {
-	c, err := s.relay()
-	if err != nil {
-		return spooler.Drop{}, err
-	}
-	var pub strings.Builder
-	if err := s.signer.Public().WritePublic(&pub, true); err != nil {
-		return spooler.Drop{}, err
-	}
-	drop, err := c.Send(ctx, relayapi.CreateDropRequest{
-		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
-		Mode: "key", SenderKey: pub.String(), Notify: true,
-	}, body, nil)
-	if err != nil {
-		return spooler.Drop{}, relayErr(err)
-	}
-	return spooler.Drop{ID: drop.ID, Link: drop.Link, ExpiresAt: drop.ExpiresAt}, nil
-}
-
-// Status reads whether the drop was downloaded.
-func (s *stages) Status(ctx context.Context, dropID string) (spooler.DropStatus, error) {
-	c, err := s.relay()
-	if err != nil {
-		return spooler.DropStatus{}, err
-	}
-	st, err := c.Status(ctx, dropID)
-	var ae *uploader.APIError
-	if errors.As(err, &ae) && (ae.Status == http.StatusGone || ae.Status == http.StatusNotFound) {
-		// The relay has deleted the drop (expired, revoked, exhausted).
-		state := ae.State
-		if state == "" {
-			state = "expired"
-		}
-		downloads := 0
-		if state == "exhausted" {
-			downloads = 1 // the download limit was reached: it was downloaded
-		}
-		return spooler.DropStatus{State: state, Downloads: downloads}, nil
-	}
-	if err != nil {
-		return spooler.DropStatus{}, err
-	}
-	var proofs []string
-	for _, r := range st.Receipts {
-		proofs = append(proofs, r.Proof)
-	}
-	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt}, nil
-}
-
-// Revoke deletes the drop on the relay.
-func (s *stages) Revoke(ctx context.Context, dropID string) error {
-	c, err := s.relay()
-	if err != nil {
-		return err
-	}
-	return c.Revoke(ctx, dropID)
-}
-
-// checkRecipient refuses an address without a usable key.
-func (s *stages) checkRecipient(ctx context.Context, email string) error {
-	_, err := s.p.resolveRecipient(email)
-	return err
-}
-
-// addressBook lists the address book for the jobs page.
-func (s *stages) addressBook() []spooler.Contact {
-	keys, err := s.p.keys.Recipients()
-	if err != nil {
-		s.log.Warn("cannot read the address book", "err", err)
-		return nil
-	}
-	var out []spooler.Contact
-	for _, k := range keys {
-		if k.Check(time.Now()) != nil {
-			continue
-		}
-		for _, em := range k.Emails() {
-			out = append(out, spooler.Contact{Name: k.Name(), Email: em, Fingerprint: k.Fingerprint()})
-		}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func openPC(e *env) (*pc, error) {
 	if err != nil {
 		return nil, err
 	}
-	ks, err := keystore.Open(home, keystore.Options{Notice: e.stderr, Getenv: e.getenv})
+	ks, err := keystore.Open(home, keystoreOptions(e.getenv, e.stderr))
 	if err != nil {
 		return nil, err
 	}
@@ -163,4 +164,15 @@ func (p *pc) ownKeys() ([]*envelope.Key, error) {
 		return nil, err
 	}
 	return []*envelope.Key{k}, nil
+}
+
+// keystoreOptions opens the key store with the OS keyring, or with the
+// encrypted-file store alone when SEALPRINT_KEYRING=file (servers, CI, the
+// demo). notice receives the one-time message about the file fallback.
+func keystoreOptions(getenv func(string) string, notice io.Writer) keystore.Options {
+	opts := keystore.Options{Notice: notice}
+	if getenv("SEALPRINT_KEYRING") == "file" {
+		opts.Keyring = keystore.NoKeyring{}
+	}
+	return opts
 }

@@ -25,12 +25,11 @@ type Store struct {
 
 // Options configure Open.
 type Options struct {
-	// Keyring is the OS keyring; nil selects OSKeyring, or NoKeyring when
-	// getenv("SEALPRINT_KEYRING") == "file".
+	// Keyring is where secrets go first; nil selects OSKeyring. NoKeyring
+	// keeps them in the encrypted-file fallback only.
 	Keyring Keyring
 	// Notice receives the one-time message about the file fallback.
 	Notice io.Writer
-	Getenv func(string) string
 }
 
 // Open returns the key store under home/keys.
@@ -42,9 +41,6 @@ func Open(home string, opts Options) (*Store, error) {
 	ring := opts.Keyring
 	if ring == nil {
 		ring = OSKeyring()
-		if opts.Getenv != nil && opts.Getenv("SEALPRINT_KEYRING") == "file" {
-			ring = NoKeyring{}
-		}
 	}
 	return &Store{dir: dir, secrets: NewSecrets(filepath.Join(dir, "secrets"), ring, opts.Notice)}, nil
 }

@@ -59,3 +59,19 @@ func FreePort(t testing.TB) int {
 func FreeAddr(t testing.TB) string {
 	return "127.0.0.1:" + strconv.Itoa(FreePort(t))
 }
+
+// ScreenshotDir returns where tests write their screenshots: the directory
+// named by $SCREENSHOTS_DIR (scripts/screenshots points it at
+// docs/screenshots), or a temporary directory, so that a test run never
+// changes a tracked file.
+func ScreenshotDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("SCREENSHOTS_DIR")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

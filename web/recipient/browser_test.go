@@ -1,4 +1,4 @@
-package web_test
+package recipient_test
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/testutil"
-	"github.com/sealprint/sealprint/web"
+	"github.com/sealprint/sealprint/web/recipient"
 )
 
 // browserEnv is a page server with a fake relay behind an access-log
@@ -41,7 +41,7 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	exe := testutil.NeedTool(t, "chromium")
 	e := &browserEnv{relay: newFakeRelay()}
 	mux := http.NewServeMux()
-	mux.Handle("/d/", web.NewHandler(web.Options{TestHooks: true}))
+	mux.Handle("/d/", recipient.NewHandler(recipient.Options{TestHooks: true}))
 	mux.Handle("/api/v1/drops/", e.relay)
 	e.rec = &recorder{next: mux}
 	e.srv = httptest.NewServer(e.rec)

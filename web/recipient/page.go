@@ -1,4 +1,4 @@
-package web
+package recipient
 
 import (
 	"crypto/sha256"

@@ -1,4 +1,4 @@
-package web_test
+package recipient_test
 
 import (
 	"context"
@@ -12,18 +12,16 @@ import (
 	"github.com/sealprint/sealprint/internal/testutil"
 )
 
-// screenshots writes (under SEALPRINT_INTEGRATION=1, as scripts/test runs)
-// the decrypted page in French and English, phone and
-// desktop sized, to docs/screenshots/ (the project's documentation).
+// screenshots takes (under SEALPRINT_INTEGRATION=1, as scripts/test runs)
+// the decrypted page in French and English, phone and desktop sized, and
+// writes them to testutil.ScreenshotDir: docs/screenshots/ when
+// scripts/screenshots runs, a temporary directory otherwise.
 func (e *browserEnv) screenshots(t *testing.T, ctx context.Context) {
 	t.Helper()
 	if !testutil.Integration() {
-		return // only scripts/test refreshes the documentation
+		return
 	}
-	dir := filepath.Join(testutil.ModuleRoot(), "docs", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := testutil.ScreenshotDir(t)
 	for _, lang := range []string{"fr", "en"} {
 		for _, dev := range []struct {
 			name          string
@@ -70,8 +68,8 @@ func (e *browserEnv) screenshots(t *testing.T, ctx context.Context) {
 	}
 }
 
-// shot writes one screenshot of the page as it is, in lang, to
-// docs/screenshots/recipient-NAME.png.
+// shot writes one screenshot of the page as it is, in lang, as
+// recipient-NAME.png in testutil.ScreenshotDir.
 func shot(t *testing.T, ctx context.Context, name, lang string, phone bool) {
 	t.Helper()
 	if !testutil.Integration() {
@@ -95,7 +93,7 @@ func shot(t *testing.T, ctx context.Context, name, lang string, phone bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(testutil.ModuleRoot(), "docs", "screenshots", "recipient-"+name+".png")
+	file := filepath.Join(testutil.ScreenshotDir(t), "recipient-"+name+".png")
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package web_test
+package recipient_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sealprint/sealprint/web"
+	"github.com/sealprint/sealprint/web/recipient"
 )
 
 const sampleID = "AAAAAAAAAAAAAAAAAAAAAA"
@@ -40,7 +40,7 @@ func sri384(b []byte) string {
 var importMapRe = regexp.MustCompile(`(?s)<script type="importmap">(.*?)</script>`)
 
 func TestPageHeaders(t *testing.T) {
-	h := web.NewHandler(web.Options{})
+	h := recipient.NewHandler(recipient.Options{})
 	w := get(t, h, "/d/"+sampleID)
 	if w.Code != 200 {
 		t.Fatalf("status %d", w.Code)
@@ -79,7 +79,7 @@ func TestPageHeaders(t *testing.T) {
 	if bytes.Contains(w.Body.Bytes(), []byte("data-test")) {
 		t.Error("test hooks enabled without TestHooks")
 	}
-	if !bytes.Contains(get(t, web.NewHandler(web.Options{TestHooks: true}), "/d/"+sampleID).Body.Bytes(), []byte(`data-test="1"`)) {
+	if !bytes.Contains(get(t, recipient.NewHandler(recipient.Options{TestHooks: true}), "/d/"+sampleID).Body.Bytes(), []byte(`data-test="1"`)) {
 		t.Error("TestHooks does not mark the page")
 	}
 }
@@ -88,7 +88,7 @@ func TestPageHeaders(t *testing.T) {
 // value that matches what the handler serves, and every module that the
 // code imports is covered by the import map.
 func TestSubresourceIntegrity(t *testing.T) {
-	h := web.NewHandler(web.Options{})
+	h := recipient.NewHandler(recipient.Options{})
 	page := get(t, h, "/d/"+sampleID).Body.String()
 	attrs := regexp.MustCompile(`(?:src|href)="(/d/static/[^"]+)"(?: [a-z]+="[^"]*")*? integrity="([^"]+)"`).FindAllStringSubmatch(page, -1)
 	if len(attrs) < 3 {
@@ -122,7 +122,7 @@ func TestSubresourceIntegrity(t *testing.T) {
 		for _, m := range importRe.FindAllStringSubmatch(src, -1) {
 			target := m[1]
 			if strings.HasPrefix(target, "./") {
-				target = web.StaticPrefix + strings.TrimPrefix(target, "./")
+				target = recipient.StaticPrefix + strings.TrimPrefix(target, "./")
 			}
 			if _, ok := im.Integrity[target]; !ok {
 				t.Errorf("%s imports %s, which the import map does not cover", url, m[1])
@@ -156,7 +156,7 @@ func TestVendoredOpenPGP(t *testing.T) {
 }
 
 func TestNotFoundAndMethods(t *testing.T) {
-	h := web.NewHandler(web.Options{})
+	h := recipient.NewHandler(recipient.Options{})
 	for _, p := range []string{"/d/", "/d/short", "/d/" + sampleID + "x", "/d/AAAAAAAAAAAAAAAAAAAAA!", "/d/static/", "/d/static/nope.js",
 		"/d/static/../web.go", "/d/static/index.html", "/d/" + sampleID + "/extra", "/other"} {
 		if w := get(t, h, p); w.Code != http.StatusNotFound {
@@ -175,7 +175,7 @@ func TestNotFoundAndMethods(t *testing.T) {
 }
 
 func TestAssetCompressionAndCaching(t *testing.T) {
-	h := web.NewHandler(web.Options{})
+	h := recipient.NewHandler(recipient.Options{})
 	plain := get(t, h, "/d/static/vendor/openpgp.min.mjs")
 	if ct := plain.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
 		t.Errorf("content type %q", ct)
@@ -205,7 +205,7 @@ func TestAssetCompressionAndCaching(t *testing.T) {
 // stylesheet, icon and every module including OpenPGP.js. The budget is
 // 500 KB uncompressed.
 func TestPageWeight(t *testing.T) {
-	h := web.NewHandler(web.Options{})
+	h := recipient.NewHandler(recipient.Options{})
 	page := get(t, h, "/d/"+sampleID).Body.Bytes()
 	total, gz := len(page), len(page)
 	sub, err := fs.Sub(os.DirFS("static"), ".")
@@ -216,8 +216,8 @@ func TestPageWeight(t *testing.T) {
 		if err != nil || d.IsDir() || !regexp.MustCompile(`\.(js|mjs|css|svg)$`).MatchString(p) {
 			return err
 		}
-		total += get(t, h, web.StaticPrefix+p).Body.Len()
-		gz += get(t, h, web.StaticPrefix+p, "Accept-Encoding", "gzip").Body.Len()
+		total += get(t, h, recipient.StaticPrefix+p).Body.Len()
+		gz += get(t, h, recipient.StaticPrefix+p, "Accept-Encoding", "gzip").Body.Len()
 		return nil
 	})
 	t.Logf("page weight: %d bytes uncompressed, %d bytes gzip", total, gz)
@@ -230,7 +230,7 @@ func FuzzHandlerPath(f *testing.F) {
 	for _, s := range []string{"/d/" + sampleID, "/d/static/app.js", "/d/static/vendor/openpgp.min.mjs", "/d/", "/d/static/../../etc/passwd", "/d/%00", "/x"} {
 		f.Add(s)
 	}
-	h := web.NewHandler(web.Options{})
+	h := recipient.NewHandler(recipient.Options{})
 	valid := regexp.MustCompile(`^/d/[A-Za-z0-9_-]{22}/?$`)
 	f.Fuzz(func(t *testing.T, p string) {
 		req, err := http.NewRequest(http.MethodGet, "http://relay.example/", nil)
@@ -242,7 +242,7 @@ func FuzzHandlerPath(f *testing.F) {
 		h.ServeHTTP(w, req)
 		switch w.Code {
 		case 200:
-			if !valid.MatchString(p) && !strings.HasPrefix(p, web.StaticPrefix) {
+			if !valid.MatchString(p) && !strings.HasPrefix(p, recipient.StaticPrefix) {
 				t.Fatalf("200 for %q", p)
 			}
 		case 404:

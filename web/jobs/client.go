@@ -1,4 +1,4 @@
-package spooler
+package jobs
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sealprint/sealprint/internal/atomicfile"
+	"github.com/sealprint/sealprint/spooler"
 )
 
 // ServiceInfo tells local commands where the running service listens and
@@ -87,7 +88,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode != http.StatusOK {
 		var e apiError
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return errors.New(clip(e.Error, 500))
+			return errors.New(spooler.Clip(e.Error, 500))
 		}
 		return fmt.Errorf("service answered %s", resp.Status)
 	}
@@ -118,8 +119,8 @@ func (c *Client) Retry(ctx context.Context, id string) (JobView, error) {
 
 func (c *Client) action(ctx context.Context, id, action string, in any) (JobView, error) {
 	var out JobView
-	if !ValidID(id) {
-		return out, fmt.Errorf("%q is not a job id", clip(id, 40))
+	if !spooler.ValidID(id) {
+		return out, fmt.Errorf("%q is not a job id", spooler.Clip(id, 40))
 	}
 	err := c.do(ctx, http.MethodPost, "/jobs/api/"+id+"/"+action, in, &out)
 	return out, err

@@ -1,4 +1,4 @@
-package web_test
+package recipient_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package web_test
+package recipient_test
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ import (
 	"github.com/sealprint/sealprint/internal/testutil"
 	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/relay"
-	"github.com/sealprint/sealprint/web"
+	"github.com/sealprint/sealprint/web/recipient"
 )
 
 // lockedBuffer is a log sink safe for concurrent writers.
@@ -141,7 +141,7 @@ func TestBrowserWithRealRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyserver.Mount(mux, keyserver.NewHandler(ks, keyserver.Options{PublicURL: cfg.PublicURL, Mail: ms, MailFrom: "relay@relay.test", Logger: cfg.Logger}))
-	mux.Handle("/d/", web.NewHandler(web.Options{TestHooks: true, Logger: cfg.Logger}))
+	mux.Handle("/d/", recipient.NewHandler(recipient.Options{TestHooks: true, Logger: cfg.Logger}))
 	rec := &recorder{next: rs.Wrap(mux)}
 	ts.Config.Handler = rec
 	ts.Start()

@@ -1,10 +1,12 @@
-package spooler
+package jobs
 
 import (
 	"context"
 	"log/slog"
 	"os/exec"
 	"time"
+
+	"github.com/sealprint/sealprint/spooler"
 )
 
 // DesktopNotifier returns a function showing a desktop notification with
@@ -19,7 +21,7 @@ func DesktopNotifier(log *slog.Logger) func(title, body string) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, path, "--app-name=sealprint", "--", clip(title, 100), clip(body, 300))
+			cmd := exec.CommandContext(ctx, path, "--app-name=sealprint", "--", spooler.Clip(title, 100), spooler.Clip(body, 300))
 			if err := cmd.Run(); err != nil && log != nil {
 				log.Debug("desktop notification failed", "err", err)
 			}
@@ -30,20 +32,20 @@ func DesktopNotifier(log *slog.Logger) func(title, body string) {
 // Notification returns what to tell the sender about an event, and whether
 // it is worth a notification: a job that needs recipients, failed for good,
 // or was opened by its recipient. A held job names the event's jobs page.
-func Notification(ev Event) (title, body string, ok bool) {
+func Notification(ev spooler.Event) (title, body string, ok bool) {
 	j := ev.Job
 	switch {
-	case j.State == Held && ev.From != Held:
+	case j.State == spooler.Held && ev.From != spooler.Held:
 		page := ev.Page
 		if page == "" {
-			page = DefaultPageURL
+			page = spooler.DefaultPageURL
 		}
 		return "Choose recipients", `"` + j.Name + `" is waiting at ` + page, true
-	case j.State == Failed && j.Permanent:
+	case j.State == spooler.Failed && j.Permanent:
 		return "Sealed print failed", `"` + j.Name + `": ` + j.Error, true
-	case j.State == Delivered && ev.From != Delivered:
-		return "Document opened", `"` + j.Name + `" was opened by ` + listNames(j.Recipients), true
-	case j.State == Expired && ev.From == Uploaded:
+	case j.State == spooler.Delivered && ev.From != spooler.Delivered:
+		return "Document opened", `"` + j.Name + `" was opened by ` + j.RecipientSummary(), true
+	case j.State == spooler.Expired && ev.From == spooler.Uploaded:
 		return "Document expired unopened", `"` + j.Name + `" was not opened in time`, true
 	}
 	return "", "", false

@@ -1,4 +1,4 @@
-// Package web serves the recipient's page: GET /d/{id} answers a small HTML
+// Package recipient serves the recipient's page: GET /d/{id} answers a small HTML
 // page that downloads the sealed document from the relay's API, decrypts
 // and verifies it in the browser with the vendored OpenPGP.js, shows it and
 // posts a receipt. The server side only serves fixed, embedded files: the
@@ -16,7 +16,7 @@
 // `sealprint send`) and then data-receipt ("sent" or "failed"); after a key
 // is created and published in the page, data-key-published holds its
 // fingerprint.
-package web
+package recipient
 
 import (
 	"io"

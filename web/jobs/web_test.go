@@ -1,4 +1,4 @@
-package spooler
+package jobs
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sealprint/sealprint/spooler"
 )
 
 func TestWebPageReleaseAndCSRF(t *testing.T) {
-	h := newHarness(t, nil)
-	h.start()
-	id := h.accept("sealed", "Rapport <b>médical</b>", doc(300, "a"))
-	h.waitState(id, Held)
-	srv := httptest.NewServer(h.sp.Handler(WebOptions{APIToken: "tok",
+	h := newHarness(t)
+	id := h.accept("Rapport <b>médical</b>")
+	h.waitState(id, spooler.Held)
+	srv := httptest.NewServer(Handler(h.sp, Options{APIToken: "tok",
 		AddressBook: func() []Contact {
 			return []Contact{{Name: "Cdt Martin", Email: "martin@police.example", Fingerprint: "ABCD"}}
 		}}))
@@ -69,21 +70,20 @@ func TestWebPageReleaseAndCSRF(t *testing.T) {
 	if r := post(good, map[string]string{"Host": "evil.example:8632"}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("rebinding host: %d", r.StatusCode)
 	}
-	if j, _ := h.sp.Get(id); j.State != Held {
+	if j, _ := h.sp.Get(id); j.State != spooler.Held {
 		t.Fatalf("refused requests changed the job: %s", j.State)
 	}
 	if r := post(good, map[string]string{"Origin": srv.URL}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("release: %d", r.StatusCode)
 	}
-	h.waitState(id, Uploaded)
+	h.waitState(id, spooler.Uploaded)
 }
 
 func TestWebAPIAndClient(t *testing.T) {
-	h := newHarness(t, nil)
-	h.start()
-	id := h.accept("sealed", "r", doc(10, "a"))
-	h.waitState(id, Held)
-	srv := httptest.NewServer(h.sp.Handler(WebOptions{APIToken: "secret-token"}))
+	h := newHarness(t)
+	id := h.accept("r")
+	h.waitState(id, spooler.Held)
+	srv := httptest.NewServer(Handler(h.sp, Options{APIToken: "secret-token"}))
 	defer srv.Close()
 	ctx := context.Background()
 
@@ -93,7 +93,7 @@ func TestWebAPIAndClient(t *testing.T) {
 	}
 	c := &Client{Info: ServiceInfo{URL: srv.URL, Token: "secret-token"}}
 	jobs, err := c.List(ctx)
-	if err != nil || len(jobs) != 1 || jobs[0].ID != id || jobs[0].State != Held || jobs[0].Message == "" {
+	if err != nil || len(jobs) != 1 || jobs[0].ID != id || jobs[0].State != spooler.Held || jobs[0].Message == "" {
 		t.Fatalf("%v %+v", err, jobs)
 	}
 	if _, err := c.Retry(ctx, id); err == nil || !strings.Contains(err.Error(), "cannot retry") {
@@ -103,15 +103,15 @@ func TestWebAPIAndClient(t *testing.T) {
 		t.Fatal("bad address released")
 	}
 	v, err := c.Release(ctx, id, []string{"a@b.example"})
-	if err != nil || v.State != Rendered {
+	if err != nil || v.State != spooler.Rendered {
 		t.Fatalf("%v %+v", err, v)
 	}
-	h.waitState(id, Uploaded)
+	h.waitState(id, spooler.Uploaded)
 	if _, err := c.Cancel(ctx, "job-aaaaaaaaaaaaaaaaaaaaaaaaaa"); err == nil {
 		t.Fatal("unknown job canceled")
 	}
 	v, err = c.Cancel(ctx, id)
-	if err != nil || v.State != Canceled {
+	if err != nil || v.State != spooler.Canceled {
 		t.Fatalf("%v %+v", err, v)
 	}
 }

@@ -1,4 +1,9 @@
-package spooler
+// Package jobs is the sender's desk on the PC: the local jobs page served
+// by 'sealprint serve' (GET /jobs), its JSON API, the client 'sealprint
+// jobs' uses to speak it, and the desktop notifications about jobs. It
+// reads and drives a spooler.Spooler; the queue itself knows nothing of
+// HTML or HTTP.
+package jobs
 
 import (
 	"crypto/rand"
@@ -16,6 +21,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sealprint/sealprint/spooler"
 )
 
 // Contact is an address-book entry offered on the release page.
@@ -25,36 +32,14 @@ type Contact struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// WebOptions configures the local jobs page and API.
-type WebOptions struct {
+// Options configures the local jobs page and API.
+type Options struct {
 	// AddressBook lists the recipients offered on the page (may be nil).
 	AddressBook func() []Contact
 	// APIToken is required as "Authorization: Bearer" on /jobs/api.
 	APIToken string
 	Logger   *slog.Logger
 }
-
-// JobView is a job as shown by the page and the API: the record plus a
-// sentence for people.
-type JobView struct {
-	*Job
-	Message string `json:"message"`
-}
-
-// View returns j with its status message, naming the jobs page at its
-// default address.
-func View(j *Job) JobView { return ViewAt(j, DefaultPageURL) }
-
-// ViewAt returns j with its status message, naming the jobs page page.
-func ViewAt(j *Job, page string) JobView {
-	if j.Recipients == nil {
-		j.Recipients = []string{}
-	}
-	return JobView{Job: j, Message: j.StatusMessageAt(page)}
-}
-
-// View returns j with its status message, naming this spooler's jobs page.
-func (s *Spooler) View(j *Job) JobView { return ViewAt(j, s.PageURL()) }
 
 //go:embed page.html
 var pageHTML string
@@ -69,11 +54,11 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 // Every request must come from loopback with a loopback Host header (no DNS
 // rebinding); forms carry a CSRF token and must not come from another
 // origin; the API needs the bearer token.
-func (s *Spooler) Handler(opt WebOptions) http.Handler {
+func Handler(sp *spooler.Spooler, opt Options) http.Handler {
 	if opt.Logger == nil {
-		opt.Logger = s.log
+		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &web{s: s, opt: opt, csrf: randomToken()}
+	w := &web{s: sp, opt: opt, csrf: randomToken()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /jobs", w.page)
 	mux.HandleFunc("GET /jobs/{$}", w.page)
@@ -85,20 +70,20 @@ func (s *Spooler) Handler(opt WebOptions) http.Handler {
 }
 
 type web struct {
-	s    *Spooler
-	opt  WebOptions
+	s    *spooler.Spooler
+	opt  Options
 	csrf string
 }
 
 func randomToken() string {
 	b := make([]byte, 32)
 	if _, err := io.ReadFull(rand.Reader, b); err != nil {
-		panic("spooler: no randomness: " + err.Error())
+		panic("jobs: no randomness: " + err.Error())
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// NewAPIToken returns a fresh random token for WebOptions.APIToken.
+// NewAPIToken returns a fresh random token for Options.APIToken.
 func NewAPIToken() string { return randomToken() }
 
 // guard admits only loopback clients addressing a loopback host.
@@ -171,10 +156,10 @@ func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) 
 	jobs := w.s.List()
 	slices.Reverse(jobs) // newest first
 	for _, j := range jobs {
-		if j.State == Held {
-			d.Held = append(d.Held, w.s.View(j))
+		if j.State == spooler.Held {
+			d.Held = append(d.Held, ViewAt(j, w.s.PageURL()))
 		} else {
-			d.Others = append(d.Others, w.s.View(j))
+			d.Others = append(d.Others, ViewAt(j, w.s.PageURL()))
 		}
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -227,8 +212,8 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 
 // act performs a release, cancel or retry.
 func (w *web) act(r *http.Request, id, action string, to []string) error {
-	if !ValidID(id) {
-		return ErrNotFound
+	if !spooler.ValidID(id) {
+		return spooler.ErrNotFound
 	}
 	var err error
 	switch action {
@@ -247,9 +232,9 @@ func (w *web) act(r *http.Request, id, action string, to []string) error {
 var errUnknownAction = errors.New("unknown action")
 
 func statusOf(err error) int {
-	var se *StateError
+	var se *spooler.StateError
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, errUnknownAction):
+	case errors.Is(err, spooler.ErrNotFound), errors.Is(err, errUnknownAction):
 		return http.StatusNotFound
 	case errors.As(err, &se):
 		return http.StatusConflict
@@ -282,7 +267,7 @@ func (w *web) apiList(rw http.ResponseWriter, r *http.Request) {
 	}
 	views := []JobView{}
 	for _, j := range w.s.List() {
-		views = append(views, w.s.View(j))
+		views = append(views, ViewAt(j, w.s.PageURL()))
 	}
 	writeJSON(rw, http.StatusOK, views)
 }
@@ -296,7 +281,7 @@ func (w *web) apiGet(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, w.s.View(j))
+	writeJSON(rw, http.StatusOK, ViewAt(j, w.s.PageURL()))
 }
 
 // ActionRequest is the body of POST /jobs/api/ID/release.
@@ -325,5 +310,5 @@ func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, w.s.View(j))
+	writeJSON(rw, http.StatusOK, ViewAt(j, w.s.PageURL()))
 }

@@ -1,0 +1,86 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/sealprint/sealprint/relayapi"
+	"github.com/sealprint/sealprint/spooler"
+	"github.com/sealprint/sealprint/uploader"
+)
+
+// relay returns the relay client; failing to build one is permanent.
+func (s *Stages) relay() (*uploader.Client, error) {
+	c, err := s.opt.Relay()
+	if err != nil {
+		return nil, spooler.Permanent(err)
+	}
+	return c, nil
+}
+
+// relayErr marks the relay's refusals (bad request, forbidden, too large)
+// as permanent; network trouble and server errors are retried.
+func relayErr(err error) error {
+	if uploader.IsPermanent(err) {
+		return spooler.Permanent(err)
+	}
+	return err
+}
+
+// Deliver creates the drop (idempotent on the job id), uploads the sealed
+// document and completes the drop. The relay mails the recipients.
+func (s *Stages) Deliver(ctx context.Context, d spooler.Delivery, body io.ReaderAt) (spooler.Drop, error) {
+	c, err := s.relay()
+	if err != nil {
+		return spooler.Drop{}, err
+	}
+	drop, err := c.Send(ctx, relayapi.CreateDropRequest{
+		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
+		Mode: relayapi.ModeKey, SenderKey: s.senderPub, Notify: true,
+	}, body, nil)
+	if err != nil {
+		return spooler.Drop{}, relayErr(err)
+	}
+	return spooler.Drop{ID: drop.ID, Link: drop.Link, ExpiresAt: drop.ExpiresAt}, nil
+}
+
+// Status reads whether the drop was downloaded and the receipts posted.
+func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus, error) {
+	c, err := s.relay()
+	if err != nil {
+		return spooler.DropStatus{}, err
+	}
+	st, err := c.Status(ctx, dropID)
+	var ae *uploader.APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusGone || ae.Status == http.StatusNotFound) {
+		// The relay has deleted the drop (expired, revoked, exhausted).
+		state := ae.State
+		if state == "" {
+			state = relayapi.StateExpired
+		}
+		downloads := 0
+		if state == relayapi.StateExhausted {
+			downloads = 1 // the download limit was reached: it was downloaded
+		}
+		return spooler.DropStatus{State: state, Downloads: downloads}, nil
+	}
+	if err != nil {
+		return spooler.DropStatus{}, err
+	}
+	var proofs []string
+	for _, r := range st.Receipts {
+		proofs = append(proofs, r.Proof)
+	}
+	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt}, nil
+}
+
+// Revoke deletes the drop on the relay.
+func (s *Stages) Revoke(ctx context.Context, dropID string) error {
+	c, err := s.relay()
+	if err != nil {
+		return err
+	}
+	return c.Revoke(ctx, dropID)
+}

@@ -1,0 +1,116 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/render"
+	"github.com/sealprint/sealprint/spooler"
+	"github.com/sealprint/sealprint/uploader"
+)
+
+// Options says who sends and how to reach recipients and the relay.
+type Options struct {
+	// Signer is the sender's key: it signs every document and names the
+	// author in the PDF's metadata.
+	Signer *envelope.Key
+	// Recipient resolves an e-mail address to the public key to encrypt
+	// to (the address book and pinned keys). Its errors fail the job for
+	// good: retrying would not find another key.
+	Recipient func(ctx context.Context, address string) (*envelope.Key, error)
+	// Relay returns the client of the relay to deliver to. It is called
+	// before each relay request, so that a new enrolment takes effect
+	// without a restart; its errors (no relay configured, bad settings)
+	// fail the job for good until it is retried.
+	Relay func() (*uploader.Client, error)
+	// Logger receives operational logs (never content, links or keys).
+	Logger *slog.Logger
+}
+
+// Stages implements spooler.Renderer, spooler.Sealer and
+// spooler.Deliverer for one sender.
+type Stages struct {
+	opt       Options
+	senderPub string // armored public key, sent with each drop
+}
+
+var (
+	_ spooler.Renderer  = (*Stages)(nil)
+	_ spooler.Sealer    = (*Stages)(nil)
+	_ spooler.Deliverer = (*Stages)(nil)
+)
+
+// New returns the stages for opt. Signer, Recipient and Relay are required.
+func New(opt Options) (*Stages, error) {
+	if opt.Signer == nil || opt.Recipient == nil || opt.Relay == nil {
+		return nil, errors.New("deliver: Signer, Recipient and Relay are required")
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	var pub strings.Builder
+	if err := opt.Signer.Public().WritePublic(&pub, true); err != nil {
+		return nil, fmt.Errorf("deliver: sender's public key: %w", err)
+	}
+	return &Stages{opt: opt, senderPub: pub.String()}, nil
+}
+
+// Render turns the spooled document into a PDF. Documents that cannot be
+// rendered (bad format, over a limit) fail for good.
+func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (int, error) {
+	copies, _ := strconv.Atoi(job.Attrs["copies"])
+	info, err := render.ToPDF(ctx, job.Format, in, out, render.Meta{
+		Title: job.Name, Author: s.opt.Signer.Identity(), Created: job.Created,
+		PageRanges: job.Attrs["page-ranges"], Copies: copies, Sides: job.Attrs["sides"],
+	})
+	if err != nil {
+		var fe *render.FormatError
+		var le *render.LimitError
+		if errors.As(err, &fe) || errors.As(err, &le) || errors.Is(err, render.ErrUnsupported) {
+			return 0, spooler.Permanent(err)
+		}
+		return 0, err
+	}
+	return info.Pages, nil
+}
+
+// Seal signs with the sender's key and encrypts to the job's recipients.
+func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.WriteCloser, error) {
+	keys, err := s.recipients(ctx, job.Recipients)
+	if err != nil {
+		return nil, spooler.Permanent(err)
+	}
+	name := strings.TrimSuffix(job.Name, ".pdf") + ".pdf"
+	return envelope.Seal(dst, envelope.SealOptions{Signer: s.opt.Signer, Recipients: keys, FileName: name, ModTime: job.Created})
+}
+
+// recipients resolves every address, each key once.
+func (s *Stages) recipients(ctx context.Context, addresses []string) ([]*envelope.Key, error) {
+	var keys []*envelope.Key
+	seen := map[string]bool{}
+	for _, a := range addresses {
+		k, err := s.opt.Recipient(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[k.Fingerprint()] {
+			seen[k.Fingerprint()] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// CheckRecipient refuses an address without a usable key, for
+// spooler.Options.CheckRecipient (a release names only addresses that can
+// be sealed for).
+func (s *Stages) CheckRecipient(ctx context.Context, address string) error {
+	_, err := s.opt.Recipient(ctx, address)
+	return err
+}

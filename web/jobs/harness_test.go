@@ -1,0 +1,120 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealprint/sealprint/spooler"
+)
+
+// harness runs a real spooler with stand-in stages: rendering copies the
+// document (one page per 100 bytes), sealing copies it, delivery keeps
+// drops in memory. Jobs printed to queue "sealed" are held.
+type harness struct {
+	t      *testing.T
+	sp     *spooler.Spooler
+	mu     sync.Mutex
+	events []spooler.Event
+	cond   *sync.Cond
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t}
+	h.cond = sync.NewCond(&h.mu)
+	sp, err := spooler.Open(spooler.Options{
+		Dir: t.TempDir(), Key: bytes.Repeat([]byte{7}, 32),
+		Renderer: stageFakes{}, Sealer: stageFakes{}, Deliverer: stageFakes{},
+		OnChange: func(e spooler.Event) {
+			h.mu.Lock()
+			h.events = append(h.events, e)
+			h.cond.Broadcast()
+			h.mu.Unlock()
+		},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sp.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		sp.Close()
+	})
+	h.sp = sp
+	return h
+}
+
+// accept prints a 300-byte document named name to the "sealed" queue.
+func (h *harness) accept(name string) string {
+	h.t.Helper()
+	doc := bytes.Repeat([]byte("%PDF-1.7 a "), 30)
+	id, err := h.sp.Accept(context.Background(), spooler.Incoming{Queue: "sealed", Name: name, Format: "application/pdf"}, bytes.NewReader(doc))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return id
+}
+
+// waitState waits for the event that moves job id to state want and
+// returns it. The deadline only guards against a hung test.
+func (h *harness) waitState(id string, want spooler.State) spooler.Event {
+	h.t.Helper()
+	timer := time.AfterFunc(20*time.Second, func() {
+		h.mu.Lock()
+		h.cond.Broadcast()
+		h.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(20 * time.Second)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for seen := 0; ; {
+		for ; seen < len(h.events); seen++ {
+			if e := h.events[seen]; e.Job.ID == id && e.Job.State == want {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("job %s never reached %s", id, want)
+		}
+		h.cond.Wait()
+	}
+}
+
+// stageFakes stands in for render, envelope and uploader.
+type stageFakes struct{}
+
+func (stageFakes) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (int, error) {
+	n, err := io.Copy(out, in)
+	return int(n/100) + 1, err
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func (stageFakes) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.WriteCloser, error) {
+	return nopCloser{dst}, nil
+}
+
+func (stageFakes) Deliver(ctx context.Context, d spooler.Delivery, body io.ReaderAt) (spooler.Drop, error) {
+	return spooler.Drop{ID: "drop-" + d.JobID, Link: "https://relay.example/d/x", ExpiresAt: time.Now().Add(time.Hour)}, nil
+}
+
+func (stageFakes) Status(ctx context.Context, dropID string) (spooler.DropStatus, error) {
+	return spooler.DropStatus{State: "ready"}, nil
+}
+
+func (stageFakes) Revoke(ctx context.Context, dropID string) error { return nil }

@@ -1,0 +1,49 @@
+package jobs
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sealprint/sealprint/spooler"
+)
+
+func TestNotification(t *testing.T) {
+	j := &spooler.Job{Name: "report", Recipients: []string{"a@b.example"}}
+	cases := []struct {
+		state, from spooler.State
+		perm        bool
+		want        string
+	}{
+		{spooler.Held, spooler.Rendered, false, "Choose recipients"},
+		{spooler.Failed, spooler.Sealed, false, ""},
+		{spooler.Failed, spooler.Sealed, true, "Sealed print failed"},
+		{spooler.Delivered, spooler.Uploaded, false, "Document opened"},
+		{spooler.Expired, spooler.Uploaded, false, "Document expired unopened"},
+		{spooler.Uploaded, spooler.Sealed, false, ""},
+	}
+	for _, c := range cases {
+		j.State, j.Permanent = c.state, c.perm
+		title, _, ok := Notification(spooler.Event{Job: j, From: c.from})
+		if title != c.want || ok != (c.want != "") {
+			t.Errorf("%s from %s: %q %v", c.state, c.from, title, ok)
+		}
+	}
+}
+
+// A held job's notification names the jobs page where the service really
+// listens, not the default address.
+func TestNotificationNamesThePage(t *testing.T) {
+	h := newHarness(t)
+	const page = "http://127.0.0.1:9631/jobs"
+	h.sp.SetPageURL(page)
+	id := h.accept("held report")
+	ev := h.waitState(id, spooler.Held)
+	_, body, ok := Notification(ev)
+	if !ok || !strings.Contains(body, page) || strings.Contains(body, "8632") {
+		t.Fatalf("notification %q", body)
+	}
+	j, _ := h.sp.Get(id)
+	if v := ViewAt(j, h.sp.PageURL()); !strings.Contains(v.Message, page) {
+		t.Fatalf("view message %q", v.Message)
+	}
+}

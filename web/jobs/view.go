@@ -1,0 +1,22 @@
+package jobs
+
+import "github.com/sealprint/sealprint/spooler"
+
+// JobView is a job as shown by the page and the API: the record plus a
+// sentence for people.
+type JobView struct {
+	*spooler.Job
+	Message string `json:"message"`
+}
+
+// View returns j with its status message, naming the jobs page at its
+// default address.
+func View(j *spooler.Job) JobView { return ViewAt(j, spooler.DefaultPageURL) }
+
+// ViewAt returns j with its status message, naming the jobs page page.
+func ViewAt(j *spooler.Job, page string) JobView {
+	if j.Recipients == nil {
+		j.Recipients = []string{}
+	}
+	return JobView{Job: j, Message: j.StatusMessageAt(page)}
+}
