@@ -1,6 +1,7 @@
 package keyserver
 
 import (
+	//lint:ignore SA1019 go-crypto returns DSA keys found in OpenPGP certificates as *dsa.PublicKey; they are only measured here, to refuse weak ones, never used
 	"crypto/dsa"
 	"crypto/rsa"
 	"errors"

@@ -244,7 +244,7 @@ func TestUploadRules(t *testing.T) {
 	resp, body = h.do("POST", "/api/v1/uploads/", nil, append(h.auth(), "Tus-Resumable", "1.0.0",
 		"Upload-Defer-Length", "1", "Upload-Metadata", "drop "+b64(c.ID))...)
 	if resp.StatusCode/100 == 2 {
-		t.Fatalf("deferred length accepted: %d", resp.StatusCode)
+		t.Fatalf("deferred length accepted: %d %s", resp.StatusCode, body)
 	}
 	// Missing or bad metadata.
 	resp, body = h.do("POST", "/api/v1/uploads/", nil, append(h.auth(), "Tus-Resumable", "1.0.0", "Upload-Length", "1000")...)
@@ -276,7 +276,7 @@ func TestUploadRules(t *testing.T) {
 	// Writing past the declared length is refused.
 	resp, body = h.patch(c.ID, 0, append(bytes.Clone(data), 1, 2, 3), h.auth()...)
 	if resp.StatusCode/100 == 2 {
-		t.Fatalf("upload past its length accepted: %d", resp.StatusCode)
+		t.Fatalf("upload past its length accepted: %d %s", resp.StatusCode, body)
 	}
 	resp, body = h.patch(c.ID, 0, data, h.auth()...)
 	expect(t, resp, body, http.StatusNoContent)

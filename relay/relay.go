@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	tushandler "github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/sealprint/sealprint/internal/atomicfile"
 	"github.com/sealprint/sealprint/internal/mail"
@@ -80,7 +79,6 @@ type Server struct {
 	store    Store
 	blobs    Blobs
 	audit    Auditor
-	tus      *tushandler.Handler
 	uploads  *uploadArea
 	metrics  *metrics
 	gatherer prometheus.Gatherer

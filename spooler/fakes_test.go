@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,10 @@ type fakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []waiter
+	// onAfter, if set, is called each time the scheduler goes back to
+	// sleep (every pass of Run ends with After).
+	onAfter func()
+	passes  int
 }
 
 type waiter struct {
@@ -39,6 +44,10 @@ func (c *fakeClock) Now() time.Time {
 func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.passes++
+	if c.onAfter != nil {
+		c.onAfter()
+	}
 	ch := make(chan time.Time, 1)
 	if d <= 0 {
 		ch <- c.now
@@ -46,6 +55,13 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 	}
 	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
 	return ch
+}
+
+// passCount is how many times the scheduler has gone to sleep.
+func (c *fakeClock) passCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.passes
 }
 
 func (c *fakeClock) Advance(d time.Duration) {
@@ -225,11 +241,18 @@ type harness struct {
 	done   chan struct{}
 	events chan Event
 	tweak  func(*Options)
+
+	// ticks counts what can change a job: events and scheduler passes.
+	tickMu sync.Mutex
+	ticks  int
+	tickC  *sync.Cond
 }
 
 func newHarness(t *testing.T, tweak func(*Options)) *harness {
 	h := &harness{t: t, dir: t.TempDir(), key: bytes.Repeat([]byte{7}, 32), clock: newFakeClock(),
 		render: &fakeRenderer{}, relay: newFakeRelay(), events: make(chan Event, 1000), tweak: tweak}
+	h.tickC = sync.NewCond(&h.tickMu)
+	h.clock.onAfter = h.tick
 	h.open()
 	t.Cleanup(func() {
 		h.stop()
@@ -248,6 +271,7 @@ func (h *harness) open() {
 			return nil
 		},
 		OnChange: func(e Event) {
+			defer h.tick()
 			select {
 			case h.events <- e:
 			default:
@@ -305,43 +329,86 @@ func (h *harness) accept(queue, name string, doc []byte) string {
 	return id
 }
 
-// waitState waits until job id is in state want (the deadline only guards
-// against a hung test).
+// tick wakes the waiters of waitFor.
+func (h *harness) tick() {
+	h.tickMu.Lock()
+	h.ticks++
+	h.tickC.Broadcast()
+	h.tickMu.Unlock()
+}
+
+// waitFor waits until cond holds, checking it again after every event and
+// every pass of the scheduler (never on a timer). The deadline only guards
+// against a hung test.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	expired := false
+	timer := time.AfterFunc(20*time.Second, func() {
+		h.tickMu.Lock()
+		expired = true
+		h.tickC.Broadcast()
+		h.tickMu.Unlock()
+	})
+	defer timer.Stop()
+	for {
+		h.tickMu.Lock()
+		seen := h.ticks
+		h.tickMu.Unlock()
+		if cond() {
+			return
+		}
+		h.tickMu.Lock()
+		for h.ticks == seen && !expired {
+			h.tickC.Wait()
+		}
+		late := expired
+		h.tickMu.Unlock()
+		if late {
+			if cond() {
+				return
+			}
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// waitState waits until job id is in state want.
 func (h *harness) waitState(id string, want State) *Job {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		j, err := h.sp.Get(id)
-		if err == nil && j.State == want {
-			return j
-		}
-		if time.Now().After(deadline) {
-			got := State("none")
-			if j != nil {
-				got = j.State
-			}
-			h.t.Fatalf("job %s: state %s (err %v), want %s", id, got, err, want)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	return h.waitAny(id, want)
 }
 
 // waitAny waits until job id is in one of the states.
 func (h *harness) waitAny(id string, states ...State) *Job {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		j, err := h.sp.Get(id)
-		if err == nil {
-			for _, s := range states {
-				if j.State == s {
-					return j
-				}
+	var j *Job
+	var err error
+	h.waitFor(fmt.Sprintf("job %s in %v", id, states), func() bool {
+		j, err = h.sp.Get(id)
+		return err == nil && slices.Contains(states, j.State)
+	})
+	return j
+}
+
+// advanceIdle moves the clock by d and returns once the scheduler has
+// looked at every job at the new time and no step is running: what was
+// due has started and finished, so a check after it that nothing changed
+// can fail.
+func (h *harness) advanceIdle(d time.Duration) {
+	h.t.Helper()
+	before := h.clock.passCount()
+	h.clock.Advance(d)
+	h.waitFor("the scheduler to settle after the clock moved", func() bool {
+		if h.clock.passCount() <= before {
+			return false
+		}
+		h.sp.mu.Lock()
+		defer h.sp.mu.Unlock()
+		for _, e := range h.sp.jobs {
+			if e.running {
+				return false
 			}
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("job %s: not in %v (err %v)", id, states, err)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return true
+	})
 }

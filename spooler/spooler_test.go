@@ -64,14 +64,10 @@ func TestPipelineFixedQueue(t *testing.T) {
 	h.relay.drops[ids[2]].receipts = []string{"forged", "good"}
 	h.relay.mu.Unlock()
 	h.clock.Advance(2 * time.Minute)
-	deadline := time.Now().Add(10 * time.Second)
-	for j.Receipts != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("receipts %d", j.Receipts)
-		}
-		time.Sleep(2 * time.Millisecond)
+	h.waitFor("one verified receipt", func() bool {
 		j, _ = h.sp.Get(ids[2])
-	}
+		return j.Receipts == 1
+	})
 	if j.State != Delivered || !strings.Contains(j.StatusMessage(), "confirmed") {
 		t.Fatalf("%s %q", j.State, j.StatusMessage())
 	}
@@ -149,11 +145,11 @@ func TestRetryBackoffAndPermanent(t *testing.T) {
 	id := h.accept("martin", "r", doc(100, "x"))
 	var last time.Duration
 	for attempt := 1; attempt <= 4; attempt++ {
-		j := h.waitState(id, Failed)
-		for j.Attempts != attempt {
-			time.Sleep(time.Millisecond)
+		var j *Job
+		h.waitFor(fmt.Sprintf("attempt %d to fail", attempt), func() bool {
 			j, _ = h.sp.Get(id)
-		}
+			return j.State == Failed && j.Attempts == attempt
+		})
 		if j.Permanent || j.Error == "" {
 			t.Fatalf("attempt %d: %+v", attempt, j)
 		}
@@ -177,9 +173,8 @@ func TestRetryBackoffAndPermanent(t *testing.T) {
 	if !j.Permanent || !j.NextRetry.IsZero() || j.StatusMessage() != "failed: upload: token refused" {
 		t.Fatalf("%+v %q", j, j.StatusMessage())
 	}
-	h.clock.Advance(24 * time.Hour)
-	time.Sleep(20 * time.Millisecond)
-	if j, _ := h.sp.Get(id2); j.State != Failed {
+	h.advanceIdle(24 * time.Hour)
+	if j, _ := h.sp.Get(id2); j.State != Failed || j.Attempts != 1 {
 		t.Fatalf("permanent failure retried: %s", j.State)
 	}
 	if _, err := h.sp.Retry(context.Background(), id2); err != nil {
@@ -198,10 +193,10 @@ func TestMaxAttemptsAndRenderFailure(t *testing.T) {
 		t.Fatalf("%+v", j)
 	}
 	h.clock.Advance(time.Hour)
-	for j.Attempts < 2 {
-		time.Sleep(time.Millisecond)
+	h.waitFor("the second attempt", func() bool {
 		j, _ = h.sp.Get(id)
-	}
+		return j.Attempts >= 2
+	})
 	if !j.Permanent {
 		t.Fatalf("not permanent after MaxAttempts: %+v", j)
 	}
@@ -248,16 +243,10 @@ func TestHoldExpiryAndRetention(t *testing.T) {
 		t.Fatalf("expired job keeps files: %v", ents)
 	}
 	h.clock.Advance(25 * time.Hour)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := h.sp.Get(id); errors.Is(err, ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("job not removed after retention")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	h.waitFor("the job to be removed after retention", func() bool {
+		_, err := h.sp.Get(id)
+		return errors.Is(err, ErrNotFound)
+	})
 	if _, err := os.Stat(filepath.Join(h.dir, jobsDir, id)); !os.IsNotExist(err) {
 		t.Fatalf("job dir still there: %v", err)
 	}

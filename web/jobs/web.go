@@ -199,9 +199,7 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 	var to []string
 	if r.PathValue("action") == "release" {
 		to = append(to, r.PostForm["to"]...)
-		for _, f := range strings.FieldsFunc(r.PostForm.Get("other"), func(c rune) bool { return c == ',' || c == ';' || c == ' ' || c == '\n' }) {
-			to = append(to, f)
-		}
+		to = append(to, strings.FieldsFunc(r.PostForm.Get("other"), func(c rune) bool { return c == ',' || c == ';' || c == ' ' || c == '\n' })...)
 	}
 	if err := w.act(r, r.PathValue("id"), r.PathValue("action"), to); err != nil {
 		w.render(rw, statusOf(err), err.Error(), "")
