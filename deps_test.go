@@ -50,23 +50,12 @@ func unit(pkg string) string {
 // relayapi}; internal helpers (atomicfile, config, mail, …) stay below the
 // service packages.
 func TestImportDirection(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	const mod = "github.com/sealprint/sealprint/"
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		pkg := strings.TrimPrefix(fields[0], mod)
-		if pkg == strings.TrimSuffix(mod, "/") {
+	for pkg, deps := range ourImports(t) {
+		if pkg == "" {
 			continue // this test's own package
 		}
 		from := unit(pkg)
-		for _, imp := range fields[1:] {
-			if !strings.HasPrefix(imp, mod) {
-				continue
-			}
-			dep := strings.TrimPrefix(imp, mod)
+		for _, dep := range deps {
 			to := unit(dep)
 			if to == from || strings.HasPrefix(dep, pkg+"/internal/") {
 				continue
@@ -76,6 +65,29 @@ func TestImportDirection(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ourImports maps each package of the module (path inside the module; ""
+// for the root) to the packages of the module it imports, from go list.
+func ourImports(t *testing.T) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mod = "github.com/sealprint/sealprint"
+	imports := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], mod), "/")
+		imports[pkg] = nil
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, mod+"/") {
+				imports[pkg] = append(imports[pkg], strings.TrimPrefix(imp, mod+"/"))
+			}
+		}
+	}
+	return imports
 }
 
 // arrow says what is wrong with package unit from importing unit to, or
@@ -160,16 +172,9 @@ func TestConfigAtTheEdge(t *testing.T) {
 	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("git grep: %v", err)
 	}
-	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	const mod = "github.com/sealprint/sealprint/"
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		pkg := strings.TrimPrefix(fields[0], mod)
-		for _, imp := range fields[1:] {
-			if imp == mod+"internal/config" && pkg != "internal/cli" {
+	for pkg, deps := range ourImports(t) {
+		for _, dep := range deps {
+			if dep == "internal/config" && pkg != "internal/cli" {
 				t.Errorf("%s imports internal/config: only internal/cli reads the configuration", pkg)
 			}
 		}

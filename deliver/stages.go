@@ -20,10 +20,10 @@ type Options struct {
 	// Signer is the sender's key: it signs every document and names the
 	// author in the PDF's metadata.
 	Signer *envelope.Key
-	// Recipient resolves an e-mail address to the public key to encrypt
-	// to (the address book and pinned keys). Its errors fail the job for
-	// good: retrying would not find another key.
-	Recipient func(ctx context.Context, address string) (*envelope.Key, error)
+	// Recipients resolves e-mail addresses to the public keys to encrypt
+	// to (the address book and pinned keys), each key once. Its errors fail
+	// the job for good: retrying would not find another key.
+	Recipients func(ctx context.Context, addresses []string) ([]*envelope.Key, error)
 	// Relay returns the client of the relay to deliver to. It is called
 	// before each relay request, so that a new enrolment takes effect
 	// without a restart; its errors (no relay configured, bad settings)
@@ -46,10 +46,11 @@ var (
 	_ spooler.Deliverer = (*Stages)(nil)
 )
 
-// New returns the stages for opt. Signer, Recipient and Relay are required.
+// New returns the stages for opt. Signer, Recipients and Relay are
+// required.
 func New(opt Options) (*Stages, error) {
-	if opt.Signer == nil || opt.Recipient == nil || opt.Relay == nil {
-		return nil, errors.New("deliver: Signer, Recipient and Relay are required")
+	if opt.Signer == nil || opt.Recipients == nil || opt.Relay == nil {
+		return nil, errors.New("deliver: Signer, Recipients and Relay are required")
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -82,7 +83,7 @@ func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out
 
 // Seal signs with the sender's key and encrypts to the job's recipients.
 func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.WriteCloser, error) {
-	keys, err := s.recipients(ctx, job.Recipients)
+	keys, err := s.opt.Recipients(ctx, job.Recipients)
 	if err != nil {
 		return nil, spooler.Permanent(err)
 	}
@@ -90,27 +91,10 @@ func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.
 	return envelope.Seal(dst, envelope.SealOptions{Signer: s.opt.Signer, Recipients: keys, FileName: name, ModTime: job.Created})
 }
 
-// recipients resolves every address, each key once.
-func (s *Stages) recipients(ctx context.Context, addresses []string) ([]*envelope.Key, error) {
-	var keys []*envelope.Key
-	seen := map[string]bool{}
-	for _, a := range addresses {
-		k, err := s.opt.Recipient(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		if !seen[k.Fingerprint()] {
-			seen[k.Fingerprint()] = true
-			keys = append(keys, k)
-		}
-	}
-	return keys, nil
-}
-
 // CheckRecipient refuses an address without a usable key, for
 // spooler.Options.CheckRecipient (a release names only addresses that can
 // be sealed for).
 func (s *Stages) CheckRecipient(ctx context.Context, address string) error {
-	_, err := s.opt.Recipient(ctx, address)
+	_, err := s.opt.Recipients(ctx, []string{address})
 	return err
 }

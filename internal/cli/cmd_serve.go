@@ -67,10 +67,10 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		return err
 	}
 	st, err := deliver.New(deliver.Options{
-		Signer:    signer,
-		Recipient: func(_ context.Context, addr string) (*envelope.Key, error) { return p.resolveRecipient(addr) },
-		Relay:     (&relayClients{p: p, log: log}).get,
-		Logger:    log,
+		Signer:     signer,
+		Recipients: func(_ context.Context, addrs []string) ([]*envelope.Key, error) { return p.resolveAll(addrs) },
+		Relay:      (&relayClients{p: p, log: log}).get,
+		Logger:     log,
 	})
 	if err != nil {
 		return err
