@@ -25,6 +25,7 @@ import (
 type fastPlan struct {
 	signKey    openpgp.Key
 	encKeys    []openpgp.Key
+	intended   []*packet.Recipient
 	cipher     packet.CipherFunction
 	sessionKey []byte
 }
@@ -49,6 +50,11 @@ func planFast(opts SealOptions, to []*openpgp.Entity, config *packet.Config, now
 			return nil
 		}
 		plan.encKeys = append(plan.encKeys, k)
+		// Intended Recipient Fingerprint (RFC 9580 §5.2.3.36), one per
+		// recipient, from the primary key as go-crypto's writer does: a
+		// recipient cannot pass the signed document on as if addressed to
+		// someone else.
+		plan.intended = append(plan.intended, &packet.Recipient{KeyVersion: e.PrimaryKey.Version, Fingerprint: e.PrimaryKey.Fingerprint})
 		sig, _ := e.PrimarySelfSignature(now, config)
 		if sig == nil {
 			return nil
@@ -84,12 +90,13 @@ func containsByte(list []uint8, b uint8) bool {
 
 // fastWriter is the plaintext side of a message written by sealFast.
 type fastWriter struct {
-	sig     *asyncHash
-	literal *partialWriter
-	seipd   *seipdWriter
-	signKey openpgp.Key
-	config  *packet.Config
-	closed  bool
+	sig      *asyncHash
+	literal  *partialWriter
+	seipd    *seipdWriter
+	signKey  openpgp.Key
+	intended []*packet.Recipient
+	config   *packet.Config
+	closed   bool
 }
 
 func sealFast(dst io.Writer, plan *fastPlan, secret, fileName string, modTime time.Time, config *packet.Config) (io.WriteCloser, error) {
@@ -134,7 +141,7 @@ func sealFast(dst io.Writer, plan *fastPlan, secret, fileName string, modTime ti
 		seipd.abort()
 		return nil, err
 	}
-	return &fastWriter{sig: newAsyncHash(sha256.New()), literal: literal, seipd: seipd, signKey: plan.signKey, config: config}, nil
+	return &fastWriter{sig: newAsyncHash(sha256.New()), literal: literal, seipd: seipd, signKey: plan.signKey, intended: plan.intended, config: config}, nil
 }
 
 func (w *fastWriter) Write(p []byte) (int, error) {
@@ -160,15 +167,16 @@ func (w *fastWriter) Close() error {
 	pub := w.signKey.PublicKey
 	lifetime := uint32(0)
 	sig := &packet.Signature{
-		Version:           pub.Version,
-		SigType:           packet.SigTypeBinary,
-		PubKeyAlgo:        pub.PubKeyAlgo,
-		Hash:              crypto.SHA256,
-		CreationTime:      w.config.Now(),
-		IssuerKeyId:       &pub.KeyId,
-		IssuerKeyVersion:  uint8(pub.Version),
-		IssuerFingerprint: pub.Fingerprint,
-		SigLifetimeSecs:   &lifetime,
+		Version:            pub.Version,
+		SigType:            packet.SigTypeBinary,
+		PubKeyAlgo:         pub.PubKeyAlgo,
+		Hash:               crypto.SHA256,
+		CreationTime:       w.config.Now(),
+		IssuerKeyId:        &pub.KeyId,
+		IssuerKeyVersion:   uint8(pub.Version),
+		IssuerFingerprint:  pub.Fingerprint,
+		SigLifetimeSecs:    &lifetime,
+		IntendedRecipients: w.intended,
 	}
 	if err := sig.Sign(h, w.signKey.PrivateKey, w.config); err != nil {
 		w.seipd.abort()

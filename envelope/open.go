@@ -65,6 +65,14 @@ type Message struct {
 	Size int64
 	// Symmetric is true when a link secret opened the message.
 	Symmetric bool
+	// IntendedRecipients are the fingerprints (hex, upper case) the
+	// signature names as the message's recipients (RFC 9580 §5.2.3.36);
+	// empty when the signer named none.
+	IntendedRecipients []string
+	// NotAddressedToYou is true when the signature names intended
+	// recipients and the key that opened the message is not one of them:
+	// someone re-encrypted a document signed for others.
+	NotAddressedToYou bool
 }
 
 // keyring adapts our keys to go-crypto's KeyRing.
@@ -85,6 +93,11 @@ func Open(src io.Reader, dst io.Writer, opts OpenOptions) (*Message, error) {
 	}
 	config := ProfileCompat.config(now, nil)
 	config.CacheSessionKey = true
+	// go-crypto would turn a foreign intended-recipient list into a bad
+	// signature; the signature is good, the document was addressed to
+	// someone else: Open reports that instead (Message.NotAddressedToYou).
+	noCheck := false
+	config.CheckIntendedRecipients = &noCheck
 	var ring keyring
 	for _, k := range opts.Keys {
 		if k.IsLocked() {
@@ -145,6 +158,7 @@ func Open(src io.Reader, dst io.Writer, opts OpenOptions) (*Message, error) {
 		}
 	}
 	if msg.Verified {
+		msg.IntendedRecipients, msg.NotAddressedToYou = intended(md)
 		return msg, nil
 	}
 	issuer := signatureIssuer(md)
@@ -156,6 +170,29 @@ func Open(src io.Reader, dst io.Writer, opts OpenOptions) (*Message, error) {
 		return msg, nil
 	}
 	return nil, fmt.Errorf("open: %w %s (import the sender's public key to verify it)", ErrUnknownSigner, issuer)
+}
+
+// intended returns the signature's intended recipients and whether the
+// decryption key's owner is missing from them.
+func intended(md *openpgp.MessageDetails) ([]string, bool) {
+	if md.Signature == nil || len(md.Signature.IntendedRecipients) == 0 {
+		return nil, false
+	}
+	var list []string
+	mine := false
+	var own []byte
+	if md.DecryptedWith.Entity != nil && md.DecryptedWith.PublicKey != nil {
+		own = md.DecryptedWith.Entity.PrimaryKey.Fingerprint
+	}
+	for _, r := range md.Signature.IntendedRecipients {
+		list = append(list, fmt.Sprintf("%X", r.Fingerprint))
+		if own != nil && bytes.Equal(r.Fingerprint, own) {
+			mine = true
+		}
+	}
+	// A link secret opens the message for whoever holds the link: there
+	// is no key to compare with.
+	return list, own != nil && !mine
 }
 
 // signatureIssuer returns the key id of the first signature candidate.
