@@ -28,6 +28,11 @@ type openResult struct {
 	SignerFingerprint string `json:"signer_fingerprint,omitempty"`
 	SignerKnown       bool   `json:"signer_in_address_book"`
 	ReceiptSent       bool   `json:"receipt_sent"`
+	// IntendedRecipients are the fingerprints the signature names as
+	// recipients; AddressedToYou is false when the key that opened the
+	// document is not among them (someone passed it on).
+	IntendedRecipients []string `json:"intended_recipients,omitempty"`
+	AddressedToYou     bool     `json:"addressed_to_you"`
 }
 
 func runOpen(ctx context.Context, e *env, args []string) error {
@@ -132,6 +137,7 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	res.FileName, res.Size = msg.FileName, msg.Size
 	res.SHA256 = hex.EncodeToString(h.Sum(nil))
 	res.Verified = msg.Verified
+	res.IntendedRecipients, res.AddressedToYou = msg.IntendedRecipients, !msg.NotAddressedToYou
 	if msg.Signer != nil {
 		res.Signer, res.SignerFingerprint = msg.Signer.Identity(), msg.Signer.Fingerprint()
 		res.SignerKnown = relayKey == nil || relayKey.Fingerprint() != msg.Signer.Fingerprint() || p.inAddressBook(msg.Signer)
@@ -155,6 +161,10 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	if !res.SignerKnown {
 		fmt.Fprintln(w, "  (the sender's key came with the link and is not in your address book: compare the fingerprint with the sender)")
 	}
+	if !res.AddressedToYou {
+		fmt.Fprintf(w, "WARNING: this document was addressed to %s, not to you: someone passed it on\n", p.describeKeys(res.IntendedRecipients))
+		fmt.Fprintf(w, "ATTENTION : ce document était adressé à %s, pas à vous : quelqu'un vous l'a transmis\n", p.describeKeys(res.IntendedRecipients))
+	}
 	fmt.Fprintf(w, "sha256:  %s\n", res.SHA256)
 	if res.Output != "-" {
 		fmt.Fprintf(w, "saved:   %s (%s)\n", res.Output, humanBytes(res.Size))
@@ -163,6 +173,20 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 		fmt.Fprintln(w, "receipt: the sender is told the document was opened")
 	}
 	return nil
+}
+
+// describeKeys names fingerprints, with the identity the address book
+// holds for each one it knows.
+func (p *pc) describeKeys(fprs []string) string {
+	var out []string
+	for _, f := range fprs {
+		if found, _ := p.keys.Find(f); len(found) == 1 {
+			out = append(out, fmt.Sprintf("%s (%s)", found[0].Identity(), f))
+			continue
+		}
+		out = append(out, f)
+	}
+	return strings.Join(out, ", ")
 }
 
 // inAddressBook reports whether k is in the address book.

@@ -1,11 +1,18 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"io"
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -48,6 +55,98 @@ func TestScripts(t *testing.T) {
 				b[off] ^= 0x10
 				ts.Check(os.WriteFile(path, b, 0o644))
 			},
+			// reencrypt MSG SECRETKEY PUBKEY OUT passes a signed message on
+			// as a recipient can: decrypt with SECRETKEY, keep the signed
+			// packets untouched, encrypt them to PUBKEY.
+			"reencrypt": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 4 {
+					ts.Fatalf("usage: reencrypt MSG SECRETKEY PUBKEY OUT")
+				}
+				ts.Check(reencrypt(ts.MkAbs(args[0]), ts.MkAbs(args[1]), ts.MkAbs(args[2]), ts.MkAbs(args[3])))
+			},
 		},
 	})
+}
+
+func readArmoredKey(path string) (*openpgp.Entity, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	list, err := openpgp.ReadArmoredKeyRing(f)
+	if err != nil {
+		return nil, err
+	}
+	return list[0], nil
+}
+
+func reencrypt(msgPath, secPath, pubPath, outPath string) error {
+	sec, err := readArmoredKey(secPath)
+	if err != nil {
+		return err
+	}
+	pub, err := readArmoredKey(pubPath)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(msgPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var in io.Reader = f
+	if blk, err := armor.Decode(f); err == nil {
+		in = blk.Body
+	} else {
+		f.Seek(0, io.SeekStart)
+	}
+	r := packet.NewReader(in)
+	var key []byte
+	var cipher packet.CipherFunction
+	for {
+		p, err := r.Next()
+		if err != nil {
+			return err
+		}
+		switch p := p.(type) {
+		case *packet.EncryptedKey:
+			for _, k := range sec.DecryptionKeys(p.KeyId, time.Time{}, nil) {
+				if p.Decrypt(k.PrivateKey, nil) == nil {
+					key, cipher = p.Key, p.CipherFunc
+				}
+			}
+		case *packet.SymmetricallyEncrypted:
+			rc, err := p.Decrypt(cipher, key)
+			if err != nil {
+				return err
+			}
+			inner, err := io.ReadAll(rc)
+			if err != nil {
+				return err
+			}
+			if err := rc.Close(); err != nil {
+				return err
+			}
+			ek, err := pub.EncryptionKeyWithError(time.Now(), nil)
+			if err != nil {
+				return err
+			}
+			nk := make([]byte, 32)
+			rand.Read(nk)
+			var out bytes.Buffer
+			if err := packet.SerializeEncryptedKeyAEAD(&out, ek.PublicKey, packet.CipherAES256, false, nk, nil); err != nil {
+				return err
+			}
+			w, err := packet.SerializeSymmetricallyEncrypted(&out, packet.CipherAES256, false, packet.CipherSuite{}, nk, nil)
+			if err != nil {
+				return err
+			}
+			w.Write(inner)
+			if err := w.Close(); err != nil {
+				return err
+			}
+			return os.WriteFile(outPath, out.Bytes(), 0o644)
+		}
+	}
 }
