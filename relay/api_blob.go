@@ -44,7 +44,7 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 			return errState{st}
 		}
 		d.Downloads++
-		return nil
+		return s.record(r.Context(), EventDownload, d.ID, "", d.Downloads)
 	})
 	var es errState
 	if errors.As(err, &es) {
@@ -55,7 +55,6 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "count download", err)
 		return
 	}
-	s.record(r.Context(), EventDownload, d.ID, "", d.Downloads)
 	s.metrics.downloads.Inc()
 	if d.Downloads == 1 {
 		s.notifySender(d, noticeOpened)

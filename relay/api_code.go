@@ -44,7 +44,7 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 		}
 		if d.CodeFailures >= MaxCodeFailures {
 			d.State, locked = StateLocked, true
-			return nil
+			return s.record(r.Context(), EventLock, d.ID, d.SenderID, d.CodeFailures)
 		}
 		d.CodeFailures++
 		return nil
@@ -73,26 +73,31 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 			if d.CodeFailures > 0 {
 				d.CodeFailures--
 			}
-			return nil
+			return s.record(r.Context(), EventGrant, d.ID, "", 0)
 		})
 		if err != nil {
 			s.internalError(w, r, "count attempt", err)
 			return
 		}
-		s.record(r.Context(), EventGrant, d.ID, "", 0)
 		writeJSON(w, http.StatusOK, relayapi.CodeResponse{
 			Grant:     newGrant(s.cfg.GrantKey, d.ID, s.now().Add(GrantLifetime)),
 			ExpiresIn: int(GrantLifetime.Seconds()),
 		})
 		return
 	}
-	s.record(r.Context(), EventCodeFailure, d.ID, "", d.CodeFailures)
+	if err := s.record(r.Context(), EventCodeFailure, d.ID, "", d.CodeFailures); err != nil {
+		s.internalError(w, r, "audit", err)
+		return
+	}
 	s.metrics.codeFailures.Inc()
 	if d.CodeFailures >= MaxCodeFailures {
 		d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
 			locked = d.State != StateLocked
 			d.State = StateLocked
-			return nil
+			if !locked {
+				return nil
+			}
+			return s.record(r.Context(), EventLock, d.ID, d.SenderID, d.CodeFailures)
 		})
 		if err != nil {
 			s.internalError(w, r, "lock drop", err)
@@ -108,9 +113,9 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusForbidden, relayapi.Error{Error: "wrong code", AttemptsLeft: &left})
 }
 
-// lockedDrop records a lock and tells the sender.
+// lockedDrop deletes a locked drop's data and tells the sender (the lock
+// was recorded with the state change).
 func (s *Server) lockedDrop(r *http.Request, d *Drop) {
-	s.record(r.Context(), EventLock, d.ID, d.SenderID, d.CodeFailures)
 	s.metrics.dropsLocked.Inc()
 	s.deleteBlob(r.Context(), d.ID)
 	s.notifySender(d, noticeLocked)

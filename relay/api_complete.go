@@ -35,7 +35,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	}
 	switch st := d.StateAt(s.now()); st {
 	case StateReady:
-		writeJSON(w, http.StatusOK, map[string]string{"id": d.ID, "state": StateReady})
+		writeJSON(w, http.StatusOK, relayapi.CompleteResponse{ID: d.ID, State: StateReady, Checkpoint: s.lastCheckpoint()})
 		return
 	case StatePending:
 	default:
@@ -68,7 +68,10 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 			if err := s.uploads.remove(d.ID); err != nil {
 				s.log.ErrorContext(r.Context(), "remove rejected upload", "drop", d.ID, "err", err)
 			}
-			s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0)
+			if err := s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0); err != nil {
+				s.internalError(w, r, "audit", err)
+				return
+			}
 			s.metrics.uploadsRejected.Inc()
 			writeError(w, http.StatusUnprocessableEntity, "uploaded data does not match the drop's size and sha256; upload again")
 			return
@@ -84,7 +87,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 		}
 		d.State = StateReady
 		d.ReadyAt = s.now().UTC()
-		return nil
+		return s.record(r.Context(), EventComplete, d.ID, d.SenderID, 0)
 	})
 	var es errState
 	if errors.As(err, &es) {
@@ -96,7 +99,6 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "mark ready", err)
 		return
 	}
-	s.record(r.Context(), EventComplete, d.ID, d.SenderID, 0)
 	s.metrics.dropsReady.Inc()
 	s.metrics.bytesStored.Add(float64(d.Size))
 	s.notifyReady(d, s.baseURL(r))

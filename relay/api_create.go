@@ -200,6 +200,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		d.CodeHash = h
 	}
+	// Recorded first: a drop never exists without its record.
+	if err := s.record(r.Context(), EventCreate, d.ID, snd.ID, 0); err != nil {
+		s.internalError(w, r, "audit", err)
+		return
+	}
 	got, created, err := s.store.CreateDrop(r.Context(), d)
 	if err != nil {
 		s.internalError(w, r, "create drop", err)
@@ -210,7 +215,6 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.dropsCreated.Inc()
-	s.record(r.Context(), EventCreate, d.ID, snd.ID, 0)
 	s.writeCreated(w, r, d, http.StatusCreated)
 }
 

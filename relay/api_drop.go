@@ -64,7 +64,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, relayapi.DropStatus{
 		ID: d.ID, State: d.StateAt(s.now()), Size: d.Size, CreatedAt: d.CreatedAt,
 		ExpiresAt: d.ExpiresAt, Downloads: d.Downloads, MaxDownloads: d.MaxDownloads,
-		CodeFailures: d.CodeFailures, Receipts: receipts,
+		CodeFailures: d.CodeFailures, Receipts: receipts, Checkpoint: s.lastCheckpoint(),
 	})
 }
 
@@ -78,11 +78,12 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	defer unlock()
 	first := false
 	_, err := s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
-		if d.State != StateRevoked {
-			first = true
+		if d.State == StateRevoked {
+			return nil
 		}
+		first = true
 		d.State = StateRevoked
-		return nil
+		return s.record(r.Context(), EventRevoke, d.ID, d.SenderID, 0)
 	})
 	if err != nil {
 		s.internalError(w, r, "revoke", err)
@@ -90,7 +91,6 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	s.deleteBlob(r.Context(), d.ID)
 	if first {
-		s.record(r.Context(), EventRevoke, d.ID, d.SenderID, 0)
 		s.metrics.dropsRevoked.Inc()
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -48,11 +48,14 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "too many receipts for this drop")
 		return
 	}
+	if err := s.record(r.Context(), EventReceipt, d.ID, "", len(have)+1); err != nil {
+		s.internalError(w, r, "audit", err)
+		return
+	}
 	if err := s.store.AddReceipt(r.Context(), d.ID, relayapi.Receipt{At: s.now().UTC(), Proof: proof}); err != nil {
 		s.internalError(w, r, "add receipt", err)
 		return
 	}
-	s.record(r.Context(), EventReceipt, d.ID, "", len(have)+1)
 	s.metrics.receipts.Inc()
 	if len(have) == 0 {
 		s.notifySender(d, noticeReceipt)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -50,6 +51,9 @@ type AuditEvent struct {
 	// Prev is the hex SHA-256 of the previous line (without its newline);
 	// 64 zeros on the first line.
 	Prev string `json:"prev"`
+	// KeyID and Sig are set on checkpoint lines only (see Checkpoint).
+	KeyID string `json:"key_id,omitempty"`
+	Sig   string `json:"sig,omitempty"`
 }
 
 // Auditor records audit events. The embedded implementation is AuditLog.
@@ -66,14 +70,29 @@ const maxAuditLine = 64 << 10
 // AuditLog is an append-only, hash-chained JSON-lines file. Each line is
 // fsynced before Record returns.
 type AuditLog struct {
-	mu   sync.Mutex
-	f    *os.File
-	seq  int64
-	prev string
+	mu    sync.Mutex
+	path  string
+	f     *os.File
+	seq   int64
+	prev  string
+	key   ed25519.PrivateKey
+	every int64
+	since int64 // records since the last checkpoint
+	last  *Checkpoint
+	now   func() time.Time
 }
 
-// OpenAuditLog opens the log at path, verifying the chain already there.
+// OpenAuditLog opens an unsigned log at path, verifying the chain already
+// there. The relay uses OpenSignedAuditLog.
 func OpenAuditLog(path string) (*AuditLog, error) {
+	return OpenSignedAuditLog(path, nil, 0)
+}
+
+// OpenSignedAuditLog opens the log at path, verifying the chain and, when
+// key is set, every checkpoint's signature. With a key, Record appends a
+// signed checkpoint after every drop's terminal event and after every
+// `every` records (DefaultCheckpointEvery when every <= 0).
+func OpenSignedAuditLog(path string, key ed25519.PrivateKey, every int) (*AuditLog, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
@@ -87,12 +106,20 @@ func OpenAuditLog(path string) (*AuditLog, error) {
 		f.Close()
 		return nil, err
 	}
-	n, last, err := verifyAudit(f)
+	var pub ed25519.PublicKey
+	if key != nil {
+		pub = key.Public().(ed25519.PublicKey)
+	}
+	rep, err := verifyAudit(f, pub)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("audit log %s: %w", path, err)
 	}
-	a := &AuditLog{f: f, seq: n, prev: last}
+	if every <= 0 {
+		every = DefaultCheckpointEvery
+	}
+	a := &AuditLog{path: path, f: f, seq: rep.Records, prev: rep.head, key: key, every: int64(every),
+		since: rep.Unsigned, last: rep.LastCheckpoint, now: time.Now}
 	if torn > 0 {
 		// Leave a trace in the chain itself.
 		if err := a.Record(context.Background(), AuditEvent{At: time.Now(), Event: EventTornTail, Count: int(torn)}); err != nil {
@@ -145,10 +172,85 @@ func cutTornTail(f *os.File) (int64, error) {
 	return size - keep, nil
 }
 
-// Record appends e (its Seq and Prev are filled in) and fsyncs the file.
+// checkpointAfter lists the events after which a checkpoint is signed at
+// once: those that end a step of a drop's life a proof of delivery states.
+var checkpointAfter = map[string]bool{
+	EventComplete: true, EventUploadRejected: true, EventDownload: true, EventReceipt: true,
+	EventRevoke: true, EventLock: true, EventExpire: true, EventExhaust: true,
+}
+
+// Record appends e (its Seq and Prev are filled in) and fsyncs the file;
+// then, when due, a signed checkpoint. An error means the event may not be
+// on disk: the caller must not report success for what it records.
 func (a *AuditLog) Record(ctx context.Context, e AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if e.Event == EventCheckpoint {
+		return errors.New("audit: checkpoints are written by the log itself")
+	}
+	if err := a.append(e); err != nil {
+		return err
+	}
+	a.since++
+	if a.key != nil && (checkpointAfter[e.Event] || a.since >= a.every) {
+		c := signCheckpoint(a.key, a.seq+1, a.prev, a.now())
+		if err := a.append(AuditEvent{At: c.At, Event: EventCheckpoint, KeyID: c.KeyID, Sig: c.Sig}); err != nil {
+			return err
+		}
+		a.since, a.last = 0, &c
+	}
+	return nil
+}
+
+// DropEvents returns the log's lines about drop, in order.
+func (a *AuditLog) DropEvents(ctx context.Context, drop string) ([]AuditEvent, error) {
+	f, err := os.Open(a.path)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	defer f.Close()
+	return ReadDropEvents(f, drop)
+}
+
+// ReadDropEvents returns the lines of an audit log about drop, in order.
+func ReadDropEvents(r io.Reader, drop string) ([]AuditEvent, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), maxAuditLine)
+	var out []AuditEvent
+	needle := []byte(`"drop":` + strconvQuote(drop))
+	for sc.Scan() {
+		if !bytes.Contains(sc.Bytes(), needle) {
+			continue
+		}
+		var e AuditEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		if e.Drop == drop {
+			out = append(out, e)
+		}
+	}
+	return out, sc.Err()
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// LastCheckpoint returns the latest signed checkpoint, or nil.
+func (a *AuditLog) LastCheckpoint() *Checkpoint {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.last == nil {
+		return nil
+	}
+	c := *a.last
+	return &c
+}
+
+// append writes one line; a.mu is held.
+func (a *AuditLog) append(e AuditEvent) error {
 	e.Seq = a.seq + 1
 	e.At = e.At.UTC()
 	e.Prev = a.prev
@@ -184,36 +286,94 @@ var ErrAuditBroken = errors.New("audit chain broken")
 
 // VerifyAudit reads an audit log and checks that every line is well formed,
 // numbered in sequence and carries the hash of the line before. It returns
-// the number of lines checked.
+// the number of lines checked. It does not check signatures: see
+// VerifySignedAudit.
 func VerifyAudit(r io.Reader) (int64, error) {
-	n, _, err := verifyAudit(r)
-	return n, err
+	rep, err := verifyAudit(r, nil)
+	return rep.Records, err
 }
 
-func verifyAudit(r io.Reader) (int64, string, error) {
+// AuditReport is what VerifySignedAudit found.
+type AuditReport struct {
+	// Records is the number of good lines (checkpoints included).
+	Records int64
+	// Checkpoints is the number of checkpoint lines whose signature holds.
+	Checkpoints int64
+	// LastCheckpoint is the latest of them, or nil.
+	LastCheckpoint *Checkpoint
+	// Unsigned counts the lines after the last checkpoint: intact, but
+	// not yet vouched for by a signature.
+	Unsigned int64
+	// FirstBad is the number of the first line that cannot be trusted
+	// when the check failed (0 when it passed).
+	FirstBad int64
+
+	head string
+}
+
+// VerifySignedAudit checks the chain like VerifyAudit and the signature of
+// every checkpoint against pub. A log edited in the middle with every
+// later hash recomputed keeps a sound chain, but the next checkpoint no
+// longer signs its head: the error names the first line after the last
+// checkpoint that still holds (the edited line is there or later), and
+// the report's FirstBad carries it.
+func VerifySignedAudit(r io.Reader, pub ed25519.PublicKey) (AuditReport, error) {
+	if len(pub) != ed25519.PublicKeySize {
+		return AuditReport{}, errors.New("verify audit: an Ed25519 audit key is required")
+	}
+	return verifyAudit(r, pub)
+}
+
+func verifyAudit(r io.Reader, pub ed25519.PublicKey) (AuditReport, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), maxAuditLine)
-	var n int64
+	var rep AuditReport
 	prev := zeroHash
+	fail := func(line int64, format string, args ...any) (AuditReport, error) {
+		rep.FirstBad = line
+		return rep, fmt.Errorf("%w: line %d: %s", ErrAuditBroken, line, fmt.Sprintf(format, args...))
+	}
 	for sc.Scan() {
 		line := sc.Bytes()
+		n := rep.Records + 1
 		var e AuditEvent
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&e); err != nil {
-			return n, "", fmt.Errorf("%w: line %d: %v", ErrAuditBroken, n+1, err)
+			return fail(n, "%v", err)
 		}
-		if e.Seq != n+1 {
-			return n, "", fmt.Errorf("%w: line %d: sequence %d", ErrAuditBroken, n+1, e.Seq)
+		if e.Seq != n {
+			return fail(n, "sequence %d", e.Seq)
 		}
 		if e.Prev != prev {
-			return n, "", fmt.Errorf("%w: line %d: previous hash mismatch", ErrAuditBroken, n+1)
+			return fail(n, "previous hash mismatch")
+		}
+		if e.Event == EventCheckpoint {
+			if pub != nil {
+				if err := checkpointOf(e).Verify(pub); err != nil {
+					first := int64(1)
+					if rep.LastCheckpoint != nil {
+						first = rep.LastCheckpoint.Seq + 1
+					}
+					rep.FirstBad = first
+					return rep, fmt.Errorf("%w: line %d: %v: lines %d to %d changed after they were signed, or the checkpoint was forged (first line not vouched for: %d)",
+						ErrAuditBroken, first, err, first, n-1, first)
+				}
+				c := checkpointOf(e)
+				rep.LastCheckpoint = &c
+				rep.Checkpoints++
+			}
+			rep.Unsigned = -1 // the checkpoint line itself is covered by the next
+		} else if e.KeyID != "" || e.Sig != "" {
+			return fail(n, "signature on a %q line", e.Event)
 		}
 		prev = lineHash(line)
-		n++
+		rep.Records = n
+		rep.Unsigned++
 	}
 	if err := sc.Err(); err != nil {
-		return n, "", fmt.Errorf("%w: line %d: %v", ErrAuditBroken, n+1, err)
+		return fail(rep.Records+1, "%v", err)
 	}
-	return n, prev, nil
+	rep.head = prev
+	return rep, nil
 }

@@ -68,14 +68,19 @@ func TestAuditOfAFullFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if n, err := VerifyAudit(f); err != nil || n != 5 {
-		t.Fatalf("VerifyAudit = %d, %v", n, err)
+	pub, err := LoadAuditPublicKey(h.data.AuditKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := VerifySignedAudit(f, pub)
+	if err != nil || rep.Records != 7 || rep.Checkpoints != 2 || rep.Unsigned != 0 {
+		t.Fatalf("VerifySignedAudit = %+v, %v", rep, err)
 	}
 	var events []string
 	for _, e := range h.auditEvents() {
 		events = append(events, e.Event)
 	}
-	if got := strings.Join(events, ","); got != "create,upload,complete,code_failure,revoke" {
+	if got := strings.Join(events, ","); got != "create,upload,complete,checkpoint,code_failure,revoke,checkpoint" {
 		t.Fatalf("events %s", got)
 	}
 }

@@ -198,11 +198,11 @@ func TestServeBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if n, err := VerifyAudit(f); err != nil || n != 4 {
+	if n, err := VerifyAudit(f); err != nil || n != 6 {
 		t.Fatalf("VerifyAudit = %d, %v", n, err)
 	}
 	out, err = exec.Command(bin, "audit", "verify", "--data", data).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "intact: 4 lines") {
+	if err != nil || !strings.Contains(string(out), "intact: 6 lines, 2 signed checkpoints") {
 		t.Fatalf("audit verify: %v: %s", err, out)
 	}
 }

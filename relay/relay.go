@@ -6,6 +6,7 @@ package relay
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -45,6 +46,10 @@ type Config struct {
 	Blobs Blobs
 	// Audit records the audit trail.
 	Audit Auditor
+	// AuditKey signs proofs of delivery; its public half (the key of the
+	// audit log's checkpoints) is served at
+	// /.well-known/sealrelay/audit-key. Optional.
+	AuditKey ed25519.PrivateKey
 	// UploadDir holds unfinished resumable uploads.
 	UploadDir string
 	// GrantKey signs download grants (32 random bytes; shared by replicas).
@@ -143,6 +148,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/drops/{id}", s.sender(s.handleRevoke))
 	mux.HandleFunc("POST /api/v1/drops/{id}/complete", s.sender(s.handleComplete))
 	mux.HandleFunc("GET /api/v1/drops/{id}/status", s.sender(s.handleStatus))
+	mux.HandleFunc("GET /api/v1/drops/{id}/proof", s.sender(s.handleProof))
 	mux.HandleFunc("POST /api/v1/drops/{id}/code", s.handleCode)
 	mux.HandleFunc("GET /api/v1/drops/{id}/blob", s.handleBlob)
 	mux.HandleFunc("POST /api/v1/drops/{id}/receipt", s.handleReceipt)
@@ -153,14 +159,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	}))
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /.well-known/sealrelay/audit-key", s.handleAuditKey)
 	mux.Handle("GET /metrics", s.metricsHandler())
 }
 
-// Mount adds the relay's routes (/api/, /healthz, /metrics) to mux.
+// Mount adds the relay's routes (/api/, /healthz, /metrics,
+// /.well-known/sealrelay/) to mux.
 func (s *Server) Mount(mux *http.ServeMux) {
 	mux.Handle("/api/", s)
 	mux.Handle("/healthz", s)
 	mux.Handle("/metrics", s)
+	mux.Handle("/.well-known/sealrelay/", s)
 }
 
 // ServeHTTP serves the relay's own routes.
@@ -186,13 +195,41 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok\n")
 }
 
-// audit records an event; a failure is logged (the request already
-// succeeded in the store).
-func (s *Server) record(ctx context.Context, event, drop, sender string, count int) {
+// record writes an audit event. Callers record before the change they
+// record is committed (inside the store's update when there is one) and
+// fail the request on error: no state change without its record.
+func (s *Server) record(ctx context.Context, event, drop, sender string, count int) error {
 	err := s.audit.Record(ctx, AuditEvent{At: s.now(), Event: event, Drop: drop, Sender: sender, Count: count})
 	if err != nil {
 		s.log.ErrorContext(ctx, "audit record failed", "event", event, "drop", drop, "err", err)
+		return fmt.Errorf("%w: %v", errAudit, err)
 	}
+	return nil
+}
+
+// errAudit marks a failed audit write.
+var errAudit = errors.New("audit log unavailable")
+
+// checkpointer is an Auditor that signs checkpoints (AuditLog does).
+type checkpointer interface {
+	LastCheckpoint() *Checkpoint
+}
+
+// lastCheckpoint returns the audit log's latest signed checkpoint, if the
+// auditor makes them.
+func (s *Server) lastCheckpoint() *Checkpoint {
+	if c, ok := s.audit.(checkpointer); ok {
+		return c.LastCheckpoint()
+	}
+	return nil
+}
+
+func (s *Server) handleAuditKey(w http.ResponseWriter, r *http.Request) {
+	if len(s.cfg.AuditKey) != ed25519.PrivateKeySize {
+		writeError(w, http.StatusNotFound, "this relay has no audit key")
+		return
+	}
+	writeJSON(w, http.StatusOK, NewAuditPublicKey(s.cfg.AuditKey.Public().(ed25519.PublicKey)))
 }
 
 // DataDir is the embedded deployment's layout inside one directory.
@@ -211,6 +248,9 @@ func (d DataDir) Uploads() string { return filepath.Join(d.Root, "uploads") }
 
 // AuditLog is the hash-chained audit log.
 func (d DataDir) AuditLog() string { return filepath.Join(d.Root, "audit.log") }
+
+// AuditKey is the file of the Ed25519 seed that signs audit checkpoints.
+func (d DataDir) AuditKey() string { return filepath.Join(d.Root, "audit.key") }
 
 // GrantKey is the file of the key that signs download grants.
 func (d DataDir) GrantKey() string { return filepath.Join(d.Root, "grant.key") }
@@ -235,7 +275,12 @@ func (d DataDir) Open() (Config, io.Closer, error) {
 		st.Close()
 		return Config{}, nil, fmt.Errorf("upload dir: %w", err)
 	}
-	audit, err := OpenAuditLog(d.AuditLog())
+	auditKey, err := LoadOrCreateAuditKey(d.AuditKey())
+	if err != nil {
+		st.Close()
+		return Config{}, nil, err
+	}
+	audit, err := OpenSignedAuditLog(d.AuditLog(), auditKey, 0)
 	if err != nil {
 		st.Close()
 		return Config{}, nil, err
@@ -246,7 +291,8 @@ func (d DataDir) Open() (Config, io.Closer, error) {
 		audit.Close()
 		return Config{}, nil, err
 	}
-	cfg := Config{Store: st, Blobs: blobs, Audit: audit, UploadDir: d.Uploads(), GrantKey: key}
+	cfg := Config{Store: st, Blobs: blobs, Audit: audit, AuditKey: auditKey,
+		UploadDir: d.Uploads(), GrantKey: key}
 	return cfg, closers{audit, st}, nil
 }
 

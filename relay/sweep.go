@@ -35,7 +35,12 @@ func (s *Server) Sweep(ctx context.Context) (int, error) {
 			default:
 				event = ""
 			}
-			return nil
+			if event == "" {
+				return nil
+			}
+			// No state change without its record: a failed write
+			// leaves the drop for the next sweep.
+			return s.record(ctx, event, d.ID, d.SenderID, d.Downloads)
 		})
 		if err == nil && event != "" {
 			s.deleteBlob(ctx, d.ID)
@@ -48,7 +53,6 @@ func (s *Server) Sweep(ctx context.Context) (int, error) {
 			continue
 		}
 		n++
-		s.record(ctx, event, d.ID, d.SenderID, d.Downloads)
 		if event == EventExpire {
 			s.metrics.dropsExpired.Inc()
 			if d.Downloads == 0 && !d.ReadyAt.IsZero() {

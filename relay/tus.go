@@ -147,7 +147,9 @@ func (s *Server) preUploadCreate(ev tushandler.HookEvent) (tushandler.HTTPRespon
 	if _, err := s.uploads.store.GetUpload(ev.Context, id); err == nil {
 		return none, nochange, tusError(http.StatusConflict, "ERR_UPLOAD_EXISTS", "upload already created: resume it with HEAD and PATCH")
 	}
-	s.record(ev.Context, EventUpload, id, snd.ID, 0)
+	if err := s.record(ev.Context, EventUpload, id, snd.ID, 0); err != nil {
+		return none, nochange, err
+	}
 	s.metrics.uploadsCreated.Inc()
 	return none, tushandler.FileInfoChanges{ID: id, MetaData: tushandler.MetaData{"drop": id}}, nil
 }

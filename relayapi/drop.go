@@ -68,6 +68,9 @@ type DropStatus struct {
 	MaxDownloads int       `json:"max_downloads"`
 	CodeFailures int       `json:"code_failures"`
 	Receipts     []Receipt `json:"receipts"`
+	// Checkpoint is the audit log's latest signed checkpoint: the sender
+	// keeps it, and a relay that rewrites history later contradicts it.
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
 }
 
 // Receipt is a recipient's proof that it decrypted a drop: an HMAC-SHA256
