@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -73,7 +74,13 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 	for _, r := range st.Receipts {
 		proofs = append(proofs, r.Proof)
 	}
-	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt}, nil
+	var cp []byte
+	if st.Checkpoint != nil {
+		// Kept by the job as a witness of the relay's audit history.
+		cp, _ = json.Marshal(st.Checkpoint)
+	}
+	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt,
+		Checkpoint: cp}, nil
 }
 
 // Revoke deletes the drop on the relay.

@@ -1,10 +1,14 @@
 package relay
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -77,4 +81,26 @@ func LoadAuditPublicKey(path string) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("audit key %s: want %d bytes, have %d", path, ed25519.SeedSize, len(b))
 	}
 	return ed25519.NewKeyFromSeed(b).Public().(ed25519.PublicKey), nil
+}
+
+// ReadCheckpoints returns the checkpoint lines of an audit log by their
+// sequence number.
+func ReadCheckpoints(r io.Reader) (map[int64]Checkpoint, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), maxAuditLine)
+	out := map[int64]Checkpoint{}
+	needle := []byte(`"event":"` + EventCheckpoint + `"`)
+	for sc.Scan() {
+		if !bytes.Contains(sc.Bytes(), needle) {
+			continue
+		}
+		var e AuditEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		if e.Event == EventCheckpoint {
+			out[e.Seq] = checkpointOf(e)
+		}
+	}
+	return out, sc.Err()
 }

@@ -155,6 +155,7 @@ type fakeDrop struct {
 	downloads  int
 	receipts   []string
 	state      string
+	checkpoint []byte
 }
 
 func newFakeRelay() *fakeRelay { return &fakeRelay{drops: map[string]*fakeDrop{}} }
@@ -204,7 +205,7 @@ func (f *fakeRelay) Status(ctx context.Context, dropID string) (DropStatus, erro
 	for _, d := range f.drops {
 		if d.id == dropID {
 			return DropStatus{State: d.state, Downloads: d.downloads, Receipts: append([]string(nil), d.receipts...),
-				ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+				ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Checkpoint: d.checkpoint}, nil
 		}
 	}
 	return DropStatus{}, errors.New("unknown drop")

@@ -1,7 +1,9 @@
 package spooler
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
@@ -25,7 +27,10 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 	}
 	unchanged := st.Downloads == j.Downloads && receipts == j.Receipts
 	if unchanged && (j.State == Delivered || (!gone && st.Downloads == 0)) {
-		s.touch(j.ID, func(j *Job) { j.NextCheck = now.Add(s.opt.PollInterval) })
+		s.touch(j.ID, func(j *Job) {
+			j.NextCheck = now.Add(s.opt.PollInterval)
+			j.keepCheckpoint(st.Checkpoint)
+		})
 		return
 	}
 	s.commit(j.ID, func(j *Job) error {
@@ -34,6 +39,7 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 		}
 		j.Downloads, j.Receipts = st.Downloads, receipts
 		j.NextCheck = now.Add(s.opt.PollInterval)
+		j.keepCheckpoint(st.Checkpoint)
 		switch {
 		case j.State == Delivered:
 			// Only counting receipts.
@@ -44,6 +50,24 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 		}
 		return nil
 	})
+}
+
+// maxCheckpoints bounds the checkpoints a job keeps.
+const maxCheckpoints = 16
+
+// keepCheckpoint adds cp to the job's witnessed checkpoints unless it is
+// the one already last, or not a JSON object of reasonable size.
+func (j *Job) keepCheckpoint(cp []byte) {
+	if len(cp) == 0 || len(cp) > 1024 || !json.Valid(cp) || cp[0] != '{' {
+		return
+	}
+	if n := len(j.Checkpoints); n > 0 && bytes.Equal(j.Checkpoints[n-1], cp) {
+		return
+	}
+	j.Checkpoints = append(j.Checkpoints, append(json.RawMessage(nil), cp...))
+	if len(j.Checkpoints) > maxCheckpoints {
+		j.Checkpoints = j.Checkpoints[len(j.Checkpoints)-maxCheckpoints:]
+	}
 }
 
 // expireHeld expires a held job nobody released in time.

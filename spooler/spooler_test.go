@@ -45,11 +45,16 @@ func TestPipelineFixedQueue(t *testing.T) {
 	// The recipient opens one.
 	h.relay.mu.Lock()
 	h.relay.drops[ids[2]].downloads = 1
+	h.relay.drops[ids[2]].checkpoint = []byte(`{"seq":9,"head":"ab","sig":"x"}`)
 	h.relay.mu.Unlock()
 	h.clock.Advance(2 * time.Minute)
 	j := h.waitState(ids[2], Delivered)
 	if j.Downloads != 1 || j.StatusMessage() != "opened by the recipient" {
 		t.Fatalf("delivered job: %+v", j)
+	}
+	// The job keeps the relay's signed checkpoint as a witness.
+	if len(j.Checkpoints) != 1 || string(j.Checkpoints[0]) != `{"seq":9,"head":"ab","sig":"x"}` {
+		t.Fatalf("witnessed checkpoints %q", j.Checkpoints)
 	}
 	if h.relay.creates != len(ids) {
 		t.Fatalf("relay has %d drops, want %d", h.relay.creates, len(ids))

@@ -55,4 +55,7 @@ type DropStatus struct {
 	// Receipts are the proofs of decryption posted by recipients (hex).
 	Receipts  []string
 	ExpiresAt time.Time
+	// Checkpoint is the relay's latest signed audit checkpoint (opaque
+	// JSON), kept in the job as a witness; nil if the relay gave none.
+	Checkpoint []byte
 }

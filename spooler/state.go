@@ -1,6 +1,9 @@
 package spooler
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // State is a job's place in the state machine.
 type State string
@@ -68,6 +71,10 @@ type Job struct {
 	// Receipts counts the recipients' proofs of decryption that check out
 	// against the session key.
 	Receipts int `json:"receipts,omitempty"`
+	// Checkpoints are the relay's signed audit checkpoints seen while
+	// following the drop (the latest maxCheckpoints): a relay that later
+	// rewrites its history contradicts them.
+	Checkpoints []json.RawMessage `json:"checkpoints,omitempty"`
 
 	History []Transition `json:"history,omitempty"`
 }
@@ -88,6 +95,7 @@ func (j *Job) clone() *Job {
 	c.Recipients = append([]string(nil), j.Recipients...)
 	c.SessionKey = append([]byte(nil), j.SessionKey...)
 	c.History = append([]Transition(nil), j.History...)
+	c.Checkpoints = append([]json.RawMessage(nil), j.Checkpoints...)
 	if j.Attrs != nil {
 		c.Attrs = make(map[string]string, len(j.Attrs))
 		for k, v := range j.Attrs {

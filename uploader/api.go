@@ -2,6 +2,7 @@ package uploader
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -65,6 +66,19 @@ func (c *Client) Status(ctx context.Context, dropID string) (*relayapi.DropStatu
 		return nil, fmt.Errorf("status of drop %s: %w", dropID, err)
 	}
 	return &s, nil
+}
+
+// Proof returns the relay's signed proof of delivery of a drop (see
+// 'sealprint verify-proof'), bounded to 1 MiB.
+func (c *Client) Proof(ctx context.Context, dropID string) ([]byte, error) {
+	if err := checkID(dropID); err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if _, err := c.doJSON(ctx, http.MethodGet, "/api/v1/drops/"+dropID+"/proof", true, nil, &raw, nil); err != nil {
+		return nil, fmt.Errorf("proof of drop %s: %w", dropID, err)
+	}
+	return raw, nil
 }
 
 // Info returns the public information on a drop.

@@ -2,19 +2,26 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
+	"github.com/sealprint/sealprint/internal/atomicfile"
 	"github.com/sealprint/sealprint/relay"
 )
 
 const relayAuditUsage = `sealrelay audit COMMAND
 
 Commands:
-  verify --data DIR [--json]   check the audit log's hash chain`
+  verify --data DIR [--key FILE] [--witness FILE] [--json]
+                                  check the audit log's hash chain and signed checkpoints
+  key --data DIR                  print the relay's audit public key
+  export --data DIR --drop ID [-o FILE] [--public-url URL]
+                                  write the signed proof of delivery of a drop`
 
 func runRelayAudit(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
@@ -24,34 +31,182 @@ func runRelayAudit(ctx context.Context, e *env, args []string) error {
 		}
 		return errHelp
 	}
-	if args[0] != "verify" {
-		return usageError("audit: unknown command %q (try sealrelay audit --help)", args[0])
+	switch args[0] {
+	case "verify":
+		return runAuditVerify(e, args[1:])
+	case "key":
+		return runAuditKey(e, args[1:])
+	case "export":
+		return runAuditExport(ctx, e, args[1:])
 	}
-	flags := newFlags("audit verify", "sealrelay audit verify --data DIR [--json]\n\nChecks that no line of DIR/audit.log was edited, removed or reordered.", e.stderr)
+	return usageError("audit: unknown command %q (try sealrelay audit --help)", args[0])
+}
+
+func runAuditVerify(e *env, args []string) error {
+	const usage = "sealrelay audit verify --data DIR [--key FILE] [--witness FILE] [--json]"
+	flags := newFlags("audit verify", usage+`
+
+Checks that no line of DIR/audit.log was edited, removed or reordered, and
+that every signed checkpoint holds. --key checks against an audit public key
+kept elsewhere (as served at /.well-known/sealrelay/audit-key), so that a
+replaced DIR/audit.key is noticed too; --witness checks that the log still
+holds the checkpoints a sender was shown (a JSON checkpoint or list).`, e.stderr)
 	data := flags.String("data", "", "relay data directory")
+	keyFile := flags.String("key", "", "audit public key to check against (default: DIR/audit.key)")
+	witness := flags.String("witness", "", "checkpoints kept by a sender, to check against the log")
 	jsonOut := flags.Bool("json", false, "print the result as JSON")
-	if _, err := parsePositional(flags, args[1:], 0, 0, "sealrelay audit verify --data DIR"); err != nil {
+	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
 		return err
 	}
 	if *data == "" {
 		return usageError("audit verify needs --data DIR")
 	}
-	path := relay.DataDir{Root: *data}.AuditLog()
-	f, err := os.Open(path)
+	dd := relay.DataDir{Root: *data}
+	var pub ed25519.PublicKey
+	var err error
+	if *keyFile != "" {
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		if pub, err = relay.ParseAuditPublicKey(b); err != nil {
+			return err
+		}
+	} else if pub, err = relay.LoadAuditPublicKey(dd.AuditKey()); err != nil {
+		return fmt.Errorf("%w (give the relay's published key with --key FILE)", err)
+	}
+	f, err := os.Open(dd.AuditLog())
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no audit log at %s (the relay creates it when it first starts)", path)
+		return fmt.Errorf("no audit log at %s (the relay creates it when it first starts)", dd.AuditLog())
 	}
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	n, err := relay.VerifyAudit(f)
+	rep, err := relay.VerifySignedAudit(f, pub)
 	if err != nil {
-		return fmt.Errorf("audit log: %w (after %d good lines)", err, n)
+		return fmt.Errorf("audit log: %w (first bad record: line %d)", err, rep.FirstBad)
+	}
+	if *witness != "" {
+		if err := checkWitness(dd.AuditLog(), *witness); err != nil {
+			return err
+		}
 	}
 	if *jsonOut {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"ok": true, "lines": n})
+		return writeJSON(e, map[string]any{"ok": true, "lines": rep.Records, "checkpoints": rep.Checkpoints,
+			"unsigned_tail": rep.Unsigned, "last_checkpoint": rep.LastCheckpoint, "key_id": relay.AuditKeyID(pub)})
 	}
-	fmt.Fprintf(e.stdout, "audit log intact: %d lines\n", n)
+	fmt.Fprintf(e.stdout, "audit log intact: %d lines, %d signed checkpoints (audit key %s)\n", rep.Records, rep.Checkpoints, relay.AuditKeyID(pub))
+	if rep.Unsigned > 0 {
+		fmt.Fprintf(e.stdout, "  the last %d lines are not yet covered by a checkpoint\n", rep.Unsigned)
+	}
 	return nil
+}
+
+// checkWitness checks that every checkpoint in file is a line of the log.
+func checkWitness(logPath, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var list []relay.Checkpoint
+	if err := json.Unmarshal(b, &list); err != nil {
+		var one relay.Checkpoint
+		if err2 := json.Unmarshal(b, &one); err2 != nil {
+			return fmt.Errorf("witness %s: %v", file, err)
+		}
+		list = []relay.Checkpoint{one}
+	}
+	f, err := os.Open(logPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	have, err := relay.ReadCheckpoints(f)
+	if err != nil {
+		return err
+	}
+	for _, c := range list {
+		got, ok := have[c.Seq]
+		if !ok || got.Head != c.Head || got.Sig != c.Sig || !got.At.Equal(c.At) {
+			return fmt.Errorf("audit log contradicts a witnessed checkpoint: line %d (head %s) is not in the log as signed: history was rewritten", c.Seq, c.Head)
+		}
+	}
+	return nil
+}
+
+func runAuditKey(e *env, args []string) error {
+	const usage = "sealrelay audit key --data DIR"
+	flags := newFlags("audit key", usage+"\n\nPrints the relay's audit public key (JSON, as served at /.well-known/sealrelay/audit-key).", e.stderr)
+	data := flags.String("data", "", "relay data directory")
+	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usageError("audit key needs --data DIR")
+	}
+	pub, err := relay.LoadAuditPublicKey(relay.DataDir{Root: *data}.AuditKey())
+	if err != nil {
+		return fmt.Errorf("%w (the relay creates it when it first starts)", err)
+	}
+	return writeJSON(e, relay.NewAuditPublicKey(pub))
+}
+
+func runAuditExport(ctx context.Context, e *env, args []string) error {
+	const usage = "sealrelay audit export --data DIR --drop ID [-o FILE] [--public-url URL]"
+	flags := newFlags("audit export", usage+"\n\nWrites the signed proof of delivery of a drop (JSON; check it with 'sealprint verify-proof FILE').", e.stderr)
+	data := flags.String("data", "", "relay data directory")
+	drop := flags.String("drop", "", "drop id")
+	out := flags.String("o", "", "output file (default: stdout)")
+	publicURL := flags.String("public-url", "", "the relay's public URL, written into the proof")
+	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
+		return err
+	}
+	if *data == "" || *drop == "" {
+		return usageError("audit export needs --data DIR and --drop ID")
+	}
+	dd := relay.DataDir{Root: *data}
+	key, err := relay.LoadOrCreateAuditKey(dd.AuditKey())
+	if err != nil {
+		return err
+	}
+	st, err := dd.OpenStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	d, err := st.Drop(ctx, *drop)
+	if err != nil {
+		return fmt.Errorf("drop %s: %w", *drop, err)
+	}
+	f, err := os.Open(dd.AuditLog())
+	if err != nil {
+		return err
+	}
+	rep, err := relay.VerifySignedAudit(f, key.Public().(ed25519.PublicKey))
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("audit log: %w: no proof from a broken log", err)
+	}
+	b, err := relay.ProofFromLog(ctx, st, auditFile(dd.AuditLog()), rep.LastCheckpoint, key, d, *publicURL, time.Now())
+	if err != nil {
+		return err
+	}
+	if *out == "" || *out == "-" {
+		_, err = e.stdout.Write(b)
+		return err
+	}
+	return atomicfile.WriteFile(*out, b, 0o644)
+}
+
+// auditFile lists a drop's events from an audit log file.
+type auditFile string
+
+func (a auditFile) DropEvents(ctx context.Context, drop string) ([]relay.AuditEvent, error) {
+	f, err := os.Open(string(a))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return relay.ReadDropEvents(f, drop)
 }

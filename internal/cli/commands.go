@@ -24,7 +24,7 @@ func relayCommands() []command {
 		{"serve", "run the relay (drops API, uploads, downloads)", runRelayServe},
 		{"token", "create enrolment tokens for senders", runRelayToken},
 		{"drops", "list drops (metadata only, never content)", runRelayDrops},
-		{"audit", "verify the audit log's hash chain", runRelayAudit},
+		{"audit", "verify the signed audit log, print its key, export a proof of delivery", runRelayAudit},
 		{"keys", "manage the key directory", runRelayKeys},
 	}
 }
