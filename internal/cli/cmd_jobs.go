@@ -21,9 +21,11 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 		switch args[0] {
 		case "release", "cancel", "retry":
 			return runJobAction(ctx, e, args[0], args[1:])
+		case "proof":
+			return runJobProof(ctx, e, args[1:])
 		}
 	}
-	const usage = "sealprint jobs [--json] | jobs release ID --to EMAIL | jobs cancel ID | jobs retry ID"
+	const usage = "sealprint jobs [--json] | jobs release ID --to EMAIL | jobs cancel ID | jobs retry ID | jobs proof ID [-o FILE]"
 	fs := newFlags("jobs", usage+`
 
 Lists print jobs with their state, recipients and link. While 'sealprint

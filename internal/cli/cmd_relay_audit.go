@@ -72,7 +72,9 @@ holds the checkpoints a sender was shown (a JSON checkpoint or list).`, e.stderr
 		if pub, err = relay.ParseAuditPublicKey(b); err != nil {
 			return err
 		}
-	} else if pub, err = relay.LoadAuditPublicKey(dd.AuditKey()); err != nil {
+	} else if pub, err = relay.LoadAuditPublicKey(dd.AuditKey()); errors.Is(err, fs.ErrNotExist) {
+		return verifyUnsignedAudit(e, dd.AuditLog(), *jsonOut)
+	} else if err != nil {
 		return fmt.Errorf("%w (give the relay's published key with --key FILE)", err)
 	}
 	f, err := os.Open(dd.AuditLog())
@@ -100,6 +102,32 @@ holds the checkpoints a sender was shown (a JSON checkpoint or list).`, e.stderr
 	if rep.Unsigned > 0 {
 		fmt.Fprintf(e.stdout, "  the last %d lines are not yet covered by a checkpoint\n", rep.Unsigned)
 	}
+	return nil
+}
+
+// verifyUnsignedAudit checks the chain of a log written before the relay
+// had an audit key. A log that holds checkpoints needs their key.
+func verifyUnsignedAudit(e *env, path string, jsonOut bool) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no audit log at %s (the relay creates it when it first starts)", path)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := relay.VerifyAudit(f)
+	if err != nil {
+		return fmt.Errorf("audit log: %w (after %d good lines)", err, n)
+	}
+	f.Seek(0, 0)
+	if cps, err := relay.ReadCheckpoints(f); err != nil || len(cps) > 0 {
+		return errors.New("the audit log holds signed checkpoints but the audit key is missing from the data dir: give the relay's published key with --key FILE")
+	}
+	if jsonOut {
+		return writeJSON(e, map[string]any{"ok": true, "lines": n, "checkpoints": 0, "signed": false})
+	}
+	fmt.Fprintf(e.stdout, "audit log intact: %d lines (no audit key yet: written before checkpoints were signed)\n", n)
 	return nil
 }
 

@@ -7,6 +7,7 @@ func senderCommands() []command {
 		{"keys", "manage your own key and the recipients' keys (address book)", runKeys},
 		{"seal", "encrypt and sign a file offline, like gpg -e", runSeal},
 		{"open", "decrypt a sealed file or download and decrypt a link", runOpen},
+		{"verify-proof", "check a proof of delivery offline", runVerifyProof},
 		{"enroll", "save the relay address and enrolment token", runEnroll},
 		{"send", "seal a file and upload it to the relay; prints the link", runSend},
 		{"render", "turn a document into the PDF a recipient gets", runRender},
