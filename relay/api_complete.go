@@ -102,7 +102,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	s.metrics.dropsReady.Inc()
 	s.metrics.bytesStored.Add(float64(d.Size))
 	s.notifyReady(d, s.baseURL(r))
-	writeJSON(w, http.StatusOK, CompleteResponse{ID: d.ID, State: StateReady, Checkpoint: s.lastCheckpoint()})
+	writeJSON(w, http.StatusOK, relayapi.CompleteResponse{ID: d.ID, State: StateReady, Checkpoint: s.lastCheckpoint()})
 }
 
 // blobMatches reports whether the drop's blob is already stored with the

@@ -52,7 +52,7 @@ func TestSendAndDownload(t *testing.T) {
 	expect(t, resp, body, http.StatusNoContent)
 
 	resp, body = h.complete(c.ID)
-	if got := decode[map[string]string](t, expect(t, resp, body, 200)); got["state"] != StateReady || got["id"] != c.ID {
+	if got := decode[relayapi.CompleteResponse](t, expect(t, resp, body, 200)); got.State != StateReady || got.ID != c.ID || got.Checkpoint == nil {
 		t.Fatalf("complete answered %s", body)
 	}
 	// Completing again is harmless.

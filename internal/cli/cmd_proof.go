@@ -154,7 +154,7 @@ with a one-page PDF rendering next to it (same name, .pdf).`, e.stderr)
 	if err != nil {
 		return err
 	}
-	client, err := (&stages{p: p, log: discardLogger()}).relay()
+	client, err := p.relayClient(true)
 	if err != nil {
 		return err
 	}
