@@ -153,6 +153,30 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// checkBoundKey refuses a sender_key other than the key bound to the
+// sender's credential (403). A credential from before key binding binds
+// the first key it sends. It writes the error response itself.
+func (s *Server) checkBoundKey(w http.ResponseWriter, r *http.Request, snd *Sender, fpr string) bool {
+	if snd.KeyFPR == "" {
+		bound, err := s.store.UpdateSender(r.Context(), snd.ID, func(o *Sender) error {
+			if o.KeyFPR == "" {
+				o.KeyFPR = fpr
+			}
+			return nil
+		})
+		if err != nil {
+			s.internalError(w, r, "bind sender key", err)
+			return false
+		}
+		snd = bound
+	}
+	if snd.KeyFPR != fpr {
+		writeError(w, http.StatusForbidden, "sender_key "+fpr+" is not the key bound to this sender's credential ("+snd.KeyFPR+"): sign with your own enrolled key")
+		return false
+	}
+	return true
+}
+
 // handleCreate serves POST /api/v1/drops.
 func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	snd := senderFrom(r.Context())
@@ -166,6 +190,9 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		default:
 			writeError(w, http.StatusBadRequest, err.Error())
 		}
+		return
+	}
+	if req.senderFPR != "" && !s.checkBoundKey(w, r, snd, req.senderFPR) {
 		return
 	}
 	now := s.now().UTC()

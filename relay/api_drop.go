@@ -46,6 +46,11 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if snd, err := s.store.Sender(r.Context(), d.SenderID); err == nil {
 		resp.Sender = snd.Name
+		// The relay vouches only for the key bound at enrolment, once the
+		// sender's identity was approved, while the credential holds.
+		if snd.Verified && snd.KeyFPR != "" && snd.KeyFPR == d.SenderFPR && snd.RevokedAt.IsZero() {
+			resp.SenderVerified, resp.SenderOrg = true, snd.Org
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

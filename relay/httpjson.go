@@ -61,6 +61,18 @@ func bearer(r *http.Request) string {
 
 // authenticate returns the sender of the request's bearer token, or nil.
 func (s *Server) authenticate(r *http.Request) (*Sender, error) {
+	snd, err := s.tokenHolder(r)
+	if snd != nil && snd.Kind == KindOrg {
+		return nil, errTokenRefused{"this is an organisation token: it only enrols senders ('sealprint enroll --token TOKEN')"}
+	}
+	return snd, err
+}
+
+// tokenHolder returns the sender or organisation token named by the
+// request's bearer token; nil when there is none or it is unknown, an
+// errTokenRefused when it is revoked or expired. The store is read on
+// every request, so a revocation takes effect at once.
+func (s *Server) tokenHolder(r *http.Request) (*Sender, error) {
 	tok := bearer(r)
 	if tok == "" || len(tok) > 256 {
 		return nil, nil
@@ -69,13 +81,28 @@ func (s *Server) authenticate(r *http.Request) (*Sender, error) {
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
-	return snd, err
+	if err != nil {
+		return nil, err
+	}
+	switch snd.TokenProblem(s.now()) {
+	case "revoked":
+		return nil, errTokenRefused{"enrolment token revoked by the relay's administrator"}
+	case "expired":
+		return nil, errTokenRefused{"enrolment token expired on " + snd.ExpiresAt.Format("2006-01-02")}
+	}
+	return snd, nil
 }
 
 // sender wraps a handler that requires an enrolled sender.
 func (s *Server) sender(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		snd, err := s.authenticate(r)
+		var refused errTokenRefused
+		if errors.As(err, &refused) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sealrelay", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, refused.reason)
+			return
+		}
 		if err != nil {
 			s.internalError(w, r, "authenticate", err)
 			return

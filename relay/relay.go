@@ -144,6 +144,7 @@ func New(cfg Config) (*Server, error) {
 // routes registers the API on mux.
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/drops", s.sender(s.handleCreate))
+	mux.HandleFunc("POST /api/v1/enroll", s.handleEnroll)
 	mux.HandleFunc("GET /api/v1/drops/{id}", s.handleInfo)
 	mux.HandleFunc("DELETE /api/v1/drops/{id}", s.sender(s.handleRevoke))
 	mux.HandleFunc("POST /api/v1/drops/{id}/complete", s.sender(s.handleComplete))

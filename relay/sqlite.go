@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS senders (
 	token_hash BLOB NOT NULL UNIQUE,
 	created_at INTEGER NOT NULL
 );
+-- Columns added for organisation tokens and bound sender keys are added
+-- by migrateSenders, so that existing data directories keep working.
 CREATE TABLE IF NOT EXISTS drops (
 	id              TEXT PRIMARY KEY,
 	sender_id       TEXT NOT NULL REFERENCES senders(id),
@@ -80,6 +82,10 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("init %s: %w", path, err)
 	}
+	if err := migrateSenders(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
 	return &SQLiteStore{db: db}, nil
 }
 
@@ -94,28 +100,126 @@ func (s *SQLiteStore) Ping(ctx context.Context) error {
 
 // AddSender stores a new sender.
 func (s *SQLiteStore) AddSender(ctx context.Context, snd *Sender) error {
+	kind := snd.Kind
+	if kind == "" {
+		kind = KindSender
+	}
 	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO senders (id, name, email, token_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		snd.ID, snd.Name, snd.Email, snd.TokenHash, snd.CreatedAt.UnixNano())
+		`INSERT INTO senders (id, name, email, token_hash, created_at, kind, org, expires_at, revoked_at,
+			uses_left, parent, key_fpr, verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		snd.ID, snd.Name, snd.Email, snd.TokenHash, snd.CreatedAt.UnixNano(), kind, snd.Org,
+		unixNano(snd.ExpiresAt), unixNano(snd.RevokedAt), snd.UsesLeft, snd.Parent, snd.KeyFPR, snd.Verified)
 	if err != nil {
 		return fmt.Errorf("add sender: %w", err)
 	}
 	return nil
 }
 
-const senderCols = `id, name, email, token_hash, created_at`
+const senderCols = `id, name, email, token_hash, created_at, kind, org, expires_at, revoked_at,
+	uses_left, parent, key_fpr, verified`
 
 func scanSender(row interface{ Scan(...any) error }) (*Sender, error) {
 	var snd Sender
-	var created int64
-	if err := row.Scan(&snd.ID, &snd.Name, &snd.Email, &snd.TokenHash, &created); err != nil {
+	var created, expires, revoked int64
+	if err := row.Scan(&snd.ID, &snd.Name, &snd.Email, &snd.TokenHash, &created, &snd.Kind, &snd.Org,
+		&expires, &revoked, &snd.UsesLeft, &snd.Parent, &snd.KeyFPR, &snd.Verified); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
 	snd.CreatedAt = time.Unix(0, created).UTC()
+	if expires != 0 {
+		snd.ExpiresAt = time.Unix(0, expires).UTC()
+	}
+	if revoked != 0 {
+		snd.RevokedAt = time.Unix(0, revoked).UTC()
+	}
 	return &snd, nil
+}
+
+// senderColumns are the columns migrateSenders adds to a data directory
+// made before organisation tokens: an old token becomes a single-sender
+// credential with no expiry and no bound key yet.
+var senderColumns = []struct{ name, def string }{
+	{"kind", "TEXT NOT NULL DEFAULT 'sender'"},
+	{"org", "TEXT NOT NULL DEFAULT ''"},
+	{"expires_at", "INTEGER NOT NULL DEFAULT 0"},
+	{"revoked_at", "INTEGER NOT NULL DEFAULT 0"},
+	{"uses_left", "INTEGER NOT NULL DEFAULT -1"},
+	{"parent", "TEXT NOT NULL DEFAULT ''"},
+	{"key_fpr", "TEXT NOT NULL DEFAULT ''"},
+	{"verified", "INTEGER NOT NULL DEFAULT 0"},
+}
+
+func migrateSenders(db *sql.DB) error {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info('senders')`)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		have[n] = true
+	}
+	rows.Close()
+	for _, c := range senderColumns {
+		if have[c.name] {
+			continue
+		}
+		if _, err := db.Exec(`ALTER TABLE senders ADD COLUMN ` + c.name + ` ` + c.def); err != nil {
+			return fmt.Errorf("add column %s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// Senders returns every sender and organisation token, oldest first.
+func (s *SQLiteStore) Senders(ctx context.Context) ([]*Sender, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+senderCols+` FROM senders ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("senders: %w", err)
+	}
+	defer rows.Close()
+	var out []*Sender
+	for rows.Next() {
+		snd, err := scanSender(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, snd)
+	}
+	return out, rows.Err()
+}
+
+// UpdateSender applies fn to a sender in one transaction.
+func (s *SQLiteStore) UpdateSender(ctx context.Context, id string, fn func(*Sender) error) (*Sender, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("update sender: %w", err)
+	}
+	defer tx.Rollback()
+	snd, err := scanSender(tx.QueryRowContext(ctx, `SELECT `+senderCols+` FROM senders WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(snd); err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx,
+		`UPDATE senders SET expires_at = ?, revoked_at = ?, uses_left = ?, key_fpr = ?, verified = ? WHERE id = ?`,
+		unixNano(snd.ExpiresAt), unixNano(snd.RevokedAt), snd.UsesLeft, snd.KeyFPR, snd.Verified, id)
+	if err != nil {
+		return nil, fmt.Errorf("update sender: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("update sender: %w", err)
+	}
+	return snd, nil
 }
 
 // SenderByTokenHash returns the sender whose token hashes to h.

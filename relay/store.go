@@ -34,6 +34,47 @@ type Sender struct {
 	TokenHash []byte
 	// CreatedAt is when the token was created.
 	CreatedAt time.Time
+	// Kind is KindSender (a credential that sends) or KindOrg (an
+	// organisation token, good only to enrol senders).
+	Kind string
+	// Org is the organisation that vouches for the sender (or that the
+	// organisation token enrols for); "" for a sender made without one.
+	Org string
+	// ExpiresAt, when set, ends the token's validity.
+	ExpiresAt time.Time
+	// RevokedAt, when set, is when an administrator revoked the token.
+	RevokedAt time.Time
+	// UsesLeft counts the enrolments an organisation token may still
+	// make; -1 means no limit.
+	UsesLeft int
+	// Parent is the id of the organisation token that enrolled this
+	// sender, if any.
+	Parent string
+	// KeyFPR is the fingerprint of the sender's bound signing key: the
+	// relay refuses drops signed by another. "" until bound.
+	KeyFPR string
+	// Verified is true once the sender's address (the key's user ID) is
+	// proven or approved by an administrator: the relay then vouches for
+	// the identity in the drop information recipients see.
+	Verified bool
+}
+
+// Kinds of token.
+const (
+	KindSender = "sender"
+	KindOrg    = "org"
+)
+
+// TokenProblem says why a sender's token cannot be used now: "" when it
+// can, else "revoked" or "expired".
+func (s *Sender) TokenProblem(now time.Time) string {
+	switch {
+	case !s.RevokedAt.IsZero():
+		return "revoked"
+	case !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt):
+		return "expired"
+	}
+	return ""
 }
 
 // Drop is the metadata of one sealed document. It never holds content.
@@ -88,6 +129,13 @@ type Store interface {
 	SenderByTokenHash(ctx context.Context, h []byte) (*Sender, error)
 	// Sender returns the sender with this id, or ErrNotFound.
 	Sender(ctx context.Context, id string) (*Sender, error)
+	// Senders returns every sender and organisation token, oldest first.
+	Senders(ctx context.Context) ([]*Sender, error)
+	// UpdateSender applies fn to the sender with this id in one
+	// transaction (ErrNotFound if none); an error from fn changes
+	// nothing. It stores Kind-independent fields: ExpiresAt, RevokedAt,
+	// UsesLeft, KeyFPR and Verified.
+	UpdateSender(ctx context.Context, id string, fn func(s *Sender) error) (*Sender, error)
 	// CreateDrop stores d. If d.IdempotencyKey is set and the same sender
 	// already has a drop with that key, nothing is stored and the existing
 	// drop is returned with created == false.

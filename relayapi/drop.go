@@ -55,6 +55,12 @@ type DropInfo struct {
 	Sender            string    `json:"sender"`
 	SenderKey         string    `json:"sender_key,omitempty"`
 	SenderFingerprint string    `json:"sender_fingerprint,omitempty"`
+	// SenderVerified is true when the relay vouches for the sender: the
+	// drop's sender key is the key bound to the sender's credential at
+	// enrolment and its address was proven or approved. SenderOrg names
+	// the organisation that vouches.
+	SenderVerified bool   `json:"sender_verified"`
+	SenderOrg      string `json:"sender_org,omitempty"`
 }
 
 // DropStatus is the sender's answer of GET /api/v1/drops/{id}/status.
@@ -108,3 +114,23 @@ const (
 	HeaderSHA256 = "X-Sealprint-SHA256"
 	HeaderGrant  = "X-Sealprint-Grant"
 )
+
+// EnrollRequest is the body of POST /api/v1/enroll, sent with an
+// organisation token: the sender's public signing key, which the relay
+// binds to the credential it returns.
+type EnrollRequest struct {
+	SenderKey string `json:"sender_key"` // armored public key
+}
+
+// EnrollResponse is the answer to POST /api/v1/enroll. Token is the
+// sender's own credential, shown once.
+type EnrollResponse struct {
+	Token       string `json:"token"`
+	SenderID    string `json:"sender_id"`
+	Org         string `json:"org"`
+	Fingerprint string `json:"fingerprint"`
+	Email       string `json:"email"`
+	// Verified is false until the address is proven or an administrator
+	// approves the sender ('sealrelay senders approve').
+	Verified bool `json:"verified"`
+}
