@@ -115,4 +115,3 @@ func ApproveSender(ctx context.Context, st Store, id string) (*Sender, error) {
 type errTokenRefused struct{ reason string }
 
 func (e errTokenRefused) Error() string { return e.reason }
-
