@@ -68,6 +68,19 @@ func (c *Client) Status(ctx context.Context, dropID string) (*relayapi.DropStatu
 	return &s, nil
 }
 
+// Enroll exchanges the client's organisation token for a sender
+// credential bound to senderKey (armored public key).
+func (c *Client) Enroll(ctx context.Context, senderKey string) (*relayapi.EnrollResponse, error) {
+	var out relayapi.EnrollResponse
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/enroll", true, relayapi.EnrollRequest{SenderKey: senderKey}, &out, nil); err != nil {
+		return nil, fmt.Errorf("enrol: %w", err)
+	}
+	if !strings.HasPrefix(out.Token, "spt_") {
+		return nil, errors.New("enrol: the relay answered no sender credential")
+	}
+	return &out, nil
+}
+
 // Proof returns the relay's signed proof of delivery of a drop (see
 // 'sealprint verify-proof'), bounded to 1 MiB.
 func (c *Client) Proof(ctx context.Context, dropID string) ([]byte, error) {

@@ -264,7 +264,9 @@ func (d *doctor) checkToken(ctx context.Context, c *uploader.Client, cfg *config
 	case errors.As(err, &ae) && ae.Status == 404:
 		d.ok("enrolment token", "accepted by the relay")
 	case errors.As(err, &ae) && ae.Status == 401:
-		d.fail("enrolment token", "refused by the relay (401): revoked, expired or mistyped", fix)
+		// The relay says why: unknown, revoked, expired, or an
+		// organisation token that was never exchanged.
+		d.fail("enrolment token", "refused by the relay (401): "+ae.Message, fix)
 	case err == nil:
 		d.fail("enrolment token", "the relay answered a status for a drop that cannot exist", "check the relay URL: it may not be a sealrelay")
 	default:

@@ -10,6 +10,8 @@ import (
 
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/internal/keystore"
+	"github.com/sealprint/sealprint/relay"
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 func runEnroll(ctx context.Context, e *env, args []string) error {
@@ -96,6 +98,21 @@ URL) goes to the OS keyring, never into the config file.`, e.stderr)
 		}
 		cfg.CA = *ca
 	}
+	if strings.HasPrefix(cfg.Token, relay.OrgTokenPrefix) {
+		// An organisation token enrols this PC as one sender: it is
+		// exchanged for a credential of its own, bound to our key.
+		cred, err := exchangeOrgToken(ctx, e, cfg)
+		if err != nil {
+			return err
+		}
+		cfg.Token = cred.Token
+		defer func() {
+			fmt.Fprintf(e.stdout, "enrolled as %s for %s, key %s (sender %s)\n", cred.Email, cred.Org, cred.Fingerprint, cred.SenderID)
+			if !cred.Verified {
+				fmt.Fprintf(e.stdout, "note: your identity is not verified yet; recipients see \"identité non vérifiée\" until the relay's administrator approves it ('sealrelay senders approve %s')\n", cred.SenderID)
+			}
+		}()
+	}
 	if err := config.Save(home, cfg); err != nil {
 		return err
 	}
@@ -104,6 +121,29 @@ URL) goes to the OS keyring, never into the config file.`, e.stderr)
 		fmt.Fprintln(e.stdout, "note: no token saved yet; sending needs --token")
 	}
 	return nil
+}
+
+// exchangeOrgToken registers this PC's signing key with the relay under
+// an organisation token and returns the sender credential it gets.
+func exchangeOrgToken(ctx context.Context, e *env, cfg *config.Config) (*relayapi.EnrollResponse, error) {
+	p, err := openPC(e)
+	if err != nil {
+		return nil, err
+	}
+	own, err := p.keys.SenderPublic()
+	if err != nil {
+		return nil, fmt.Errorf("enrolling needs your signing key first: 'sealprint keys generate --name NAME --email ADDRESS' (%w)", err)
+	}
+	var armored strings.Builder
+	if err := own.WritePublic(&armored, true); err != nil {
+		return nil, err
+	}
+	p.cfg.Relay, p.cfg.Proxy, p.cfg.PAC, p.cfg.CA, p.cfg.ProxyUser = cfg.Relay, cfg.Proxy, cfg.PAC, cfg.CA, cfg.ProxyUser
+	c, err := p.clientFor(cfg.Relay, cfg.Token)
+	if err != nil {
+		return nil, err
+	}
+	return c.Enroll(ctx, armored.String())
 }
 
 // proxyPasswordSecret names the proxy password among the secrets.

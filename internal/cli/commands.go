@@ -23,7 +23,8 @@ func senderCommands() []command {
 func relayCommands() []command {
 	return []command{
 		{"serve", "run the relay (drops API, uploads, downloads)", runRelayServe},
-		{"token", "create enrolment tokens for senders", runRelayToken},
+		{"token", "create, list and revoke organisation tokens and sender credentials", runRelayToken},
+		{"senders", "list senders, approve their identity, revoke them", runRelaySenders},
 		{"drops", "list drops (metadata only, never content)", runRelayDrops},
 		{"audit", "verify the signed audit log, print its key, export a proof of delivery", runRelayAudit},
 		{"keys", "manage the key directory", runRelayKeys},
