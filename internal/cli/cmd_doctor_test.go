@@ -177,6 +177,6 @@ func TestDoctorBrokenProxies(t *testing.T) {
 		if code != 1 {
 			t.Fatalf("exit %d", code)
 		}
-		wantLines(t, out, "FAIL  enrolment token", "refused by the relay (401)", "sealrelay token create")
+		wantLines(t, out, "FAIL  enrolment token", "refused by the relay (401): missing or unknown enrolment token", "sealrelay token create")
 	})
 }

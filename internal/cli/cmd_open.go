@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/uploader"
 )
@@ -33,6 +35,20 @@ type openResult struct {
 	// document is not among them (someone passed it on).
 	IntendedRecipients []string `json:"intended_recipients,omitempty"`
 	AddressedToYou     bool     `json:"addressed_to_you"`
+	// SignatureValid: the signature verified (a bad or missing one is
+	// refused before anything is written). IdentityVerified: someone
+	// vouches that the signer is who the key's user ID says; IdentitySource
+	// says who: "address_book" (your own pin or IT's), "relay" (the
+	// relay's organisation, IdentityOrg, verified the sender's bound key)
+	// or "none" (compare the fingerprint by phone).
+	SignatureValid   bool   `json:"signature_valid"`
+	IdentityVerified bool   `json:"identity_verified"`
+	IdentitySource   string `json:"identity_source"`
+	IdentityOrg      string `json:"identity_org,omitempty"`
+	// WKD is what the Web Key Directory of the signer's own domain says
+	// of the signer's key: "match", "other_key", "no_key" or
+	// "unreachable" ("" when not checked).
+	WKD string `json:"wkd,omitempty"`
 }
 
 func runOpen(ctx context.Context, e *env, args []string) error {
@@ -46,6 +62,7 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	code := fs.String("code", "", "access code, if the sender set one")
 	force := fs.Bool("force", false, "overwrite an existing output file")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	noWKD := fs.Bool("no-wkd", false, "do not ask the signer's domain (WKD) for its key")
 	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
 		return err
@@ -141,6 +158,17 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	if msg.Signer != nil {
 		res.Signer, res.SignerFingerprint = msg.Signer.Identity(), msg.Signer.Fingerprint()
 		res.SignerKnown = relayKey == nil || relayKey.Fingerprint() != msg.Signer.Fingerprint() || p.inAddressBook(msg.Signer)
+		res.SignatureValid = msg.Verified
+		res.IdentitySource = "none"
+		switch {
+		case p.inAddressBook(msg.Signer):
+			res.IdentityVerified, res.IdentitySource = true, "address_book"
+		case fetched != nil && fetched.vouched && fetched.senderFPR == msg.Signer.Fingerprint():
+			res.IdentityVerified, res.IdentitySource, res.IdentityOrg = true, "relay", fetched.org
+		}
+		if !*noWKD {
+			res.WKD = p.checkWKD(ctx, msg.Signer)
+		}
 	}
 	if fetched != nil && len(msg.SessionKey) > 0 {
 		// Tell the sender, with a proof only a decrypting recipient can
@@ -157,9 +185,19 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	if *out != "-" {
 		w = e.stdout
 	}
-	fmt.Fprintf(w, "Good signature from %s\n  fingerprint %s\n", res.Signer, res.SignerFingerprint)
-	if !res.SignerKnown {
-		fmt.Fprintln(w, "  (the sender's key came with the link and is not in your address book: compare the fingerprint with the sender)")
+	switch res.IdentitySource {
+	case "relay":
+		fmt.Fprintf(w, "Good signature from %s\n  identity verified by %s / identité vérifiée par %s\n  fingerprint %s\n", res.Signer, res.IdentityOrg, res.IdentityOrg, res.SignerFingerprint)
+	case "address_book":
+		fmt.Fprintf(w, "Good signature from %s\n  key in your address book\n  fingerprint %s\n", res.Signer, res.SignerFingerprint)
+	default:
+		fmt.Fprintf(w, "Good signature from %s — identity NOT verified\n  signature valide, identité non vérifiée : comparez l'empreinte avec l'expéditeur (par téléphone)\n  fingerprint %s\n", res.Signer, res.SignerFingerprint)
+	}
+	switch res.WKD {
+	case "match":
+		fmt.Fprintln(w, "  the signer's domain publishes this key (WKD) / le domaine de l'expéditeur publie cette clé")
+	case "other_key":
+		fmt.Fprintln(w, "  WARNING: the signer's domain publishes ANOTHER key for this address (WKD) / le domaine publie une AUTRE clé")
 	}
 	if !res.AddressedToYou {
 		fmt.Fprintf(w, "WARNING: this document was addressed to %s, not to you: someone passed it on\n", p.describeKeys(res.IntendedRecipients))
@@ -207,6 +245,11 @@ type downloaded struct {
 	file      *os.File
 	secret    string
 	senderKey *envelope.Key
+	// senderFPR, vouched and org: what the relay says of the drop's
+	// sender (vouched: the relay's organisation verified that key).
+	senderFPR string
+	vouched   bool
+	org       string
 	id        string
 	sha256    string
 	client    *uploader.Client
@@ -263,6 +306,7 @@ func (p *pc) download(ctx context.Context, link, code string) (*downloaded, erro
 		return nil, err
 	}
 	return &downloaded{file: f, secret: secret, senderKey: senderKey, id: id,
+		senderFPR: info.SenderFingerprint, vouched: info.SenderVerified, org: info.SenderOrg,
 		sha256: hex.EncodeToString(h.Sum(nil)), client: client}, nil
 }
 
@@ -279,4 +323,41 @@ func dearmor(r io.Reader) (io.Reader, error) {
 		return armorBody(full)
 	}
 	return full, nil
+}
+
+// wkdTimeout bounds the check of the signer's key at its own domain.
+const wkdTimeout = 5 * time.Second
+
+// checkWKD asks the Web Key Directory of the signer's domain which key it
+// publishes for the signer's address.
+func (p *pc) checkWKD(ctx context.Context, signer *envelope.Key) string {
+	emails := signer.Emails()
+	if len(emails) == 0 {
+		return ""
+	}
+	_, domain, _ := strings.Cut(keyserver.NormalizeEmail(emails[0]), "@")
+	if domain == "" {
+		return ""
+	}
+	c, err := p.clientFor("https://openpgpkey."+domain, "")
+	if err != nil {
+		return "unreachable"
+	}
+	ctx, cancel := context.WithTimeout(ctx, wkdTimeout)
+	defer cancel()
+	armored, _, err := keyserver.Lookup(ctx, c.HTTPClient(), "", emails[0])
+	switch {
+	case errors.Is(err, keyserver.ErrNoKey):
+		return "no_key"
+	case err != nil:
+		return "unreachable"
+	}
+	keys, err := envelope.ReadKeys(strings.NewReader(string(armored)))
+	if err != nil || len(keys) == 0 {
+		return "unreachable"
+	}
+	if keys[0].Fingerprint() == signer.Fingerprint() {
+		return "match"
+	}
+	return "other_key"
 }
