@@ -237,6 +237,55 @@ func TestBrowserWithRealRelay(t *testing.T) {
 		check(t, ctx, r)
 	})
 
+	t.Run("two senders of one organisation: green only for the verified one", func(t *testing.T) {
+		ctx0 := context.Background()
+		_, orgToken, err := relay.CreateToken(ctx0, cfg.Store, relay.TokenSpec{Kind: relay.KindOrg, Name: "UMJ", Org: "CHU de Lyon — UMJ"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		claire := &sealprintUser{t: t, home: filepath.Join(t.TempDir(), "home"), wd: t.TempDir()}
+		mallory := &sealprintUser{t: t, home: filepath.Join(t.TempDir(), "home"), wd: t.TempDir()}
+		claire.run("keys", "generate", "--name", "Dr Claire Durand", "--email", "claire.durand@chu-lyon.example")
+		mallory.run("keys", "generate", "--name", "Mallory", "--email", "mallory@chu-lyon.example")
+		enrolled := claire.run("enroll", "--relay", cfg.PublicURL, "--token", orgToken)
+		mallory.run("enroll", "--relay", cfg.PublicURL, "--token", orgToken)
+		id := regexp.MustCompile(`\(sender (s_[0-9a-f]+)\)`).FindStringSubmatch(enrolled)
+		if id == nil {
+			t.Fatalf("enroll printed %q", enrolled)
+		}
+		if _, err := relay.ApproveSender(ctx0, cfg.Store, id[1]); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*sealprintUser{claire, mallory} {
+			os.WriteFile(filepath.Join(u.wd, "rapport.pdf"), report, 0o644)
+		}
+		for _, tc := range []struct {
+			who      *sealprintUser
+			identity string
+			title    string // the page speaks the browser's language (English here)
+		}{
+			{claire, "verified", "Authentic document"},
+			{mallory, "unverified", "Valid signature, identity not verified"},
+		} {
+			r := tc.who.send("rapport.pdf", "--link", "--to", officerMail)
+			secrets = append(secrets, r.Link[strings.Index(r.Link, "#")+1:])
+			ctx := e.tab(t)
+			if err := chromedp.Do(ctx, chromedp.Navigate(r.Link)); err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, ctx, "decrypted")
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.identity`))
+			title, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("verdict-title").textContent`))
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("verdict-text").textContent`))
+			if got != tc.identity || !strings.Contains(title, tc.title) {
+				t.Fatalf("page shows identity %q, title %q (want %q, %q)", got, title, tc.identity, tc.title)
+			}
+			if tc.identity == "verified" && !strings.Contains(text, "CHU de Lyon — UMJ") {
+				t.Fatalf("verified verdict does not name the organisation: %q", text)
+			}
+		}
+	})
+
 	t.Run("five wrong codes lock the drop and tell the sender", func(t *testing.T) {
 		r := doctor.send("rapport.pdf", "--link", "--code", "--to", officerMail)
 		secrets = append(secrets, r.Link[strings.Index(r.Link, "#")+1:])

@@ -163,7 +163,21 @@ async function showDocument(id, opened, cipherHex, info) {
 
   show($("status"), false);
   show($("verdict"), true);
-  bind($("verdict-text"), () => t("sig.goodtext", { who }));
+  // Green only when the relay's organisation vouches for this very key
+  // (bound at enrolment, identity approved); otherwise amber: the
+  // signature is valid but the name in the key is the sender's own claim.
+  const fpr = opened.signer.fingerprint;
+  const vouched = info.sender_verified === true && typeof info.sender_fingerprint === "string" &&
+    info.sender_fingerprint.toUpperCase() === fpr && typeof info.sender_org === "string" && info.sender_org !== "";
+  root.dataset.identity = vouched ? "verified" : "unverified";
+  $("verdict").classList.toggle("unverified", !vouched);
+  if (vouched) {
+    bind($("verdict-title"), () => t("sig.good"));
+    bind($("verdict-text"), () => t("sig.goodtext", { who, org: info.sender_org }));
+  } else {
+    bind($("verdict-title"), () => t("sig.unverified"));
+    bind($("verdict-text"), () => t("sig.unverifiedtext", { who, fpr: fpr.match(/.{1,4}/g).join(" ") }));
+  }
   fact("f-sender", () => (info.sender && !who.includes(info.sender) ? who + " — " + info.sender : who));
   fact("f-signature", () => t("sig.fpr", { fpr: opened.signer.fingerprint.match(/.{1,4}/g).join(" ") }));
   fact("f-file", () => name);
