@@ -15,10 +15,12 @@ import (
 )
 
 func runSeal(ctx context.Context, e *env, args []string) error {
-	const usage = "sealprint seal FILE --to EMAIL|FPR|KEYFILE [--to …] [-o OUT] [--armor]"
+	const usage = "sealprint seal FILE --to EMAIL|FPR [--to …] [--to-file KEYFILE …] [-o OUT] [--armor]"
 	fs := newFlags("seal", usage+"\n\nSigns FILE with your key and encrypts it to each recipient, offline (like gpg -e).", e.stderr)
 	var to listFlag
-	fs.Var(&to, "to", "recipient: email in the address book, fingerprint, or key file (repeatable)")
+	fs.Var(&to, "to", "recipient: email address or fingerprint (repeatable)")
+	var toFile listFlag
+	fs.Var(&toFile, "to-file", "recipient's public key file (repeatable)")
 	out := fs.String("o", "", "output file (default FILE.pgp, or FILE.asc with --armor; - for stdout)")
 	armored := fs.Bool("armor", false, "ASCII-armored output")
 	profile := fs.String("profile", "compat", "compat or rfc9580")
@@ -26,8 +28,8 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(to) == 0 {
-		return usageError("seal needs at least one --to")
+	if len(to) == 0 && len(toFile) == 0 {
+		return usageError("seal needs at least one --to (or --to-file)")
 	}
 	prof, ok := envelope.ParseProfile(*profile)
 	if !ok {
@@ -41,7 +43,7 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	recipients, err := p.resolveAll(to)
+	recipients, err := p.resolveAll(to, toFile...)
 	if err != nil {
 		return err
 	}
@@ -104,12 +106,18 @@ func sealStream(w io.Writer, in io.Reader, signer *envelope.Key, to []*envelope.
 	return sw.Close()
 }
 
-// resolveAll resolves every --to value.
-func (p *pc) resolveAll(specs []string) ([]*envelope.Key, error) {
+// resolveAll resolves every --to value, then every --to-file.
+func (p *pc) resolveAll(specs []string, files ...string) ([]*envelope.Key, error) {
 	var keys []*envelope.Key
 	seen := map[string]bool{}
-	for _, s := range specs {
-		k, err := p.resolveRecipient(s)
+	for i, s := range append(append([]string(nil), specs...), files...) {
+		var k *envelope.Key
+		var err error
+		if i < len(specs) {
+			k, err = p.resolveRecipient(s)
+		} else {
+			k, err = resolveKeyFile(s)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -44,7 +44,9 @@ the download link and the document's SHA-256. Key mode (default) encrypts
 to each recipient's key; --link encrypts to a random secret carried only in
 the link's #fragment, for recipients without a key.`, e.stderr)
 	var to listFlag
-	fs.Var(&to, "to", "recipient email (repeatable; comma-separated lists work too)")
+	fs.Var(&to, "to", "recipient email or fingerprint (repeatable; comma-separated lists work too)")
+	var toFile listFlag
+	fs.Var(&toFile, "to-file", "recipient's public key file (repeatable)")
 	link := fs.Bool("link", false, "link mode: anyone with the full link can open the document")
 	code := fs.Bool("code", false, "with --link: also require an access code, printed here, to pass by phone or SMS")
 	expires := fs.String("expires", "7d", "time until the relay deletes the document (max 30d)")
@@ -55,7 +57,7 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if err != nil {
 		return err
 	}
-	if !*link && len(to) == 0 {
+	if !*link && len(to) == 0 && len(toFile) == 0 {
 		return usageError("send needs --to EMAIL (or --link for a recipient without a key)")
 	}
 	if *code && !*link {
@@ -96,7 +98,7 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 		}
 		req.Recipients = lowerAll(to)
 	} else {
-		if recipients, err = p.resolveAll(to); err != nil {
+		if recipients, err = p.resolveAll(to, toFile...); err != nil {
 			return err
 		}
 		for _, k := range recipients {

@@ -52,14 +52,42 @@ func (p *pc) senderKey() (*envelope.Key, error) {
 	return p.keys.SenderKey(p.passphrase())
 }
 
-// resolveRecipient turns a --to value into a public key: a key file path,
-// a fingerprint or key id, or an email address in the address book.
+// resolveRecipient turns a --to value into a public key: an email address
+// (address book, pins, then the key directory) or a fingerprint or key id
+// in the address book. Anything else — a path above all — is refused: a
+// key file is given with --to-file, so that a file named like an address
+// is never read as a key and an address always goes through its pin.
 func (p *pc) resolveRecipient(spec string) (*envelope.Key, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, usageError("empty --to")
 	}
-	if st, err := os.Stat(spec); err == nil && !st.IsDir() {
+	if !strings.Contains(spec, "@") && !isFingerprintLike(spec) {
+		return nil, usageError("--to %q: --to takes an email address or a fingerprint; give a key file with --to-file FILE", spec)
+	}
+	return p.resolveAddressOrFingerprint(spec)
+}
+
+// isFingerprintLike reports whether s is a fingerprint or key id (hex,
+// optionally 0x-prefixed, spaces allowed).
+func isFingerprintLike(s string) bool {
+	s = strings.ToUpper(strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"), " ", ""))
+	switch len(s) {
+	case 16, 40, 64:
+	default:
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveKeyFile reads the one public key of a --to-file FILE.
+func resolveKeyFile(spec string) (*envelope.Key, error) {
+	{
 		f, err := os.Open(spec)
 		if err != nil {
 			return nil, err
@@ -74,7 +102,10 @@ func (p *pc) resolveRecipient(spec string) (*envelope.Key, error) {
 		}
 		return usable(keys[0].Public())
 	}
-	found, err := p.keys.Find(spec)
+}
+
+func (p *pc) resolveAddressOrFingerprint(spec string) (*envelope.Key, error) {
+	found, err := p.keys.Find(strings.ReplaceAll(spec, " ", ""))
 	if err != nil {
 		return nil, err
 	}
