@@ -97,8 +97,16 @@ func TestRelayBinaryEndToEnd(t *testing.T) {
 	doc := filepath.Join(t.TempDir(), "report.txt")
 	os.WriteFile(doc, []byte("report"), 0o600)
 
-	// Sending to an unknown address looks it up and pins it.
-	run(t, env, printBin, "send", "--to", "newuser@police.example", doc)
+	// Sending to an unknown address found only in the relay's directory
+	// is refused until its fingerprint is confirmed; then it is pinned.
+	out, err = runErr(env, printBin, "send", "--to", "newuser@police.example", doc)
+	if err == nil || !strings.Contains(out, "--accept-new-key "+first) {
+		t.Fatalf("first send without confirmation: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(home, "keys", "pins.json")); strings.Contains(string(b), "newuser") {
+		t.Fatalf("pinned without confirmation: %s", b)
+	}
+	run(t, env, printBin, "send", "--to", "newuser@police.example", "--accept-new-key", first, doc)
 	var pins map[string]string
 	b, err = os.ReadFile(filepath.Join(home, "keys", "pins.json"))
 	if err != nil || json.Unmarshal(b, &pins) != nil || pins["newuser@police.example"] != first {

@@ -23,13 +23,56 @@ var ErrNoKey = errors.New("no key found")
 // the address asked for.
 var ErrKeyUnusable = errors.New("key unusable")
 
-// Lookup finds the key published for email: first the relay's VKS
-// (by-email), then the Web Key Directory of the address's domain (advanced
-// method, then direct). It returns the armored key, reduced to that one
-// key, and where it came from (a URL). Keys that are revoked, expired or
-// do not carry the address are refused with ErrKeyUnusable; a missing key
-// is ErrNoKey. client carries the PC's proxy and TLS settings.
+// ErrKeysDisagree is returned when the address's own domain (WKD) and the
+// relay's directory both answer with different keys: one of them lies,
+// and nothing is sent until a person finds out which.
+var ErrKeysDisagree = errors.New("key sources disagree")
+
+// Lookup finds the key published for email: first the Web Key Directory
+// of the address's own domain (advanced method, then direct), then the
+// relay's VKS (by-email), so that a relay cannot substitute its own key
+// for an address whose domain publishes one. When both answer with
+// different keys it fails with ErrKeysDisagree naming both. It returns the
+// armored key, reduced to that one key, and where it came from (a URL;
+// "relay" in the source means only the relay answered). Keys that are
+// revoked, expired or do not carry the address are refused with
+// ErrKeyUnusable; a missing key is ErrNoKey. client carries the PC's proxy
+// and TLS settings.
 func Lookup(ctx context.Context, client *http.Client, relayURL, email string) ([]byte, string, error) {
+	wkd, wsrc, werr := lookupURLs(ctx, client, "", email)
+	if relayURL == "" {
+		return wkd, wsrc, werr
+	}
+	if werr != nil && !errors.Is(werr, ErrNoKey) && errors.Is(werr, ErrKeyUnusable) {
+		return nil, wsrc, werr
+	}
+	dir, dsrc, derr := lookupURLs(ctx, client, relayURL, email)
+	switch {
+	case werr == nil && derr == nil:
+		wf, dfp := fingerprintOf(wkd), fingerprintOf(dir)
+		if wf != dfp {
+			return nil, wsrc, fmt.Errorf("%w for %s: its domain publishes %s (%s), the relay's directory %s (%s); "+
+				"nothing is sent: ask the recipient (by phone) which key is theirs",
+				ErrKeysDisagree, NormalizeEmail(email), wf, wsrc, dfp, dsrc)
+		}
+		return wkd, wsrc, nil
+	case werr == nil:
+		return wkd, wsrc, nil
+	}
+	return dir, dsrc, derr
+}
+
+func fingerprintOf(armored []byte) string {
+	c, err := ParseCert(strings.NewReader(string(armored)))
+	if err != nil {
+		return "(unreadable)"
+	}
+	return c.Fingerprint()
+}
+
+// lookupURLs asks the relay's VKS when relayURL is set, else the address's
+// WKD (advanced, then direct).
+func lookupURLs(ctx context.Context, client *http.Client, relayURL, email string) ([]byte, string, error) {
 	addr := NormalizeEmail(email)
 	if addr == "" {
 		return nil, "", fmt.Errorf("lookup: %q is not an email address", email)
@@ -42,11 +85,12 @@ func Lookup(ctx context.Context, client *http.Client, relayURL, email string) ([
 	var urls []string
 	if relayURL != "" {
 		urls = append(urls, strings.TrimRight(relayURL, "/")+"/vks/v1/by-email/"+url.PathEscape(addr))
+	} else {
+		q := "?l=" + url.QueryEscape(local)
+		urls = append(urls,
+			"https://openpgpkey."+domain+"/.well-known/openpgpkey/"+domain+"/hu/"+hash+q,
+			"https://"+domain+"/.well-known/openpgpkey/hu/"+hash+q)
 	}
-	q := "?l=" + url.QueryEscape(local)
-	urls = append(urls,
-		"https://openpgpkey."+domain+"/.well-known/openpgpkey/"+domain+"/hu/"+hash+q,
-		"https://"+domain+"/.well-known/openpgpkey/hu/"+hash+q)
 	var errs []error
 	for _, u := range urls {
 		data, err := fetchKey(ctx, client, u)

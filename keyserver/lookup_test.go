@@ -107,17 +107,17 @@ func TestResolvePinsAndRefusesChange(t *testing.T) {
 	first := newEntity(t, "N", "newuser@x.example")
 	relay.publishVerified(t, first)
 	pins := memPins{}
-	r, err := Resolve(t.Context(), http.DefaultClient, relay.URL, "newuser@x.example", pins)
+	r, err := Resolve(t.Context(), http.DefaultClient, relay.URL, "newuser@x.example", pins, nil)
 	if err != nil || !r.FirstUse || pins["newuser@x.example"] != r.Fingerprint {
 		t.Fatalf("first use: %+v %v %v", r, err, pins)
 	}
-	r, err = Resolve(t.Context(), http.DefaultClient, relay.URL, "newuser@x.example", pins)
+	r, err = Resolve(t.Context(), http.DefaultClient, relay.URL, "newuser@x.example", pins, nil)
 	if err != nil || r.FirstUse {
 		t.Fatalf("second use: %+v %v", r, err)
 	}
 	// The server now offers another key for the address.
 	relay.publishVerified(t, newEntity(t, "N2", "newuser@x.example"))
-	_, err = Resolve(t.Context(), http.DefaultClient, relay.URL, "newuser@x.example", pins)
+	_, err = Resolve(t.Context(), http.DefaultClient, relay.URL, "newuser@x.example", pins, nil)
 	if !errors.Is(err, ErrKeyChanged) || !strings.Contains(err.Error(), "KEY CHANGED") {
 		t.Fatalf("changed key: %v", err)
 	}

@@ -26,14 +26,27 @@ type Resolved struct {
 	Source      string
 	// FirstUse is set when the address had no pin and Resolve pinned it.
 	FirstUse bool
+	// OnlyRelay is set when only the relay's directory had the key (the
+	// address's own domain published none).
+	OnlyRelay bool
 }
+
+// ErrNewKey is returned by Resolve for an address seen for the first time
+// when the caller's accept function does not confirm its fingerprint:
+// nothing is pinned.
+var ErrNewKey = errors.New("new key not confirmed")
 
 // Resolve looks email up (see Lookup) and checks the result against the
 // pins: with no pin, the fingerprint is pinned (trust on first use); with
 // a different pin, it fails with ErrKeyChanged and pins nothing, until the
 // user accepts the new key. On ErrKeyChanged the offered key is returned
 // too, so that the caller can keep it for the user to inspect and accept.
-func Resolve(ctx context.Context, client *http.Client, relayURL, email string, pins Pins) (*Resolved, error) {
+//
+// accept, when set, decides whether a key seen for the first time may be
+// pinned (a person confirmed its fingerprint); when it refuses, Resolve
+// returns the key with ErrNewKey and pins nothing. With accept nil, a
+// first key is pinned (an explicit 'keys lookup', which shows it).
+func Resolve(ctx context.Context, client *http.Client, relayURL, email string, pins Pins, accept func(*Resolved) bool) (*Resolved, error) {
 	armored, source, err := Lookup(ctx, client, relayURL, email)
 	if err != nil {
 		return nil, err
@@ -43,11 +56,21 @@ func Resolve(ctx context.Context, client *http.Client, relayURL, email string, p
 		return nil, err
 	}
 	addr := NormalizeEmail(email)
-	r := &Resolved{Armored: armored, Fingerprint: c.Fingerprint(), Source: source}
+	r := &Resolved{Armored: armored, Fingerprint: c.Fingerprint(), Source: source,
+		OnlyRelay: relayURL != "" && strings.HasPrefix(source, strings.TrimRight(relayURL, "/"))}
 	if err := CheckPin(pins, addr, r.Fingerprint); err != nil {
 		return r, err
 	}
 	if _, ok := pins.Pinned(addr); !ok {
+		if accept != nil && !accept(r) {
+			where := "its domain's key directory (WKD)"
+			if r.OnlyRelay {
+				where = "the relay's directory only (its domain publishes no key)"
+			}
+			return r, fmt.Errorf("%w: %s is written to for the first time; its key %s comes from %s. "+
+				"Confirm the fingerprint with the recipient (by phone), then send again with --accept-new-key %s",
+				ErrNewKey, addr, r.Fingerprint, where, r.Fingerprint)
+		}
 		if err := pins.Pin(addr, r.Fingerprint); err != nil {
 			return nil, fmt.Errorf("pin %s: %w", addr, err)
 		}

@@ -23,11 +23,12 @@ func init() {
 	lookupRecipient = func(p *pc, email string) (*envelope.Key, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 		defer cancel()
-		k, _, err := p.lookupAndPin(ctx, email)
+		k, _, err := p.lookupAndPin(ctx, email, p.acceptFirstKey(email))
 		switch {
 		case err == nil:
 			return usable(k)
-		case errors.Is(err, keyserver.ErrKeyChanged), errors.Is(err, keyserver.ErrKeyUnusable):
+		case errors.Is(err, keyserver.ErrKeyChanged), errors.Is(err, keyserver.ErrKeyUnusable),
+			errors.Is(err, keyserver.ErrNewKey), errors.Is(err, keyserver.ErrKeysDisagree):
 			return nil, err
 		default:
 			// Not found, or the directory is unreachable: the caller says
@@ -60,7 +61,10 @@ func (p *pc) directoryClient(email string) (*http.Client, string, error) {
 // pin (pinning on first use) and stores it in the address book. On a key
 // change the offered key is stored too (pins keep it from being used) so
 // that 'sealprint keys pin' can accept it.
-func (p *pc) lookupAndPin(ctx context.Context, email string) (*envelope.Key, *keyserver.Resolved, error) {
+//
+// accept decides for a key seen for the first time (see keyserver.Resolve);
+// nil pins it (an explicit 'keys lookup', which prints it).
+func (p *pc) lookupAndPin(ctx context.Context, email string, accept func(*keyserver.Resolved) bool) (*envelope.Key, *keyserver.Resolved, error) {
 	if keyserver.NormalizeEmail(email) == "" {
 		return nil, nil, usageError("%q is not an email address", email)
 	}
@@ -68,9 +72,13 @@ func (p *pc) lookupAndPin(ctx context.Context, email string) (*envelope.Key, *ke
 	if err != nil {
 		return nil, nil, err
 	}
-	r, rerr := keyserver.Resolve(ctx, client, relay, email, p.bookPins(email))
+	r, rerr := keyserver.Resolve(ctx, client, relay, email, p.bookPins(email), accept)
 	if r == nil {
 		return nil, nil, rerr
+	}
+	if errors.Is(rerr, keyserver.ErrNewKey) {
+		// Not confirmed: not added, not pinned.
+		return nil, r, rerr
 	}
 	keys, err := envelope.ReadKeys(strings.NewReader(string(r.Armored)))
 	if err != nil || len(keys) != 1 {
@@ -142,7 +150,7 @@ func runKeysLookup(ctx context.Context, e *env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
-	k, r, err := p.lookupAndPin(ctx, pos[0])
+	k, r, err := p.lookupAndPin(ctx, pos[0], nil)
 	if err != nil && !errors.Is(err, keyserver.ErrKeyChanged) {
 		return err
 	}
@@ -220,7 +228,7 @@ func (p *pc) refreshOne(ctx context.Context, email, pinned string) lookupResult 
 	res := lookupResult{Email: email, Fingerprint: pinned}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
-	k, r, err := p.lookupAndPin(ctx, email)
+	k, r, err := p.lookupAndPin(ctx, email, nil)
 	switch {
 	case err == nil:
 		res.Status, res.Pinned, res.Source, res.Name = "ok", "matches", r.Source, k.Name()
@@ -286,8 +294,8 @@ func (p *pc) checkDirectory(email string) error {
 	// A quick check: an unreachable directory must not hold up a send.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, _, err := p.lookupAndPin(ctx, email)
-	if errors.Is(err, keyserver.ErrKeyChanged) {
+	_, _, err := p.lookupAndPin(ctx, email, nil)
+	if errors.Is(err, keyserver.ErrKeyChanged) || errors.Is(err, keyserver.ErrKeysDisagree) {
 		return err
 	}
 	return nil

@@ -21,6 +21,8 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	fs.Var(&to, "to", "recipient: email address or fingerprint (repeatable)")
 	var toFile listFlag
 	fs.Var(&toFile, "to-file", "recipient's public key file (repeatable)")
+	var acceptNew listFlag
+	fs.Var(&acceptNew, "accept-new-key", "fingerprint confirmed with a recipient written to for the first time (repeatable)")
 	out := fs.String("o", "", "output file (default FILE.pgp, or FILE.asc with --armor; - for stdout)")
 	armored := fs.Bool("armor", false, "ASCII-armored output")
 	profile := fs.String("profile", "compat", "compat or rfc9580")
@@ -39,6 +41,7 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	p.acceptNew, p.confirm = acceptNew, terminalConfirm(e)
 	signer, err := p.senderKey()
 	if err != nil {
 		return err

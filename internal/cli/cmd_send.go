@@ -47,6 +47,8 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	fs.Var(&to, "to", "recipient email or fingerprint (repeatable; comma-separated lists work too)")
 	var toFile listFlag
 	fs.Var(&toFile, "to-file", "recipient's public key file (repeatable)")
+	var acceptNew listFlag
+	fs.Var(&acceptNew, "accept-new-key", "fingerprint confirmed with a recipient written to for the first time (repeatable)")
 	link := fs.Bool("link", false, "link mode: anyone with the full link can open the document")
 	code := fs.Bool("code", false, "with --link: also require an access code, printed here, to pass by phone or SMS")
 	expires := fs.String("expires", "7d", "time until the relay deletes the document (max 30d)")
@@ -80,6 +82,7 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if err != nil {
 		return err
 	}
+	p.acceptNew, p.confirm = acceptNew, terminalConfirm(e)
 	client, err := p.relayClient(true)
 	if err != nil {
 		return err

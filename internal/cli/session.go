@@ -8,9 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/internal/keystore"
+	"github.com/sealprint/sealprint/keyserver"
 )
 
 // pc bundles what the sender-side commands need: the home directory, the
@@ -20,6 +23,25 @@ type pc struct {
 	cfg    *config.Config
 	keys   *keystore.Store
 	getenv func(string) string
+
+	// acceptNew lists fingerprints the user confirmed for addresses seen
+	// for the first time (--accept-new-key); confirm, when set, asks the
+	// user at a terminal. Without either, a first key is never pinned.
+	acceptNew []string
+	confirm   func(email, fingerprint, source string) bool
+}
+
+// acceptFirstKey decides whether a key seen for the first time for email
+// may be pinned.
+func (p *pc) acceptFirstKey(email string) func(*keyserver.Resolved) bool {
+	return func(r *keyserver.Resolved) bool {
+		for _, f := range p.acceptNew {
+			if strings.EqualFold(strings.ReplaceAll(f, " ", ""), r.Fingerprint) {
+				return true
+			}
+		}
+		return p.confirm != nil && p.confirm(email, r.Fingerprint, r.Source)
+	}
 }
 
 // openPC loads the sealprint home named by SEALPRINT_HOME (or the default).
@@ -206,4 +228,38 @@ func keystoreOptions(getenv func(string) string, notice io.Writer) keystore.Opti
 		opts.Keyring = keystore.NoKeyring{}
 	}
 	return opts
+}
+
+// terminalConfirm asks at the terminal whether a first key may be used;
+// nil when stdin is not a terminal (scripts, services): then only
+// --accept-new-key confirms.
+func terminalConfirm(e *env) func(email, fingerprint, source string) bool {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(email, fpr, source string) bool {
+		fmt.Fprintf(e.stderr, "First message to %s. Its key:\n  %s\n  (from %s)\n", email, groupFingerprint(fpr), source)
+		fmt.Fprintf(e.stderr, "Premier envoi à %s : vérifiez cette empreinte avec le destinataire (par téléphone).\n", email)
+		fmt.Fprint(e.stderr, "Is this the recipient's key? / Est-ce bien sa clé ? [y/N] ")
+		var answer string
+		fmt.Fscanln(e.stdin, &answer)
+		switch strings.ToLower(strings.TrimSpace(answer)) {
+		case "y", "yes", "o", "oui":
+			return true
+		}
+		return false
+	}
+}
+
+// groupFingerprint writes a fingerprint in groups of four, as read aloud.
+func groupFingerprint(fpr string) string {
+	var b strings.Builder
+	for i, c := range fpr {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
