@@ -4,6 +4,7 @@ package pdfsign
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -96,8 +97,8 @@ func pkcs11Identity(ctx *crypto11.Context, keyLabel string) (*Identity, error) {
 	return picked, nil
 }
 
-func publicEqual(a, b any) bool {
-	type equaler interface{ Equal(x any) bool }
+func publicEqual(a, b crypto.PublicKey) bool {
+	type equaler interface{ Equal(x crypto.PublicKey) bool }
 	e, ok := a.(equaler)
 	return ok && e.Equal(b)
 }
