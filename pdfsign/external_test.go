@@ -21,7 +21,7 @@ type checked struct {
 
 // validate runs poppler's pdfsig, OpenSSL (on the extracted CMS and on the
 // timestamp token) and qpdf on the signed file at path.
-func validate(t *testing.T, path string, ca *testCA) checked {
+func validate(t *testing.T, path string, ca *testutil.CA) checked {
 	t.Helper()
 	pdfsig := testutil.NeedTool(t, "pdfsig")
 	openssl := testutil.NeedTool(t, "openssl")
@@ -40,7 +40,7 @@ func validate(t *testing.T, path string, ca *testCA) checked {
 	if out, err := exec.Command(certutil, "-N", "-d", "sql:"+nss, "--empty-password").CombinedOutput(); err != nil {
 		t.Fatalf("certutil -N: %v\n%s", err, out)
 	}
-	if out, err := exec.Command(certutil, "-A", "-d", "sql:"+nss, "-n", "testca", "-t", "CT,C,C", "-i", ca.file("ca.pem")).CombinedOutput(); err != nil {
+	if out, err := exec.Command(certutil, "-A", "-d", "sql:"+nss, "-n", "testca", "-t", "CT,C,C", "-i", ca.File("ca.pem")).CombinedOutput(); err != nil {
 		t.Fatalf("certutil -A: %v\n%s", err, out)
 	}
 	out, _ := exec.Command(pdfsig, "-nssdir", "sql:"+nss, path).CombinedOutput()
@@ -59,7 +59,7 @@ func validate(t *testing.T, path string, ca *testCA) checked {
 	os.WriteFile(sigFile, der, 0o600)
 	os.WriteFile(rangesFile, ranges, 0o600)
 	out, err = exec.Command(openssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", sigFile,
-		"-content", rangesFile, "-CAfile", ca.file("ca.pem"), "-purpose", "any", "-out", os.DevNull).CombinedOutput()
+		"-content", rangesFile, "-CAfile", ca.File("ca.pem"), "-purpose", "any", "-out", os.DevNull).CombinedOutput()
 	c.cms, c.cmsOK = string(out), err == nil
 
 	// OpenSSL on the timestamp token: imprint = SHA-256(signature value).
@@ -69,7 +69,7 @@ func validate(t *testing.T, path string, ca *testCA) checked {
 			os.WriteFile(tokFile, tok[0], 0o600)
 			sum := sha256.Sum256(p.signature)
 			out, err = exec.Command(openssl, "ts", "-verify", "-token_in", "-in", tokFile,
-				"-digest", hex.EncodeToString(sum[:]), "-CAfile", ca.file("ca.pem")).CombinedOutput()
+				"-digest", hex.EncodeToString(sum[:]), "-CAfile", ca.File("ca.pem")).CombinedOutput()
 			c.ts, c.tsOK = string(out), err == nil
 		}
 	}
@@ -100,8 +100,8 @@ func trimDER(b []byte) []byte {
 
 func TestExternalValidators(t *testing.T) {
 	testutil.NeedIntegration(t)
-	ca := newTestCA(t, "Test CA")
-	tsa := startOpensslTSA(t, ca)
+	ca := testutil.NewCA(t, "Test CA")
+	tsa := testutil.StartTSA(t, ca)
 	id := newRSAIdentity(t, ca, "Dr Jeanne Dupont")
 	qpdf := testutil.NeedTool(t, "qpdf")
 	dir := t.TempDir()
@@ -148,7 +148,7 @@ func TestExternalValidators(t *testing.T) {
 			if c.cmsOK {
 				t.Errorf("openssl cms accepts a changed file:\n%s", c.cms)
 			}
-			if rep := verifyBytes(t, changed, ca.pool()); rep.Valid() {
+			if rep := verifyBytes(t, changed, ca.Pool()); rep.Valid() {
 				t.Errorf("Verify accepts a changed file")
 			}
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/x509"
 	"testing"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
 // FuzzVerify feeds arbitrary files to the verifier: the /ByteRange scan,
@@ -11,7 +13,7 @@ import (
 // never panic, and must never call a file valid unless a signature's
 // digest and signature value check out (which random bytes cannot do).
 func FuzzVerify(f *testing.F) {
-	ca := newTestCA(f, "Fuzz CA")
+	ca := testutil.NewCA(f, "Fuzz CA")
 	id := newRSAIdentity(f, ca, "Fuzz")
 	signed := signBytes(f, minimalPDF("fuzz"), id, Options{Reason: "r", Location: "l"})
 	f.Add(signed)
@@ -36,7 +38,7 @@ func FuzzVerify(f *testing.F) {
 
 // FuzzParseCMS feeds arbitrary DER to the CMS reader.
 func FuzzParseCMS(f *testing.F) {
-	ca := newTestCA(f, "Fuzz CA")
+	ca := testutil.NewCA(f, "Fuzz CA")
 	id := newRSAIdentity(f, ca, "Fuzz")
 	signed := signBytes(f, minimalPDF("fuzz"), id, Options{})
 	dicts, _ := findSignatures(bytes.NewReader(signed), int64(len(signed)))

@@ -2,97 +2,17 @@ package pdfsign
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-	dir  string
-}
-
-var serial int64 = 100
-
-func bigInt(v int64) *big.Int { return big.NewInt(v) }
-
-func newTestCA(t testing.TB, name string) *testCA {
+func newRSAIdentity(t testing.TB, ca *testutil.CA, cn string) *Identity {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name, Organization: []string{"Sealprint Test"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	raw, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(raw)
-	ca := &testCA{cert: cert, key: key, dir: t.TempDir()}
-	writePEM(t, ca.file("ca.pem"), "CERTIFICATE", raw)
-	return ca
-}
-
-func (ca *testCA) file(name string) string { return filepath.Join(ca.dir, name) }
-
-func (ca *testCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
-
-// issue makes a certificate for key; tsa makes it a time-stamping one.
-func (ca *testCA) issue(t testing.TB, cn string, key crypto.Signer, tsa bool) *x509.Certificate {
-	t.Helper()
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, Organization: []string{"CHU Test"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-	}
-	if tsa {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	}
-	raw, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(raw)
-	return c
-}
-
-func newRSAIdentity(t testing.TB, ca *testCA, cn string) *Identity {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Identity{Key: key, Chain: []*x509.Certificate{ca.issue(t, cn, key, false)}}
-}
-
-func writePEM(t testing.TB, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	key := testutil.NewRSAKey(t)
+	return &Identity{Key: key, Chain: []*x509.Certificate{ca.Issue(t, cn, key.Public())}}
 }
 
 // minimalPDF returns a valid one-page PDF with a classic xref table.

@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
 func TestSignVerifyRoundTrip(t *testing.T) {
-	ca := newTestCA(t, "Test CA")
+	ca := testutil.NewCA(t, "Test CA")
 	id := newRSAIdentity(t, ca, "Dr Jeanne Dupont")
 	pdf := minimalPDF("Rapport")
 	signed := signBytes(t, pdf, id, Options{Reason: "Certificat médical", Location: "Lyon"})
-	rep := verifyBytes(t, signed, ca.pool())
+	rep := verifyBytes(t, signed, ca.Pool())
 	if !rep.Valid() || len(rep.Signatures) != 1 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -26,14 +28,14 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 
 	// Untrusted roots: still intact, not trusted.
-	rep = verifyBytes(t, signed, newTestCA(t, "Other CA").pool())
+	rep = verifyBytes(t, signed, testutil.NewCA(t, "Other CA").Pool())
 	if !rep.Valid() || rep.Signatures[0].Trusted {
 		t.Fatalf("with another CA: %+v", rep.Signatures[0])
 	}
 }
 
 func TestVerifyDetectsChanges(t *testing.T) {
-	ca := newTestCA(t, "Test CA")
+	ca := testutil.NewCA(t, "Test CA")
 	id := newRSAIdentity(t, ca, "Dr Jeanne Dupont")
 	signed := signBytes(t, minimalPDF("Rapport"), id, Options{})
 
@@ -41,7 +43,7 @@ func TestVerifyDetectsChanges(t *testing.T) {
 	i := bytes.Index(signed, []byte("(Rapport)"))
 	changed := bytes.Clone(signed)
 	changed[i+1] = 'X'
-	rep := verifyBytes(t, changed, ca.pool())
+	rep := verifyBytes(t, changed, ca.Pool())
 	if rep.Valid() || len(rep.Signatures) != 1 || rep.Signatures[0].Valid ||
 		!strings.Contains(strings.Join(rep.Signatures[0].Problems, ";"), "changed after signing") {
 		t.Fatalf("changed byte: %+v", rep.Signatures)
@@ -55,28 +57,28 @@ func TestVerifyDetectsChanges(t *testing.T) {
 	} else {
 		changed[h] = 'A'
 	}
-	if rep := verifyBytes(t, changed, ca.pool()); rep.Valid() {
+	if rep := verifyBytes(t, changed, ca.Pool()); rep.Valid() {
 		t.Fatalf("changed signature accepted: %+v", rep.Signatures)
 	}
 
 	// An update appended after signing.
 	appended := append(bytes.Clone(signed), []byte("1 0 obj\n<</Type/Catalog>>\nendobj\n")...)
-	rep = verifyBytes(t, appended, ca.pool())
+	rep = verifyBytes(t, appended, ca.Pool())
 	if rep.Valid() || !rep.ModifiedAfterSigning || rep.Signatures[0].WholeFile {
 		t.Fatalf("appended: %+v", rep)
 	}
 
 	// No signature at all.
-	if rep := verifyBytes(t, minimalPDF("x"), ca.pool()); rep.Valid() || len(rep.Signatures) != 0 {
+	if rep := verifyBytes(t, minimalPDF("x"), ca.Pool()); rep.Valid() || len(rep.Signatures) != 0 {
 		t.Fatalf("unsigned: %+v", rep)
 	}
 }
 
 func TestSignKeepsExistingAnnotationsAndFields(t *testing.T) {
-	ca := newTestCA(t, "Test CA")
+	ca := testutil.NewCA(t, "Test CA")
 	signed := signBytes(t, minimalPDF("Rapport"), newRSAIdentity(t, ca, "Premier"), Options{})
 	twice := signBytes(t, signed, newRSAIdentity(t, ca, "Second"), Options{Visible: true})
-	rep := verifyBytes(t, twice, ca.pool())
+	rep := verifyBytes(t, twice, ca.Pool())
 	if len(rep.Signatures) != 2 || !rep.Valid() {
 		t.Fatalf("two signatures: %+v", rep)
 	}
@@ -94,7 +96,7 @@ func TestSignKeepsExistingAnnotationsAndFields(t *testing.T) {
 }
 
 func TestSignRefuses(t *testing.T) {
-	ca := newTestCA(t, "Test CA")
+	ca := testutil.NewCA(t, "Test CA")
 	id := newRSAIdentity(t, ca, "A")
 	other := newRSAIdentity(t, ca, "B")
 	var out bytes.Buffer

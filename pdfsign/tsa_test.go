@@ -6,14 +6,16 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
 func TestSignWithTimestamp(t *testing.T) {
-	ca := newTestCA(t, "Test CA")
-	tsa := startOpensslTSA(t, ca)
+	ca := testutil.NewCA(t, "Test CA")
+	tsa := testutil.StartTSA(t, ca)
 	id := newRSAIdentity(t, ca, "Dr Jeanne Dupont")
 	signed := signBytes(t, minimalPDF("Rapport"), id, Options{TSA: &TSA{URL: tsa.URL}})
-	rep := verifyBytes(t, signed, ca.pool())
+	rep := verifyBytes(t, signed, ca.Pool())
 	s := rep.Signatures[0]
 	if !rep.Valid() || s.Level != "B-T" || s.Timestamp == nil || !s.Timestamp.Valid || !s.Timestamp.Trusted ||
 		!strings.Contains(s.Timestamp.TSA, "Test TSA") || s.Timestamp.Time.IsZero() {
@@ -27,7 +29,7 @@ func TestSignWithTimestamp(t *testing.T) {
 // A TSA that fails, or that answers for another query, makes Sign fail
 // with a TSAError rather than produce a document without a timestamp.
 func TestSignTSAFailures(t *testing.T) {
-	ca := newTestCA(t, "Test CA")
+	ca := testutil.NewCA(t, "Test CA")
 	id := newRSAIdentity(t, ca, "Dr Jeanne Dupont")
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no", http.StatusServiceUnavailable)
@@ -36,12 +38,12 @@ func TestSignTSAFailures(t *testing.T) {
 
 	// A replaying TSA: answers every query with the first token it made
 	// (a valid token, for another signature).
-	real := startOpensslTSA(t, ca)
+	real := testutil.StartTSA(t, ca)
 	var first []byte
 	replay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if first == nil {
 			rec := httptest.NewRecorder()
-			real.serve(rec, r)
+			real.ServeHTTP(rec, r)
 			first = rec.Body.Bytes()
 		}
 		w.Write(first)
