@@ -147,3 +147,53 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+// checkPDFSignature verifies the PDF signatures of the file at path; a
+// file that is not a PDF gives nil.
+func checkPDFSignature(path string, opts pdfsign.VerifyOptions) (*pdfSignatureResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, 5)
+	if n, _ := io.ReadFull(f, head); n < 5 || string(head) != "%PDF-" {
+		return nil, nil
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	rep, err := pdfsign.Verify(f, st.Size(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("check the PDF signature: %w", err)
+	}
+	return &pdfSignatureResult{Valid: rep.Valid(), Report: rep}, nil
+}
+
+// summarizePDFReport says in one line what the PDF's signatures prove.
+func summarizePDFReport(rep *pdfsign.Report) string {
+	if len(rep.Signatures) == 0 {
+		return "none (the PDF itself is not signed)"
+	}
+	s := rep.Signatures[len(rep.Signatures)-1]
+	if !rep.Valid() {
+		why := "the signature does not verify"
+		switch {
+		case rep.ModifiedAfterSigning:
+			why = "the PDF was MODIFIED after signing"
+		case len(s.Problems) > 0:
+			why = s.Problems[0]
+		}
+		return "INVALID: " + why
+	}
+	out := fmt.Sprintf("valid, PAdES %s, signed by %s (issuer %s, %s)", s.Level, s.Signer, s.Issuer,
+		map[bool]string{true: "trusted", false: "issuer not in your trusted roots: see --ca"}[s.Trusted])
+	if s.Level == "" {
+		out = fmt.Sprintf("valid (%s, not PAdES), signed by %s", s.SubFilter, s.Signer)
+	}
+	if t := s.Timestamp; t != nil {
+		out += fmt.Sprintf("; timestamp %s by %s", t.Time.UTC().Format(time.RFC3339), t.TSA)
+	}
+	return out
+}

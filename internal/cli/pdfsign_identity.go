@@ -199,3 +199,49 @@ func (p *pc) setupPDFSign(e *env, c *config.PDFSign, p12Data []byte, pass string
 func (s *pdfSigner) sign(ctx context.Context, out io.Writer, in io.ReadSeeker) (*pdfsign.Result, error) {
 	return pdfsign.Sign(ctx, out, in, s.id, s.opts)
 }
+
+// jobPDFSigner signs the PDFs of print jobs for deliver: it opens the
+// configured identity at the first job (asking for the PIN then) and keeps
+// it; a failure other than the TSA's drops it, so that the next attempt
+// opens the card again (it may have been pulled out).
+type jobPDFSigner struct {
+	p  *pc
+	e  *env
+	mu sync.Mutex
+	s  *pdfSigner
+}
+
+// SignPDF implements deliver.PDFSigner.
+func (j *jobPDFSigner) SignPDF(ctx context.Context, out io.Writer, in io.ReadSeeker) (*pdfsign.Result, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.s == nil {
+		s, err := j.p.pdfSigner(j.e)
+		if err != nil {
+			return nil, err
+		}
+		if s == nil {
+			return nil, errors.New("PDF signing is no longer configured")
+		}
+		j.s = s
+	}
+	ctx, cancel := context.WithTimeout(ctx, tsaTimeout)
+	defer cancel()
+	res, err := j.s.sign(ctx, out, in)
+	var te *pdfsign.TSAError
+	if err != nil && !errors.As(err, &te) {
+		j.s.Close()
+		j.s = nil
+	}
+	return res, err
+}
+
+// Close ends the token session.
+func (j *jobPDFSigner) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.s != nil {
+		return j.s.Close()
+	}
+	return nil
+}
