@@ -19,6 +19,7 @@ type pdfWriter struct {
 	offs  []int64 // offs[i] is the offset of object i; offs[0] unused
 	pages []int   // object numbers of the pages, in order
 	sizes []PageSize
+	pdfa  bool // the document is PDF/A-2b: close adds XMP and the output intent
 }
 
 // Objects 1 and 2 are always the catalog and the page tree root.
@@ -124,7 +125,14 @@ func (p *pdfWriter) close(meta Meta) error {
 		fmt.Fprintf(&kids, "%d 0 R", n)
 	}
 	p.obj(pagesObj, fmt.Sprintf("<</Type/Pages/Count %d/Kids[%s]>>", len(p.pages), kids.String()))
-	p.obj(catalogObj, fmt.Sprintf("<</Type/Catalog/Pages %d 0 R>>", pagesObj))
+	extra := ""
+	if p.pdfa {
+		var err error
+		if extra, err = p.pdfaParts(meta); err != nil {
+			return err
+		}
+	}
+	p.obj(catalogObj, fmt.Sprintf("<</Type/Catalog/Pages %d 0 R%s>>", pagesObj, extra))
 	info := p.newObj()
 	p.obj(info, infoDict(meta, nil))
 	xref := p.n
