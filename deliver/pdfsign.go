@@ -33,8 +33,12 @@ type signingWriter struct {
 	max    int64
 	job    string
 	s      *Stages
-	failed bool // a Write failed: Close must not sign a partial PDF
+	failed bool   // a Write failed: Close must not sign a partial PDF
+	done   string // what was signed, for the job's record
 }
+
+// PDFSignature describes the signature Close made.
+func (w *signingWriter) PDFSignature() string { return w.done }
 
 func (w *signingWriter) Write(p []byte) (int, error) {
 	if int64(w.buf.Len()+len(p)) > w.max {
@@ -62,6 +66,7 @@ func (w *signingWriter) Close() error {
 		return fmt.Errorf("PDF signature: %w", err)
 	}
 	w.s.opt.Logger.Info("PDF signed", "job", w.job, "signer", res.Signer, "level", res.Level)
+	w.done = fmt.Sprintf("PAdES %s by %s", res.Level, res.Signer)
 	return w.sealed.Close()
 }
 

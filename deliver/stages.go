@@ -69,7 +69,7 @@ func New(opt Options) (*Stages, error) {
 
 // Render turns the spooled document into a PDF. Documents that cannot be
 // rendered (bad format, over a limit) fail for good.
-func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (int, error) {
+func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (spooler.RenderResult, error) {
 	copies, _ := strconv.Atoi(job.Attrs["copies"])
 	info, err := render.ToPDF(ctx, job.Format, in, out, render.Meta{
 		Title: job.Name, Author: s.opt.Signer.Identity(), Created: job.Created,
@@ -79,11 +79,15 @@ func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out
 		var fe *render.FormatError
 		var le *render.LimitError
 		if errors.As(err, &fe) || errors.As(err, &le) || errors.Is(err, render.ErrUnsupported) {
-			return 0, spooler.Permanent(err)
+			return spooler.RenderResult{}, spooler.Permanent(err)
 		}
-		return 0, err
+		return spooler.RenderResult{}, err
 	}
-	return info.Pages, nil
+	pdfa := "unknown"
+	if info.PDFA {
+		pdfa = "yes"
+	}
+	return spooler.RenderResult{Pages: info.Pages, PDFA: pdfa}, nil
 }
 
 // Seal signs with the sender's key and encrypts to the job's recipients;

@@ -46,6 +46,10 @@ func TestEndToEndCUPSPDFSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := w.waitJob("report.pdf", spooler.Uploaded)
+	// The job's record says what the PDF is and who signed it.
+	if j.PDFA != "unknown" || j.PDFSignature != "PAdES B-T by Dr Carte CPS" {
+		t.Fatalf("job record: pdfa %q, pdf signature %q", j.PDFA, j.PDFSignature)
+	}
 	got, res := w.openLink(j.Link)
 
 	// sealprint open reports the PDF signature beside the OpenPGP one.
