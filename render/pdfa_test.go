@@ -3,6 +3,9 @@ package render
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/jpeg"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,5 +121,50 @@ func TestFontSubset(t *testing.T) {
 	}
 	if fu.glyph('日') != monoQuest {
 		t.Fatal("a character the font lacks is not shown as '?'")
+	}
+}
+
+// Image pages get the same XMP and output intent, except with CMYK
+// images, which an sRGB intent does not allow: those stay "unknown".
+func TestImagesPDFA(t *testing.T) {
+	var pngIn, jpegIn bytes.Buffer
+	png.Encode(&pngIn, image.NewRGBA(image.Rect(0, 0, 40, 30)))
+	jpeg.Encode(&jpegIn, image.NewGray(image.Rect(0, 0, 40, 30)), nil)
+	srgb, _ := os.ReadFile("testdata/srgb8.pwg")
+	cmyk, _ := os.ReadFile("testdata/cmyk8.pwg")
+	for _, c := range []struct {
+		name, format string
+		in           []byte
+		want         bool
+	}{
+		{"png-rgb", "image/png", pngIn.Bytes(), true},
+		{"jpeg-gray", "image/jpeg", jpegIn.Bytes(), true},
+		{"pwg-srgb", "image/pwg-raster", srgb, true},
+		{"pwg-cmyk", "image/pwg-raster", cmyk, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			info, err := ToPDF(context.Background(), c.format, bytes.NewReader(c.in), &out, testMeta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hasXMP := bytes.Contains(out.Bytes(), []byte("<pdfaid:part>2</pdfaid:part>"))
+			hasIntent := bytes.Contains(out.Bytes(), []byte("/OutputIntents["))
+			if info.PDFA != c.want || hasXMP != c.want || hasIntent != c.want {
+				t.Fatalf("PDFA %v, XMP %v, intent %v; want %v", info.PDFA, hasXMP, hasIntent, c.want)
+			}
+			if err := api.Validate(bytes.NewReader(out.Bytes()), pdfConfig()); err != nil {
+				t.Errorf("pdfcpu: %v", err)
+			}
+		})
+	}
+	// PDF input passes through: unknown.
+	var in, out bytes.Buffer
+	if _, err := ToPDF(context.Background(), "text/plain", strings.NewReader("x"), &in, testMeta); err != nil {
+		t.Fatal(err)
+	}
+	info, err := ToPDF(context.Background(), "application/pdf", &in, &out, testMeta)
+	if err != nil || info.PDFA {
+		t.Fatalf("PDF input: PDFA %v, %v", info.PDFA, err)
 	}
 }

@@ -54,10 +54,10 @@ type Info struct {
 	Pages     int        // number of pages
 	PageSizes []PageSize // size of each page (for PDF input, the first MaxPageSizes pages)
 	Encrypted bool       // PDF input was encrypted; passed through without metadata changes
-	// PDFA is true when render made the document as PDF/A-2b (text input:
-	// embedded fonts, XMP metadata, sRGB output intent). False means
-	// unknown: PDF input is passed through as it came, and image pages
-	// are not claimed to be PDF/A.
+	// PDFA is true when render made the document as PDF/A-2b: embedded
+	// fonts (text), XMP metadata, sRGB output intent. False means unknown:
+	// PDF input is passed through as it came, and pages with CMYK images
+	// cannot carry the sRGB intent.
 	PDFA bool
 }
 

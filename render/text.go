@@ -35,7 +35,6 @@ func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 		return Info{}, err
 	}
 	pw := newPDFWriter(out)
-	pw.pdfa = true
 	font := pw.newObj() // written at the end, once the glyphs used are known
 	resources := fmt.Sprintf("<</Font<</F1 %d 0 R>>>>", font)
 	size := PageSize{Width: textPageW, Height: textPageH}
@@ -172,7 +171,7 @@ func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 	if err := pw.close(meta); err != nil {
 		return Info{}, err
 	}
-	return Info{Pages: len(pw.pages), PageSizes: pw.sizes, PDFA: true}, nil
+	return Info{Pages: len(pw.pages), PageSizes: pw.sizes, PDFA: pw.pdfa}, nil
 }
 
 // winAnsiHigh maps the characters of Windows-1252's 0x80–0x9F range.
