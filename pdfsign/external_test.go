@@ -113,11 +113,19 @@ func TestExternalValidators(t *testing.T) {
 	if out, err := exec.Command(qpdf, "--object-streams=generate", plain, streams).CombinedOutput(); err != nil {
 		t.Fatalf("qpdf: %v\n%s", err, out)
 	}
-	for _, in := range []string{plain, streams} {
-		t.Run(filepath.Base(in), func(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		visible bool
+	}{{plain, false}, {streams, false}, {plain, true}} {
+		in := tc.in
+		name := filepath.Base(in)
+		if tc.visible {
+			name = "visible-" + name
+		}
+		t.Run(name, func(t *testing.T) {
 			orig, _ := os.ReadFile(in)
-			signed := signBytes(t, orig, id, Options{TSA: &TSA{URL: tsa.URL}, Reason: "Rapport médico-légal", Location: "Lyon"})
-			path := filepath.Join(dir, "signed-"+filepath.Base(in))
+			signed := signBytes(t, orig, id, Options{TSA: &TSA{URL: tsa.URL}, Reason: "Rapport médico-légal", Location: "Lyon", Visible: tc.visible})
+			path := filepath.Join(dir, "signed-"+name)
 			os.WriteFile(path, signed, 0o600)
 			c := validate(t, path, ca)
 			for _, want := range []string{"Signature is Valid", "Total document signed", "Dr Jeanne Dupont", "Certificate is Trusted", "ETSI.CAdES.detached"} {
@@ -139,7 +147,7 @@ func TestExternalValidators(t *testing.T) {
 			// One byte changed after signing, in the signed range.
 			changed := bytes.Clone(signed)
 			changed[len(orig)/2] ^= 0x01
-			bad := filepath.Join(dir, "changed-"+filepath.Base(in))
+			bad := filepath.Join(dir, "changed-"+name)
 			os.WriteFile(bad, changed, 0o600)
 			c = validate(t, bad, ca)
 			if strings.Contains(c.pdfsig, "Signature is Valid") {

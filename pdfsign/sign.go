@@ -199,8 +199,15 @@ func buildUpdate(doc *document, id *Identity, opts Options, now time.Time, conte
 	u.object(widgetNr, 0, fmt.Sprintf("<</Type/Annot/Subtype/Widget/FT/Sig/T%s/V %d 0 R/F 132/Rect[%s %s %s %s]/P %d %d R/AP<</N %d 0 R>>>>",
 		pdfText(fieldName), sigNr, num(rect[0]), num(rect[1]), num(rect[2]), num(rect[3]),
 		doc.pageRef.ObjectNumber, doc.pageRef.GenerationNumber, apNr))
-	u.object(apNr, 0, fmt.Sprintf("<</Type/XObject/Subtype/Form/BBox[0 0 %s %s]/Resources<</Font<</Helv<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>>>>>/Length %d>>\nstream\n%s\nendstream",
-		num(rect[2]-rect[0]), num(rect[3]-rect[1]), len(ap), ap))
+	// An invisible field's appearance is empty and names no font, so a
+	// PDF/A document stays PDF/A; the visible one uses the standard
+	// Helvetica, which is not embedded (see docs/pdf-signature.md).
+	res := ""
+	if opts.Visible {
+		res = "/Resources<</Font<</Helv<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>>>>>"
+	}
+	u.object(apNr, 0, fmt.Sprintf("<</Type/XObject/Subtype/Form/BBox[0 0 %s %s]%s/Length %d>>\nstream\n%s\nendstream",
+		num(rect[2]-rect[0]), num(rect[3]-rect[1]), res, len(ap), ap))
 
 	widget := *types.NewIndirectRef(widgetNr, 0)
 	page := doc.page.Clone().(types.Dict)
