@@ -19,8 +19,9 @@ import (
 // their certificates are a few kilobytes.
 const maxTSAResponse = 64 << 10
 
-// tsaReserve is the room kept in /Contents for a timestamp token.
-const tsaReserve = 16 << 10
+// tsaReserve is the room kept in /Contents for a timestamp token (tokens
+// of public TSAs with their certificates are 3 to 7 KiB).
+const tsaReserve = 12 << 10
 
 // TSA is an RFC 3161 timestamp authority reached over HTTP.
 type TSA struct {
