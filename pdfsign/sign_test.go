@@ -2,6 +2,9 @@ package pdfsign
 
 import (
 	"bytes"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"strings"
 	"testing"
@@ -124,5 +127,19 @@ func TestVerifyIgnoresDistantByteRange(t *testing.T) {
 	dicts, err := findSignatures(bytes.NewReader(data), int64(len(data)))
 	if err != nil || len(dicts) != 0 {
 		t.Fatalf("found %d signatures (%v)", len(dicts), err)
+	}
+}
+
+// A certificate whose key usage excludes signatures does not make a valid
+// signature, even when the mathematics checks out.
+func TestVerifyChecksKeyUsage(t *testing.T) {
+	ca := testutil.NewCA(t, "Test CA")
+	key := testutil.NewRSAKey(t)
+	ku, _ := asn1.Marshal(asn1.BitString{Bytes: []byte{0x20}, BitLength: 3}) // keyEncipherment only
+	cert := ca.Issue(t, "Encryption only", key.Public(), pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 15}, Critical: true, Value: ku})
+	signed := signBytes(t, minimalPDF("x"), &Identity{Key: key, Chain: []*x509.Certificate{cert}}, Options{})
+	rep := verifyBytes(t, signed, ca.Pool())
+	if rep.Valid() || !strings.Contains(strings.Join(rep.Signatures[0].Problems, ";"), "key usage") {
+		t.Fatalf("%+v", rep.Signatures[0])
 	}
 }

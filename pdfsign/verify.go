@@ -186,6 +186,11 @@ func verifyOne(r io.ReaderAt, size int64, d sigDict, opts VerifyOptions) (*Signa
 		problem("signature value: %v", err)
 		ok = false
 	}
+	// A certificate that states its key usages must allow signing.
+	if ku := cert.KeyUsage; ku != 0 && ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		problem("the signer's certificate is not for signatures (key usage)")
+		ok = false
+	}
 	hasSCv2 := false
 	if v, found := single(p.attrs, oidSigningCertificateV2); found {
 		if err := checkSigningCertificateV2(v, cert); err != nil {
