@@ -100,9 +100,9 @@ func TestPrintedJobReachesTheRelay(t *testing.T) {
 		Recipients: []string{"martin@police.example"}, Created: time.Now()}
 
 	var pdf bytes.Buffer
-	pages, err := w.stages.Render(ctx, job, strings.NewReader("Rapport médico-légal\n"), &pdf)
-	if err != nil || pages != 1 || !bytes.HasPrefix(pdf.Bytes(), []byte("%PDF-")) {
-		t.Fatalf("render: %d pages, %v", pages, err)
+	res, err := w.stages.Render(ctx, job, strings.NewReader("Rapport médico-légal\n"), &pdf)
+	if err != nil || res.Pages != 1 || !bytes.HasPrefix(pdf.Bytes(), []byte("%PDF-")) {
+		t.Fatalf("render: %+v, %v", res, err)
 	}
 	var sealed bytes.Buffer
 	sw, err := w.stages.Seal(ctx, job, &sealed)

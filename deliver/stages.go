@@ -29,6 +29,11 @@ type Options struct {
 	// without a restart; its errors (no relay configured, bad settings)
 	// fail the job for good until it is retried.
 	Relay func() (*uploader.Client, error)
+	// PDFSigner, when set, signs every rendered PDF (PAdES) before it is
+	// sealed, so the PDF inside the envelope carries its own proof.
+	PDFSigner PDFSigner
+	// MaxSignedPDF bounds a PDF to sign; 0 means DefaultMaxSignedPDF.
+	MaxSignedPDF int64
 	// Logger receives operational logs (never content, links or keys).
 	Logger *slog.Logger
 }
@@ -64,7 +69,7 @@ func New(opt Options) (*Stages, error) {
 
 // Render turns the spooled document into a PDF. Documents that cannot be
 // rendered (bad format, over a limit) fail for good.
-func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (int, error) {
+func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (spooler.RenderResult, error) {
 	copies, _ := strconv.Atoi(job.Attrs["copies"])
 	info, err := render.ToPDF(ctx, job.Format, in, out, render.Meta{
 		Title: job.Name, Author: s.opt.Signer.Identity(), Created: job.Created,
@@ -74,21 +79,35 @@ func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out
 		var fe *render.FormatError
 		var le *render.LimitError
 		if errors.As(err, &fe) || errors.As(err, &le) || errors.Is(err, render.ErrUnsupported) {
-			return 0, spooler.Permanent(err)
+			return spooler.RenderResult{}, spooler.Permanent(err)
 		}
-		return 0, err
+		return spooler.RenderResult{}, err
 	}
-	return info.Pages, nil
+	pdfa := "unknown"
+	if info.PDFA {
+		pdfa = "yes"
+	}
+	return spooler.RenderResult{Pages: info.Pages, PDFA: pdfa}, nil
 }
 
-// Seal signs with the sender's key and encrypts to the job's recipients.
+// Seal signs with the sender's key and encrypts to the job's recipients;
+// with a PDFSigner, the PDF is first signed (PAdES) and the signed PDF is
+// what gets sealed.
 func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.WriteCloser, error) {
 	keys, err := s.opt.Recipients(ctx, job.Recipients)
 	if err != nil {
 		return nil, spooler.Permanent(err)
 	}
 	name := strings.TrimSuffix(job.Name, ".pdf") + ".pdf"
-	return envelope.Seal(dst, envelope.SealOptions{Signer: s.opt.Signer, Recipients: keys, FileName: name, ModTime: job.Created})
+	w, err := envelope.Seal(dst, envelope.SealOptions{Signer: s.opt.Signer, Recipients: keys, FileName: name, ModTime: job.Created})
+	if err != nil || s.opt.PDFSigner == nil {
+		return w, err
+	}
+	limit := s.opt.MaxSignedPDF
+	if limit <= 0 {
+		limit = DefaultMaxSignedPDF
+	}
+	return &signingWriter{ctx: ctx, signer: s.opt.PDFSigner, sealed: w, max: limit, job: job.ID, s: s}, nil
 }
 
 // CheckRecipient refuses an address without a usable key, for

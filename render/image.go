@@ -221,7 +221,7 @@ func finishImagePage(pw *pdfWriter, img, content int, size PageSize, meta Meta) 
 	if err := pw.close(meta); err != nil {
 		return Info{}, err
 	}
-	return Info{Pages: 1, PageSizes: pw.sizes}, nil
+	return Info{Pages: 1, PageSizes: pw.sizes, PDFA: pw.pdfa}, nil
 }
 
 func checkImage(format string, w, h int, lim Limits) error {

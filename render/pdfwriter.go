@@ -19,6 +19,12 @@ type pdfWriter struct {
 	offs  []int64 // offs[i] is the offset of object i; offs[0] unused
 	pages []int   // object numbers of the pages, in order
 	sizes []PageSize
+	// cmyk is set once a DeviceCMYK image is written: the sRGB output
+	// intent of PDF/A does not allow it, so such a document is not PDF/A.
+	cmyk bool
+	// pdfa is set by close when it made the document PDF/A-2b (XMP and
+	// output intent added).
+	pdfa bool
 }
 
 // Objects 1 and 2 are always the catalog and the page tree root.
@@ -64,6 +70,9 @@ func (p *pdfWriter) obj(n int, body string) {
 // advance, so it goes into an indirect object written right after.
 func (p *pdfWriter) stream(n int, dict string, fill func(io.Writer) error) error {
 	lenObj := p.newObj()
+	if strings.Contains(dict, "/ColorSpace/DeviceCMYK") {
+		p.cmyk = true
+	}
 	p.offs[n] = p.n
 	p.printf("%d 0 obj\n<<%s/Length %d 0 R>>\nstream\n", n, dict, lenObj)
 	start := p.n
@@ -113,8 +122,9 @@ func (p *pdfWriter) imagePage(size PageSize, img, content int) error {
 	return nil
 }
 
-// close writes the page tree, catalog, information dictionary,
-// cross-reference table and trailer, and flushes.
+// close writes the page tree, catalog (with the PDF/A-2b parts unless a
+// CMYK image rules them out), information dictionary, cross-reference
+// table and trailer, and flushes.
 func (p *pdfWriter) close(meta Meta) error {
 	var kids strings.Builder
 	for i, n := range p.pages {
@@ -124,7 +134,15 @@ func (p *pdfWriter) close(meta Meta) error {
 		fmt.Fprintf(&kids, "%d 0 R", n)
 	}
 	p.obj(pagesObj, fmt.Sprintf("<</Type/Pages/Count %d/Kids[%s]>>", len(p.pages), kids.String()))
-	p.obj(catalogObj, fmt.Sprintf("<</Type/Catalog/Pages %d 0 R>>", pagesObj))
+	extra := ""
+	if !p.cmyk {
+		var err error
+		if extra, err = p.pdfaParts(meta); err != nil {
+			return err
+		}
+		p.pdfa = true
+	}
+	p.obj(catalogObj, fmt.Sprintf("<</Type/Catalog/Pages %d 0 R%s>>", pagesObj, extra))
 	info := p.newObj()
 	p.obj(info, infoDict(meta, nil))
 	xref := p.n

@@ -134,7 +134,7 @@ func rasterToPDF(ctx context.Context, format string, dec rasterDecoder, out io.W
 	if err := pw.close(meta); err != nil {
 		return Info{}, err
 	}
-	return Info{Pages: len(pw.pages), PageSizes: pw.sizes}, nil
+	return Info{Pages: len(pw.pages), PageSizes: pw.sizes, PDFA: pw.pdfa}, nil
 }
 
 // upFilter stores in dst the bytewise difference of row and the previous

@@ -54,6 +54,11 @@ type Info struct {
 	Pages     int        // number of pages
 	PageSizes []PageSize // size of each page (for PDF input, the first MaxPageSizes pages)
 	Encrypted bool       // PDF input was encrypted; passed through without metadata changes
+	// PDFA is true when render made the document as PDF/A-2b: embedded
+	// fonts (text), XMP metadata, sRGB output intent. False means unknown:
+	// PDF input is passed through as it came, and pages with CMYK images
+	// cannot carry the sRGB intent.
+	PDFA bool
 }
 
 // Limits bound what a document may ask of the renderer. Every limit is

@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 )
 
-// Layout of text pages: A4 portrait, Courier 10 pt (6 pt per character),
-// 80 columns and 60 lines of 12 pt, centred.
+// Layout of text pages: A4 portrait, DejaVu Sans Mono 10 pt (about 6 pt
+// per character), 80 columns and 60 lines of 12 pt, centred.
 const (
 	textPageW    = 595.28
 	textPageH    = 841.89
@@ -22,24 +22,28 @@ const (
 	textTabWidth = 8
 )
 
-// textToPDF lays plain text out on A4 pages in Courier. The input is read
-// as UTF-8; bytes that are not UTF-8 are taken as Windows-1252 (a superset
-// of Latin-1 printable characters), so Latin-1 files keep their accents.
-// With singleByte (a declared Latin-1 charset) every byte is Windows-1252.
-// Long lines wrap; form feeds start a new page; characters the standard
-// font cannot show become '?'.
+// textToPDF lays plain text out on A4 pages in an embedded subset of
+// DejaVu Sans Mono, as a PDF/A-2b document (XMP metadata, sRGB output
+// intent). The input is read as UTF-8; bytes that are not UTF-8 are taken
+// as Windows-1252 (a superset of Latin-1 printable characters), so Latin-1
+// files keep their accents. With singleByte (a declared Latin-1 charset)
+// every byte is Windows-1252. Long lines wrap; form feeds start a new
+// page; characters the font cannot show become '?'.
 func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim Limits, singleByte bool) (Info, error) {
+	fu, err := newFontUse()
+	if err != nil {
+		return Info{}, err
+	}
 	pw := newPDFWriter(out)
-	font := pw.newObj()
-	pw.obj(font, "<</Type/Font/Subtype/Type1/BaseFont/Courier/Encoding/WinAnsiEncoding>>")
+	font := pw.newObj() // written at the end, once the glyphs used are known
 	resources := fmt.Sprintf("<</Font<</F1 %d 0 R>>>>", font)
 	size := PageSize{Width: textPageW, Height: textPageH}
 
-	lm := (textPageW - textCols*textFontSize*0.6) / 2
+	lm := (textPageW - textCols*textFontSize*fu.advance()) / 2
 	top := textPageH - (textPageH-textRows*textLeading)/2 - textFontSize + textLeading
 	var (
 		page  bytes.Buffer
-		line  []byte
+		line  []uint16 // glyphs
 		rows  int
 		empty = true // nothing on the current page yet
 	)
@@ -66,14 +70,11 @@ func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 		return ctx.Err()
 	}
 	endLine := func() error {
-		page.WriteByte('(')
-		for _, c := range line {
-			if c == '(' || c == ')' || c == '\\' {
-				page.WriteByte('\\')
-			}
-			page.WriteByte(c)
+		page.WriteByte('<')
+		for _, g := range line {
+			fmt.Fprintf(&page, "%04X", g)
 		}
-		page.WriteString(")'\n")
+		page.WriteString(">'\n")
 		line = line[:0]
 		rows++
 		empty = false
@@ -98,14 +99,10 @@ func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 		if singleByte {
 			r, n = rune(b[0]), 1
 		}
-		var c byte
 		if singleByte && r >= 0x80 {
-			c = b[0]
+			r = cp1252(b[0])
 		} else if r == utf8.RuneError && n == 1 {
-			c = b[0] // not UTF-8: Windows-1252 / Latin-1 byte
-			if c < 0x80 {
-				c = '?'
-			}
+			r = cp1252(b[0]) // not UTF-8: Windows-1252 / Latin-1 byte
 		} else if r == 0xfeff && first {
 			br.Discard(n)
 			first = false
@@ -138,7 +135,7 @@ func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 			continue
 		case '\t':
 			for {
-				line = append(line, ' ')
+				line = append(line, fu.glyph(' '))
 				if len(line) == textCols {
 					if err := endLine(); err != nil {
 						return Info{}, err
@@ -151,10 +148,7 @@ func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 			}
 			continue
 		}
-		if c == 0 {
-			c = winAnsi(r)
-		}
-		line = append(line, c)
+		line = append(line, fu.glyph(printable(r)))
 		if len(line) == textCols {
 			if err := endLine(); err != nil {
 				return Info{}, err
@@ -171,33 +165,43 @@ func textToPDF(ctx context.Context, in io.Reader, out io.Writer, meta Meta, lim 
 			return Info{}, err
 		}
 	}
+	if err := fu.write(pw, font); err != nil {
+		return Info{}, err
+	}
 	if err := pw.close(meta); err != nil {
 		return Info{}, err
 	}
-	return Info{Pages: len(pw.pages), PageSizes: pw.sizes}, nil
+	return Info{Pages: len(pw.pages), PageSizes: pw.sizes, PDFA: pw.pdfa}, nil
 }
 
-// winAnsiHigh maps the characters of WinAnsiEncoding's 0x80–0x9F range.
-var winAnsiHigh = map[rune]byte{
-	'€': 0x80, '‚': 0x82, 'ƒ': 0x83, '„': 0x84, '…': 0x85, '†': 0x86, '‡': 0x87,
-	'ˆ': 0x88, '‰': 0x89, 'Š': 0x8a, '‹': 0x8b, 'Œ': 0x8c, 'Ž': 0x8e,
-	'‘': 0x91, '’': 0x92, '“': 0x93, '”': 0x94, '•': 0x95, '–': 0x96, '—': 0x97,
-	'˜': 0x98, '™': 0x99, 'š': 0x9a, '›': 0x9b, 'œ': 0x9c, 'ž': 0x9e, 'Ÿ': 0x9f,
+// winAnsiHigh maps the characters of Windows-1252's 0x80–0x9F range.
+var winAnsiHigh = map[byte]rune{
+	0x80: '€', 0x82: '‚', 0x83: 'ƒ', 0x84: '„', 0x85: '…', 0x86: '†', 0x87: '‡',
+	0x88: 'ˆ', 0x89: '‰', 0x8a: 'Š', 0x8b: '‹', 0x8c: 'Œ', 0x8e: 'Ž',
+	0x91: '‘', 0x92: '’', 0x93: '“', 0x94: '”', 0x95: '•', 0x96: '–', 0x97: '—',
+	0x98: '˜', 0x99: '™', 0x9a: 'š', 0x9b: '›', 0x9c: 'œ', 0x9e: 'ž', 0x9f: 'Ÿ',
 }
 
-// winAnsi returns the WinAnsiEncoding code of r, or '?' when the standard
-// fonts cannot show it.
-func winAnsi(r rune) byte {
-	switch {
-	case r >= 0x20 && r < 0x7f, r >= 0xa0 && r <= 0xff:
-		return byte(r)
-	case r == 0x2212: // minus sign
-		return '-'
-	case r == 0x00a0 || r == 0x202f: // no-break spaces
-		return ' '
+// cp1252 decodes one Windows-1252 byte ('?' for the five it leaves
+// undefined and for ASCII control bytes, which never get here as text).
+func cp1252(c byte) rune {
+	if r, ok := winAnsiHigh[c]; ok {
+		return r
 	}
-	if c, ok := winAnsiHigh[r]; ok {
-		return c
+	if c < 0x80 || c >= 0xa0 {
+		return printable(rune(c))
 	}
 	return '?'
+}
+
+// printable replaces control characters, which a page cannot show, by
+// '?', and no-break spaces by spaces.
+func printable(r rune) rune {
+	switch {
+	case r < 0x20, r >= 0x7f && r < 0xa0, r == 0xfffd:
+		return '?'
+	case r == 0x00a0 || r == 0x202f:
+		return ' '
+	}
+	return r
 }

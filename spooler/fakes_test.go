@@ -88,18 +88,18 @@ type fakeRenderer struct {
 	calls    int
 }
 
-func (r *fakeRenderer) Render(ctx context.Context, job *Job, in io.Reader, out io.Writer) (int, error) {
+func (r *fakeRenderer) Render(ctx context.Context, job *Job, in io.Reader, out io.Writer) (RenderResult, error) {
 	r.mu.Lock()
 	r.calls++
 	if r.failures > 0 {
 		r.failures--
 		err := r.err
 		r.mu.Unlock()
-		return 0, err
+		return RenderResult{}, err
 	}
 	r.mu.Unlock()
 	n, err := io.Copy(out, in)
-	return int(n/100) + 1, err
+	return RenderResult{Pages: int(n/100) + 1, PDFA: "unknown"}, err
 }
 
 // xorSealer "seals" by XOR with a key stream, enough to hide a marker.

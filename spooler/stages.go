@@ -7,15 +7,25 @@ import (
 )
 
 // Renderer turns a job's document into one PDF, streaming from in to out.
-// It must not write temp files. It returns the page count.
+// It must not write temp files.
 type Renderer interface {
-	Render(ctx context.Context, job *Job, in io.Reader, out io.Writer) (pages int, err error)
+	Render(ctx context.Context, job *Job, in io.Reader, out io.Writer) (RenderResult, error)
+}
+
+// RenderResult is what a Renderer reports about the PDF it made, kept in the
+// job's record.
+type RenderResult struct {
+	Pages int
+	// PDFA is "yes" when the PDF was made as PDF/A, "unknown" otherwise
+	// (a PDF passed through as printed).
+	PDFA string
 }
 
 // Sealer signs and encrypts a PDF for job.Recipients. What is written to
 // the returned writer is sealed into dst; Close finishes the message. If
 // the writer has a method SessionKey() []byte, the key is kept (encrypted)
-// to check receipts.
+// to check receipts; if it has PDFSignature() string, that description of
+// the PDF's own signature is kept in the job's record.
 type Sealer interface {
 	Seal(ctx context.Context, job *Job, dst io.Writer) (io.WriteCloser, error)
 }

@@ -45,6 +45,11 @@ type Job struct {
 	Size int64 `json:"size"`
 	// Pages is known once the job is rendered.
 	Pages int `json:"pages,omitempty"`
+	// PDFA says whether the rendered PDF is PDF/A ("yes", "unknown").
+	PDFA string `json:"pdfa,omitempty"`
+	// PDFSignature describes the PDF's own signature, when the PDF was
+	// signed before sealing (e.g. "PAdES B-T by Dr X").
+	PDFSignature string `json:"pdf_signature,omitempty"`
 
 	State State `json:"state"`
 	// Stage is the last step reached; for a failed job, the step to redo

@@ -105,7 +105,7 @@ func (s *Spooler) fail(id string, stage State, cause error) {
 // encrypted.
 func (s *Spooler) render(ctx context.Context, j *Job) error {
 	start := time.Now()
-	pages := 0
+	var done RenderResult
 	err := s.st.create(j.ID, pdfFile, pdfFile, true, func(w io.Writer) error {
 		in, err := s.st.openEncrypted(j.ID, docFile, docFile)
 		if err != nil {
@@ -116,7 +116,7 @@ func (s *Spooler) render(ctx context.Context, j *Job) error {
 		}
 		defer in.Close()
 		tr := &trackReader{r: in}
-		pages, err = s.opt.Renderer.Render(ctx, j, tr, w)
+		done, err = s.opt.Renderer.Render(ctx, j, tr, w)
 		if err != nil && errors.Is(tr.err, ErrCorrupt) {
 			return Permanent(tr.err)
 		}
@@ -125,13 +125,13 @@ func (s *Spooler) render(ctx context.Context, j *Job) error {
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
-	s.log.Info("job rendered", "job", j.ID, "pages", pages, "duration", time.Since(start))
+	s.log.Info("job rendered", "job", j.ID, "pages", done.Pages, "pdfa", done.PDFA, "duration", time.Since(start))
 	now := s.clock.Now()
 	return s.commit(j.ID, func(j *Job) error {
 		if err := at(j, Received); err != nil {
 			return err
 		}
-		j.Pages = pages
+		j.Pages, j.PDFA = done.Pages, done.PDFA
 		j.moveTo(Rendered, now, "")
 		if len(j.Recipients) == 0 {
 			j.moveTo(Held, now, "waiting for recipients")
@@ -156,6 +156,7 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 	var size int64
 	var sum string
 	var sessionKey []byte
+	var pdfSig string
 	err := s.st.create(j.ID, sealedFile, "", false, func(f io.Writer) error {
 		in, err := s.st.openEncrypted(j.ID, pdfFile, pdfFile)
 		if err != nil {
@@ -184,6 +185,9 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 		if sk, ok := w.(interface{ SessionKey() []byte }); ok {
 			sessionKey = append([]byte(nil), sk.SessionKey()...)
 		}
+		if ps, ok := w.(interface{ PDFSignature() string }); ok {
+			pdfSig = ps.PDFSignature()
+		}
 		size, sum = cw.n, hex.EncodeToString(h.Sum(nil))
 		return nil
 	})
@@ -196,7 +200,7 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 		if err := at(j, Rendered); err != nil {
 			return err
 		}
-		j.SealedSize, j.SealedSHA256, j.SessionKey = size, sum, sessionKey
+		j.SealedSize, j.SealedSHA256, j.SessionKey, j.PDFSignature = size, sum, sessionKey, pdfSig
 		j.moveTo(Sealed, now, "")
 		return nil
 	})

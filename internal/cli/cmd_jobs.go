@@ -171,8 +171,8 @@ type idleStages struct{}
 
 var errNotServing = errors.New("the service is not running: start 'sealprint serve'")
 
-func (idleStages) Render(context.Context, *spooler.Job, io.Reader, io.Writer) (int, error) {
-	return 0, errNotServing
+func (idleStages) Render(context.Context, *spooler.Job, io.Reader, io.Writer) (spooler.RenderResult, error) {
+	return spooler.RenderResult{}, errNotServing
 }
 
 func (idleStages) Seal(context.Context, *spooler.Job, io.Writer) (io.WriteCloser, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/keyserver"
+	"github.com/sealprint/sealprint/pdfsign"
 	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/uploader"
 )
@@ -49,10 +50,19 @@ type openResult struct {
 	// of the signer's key: "match", "other_key", "no_key" or
 	// "unreachable" ("" when not checked).
 	WKD string `json:"wkd,omitempty"`
+	// PDFSignature is the check of the PAdES signatures inside the PDF
+	// (absent when the output is standard output or not a PDF).
+	PDFSignature *pdfSignatureResult `json:"pdf_signature,omitempty"`
+}
+
+// pdfSignatureResult is the PDF signature part of 'open --json'.
+type pdfSignatureResult struct {
+	Valid bool `json:"valid"`
+	*pdfsign.Report
 }
 
 func runOpen(ctx context.Context, e *env, args []string) error {
-	const usage = "sealprint open FILE|LINK [-o OUT] [--code CODE] [--force] [--json]"
+	const usage = "sealprint open FILE|LINK [-o OUT] [--code CODE] [--force] [--ca ROOTS.pem] [--json]"
 	fs := newFlags("open", usage+`
 
 Decrypts a sealed file, or downloads and decrypts a relay link, and checks
@@ -63,6 +73,7 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	force := fs.Bool("force", false, "overwrite an existing output file")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	noWKD := fs.Bool("no-wkd", false, "do not ask the signer's domain (WKD) for its key")
+	caFile := fs.String("ca", "", "PEM file of extra roots trusted for the PDF's signature (e.g. IGC-Santé)")
 	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
 		return err
@@ -170,6 +181,15 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 			res.WKD = p.checkWKD(ctx, msg.Signer)
 		}
 	}
+	if res.Output != "-" {
+		vopts, err := verifyOptions(*caFile)
+		if err != nil {
+			return err
+		}
+		if res.PDFSignature, err = checkPDFSignature(res.Output, vopts); err != nil {
+			return err
+		}
+	}
 	if fetched != nil && len(msg.SessionKey) > 0 {
 		// Tell the sender, with a proof only a decrypting recipient can
 		// make; a failure here does not undo the opening.
@@ -209,6 +229,9 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	}
 	if res.ReceiptSent {
 		fmt.Fprintln(w, "receipt: the sender is told the document was opened")
+	}
+	if ps := res.PDFSignature; ps != nil {
+		fmt.Fprintf(w, "PDF signature: %s\n", summarizePDFReport(ps.Report))
 	}
 	return nil
 }

@@ -60,6 +60,10 @@ func runRender(ctx context.Context, e *env, args []string) error {
 	if info.Pages == 1 {
 		pages = "page"
 	}
-	fmt.Fprintf(report, "%s: %d %s, format %s%s\n", *out, info.Pages, pages, info.Format, size)
+	pdfa := "unknown"
+	if info.PDFA {
+		pdfa = "yes (PDF/A-2b)"
+	}
+	fmt.Fprintf(report, "%s: %d %s, format %s%s, PDF/A: %s\n", *out, info.Pages, pages, info.Format, size, pdfa)
 	return nil
 }

@@ -66,7 +66,15 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if err != nil {
 		return err
 	}
+	var pdfSigner deliver.PDFSigner
+	if p.cfg.PDFSign != nil {
+		js := &jobPDFSigner{p: p, e: e}
+		defer js.Close()
+		pdfSigner = js
+		log.Info("PDF signature on", "tsa", p.cfg.PDFSign.TSA != "")
+	}
 	st, err := deliver.New(deliver.Options{
+		PDFSigner:  pdfSigner,
 		Signer:     signer,
 		Recipients: func(_ context.Context, addrs []string) ([]*envelope.Key, error) { return p.resolveAll(addrs) },
 		Relay:      (&relayClients{p: p, log: log}).get,

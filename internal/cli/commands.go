@@ -11,6 +11,8 @@ func senderCommands() []command {
 		{"enroll", "save the relay address and enrolment token", runEnroll},
 		{"send", "seal a file and upload it to the relay; prints the link", runSend},
 		{"render", "turn a document into the PDF a recipient gets", runRender},
+		{"pdfsign", "sign a PDF with your certificate (PAdES), or choose the key", runPDFSign},
+		{"pdfverify", "check the signatures of a PDF", runPDFVerify},
 		{"demo", "run the whole product in one process on embedded defaults", runDemo},
 		{"serve", "run the printer and the delivery service", runServe},
 		{"jobs", "list, release, cancel and retry print jobs", runJobs},

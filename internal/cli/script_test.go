@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+	"github.com/sealprint/sealprint/internal/testutil"
+
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -37,6 +42,21 @@ func TestScripts(t *testing.T) {
 			env.Setenv("SEALPRINT_HOME", env.WorkDir+"/home")
 			env.Setenv("SEALPRINT_KEYRING", "file")
 			return nil
+		},
+		// [need:TOOL] is true when TOOL is on PATH; a missing tool is an
+		// error under SEALPRINT_INTEGRATION=1, never a skip.
+		Condition: func(cond string) (bool, error) {
+			name, ok := strings.CutPrefix(cond, "need:")
+			if !ok {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			if _, err := exec.LookPath(name); err != nil {
+				if testutil.Integration() {
+					return false, fmt.Errorf("required tool %q not found (scripts/test installs it)", name)
+				}
+				return false, nil
+			}
+			return true, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// corrupt FILE OFFSET flips one bit of FILE at OFFSET.

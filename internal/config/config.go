@@ -35,6 +35,40 @@ type Config struct {
 	Queues []Queue `json:"queues,omitempty"`
 	// Printer holds the print service's settings.
 	Printer Printer `json:"printer,omitempty"`
+	// PDFSign holds the PAdES signature settings (sealprint pdfsign
+	// setup); nil means PDFs are not signed.
+	PDFSign *PDFSign `json:"pdfsign,omitempty"`
+}
+
+// PDFSign says how the PDFs this PC sends are signed. Exactly one of
+// PKCS11 and P12 is set.
+type PDFSign struct {
+	// PKCS11 names a key on a smart card or HSM.
+	PKCS11 *PKCS11 `json:"pkcs11,omitempty"`
+	// P12 is the path of a PKCS#12 file (a copy kept in the home
+	// directory); its passphrase is with the secrets, never here.
+	P12 string `json:"p12,omitempty"`
+	// TSA is the RFC 3161 timestamp authority's URL. When set, every
+	// signature must carry a timestamp (PAdES B-T): a TSA failure holds
+	// the job instead of sending it without one.
+	TSA string `json:"tsa,omitempty"`
+	// Reason and Location fill the signature's /Reason and /Location.
+	Reason   string `json:"reason,omitempty"`
+	Location string `json:"location,omitempty"`
+	// Visible draws the signature on the first page.
+	Visible bool `json:"visible,omitempty"`
+}
+
+// PKCS11 names a key pair on a PKCS#11 token. The PIN is never stored:
+// it is asked once per process (or read from SEALPRINT_PKCS11_PIN).
+type PKCS11 struct {
+	// Module is the path of the token's PKCS#11 library.
+	Module string `json:"module"`
+	// Slot or TokenLabel picks the token.
+	Slot       *int   `json:"slot,omitempty"`
+	TokenLabel string `json:"token_label,omitempty"`
+	// KeyLabel picks the key (CKA_LABEL); empty means the only one.
+	KeyLabel string `json:"key_label,omitempty"`
 }
 
 // Queue is a printer queue whose jobs go to fixed recipients.

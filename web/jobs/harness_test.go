@@ -96,9 +96,9 @@ func (h *harness) waitState(id string, want spooler.State) spooler.Event {
 // stageFakes stands in for render, envelope and uploader.
 type stageFakes struct{}
 
-func (stageFakes) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (int, error) {
+func (stageFakes) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (spooler.RenderResult, error) {
 	n, err := io.Copy(out, in)
-	return int(n/100) + 1, err
+	return spooler.RenderResult{Pages: int(n/100) + 1}, err
 }
 
 type nopCloser struct{ io.Writer }
