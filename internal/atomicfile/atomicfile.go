@@ -65,4 +65,3 @@ func Commit(f *os.File, path string) error {
 	}
 	return SyncDir(filepath.Dir(path))
 }
-
