@@ -52,9 +52,15 @@ type Printer struct {
 }
 
 // Home returns the directory holding config and state: $SEALPRINT_HOME if
-// set, else the user's config directory + "/sealprint".
+// set, else the machine setting Home (Windows registry), else the user's
+// config directory + "/sealprint".
 func Home(getenv func(string) string) (string, error) {
 	if h := getenv("SEALPRINT_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	if m, err := machineSettings(); err != nil {
+		return "", err
+	} else if h := m[MachineHome]; h != "" {
 		return filepath.Abs(h)
 	}
 	d, err := os.UserConfigDir()
@@ -65,11 +71,19 @@ func Home(getenv func(string) string) (string, error) {
 }
 
 // Load reads the config in home. A missing file yields an empty Config.
-// Environment overrides (SEALPRINT_RELAY, SEALPRINT_TOKEN, SEALPRINT_PROXY,
+// The machine settings (Windows registry, see MachineSettings) and then
+// environment overrides (SEALPRINT_RELAY, SEALPRINT_TOKEN, SEALPRINT_PROXY,
 // SEALPRINT_PAC, SEALPRINT_CA) are applied on top.
 func Load(home string, getenv func(string) string) (*Config, error) {
 	c, err := LoadFile(home)
 	if err != nil {
+		return nil, err
+	}
+	m, err := machineSettings()
+	if err != nil {
+		return nil, err
+	}
+	if err := applyMachine(c, m); err != nil {
 		return nil, err
 	}
 	for env, field := range map[string]*string{
@@ -85,6 +99,9 @@ func Load(home string, getenv func(string) string) (*Config, error) {
 	}
 	return c, nil
 }
+
+// machineSettings is MachineSettings, replaced in tests.
+var machineSettings = MachineSettings
 
 // LoadFile reads the config file in home without environment overrides;
 // use it before modifying and saving the file.
