@@ -29,6 +29,9 @@ type Manifest struct {
 	// Dirs are directories install created; uninstall removes them when
 	// they are empty.
 	Dirs []string `json:"dirs,omitempty"`
+	// Secrets are the names of secrets install put in the OS keyring (the
+	// sender key), which live outside the files.
+	Secrets []string `json:"secrets,omitempty"`
 	// RunKey is true when install added the agent to the Windows Run key.
 	RunKey bool `json:"run_key,omitempty"`
 }
@@ -75,6 +78,13 @@ func (m *Manifest) AddPrinter(name string) {
 func (m *Manifest) AddFile(path string) {
 	if !slices.Contains(m.Files, path) {
 		m.Files = append(m.Files, path)
+	}
+}
+
+// AddDir records a directory install created.
+func (m *Manifest) AddDir(path string) {
+	if !slices.Contains(m.Dirs, path) {
+		m.Dirs = append(m.Dirs, path)
 	}
 }
 

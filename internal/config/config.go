@@ -106,16 +106,35 @@ var machineSettings = MachineSettings
 // LoadFile reads the config file in home without environment overrides;
 // use it before modifying and saving the file.
 func LoadFile(home string) (*Config, error) {
-	var c Config
-	b, err := os.ReadFile(filepath.Join(home, FileName))
+	c, err := ReadFile(filepath.Join(home, FileName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return &c, nil
+		return &Config{}, nil
+	}
+	return c, err
+}
+
+// maxConfigBytes bounds a config file.
+const maxConfigBytes = 4 << 20
+
+// ReadFile reads a config file at path (for 'sealprint install --config').
+func ReadFile(path string) (*Config, error) {
+	var c Config
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if st.Size() > maxConfigBytes {
+		return nil, fmt.Errorf("config %s is larger than 4 MiB", path)
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("parse config %s: %w", filepath.Join(home, FileName), err)
+		return nil, fmt.Errorf("parse config %s: %w", path, err)
 	}
 	return &c, nil
 }
@@ -141,4 +160,28 @@ func (c *Config) Queue(name string) *Queue {
 		}
 	}
 	return nil
+}
+
+// Merge copies the settings src has into c: src's non-empty fields win,
+// and its queues replace c's queues of the same name.
+func (c *Config) Merge(src *Config) {
+	for _, f := range []struct{ dst, src *string }{
+		{&c.Relay, &src.Relay}, {&c.Token, &src.Token}, {&c.Proxy, &src.Proxy},
+		{&c.ProxyUser, &src.ProxyUser}, {&c.PAC, &src.PAC}, {&c.CA, &src.CA},
+		{&c.Printer.Listen, &src.Printer.Listen},
+	} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	if src.Printer.MaxDocumentBytes != 0 {
+		c.Printer.MaxDocumentBytes = src.Printer.MaxDocumentBytes
+	}
+	for _, q := range src.Queues {
+		if old := c.Queue(q.Name); old != nil {
+			old.Recipients = q.Recipients
+		} else {
+			c.Queues = append(c.Queues, q)
+		}
+	}
 }

@@ -22,6 +22,9 @@ const (
 // maxMachineValue bounds one machine setting.
 const maxMachineValue = 64 << 10
 
+// ApplyMachine overlays machine settings m on c.
+func ApplyMachine(c *Config, m map[string]string) error { return applyMachine(c, m) }
+
 // applyMachine overlays machine settings m on c.
 func applyMachine(c *Config, m map[string]string) error {
 	for name, field := range map[string]*string{
