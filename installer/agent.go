@@ -6,20 +6,23 @@ import (
 	"strings"
 )
 
-// AgentEntry is how the per-user agent is started at login on Unix
-// systems: a file to create. On Windows the Run key is used instead
-// (AddRunKey), and AgentEntry returns ok false.
+// AgentEntry is how the per-user agent is started at login: on macOS a
+// launchd agent file to create. On Windows the Run key is used instead
+// (AddRunKey). On Linux the system service's home is root's alone, so a
+// user's agent could not read it: there is no login entry, and ok is false
+// (XDGAutostart gives the entry for a home shared with a group).
 func AgentEntry(exe string) (path, content string, ok bool) {
 	switch runtime.GOOS {
-	case "linux", "freebsd":
-		return "/etc/xdg/autostart/sealprint-agent.desktop", xdgAutostart(exe), true
 	case "darwin":
 		return "/Library/LaunchAgents/org.sealprint.agent.plist", launchAgent(exe), true
 	}
 	return "", "", false
 }
 
-// xdgAutostart is the freedesktop autostart entry for every user's session.
+// XDGAutostart is the freedesktop autostart entry
+// (/etc/xdg/autostart/sealprint-agent.desktop) for every user's session.
+func XDGAutostart(exe string) string { return xdgAutostart(exe) }
+
 func xdgAutostart(exe string) string {
 	return fmt.Sprintf(`[Desktop Entry]
 Type=Application

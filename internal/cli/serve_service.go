@@ -29,6 +29,10 @@ func runServeService(ctx context.Context, e *env, args []string) error {
 	if err := importMachineSettings(home); err != nil {
 		return err
 	}
+	// An MSI-installed service is the first to run: it creates the key.
+	if err := installKey(ctx, e, &installer.Manifest{}, "", ""); err != nil {
+		return err
+	}
 	exe, _ := os.Executable()
 	return installer.RunService(ctx, serviceConfig(exe, home), func(ctx context.Context) error {
 		return runServe(context.WithValue(ctx, inServiceKey{}, true), e, args)
@@ -63,6 +67,7 @@ func importMachineSettings(home string) error {
 // each start, so a printer deleted by hand comes back.
 func ensureSystemPrinters(ctx context.Context, home string, getenv func(string) string, log *slog.Logger) {
 	sys := installer.SystemPrinters(os.Environ())
+	manifestPath := filepath.Join(home, installer.ManifestName)
 	for {
 		cfg, err := config.Load(home, getenv)
 		if err == nil {
@@ -70,6 +75,16 @@ func ensureSystemPrinters(ctx context.Context, home string, getenv func(string) 
 			added, err = installer.Ensure(ctx, sys, systemQueues(cfg))
 			if len(added) > 0 {
 				log.Info("system printers registered", "printers", added)
+				// Recorded, so that uninstall (a package's prerm) removes them.
+				if m, merr := installer.LoadManifest(manifestPath); merr == nil {
+					for _, n := range added {
+						m.AddPrinter(n)
+					}
+					merr = m.Save(manifestPath)
+					if merr != nil {
+						log.Warn("install manifest", "err", merr)
+					}
+				}
 			}
 		}
 		if err != nil && ctx.Err() == nil {

@@ -73,7 +73,8 @@ func Home(getenv func(string) string) (string, error) {
 // Load reads the config in home. A missing file yields an empty Config.
 // The machine settings (Windows registry, see MachineSettings) and then
 // environment overrides (SEALPRINT_RELAY, SEALPRINT_TOKEN, SEALPRINT_PROXY,
-// SEALPRINT_PAC, SEALPRINT_CA) are applied on top.
+// SEALPRINT_PAC, SEALPRINT_CA, SEALPRINT_LISTEN, and SEALPRINT_QUEUES as
+// "Name=email[,email];…") are applied on top.
 func Load(home string, getenv func(string) string) (*Config, error) {
 	c, err := LoadFile(home)
 	if err != nil {
@@ -95,6 +96,14 @@ func Load(home string, getenv func(string) string) (*Config, error) {
 	} {
 		if v := getenv(env); v != "" {
 			*field = v
+		}
+	}
+	if v := getenv("SEALPRINT_LISTEN"); v != "" {
+		c.Printer.Listen = v
+	}
+	if v := getenv("SEALPRINT_QUEUES"); v != "" {
+		if err := applyMachine(c, map[string]string{MachineQueues: v}); err != nil {
+			return nil, fmt.Errorf("SEALPRINT_QUEUES: %w", err)
 		}
 	}
 	return c, nil

@@ -17,6 +17,7 @@ const (
 	MachineCA     = "CA"       // PEM file of extra trusted CAs
 	MachineQueues = "Queues"   // "Name=email[,email];Name2=email"
 	MachineHome   = "Home"     // sealprint's home directory for the service
+	MachineListen = "Listen"   // the printer's address, host:port
 )
 
 // maxMachineValue bounds one machine setting.
@@ -34,6 +35,9 @@ func applyMachine(c *Config, m map[string]string) error {
 		if v := strings.TrimSpace(m[name]); v != "" {
 			*field = v
 		}
+	}
+	if v := strings.TrimSpace(m[MachineListen]); v != "" {
+		c.Printer.Listen = v
 	}
 	if v := strings.TrimSpace(m[MachineQueues]); v != "" {
 		qs, err := ParseQueues(v)

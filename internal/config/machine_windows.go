@@ -13,7 +13,7 @@ const (
 	policyKey  = `SOFTWARE\Policies\Sealprint`
 )
 
-var machineNames = []string{MachineRelay, MachineToken, MachineProxy, MachinePAC, MachineCA, MachineQueues, MachineHome}
+var machineNames = []string{MachineRelay, MachineToken, MachineProxy, MachinePAC, MachineCA, MachineQueues, MachineHome, MachineListen}
 
 // MachineSettings reads the machine settings from HKLM\SOFTWARE\Sealprint,
 // then HKLM\SOFTWARE\Policies\Sealprint on top. A missing key is no
