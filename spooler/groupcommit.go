@@ -163,7 +163,7 @@ func (g *groupCommitter) commitBatch(batch []*pendingJob) {
 		if errs[i] != nil {
 			continue
 		}
-		if err := os.Rename(p.dir, p.final); err != nil {
+		if err := atomicfile.Rename(p.dir, p.final); err != nil {
 			errs[i] = err
 			continue
 		}

@@ -1,5 +1,9 @@
 // Package atomicfile writes files so that a crash leaves either the old or
 // the new content, never a mix: temp file → fsync → rename → fsync dir.
+//
+// Where the operating system cannot sync a directory (Windows refuses to
+// open one for writing), SyncDir does nothing and Rename asks the file
+// system to flush the rename itself (MoveFileEx with write-through).
 package atomicfile
 
 import (
@@ -44,7 +48,7 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err = Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	return SyncDir(dir)
@@ -56,21 +60,8 @@ func Commit(f *os.File, path string) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", path, err)
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	return SyncDir(filepath.Dir(path))
-}
-
-// SyncDir fsyncs a directory so that renames and creations in it persist.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
 }

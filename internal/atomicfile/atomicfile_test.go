@@ -36,3 +36,26 @@ func TestWriteReplacesWhole(t *testing.T) {
 		t.Fatalf("content %q mode %v", b, st.Mode())
 	}
 }
+
+func TestRenameReplacesAndSyncDirAccepts(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, []byte("new"), 0o600)
+	os.WriteFile(b, []byte("old"), 0o600)
+	if err := Rename(a, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(b); string(got) != "new" {
+		t.Fatalf("after rename %q", got)
+	}
+	if _, err := os.Stat(a); !os.IsNotExist(err) {
+		t.Fatalf("source still there: %v", err)
+	}
+	if err := SyncDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	// A missing directory is an error on every system.
+	if err := SyncDir(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("SyncDir of a missing directory succeeded")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -85,7 +86,7 @@ func (d *doctor) run(ctx context.Context, e *env) {
 		d.fail("config", err.Error(), "repair or remove the file, then run 'sealprint enroll'")
 		return
 	}
-	d.ok("config", home+"/"+config.FileName)
+	d.ok("config", filepath.Join(home, config.FileName))
 	d.checkKeys(home, e)
 	if cfg.ProxyUser != "" {
 		ks, err := keystore.Open(home, keystoreOptions(e.getenv, nil))

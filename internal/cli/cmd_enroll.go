@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sealprint/sealprint/internal/config"
@@ -116,7 +117,7 @@ URL) goes to the OS keyring, never into the config file.`, e.stderr)
 	if err := config.Save(home, cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "enrolled with %s (config %s/%s)\n", cfg.Relay, home, config.FileName)
+	fmt.Fprintf(e.stdout, "enrolled with %s (config %s)\n", cfg.Relay, filepath.Join(home, config.FileName))
 	if cfg.Token == "" {
 		fmt.Fprintln(e.stdout, "note: no token saved yet; sending needs --token")
 	}

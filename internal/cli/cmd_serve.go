@@ -37,9 +37,13 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	keepSealed := fs.Bool("keep-sealed", false, "keep sealed copies after upload until the job record is removed")
 	retention := fs.String("retention", "30d", "how long records of finished jobs are kept")
 	maxJobs := fs.Int("max-jobs", 1000, "unfinished jobs the spool holds before the printer answers busy")
+	asService := fs.Bool("service", false, "run as the system service: take the machine settings, answer the service manager, register the system printers once listening")
 	_, err := parsePositional(fs, args, 0, 0, usage)
 	if err != nil {
 		return err
+	}
+	if *asService && ctx.Value(inServiceKey{}) == nil {
+		return runServeService(ctx, e, args)
 	}
 	keepFor, err := parseDuration(*retention)
 	if err != nil {
@@ -149,6 +153,9 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if err := jobs.WriteServiceInfo(filepath.Join(p.home, "spool"), jobs.ServiceInfo{URL: url, Token: token, PID: os.Getpid()}); err != nil {
 		l.Close()
 		return err
+	}
+	if *asService {
+		go ensureSystemPrinters(ctx, p.home, e.getenv, log)
 	}
 	log.Info("sealprint serving", "printer", "ipp://"+strings.TrimPrefix(url, "http://")+"/ipp/print/"+printer.DefaultQueue, "jobs", url+"/jobs")
 

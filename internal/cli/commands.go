@@ -18,6 +18,9 @@ func senderCommands() []command {
 		{"jobs", "list, release, cancel and retry print jobs", runJobs},
 		{"queues", "list, add and remove printer queues", runQueues},
 		{"doctor", "check config, keys, relay, proxies and printer queues", runDoctor},
+		{"install", "install the service, the agent and the printers on this computer", runInstall},
+		{"uninstall", "remove what 'sealprint install' added", runUninstall},
+		{"agent", "per-user companion: notifications, opens the jobs page", runAgent},
 	}
 }
 

@@ -86,9 +86,15 @@ type Printer struct {
 }
 
 // Home returns the directory holding config and state: $SEALPRINT_HOME if
-// set, else the user's config directory + "/sealprint".
+// set, else the machine setting Home (Windows registry), else the user's
+// config directory + "/sealprint".
 func Home(getenv func(string) string) (string, error) {
 	if h := getenv("SEALPRINT_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	if m, err := machineSettings(); err != nil {
+		return "", err
+	} else if h := m[MachineHome]; h != "" {
 		return filepath.Abs(h)
 	}
 	d, err := os.UserConfigDir()
@@ -99,11 +105,20 @@ func Home(getenv func(string) string) (string, error) {
 }
 
 // Load reads the config in home. A missing file yields an empty Config.
-// Environment overrides (SEALPRINT_RELAY, SEALPRINT_TOKEN, SEALPRINT_PROXY,
-// SEALPRINT_PAC, SEALPRINT_CA) are applied on top.
+// The machine settings (Windows registry, see MachineSettings) and then
+// environment overrides (SEALPRINT_RELAY, SEALPRINT_TOKEN, SEALPRINT_PROXY,
+// SEALPRINT_PAC, SEALPRINT_CA, SEALPRINT_LISTEN, and SEALPRINT_QUEUES as
+// "Name=email[,email];…") are applied on top.
 func Load(home string, getenv func(string) string) (*Config, error) {
 	c, err := LoadFile(home)
 	if err != nil {
+		return nil, err
+	}
+	m, err := machineSettings()
+	if err != nil {
+		return nil, err
+	}
+	if err := applyMachine(c, m); err != nil {
 		return nil, err
 	}
 	for env, field := range map[string]*string{
@@ -117,22 +132,52 @@ func Load(home string, getenv func(string) string) (*Config, error) {
 			*field = v
 		}
 	}
+	if v := getenv("SEALPRINT_LISTEN"); v != "" {
+		c.Printer.Listen = v
+	}
+	if v := getenv("SEALPRINT_QUEUES"); v != "" {
+		if err := applyMachine(c, map[string]string{MachineQueues: v}); err != nil {
+			return nil, fmt.Errorf("SEALPRINT_QUEUES: %w", err)
+		}
+	}
 	return c, nil
 }
+
+// machineSettings is MachineSettings, replaced in tests.
+var machineSettings = MachineSettings
 
 // LoadFile reads the config file in home without environment overrides;
 // use it before modifying and saving the file.
 func LoadFile(home string) (*Config, error) {
-	var c Config
-	b, err := os.ReadFile(filepath.Join(home, FileName))
+	c, err := ReadFile(filepath.Join(home, FileName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return &c, nil
+		return &Config{}, nil
+	}
+	return c, err
+}
+
+// maxConfigBytes bounds a config file.
+const maxConfigBytes = 4 << 20
+
+// ReadFile reads a config file at path (for 'sealprint install --config').
+func ReadFile(path string) (*Config, error) {
+	var c Config
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if st.Size() > maxConfigBytes {
+		return nil, fmt.Errorf("config %s is larger than 4 MiB", path)
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("parse config %s: %w", filepath.Join(home, FileName), err)
+		return nil, fmt.Errorf("parse config %s: %w", path, err)
 	}
 	return &c, nil
 }
@@ -158,4 +203,28 @@ func (c *Config) Queue(name string) *Queue {
 		}
 	}
 	return nil
+}
+
+// Merge copies the settings src has into c: src's non-empty fields win,
+// and its queues replace c's queues of the same name.
+func (c *Config) Merge(src *Config) {
+	for _, f := range []struct{ dst, src *string }{
+		{&c.Relay, &src.Relay}, {&c.Token, &src.Token}, {&c.Proxy, &src.Proxy},
+		{&c.ProxyUser, &src.ProxyUser}, {&c.PAC, &src.PAC}, {&c.CA, &src.CA},
+		{&c.Printer.Listen, &src.Printer.Listen},
+	} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	if src.Printer.MaxDocumentBytes != 0 {
+		c.Printer.MaxDocumentBytes = src.Printer.MaxDocumentBytes
+	}
+	for _, q := range src.Queues {
+		if old := c.Queue(q.Name); old != nil {
+			old.Recipients = q.Recipients
+		} else {
+			c.Queues = append(c.Queues, q)
+		}
+	}
 }

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sealprint/sealprint/installer"
+	"github.com/sealprint/sealprint/internal/config"
+)
+
+// inServiceKey marks the context of a serve run by runServeService.
+type inServiceKey struct{}
+
+// runServeService runs 'sealprint serve' as the system service: the
+// machine settings (Windows registry) are moved into the config first, then
+// serve runs under the service manager.
+func runServeService(ctx context.Context, e *env, args []string) error {
+	home, err := config.Home(e.getenv)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", home, err)
+	}
+	if err := importMachineSettings(home); err != nil {
+		return err
+	}
+	// An MSI-installed service is the first to run: it creates the key.
+	if err := installKey(ctx, e, &installer.Manifest{}, "", ""); err != nil {
+		return err
+	}
+	exe, _ := os.Executable()
+	return installer.RunService(ctx, serviceConfig(exe, home), func(ctx context.Context) error {
+		return runServe(context.WithValue(ctx, inServiceKey{}, true), e, args)
+	})
+}
+
+// importMachineSettings writes the machine settings (relay, token, queues
+// from the MSI or Group Policy) into the config file, which the printer
+// watches for queues, and deletes the token from the registry, which every
+// user can read. The policy key is read again at each start, so a changed
+// policy applies at the next start.
+func importMachineSettings(home string) error {
+	m, err := config.MachineSettings()
+	if err != nil || len(m) == 0 {
+		return err
+	}
+	cfg, err := config.LoadFile(home)
+	if err != nil {
+		return err
+	}
+	if err := config.ApplyMachine(cfg, m); err != nil {
+		return err
+	}
+	if err := config.Save(home, cfg); err != nil {
+		return err
+	}
+	return config.ForgetMachineToken()
+}
+
+// ensureSystemPrinters registers the system printers for the configured
+// queues, and again whenever one goes missing: a service checks them on
+// each start, so a printer deleted by hand comes back.
+func ensureSystemPrinters(ctx context.Context, home string, getenv func(string) string, log *slog.Logger) {
+	sys := installer.SystemPrinters(os.Environ())
+	manifestPath := filepath.Join(home, installer.ManifestName)
+	for {
+		cfg, err := config.Load(home, getenv)
+		if err == nil {
+			var added []string
+			added, err = installer.Ensure(ctx, sys, systemQueues(cfg))
+			if len(added) > 0 {
+				log.Info("system printers registered", "printers", added)
+				// Recorded, so that uninstall (a package's prerm) removes them.
+				if m, merr := installer.LoadManifest(manifestPath); merr == nil {
+					for _, n := range added {
+						m.AddPrinter(n)
+					}
+					merr = m.Save(manifestPath)
+					if merr != nil {
+						log.Warn("install manifest", "err", merr)
+					}
+				}
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("system printers", "err", err, "config", filepath.Join(home, config.FileName))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Minute):
+		}
+	}
+}

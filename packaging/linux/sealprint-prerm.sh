@@ -1,0 +1,11 @@
+#!/bin/sh
+# Removes the CUPS queues and stops the service; keeps the config, keys
+# and spool (removed on purge).
+set -e
+case "$1" in remove|deconfigure) ;; *) exit 0 ;; esac
+export SEALPRINT_HOME=/var/lib/sealprint SEALPRINT_KEYRING=file LC_ALL=C
+if [ -d /run/systemd/system ]; then
+	systemctl disable --now sealprint.service >/dev/null 2>&1 || true
+fi
+/usr/bin/sealprint uninstall --keep-data || true
+exit 0

@@ -1,0 +1,12 @@
+#!/bin/sh
+set -e
+[ "$1" = configure ] || exit 0
+install -d -m 0750 -o sealrelay -g sealrelay /var/lib/sealrelay
+chown root:sealrelay /etc/sealrelay/sealrelay.env
+chmod 0640 /etc/sealrelay/sealrelay.env
+if [ -d /run/systemd/system ]; then
+	systemctl daemon-reload || true
+	systemctl enable sealrelay.service >/dev/null 2>&1 || true
+	systemctl restart sealrelay.service || true
+fi
+exit 0
