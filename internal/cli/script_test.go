@@ -1,24 +1,17 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
-	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
-	"github.com/sealprint/sealprint/internal/testutil"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
 // TestMain lets testscript run sealprint and sealrelay in-process as
@@ -88,85 +81,22 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-func readArmoredKey(path string) (*openpgp.Entity, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	list, err := openpgp.ReadArmoredKeyRing(f)
-	if err != nil {
-		return nil, err
-	}
-	return list[0], nil
-}
-
 func reencrypt(msgPath, secPath, pubPath, outPath string) error {
-	sec, err := readArmoredKey(secPath)
+	msg, err := os.ReadFile(msgPath)
 	if err != nil {
 		return err
 	}
-	pub, err := readArmoredKey(pubPath)
+	sec, err := os.ReadFile(secPath)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(msgPath)
+	pub, err := os.ReadFile(pubPath)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var in io.Reader = f
-	if blk, err := armor.Decode(f); err == nil {
-		in = blk.Body
-	} else {
-		f.Seek(0, io.SeekStart)
+	out, err := testutil.Reencrypt(msg, sec, pub)
+	if err != nil {
+		return err
 	}
-	r := packet.NewReader(in)
-	var key []byte
-	var cipher packet.CipherFunction
-	for {
-		p, err := r.Next()
-		if err != nil {
-			return err
-		}
-		switch p := p.(type) {
-		case *packet.EncryptedKey:
-			for _, k := range sec.DecryptionKeys(p.KeyId, time.Time{}, nil) {
-				if p.Decrypt(k.PrivateKey, nil) == nil {
-					key, cipher = p.Key, p.CipherFunc
-				}
-			}
-		case *packet.SymmetricallyEncrypted:
-			rc, err := p.Decrypt(cipher, key)
-			if err != nil {
-				return err
-			}
-			inner, err := io.ReadAll(rc)
-			if err != nil {
-				return err
-			}
-			if err := rc.Close(); err != nil {
-				return err
-			}
-			ek, err := pub.EncryptionKeyWithError(time.Now(), nil)
-			if err != nil {
-				return err
-			}
-			nk := make([]byte, 32)
-			rand.Read(nk)
-			var out bytes.Buffer
-			if err := packet.SerializeEncryptedKeyAEAD(&out, ek.PublicKey, packet.CipherAES256, false, nk, nil); err != nil {
-				return err
-			}
-			w, err := packet.SerializeSymmetricallyEncrypted(&out, packet.CipherAES256, false, packet.CipherSuite{}, nk, nil)
-			if err != nil {
-				return err
-			}
-			w.Write(inner)
-			if err := w.Close(); err != nil {
-				return err
-			}
-			return os.WriteFile(outPath, out.Bytes(), 0o644)
-		}
-	}
+	return os.WriteFile(outPath, out, 0o644)
 }

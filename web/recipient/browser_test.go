@@ -281,6 +281,50 @@ func TestBrowser(t *testing.T) {
 		shot(t, ctx2, "locked-fr-phone", "fr", true)
 	})
 
+	t.Run("a document passed on to a third key says so", func(t *testing.T) {
+		bob, err := envelope.GenerateKey("Cdt Bob", "bob@police.example", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		me, err := envelope.GenerateKey("Lt Eve", "eve@police.example", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bobSec, mePub, meSec bytes.Buffer
+		bob.WriteSecret(&bobSec, true, nil)
+		me.WritePublic(&mePub, true)
+		me.WriteSecret(&meSec, true, []byte("correct horse battery"))
+		keyFile := filepath.Join(t.TempDir(), "eve-secret.asc")
+		os.WriteFile(keyFile, meSec.Bytes(), 0o600)
+		s := e.seal(t, samplePDF(1), []*envelope.Key{bob.Public()}, "")
+		passed, err := testutil.Reencrypt(s.cipher, bobSec.Bytes(), mePub.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.cipher = passed
+		d := e.addDrop(t, s, "key", "")
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/d/"+d.id)); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "key")
+		err = chromedp.Do(ctx,
+			chromedp.SetUploadFiles(chromedp.CSS(`#import-file`), []string{keyFile}),
+			chromedp.SendKeys(chromedp.CSS(`#import-pass`), "correct horse battery"),
+			chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "decrypted")
+		addressed, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.addressed`))
+		notice, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("not-for-you").hidden ? "" : document.getElementById("not-for-you").textContent`))
+		want := bob.Fingerprint()[:4] + " " + bob.Fingerprint()[4:8]
+		if addressed != "others" || !strings.Contains(notice, "not to you") || !strings.Contains(notice, want) {
+			t.Fatalf("passed-on document: addressed %q, notice %q (want %s)", addressed, notice, want)
+		}
+	})
+
 	t.Run("key mode with an imported key", func(t *testing.T) {
 		me, err := envelope.GenerateKey("Cdt Martin", "cdt.martin@police.example", nil)
 		if err != nil {

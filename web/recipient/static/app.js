@@ -171,6 +171,12 @@ async function showDocument(id, opened, cipherHex, info) {
     info.sender_fingerprint.toUpperCase() === fpr && typeof info.sender_org === "string" && info.sender_org !== "";
   root.dataset.identity = vouched ? "verified" : "unverified";
   $("verdict").classList.toggle("unverified", !vouched);
+  root.dataset.addressed = opened.notForMe ? "others" : "you";
+  show($("not-for-you"), opened.notForMe === true);
+  if (opened.notForMe) {
+    const list = opened.intended.map((f) => f.match(/.{1,4}/g).join(" ")).join(", ");
+    bind($("not-for-you"), () => t("sig.notforyou", { list }));
+  }
   if (vouched) {
     bind($("verdict-title"), () => t("sig.good"));
     bind($("verdict-text"), () => t("sig.goodtext", { who, org: info.sender_org }));

@@ -81,7 +81,10 @@ function keyIDs(key) {
 /**
  * open decrypts ciphertext (Uint8Array) with either the link secret or the
  * recipient's unlocked keys, and verifies it was signed by senderKey.
- * Returns {data, filename, sessionKey, signer: {fingerprint, userID}}.
+ * Returns {data, filename, sessionKey, signer: {fingerprint, userID},
+ * intended, notForMe}: intended lists the fingerprints the signature names
+ * as recipients; notForMe is true in key mode when none of them is one of
+ * the keys that opened it (someone passed the document on).
  */
 export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
   let message;
@@ -119,18 +122,70 @@ export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
   if (!result.signatures || result.signatures.length === 0) throw new OpenError("badsig", "not signed");
   const senderIDs = keyIDs(senderKey);
   let good = false;
+  let intended = [];
   for (const s of result.signatures) {
     try {
-      if ((await s.verified) === true && senderIDs.includes(s.keyID.toHex())) good = true;
+      if ((await s.verified) === true && senderIDs.includes(s.keyID.toHex())) {
+        good = true;
+        const sig = await s.signature;
+        intended = intendedRecipients(sig.packets[0]);
+      }
     } catch (e) {
       throw new OpenError("badsig", e.message);
     }
   }
+  const mine = keys ? keys.map((k) => k.getFingerprint().toUpperCase()) : [];
+  const notForMe = !!keys && intended.length > 0 && !intended.some((f) => mine.includes(f));
   if (!good) throw new OpenError("badsig", "no signature by the sender's key");
   return {
     data: result.data,
     filename: result.filename || "",
     sessionKey: used.data,
     signer: { fingerprint: senderKey.getFingerprint().toUpperCase(), userID: senderKey.getUserIDs()[0] || "" },
+    intended,
+    notForMe,
   };
+}
+
+/**
+ * intendedRecipients reads the Intended Recipient Fingerprint subpackets
+ * (RFC 9580 §5.2.3.36, type 35) of a signature packet's hashed area, which
+ * OpenPGP.js keeps as signatureData. Returns upper-case hex fingerprints.
+ */
+export function intendedRecipients(packet) {
+  const d = packet && packet.signatureData;
+  if (!d || d.length < 6) return [];
+  let i;
+  let end;
+  if (d[0] === 4 || d[0] === 5) {
+    i = 6;
+    end = 6 + ((d[4] << 8) | d[5]);
+  } else if (d[0] === 6 && d.length >= 8) {
+    i = 8;
+    end = 8 + (((d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7]) >>> 0);
+  } else {
+    return [];
+  }
+  end = Math.min(end, d.length);
+  const out = [];
+  while (i < end) {
+    let len = d[i];
+    if (len < 192) {
+      i += 1;
+    } else if (len < 255) {
+      if (i + 1 >= end) break;
+      len = ((len - 192) << 8) + d[i + 1] + 192;
+      i += 2;
+    } else {
+      if (i + 4 >= end) break;
+      len = ((d[i + 1] << 24) | (d[i + 2] << 16) | (d[i + 3] << 8) | d[i + 4]) >>> 0;
+      i += 5;
+    }
+    if (len < 1 || i + len > end) break;
+    if ((d[i] & 0x7f) === 35 && len > 2) {
+      out.push(Array.from(d.subarray(i + 2, i + len), (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase());
+    }
+    i += len;
+  }
+  return out;
 }
