@@ -106,6 +106,15 @@ func TestRelayBinaryEndToEnd(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(home, "keys", "pins.json")); strings.Contains(string(b), "newuser") {
 		t.Fatalf("pinned without confirmation: %s", b)
 	}
+	// keys lookup shows a first key without pinning it, and pins it once
+	// confirmed; the printed job's path.
+	out = run(t, env, printBin, "keys", "lookup", "newuser@police.example")
+	if !strings.Contains(out, "not pinned") || !strings.Contains(out, "--accept-new-key "+first) {
+		t.Fatalf("keys lookup of a first key: %s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(home, "keys", "pins.json")); strings.Contains(string(b), "newuser") {
+		t.Fatalf("keys lookup pinned without confirmation: %s", b)
+	}
 	run(t, env, printBin, "send", "--to", "newuser@police.example", "--accept-new-key", first, doc)
 	var pins map[string]string
 	b, err = os.ReadFile(filepath.Join(home, "keys", "pins.json"))

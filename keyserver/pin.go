@@ -68,8 +68,9 @@ func Resolve(ctx context.Context, client *http.Client, relayURL, email string, p
 				where = "the relay's directory only (its domain publishes no key)"
 			}
 			return r, fmt.Errorf("%w: %s is written to for the first time; its key %s comes from %s. "+
-				"Confirm the fingerprint with the recipient (by phone), then send again with --accept-new-key %s",
-				ErrNewKey, addr, r.Fingerprint, where, r.Fingerprint)
+				"Confirm the fingerprint with the recipient (by phone), then accept it with --accept-new-key %s "+
+				"(sealprint send, or 'sealprint keys lookup %s --accept-new-key %s' before retrying a printed job)",
+				ErrNewKey, addr, r.Fingerprint, where, r.Fingerprint, addr, r.Fingerprint)
 		}
 		if err := pins.Pin(addr, r.Fingerprint); err != nil {
 			return nil, fmt.Errorf("pin %s: %w", addr, err)

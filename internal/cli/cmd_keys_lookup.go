@@ -138,8 +138,10 @@ type lookupResult struct {
 }
 
 func runKeysLookup(ctx context.Context, e *env, args []string) error {
-	fs := newFlags("keys lookup", "sealprint keys lookup EMAIL [--json]\n\nFinds EMAIL's key in the relay's key directory, then in the Web Key Directory\nof its domain, pins its fingerprint on first use and adds it to the address\nbook. A key that differs from the pinned one is refused (KEY CHANGED).", e.stderr)
+	fs := newFlags("keys lookup", "sealprint keys lookup EMAIL [--accept-new-key FPR] [--json]\n\nFinds EMAIL's key in the Web Key Directory of its domain, then in the relay's\nkey directory (both answering different keys is refused). A key seen for the\nfirst time is shown, and pinned and added to the address book only with\n--accept-new-key FPR once the recipient confirmed FPR. A key that differs from\nthe pinned one is refused (KEY CHANGED).", e.stderr)
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	var acceptNew listFlag
+	fs.Var(&acceptNew, "accept-new-key", "fingerprint confirmed with the recipient")
 	pos, err := parsePositional(fs, args, 1, 1, "sealprint keys lookup EMAIL")
 	if err != nil {
 		return err
@@ -150,7 +152,17 @@ func runKeysLookup(ctx context.Context, e *env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
-	k, r, err := p.lookupAndPin(ctx, pos[0], nil)
+	p.acceptNew = acceptNew
+	k, r, err := p.lookupAndPin(ctx, pos[0], p.acceptFirstKey(pos[0]))
+	if errors.Is(err, keyserver.ErrNewKey) {
+		res := lookupResult{Email: strings.ToLower(pos[0]), Fingerprint: r.Fingerprint, Source: r.Source, Status: "unconfirmed", Error: err.Error()}
+		if *jsonOut {
+			return json.NewEncoder(e.stdout).Encode(res)
+		}
+		fmt.Fprintf(e.stdout, "%s\t%s\nfound at %s; not pinned: confirm the fingerprint with the recipient, then run again with --accept-new-key %s\n",
+			res.Email, groupFingerprint(res.Fingerprint), res.Source, res.Fingerprint)
+		return nil
+	}
 	if err != nil && !errors.Is(err, keyserver.ErrKeyChanged) {
 		return err
 	}
