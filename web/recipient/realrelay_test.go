@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -75,13 +76,23 @@ func startRealRelay(t *testing.T) *realRelay {
 	t.Cleanup(func() { ts.Close(); rs.Close() })
 	r.cfg, r.url = cfg, cfg.PublicURL
 
-	_, token, err := relay.CreateSender(context.Background(), cfg.Store, "CHU de Lyon — UMJ", r.doctorMail, time.Now())
+	// The doctor enrols with the organisation's token and IT approves her:
+	// the page shows her documents as verified by the organisation.
+	_, token, err := relay.CreateToken(context.Background(), cfg.Store,
+		relay.TokenSpec{Kind: relay.KindOrg, Name: "CHU de Lyon — UMJ", Org: "CHU de Lyon — UMJ"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.doctor = &sealprintUser{t: t, home: filepath.Join(t.TempDir(), "home"), wd: t.TempDir()}
 	r.doctor.run("keys", "generate", "--name", "Dr Claire Martin", "--email", r.doctorMail)
-	r.doctor.run("enroll", "--relay", cfg.PublicURL, "--token", token)
+	enrolled := r.doctor.run("enroll", "--relay", cfg.PublicURL, "--token", token)
+	id := regexp.MustCompile(`\(sender (s_[0-9a-f]+)\)`).FindStringSubmatch(enrolled)
+	if id == nil {
+		t.Fatalf("enroll printed %q", enrolled)
+	}
+	if _, err := relay.ApproveSender(context.Background(), cfg.Store, id[1]); err != nil {
+		t.Fatal(err)
+	}
 
 	officer, err := envelope.GenerateKey("Cdt Martin", r.officerMail, nil)
 	if err != nil {
