@@ -2,11 +2,13 @@ package relay
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/relayapi"
@@ -125,8 +127,19 @@ func FuzzVerifyAudit(f *testing.F) {
 	f.Add([]byte(`{"seq":1,"at":"2026-11-23T12:00:00Z","event":"create","drop":"d","prev":"` + zeroHash + `"}` + "\n"))
 	f.Add([]byte("{}\n{}\n"))
 	f.Add([]byte(""))
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
+	cp := signCheckpoint(key, 1, zeroHash, time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	line, _ := json.Marshal(AuditEvent{Seq: 1, At: cp.At, Event: EventCheckpoint, Prev: zeroHash, KeyID: cp.KeyID, Sig: cp.Sig})
+	f.Add(append(line, '\n'))
+	pub := key.Public().(ed25519.PublicKey)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		VerifyAudit(bytes.NewReader(data))
+		// A report that passed counts only checkpoints whose signature
+		// holds under the key.
+		rep, err := VerifySignedAudit(bytes.NewReader(data), pub)
+		if err == nil && rep.LastCheckpoint != nil && rep.LastCheckpoint.Verify(pub) != nil {
+			t.Fatalf("accepted a checkpoint the key did not sign: %+v", rep.LastCheckpoint)
+		}
 	})
 }
 
