@@ -41,7 +41,7 @@ func (s *Server) initUploads() error {
 // Creation, HEAD and PATCH need the bearer token of the drop's sender.
 func (s *Server) tusHandler() http.Handler {
 	composer := tushandler.NewStoreComposer()
-	composer.UseCore(s.uploads.store)
+	composer.UseCore(fullDiskStore{s.uploads.store})
 	composer.UseLocker(s.uploads.locker)
 	// Location headers name the public URL when there is one (a proxy in
 	// front would otherwise make them http://internal-host/…).

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sealprint/sealprint/internal/diskfull"
 )
 
 // Incoming describes a job handed over by the printer.
@@ -54,7 +56,7 @@ func (s *Spooler) newID() (string, error) {
 // spool is full, or its disk is, it returns a *BusyError.
 func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (string, error) {
 	id, err := s.accept(ctx, in, doc)
-	if err != nil && isNoSpace(err) {
+	if err != nil && diskfull.Is(err) {
 		s.log.Warn("spool: job refused, the disk is full", "err", err)
 		return "", &BusyError{Reason: "no space left on the spool's disk"}
 	}

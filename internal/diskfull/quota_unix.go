@@ -1,6 +1,6 @@
 //go:build unix
 
-package spooler
+package diskfull
 
 import "syscall"
 
