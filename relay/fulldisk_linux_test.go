@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/sealprint/sealprint/relayapi"
 )
 
 // On a real full disk (a small tmpfs under the upload area) a PATCH gets
@@ -32,7 +34,7 @@ func TestUploadFullDisk(t *testing.T) {
 		c.MaxSize = 8 << 20
 	})
 	data := randomBytes(t, 3<<20)
-	c := h.create(data, CreateRequest{Recipients: []string{"martin@police.example"}})
+	c := h.create(data, relayapi.CreateDropRequest{Recipients: []string{"martin@police.example"}})
 	resp, body := h.tusCreate(c.ID, int64(len(data)), h.auth()...)
 	expect(t, resp, body, http.StatusCreated)
 	resp, body = h.patch(c.ID, 0, data, h.auth()...)
