@@ -130,6 +130,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	srv, err := printer.New(printer.Config{
 		Listen:           addr,
 		MaxDocumentBytes: p.cfg.Printer.MaxDocumentBytes,
+		HostNames:        p.cfg.Printer.HostNames,
 		Queues:           printerQueues(config.QueueWatcher(p.home)),
 		Logger:           log,
 	}, printerSpool{sp})
