@@ -140,8 +140,14 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	prtMu.Lock()
 	prt = srv
 	prtMu.Unlock()
-	token := jobs.NewAPIToken()
-	page := jobs.Handler(sp, jobs.Options{APIToken: token, AddressBook: func() []jobs.Contact { return addressBook(p, log) }, Logger: log})
+	// The user's secret, kept in the user's own state dir (0600): the page
+	// and the API need it, so another account on a shared PC cannot read
+	// or release this user's jobs.
+	token, err := jobs.LoadOrCreateSecret(p.home)
+	if err != nil {
+		return err
+	}
+	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser), AddressBook: func() []jobs.Contact { return addressBook(p, log) }, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 
