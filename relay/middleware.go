@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/sealprint/sealprint/internal/redact"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,7 +69,7 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 			s.metrics.requests.WithLabelValues(r.Method, statusClass(rec.status)).Inc()
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path), // never RawQuery: it is not ours to log
+				slog.String("path", redact.Path(r.URL.Path)), // no query, no tokens or addresses
 				slog.Int("status", rec.status),
 				slog.Int64("bytes", rec.bytes),
 				slog.Duration("duration", time.Since(start)))

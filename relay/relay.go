@@ -22,6 +22,7 @@ import (
 
 	"github.com/sealprint/sealprint/internal/atomicfile"
 	"github.com/sealprint/sealprint/internal/mail"
+	"github.com/sealprint/sealprint/internal/redact"
 )
 
 // Defaults and limits of the API.
@@ -104,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	} else {
-		s.log = slog.New(requestIDHandler{cfg.Logger.Handler()})
+		s.log = slog.New(requestIDHandler{redact.Handler(cfg.Logger.Handler())})
 	}
 	s.now = cfg.Now
 	if s.now == nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sealprint/sealprint/internal/redact"
 	"github.com/sealprint/sealprint/relayapi"
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tushandler "github.com/tus/tusd/v2/pkg/handler"
@@ -202,7 +203,7 @@ func (u *uploadArea) lock(ctx context.Context, id string) (func(), error) {
 // tusLogger passes tusd's warnings and errors to log; tusd's per-request
 // info lines are dropped (Wrap logs every request once).
 func tusLogger(log *slog.Logger) *expslog.Logger {
-	w := lineWriter(func(line string) { log.Warn("tus", "msg", line) })
+	w := lineWriter(func(line string) { log.Warn("tus", "msg", redact.String(line)) })
 	return expslog.New(expslog.NewTextHandler(w, &expslog.HandlerOptions{Level: expslog.LevelWarn}))
 }
 

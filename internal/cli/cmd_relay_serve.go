@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sealprint/sealprint/internal/mail"
+	"github.com/sealprint/sealprint/internal/redact"
 	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/relay"
 	"github.com/sealprint/sealprint/web/recipient"
@@ -87,6 +88,7 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	if *jsonLogs {
 		h = slog.NewJSONHandler(e.stderr, nil)
 	}
+	h = redact.Handler(h) // every line, also the HTTP server's own
 	logger := slog.New(h)
 
 	cfg, closer, err := relay.DataDir{Root: *data}.Open()

@@ -15,6 +15,7 @@ import (
 	"github.com/sealprint/sealprint/deliver"
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
+	"github.com/sealprint/sealprint/internal/redact"
 	"github.com/sealprint/sealprint/printer"
 	"github.com/sealprint/sealprint/spooler"
 	"github.com/sealprint/sealprint/web/jobs"
@@ -60,7 +61,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if addr == "" {
 		addr = printer.DefaultListen
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(redact.Handler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
 	signer, err := p.senderKey()
 	if err != nil {
