@@ -198,7 +198,7 @@ written to standard output only after verification, up to 1 GiB.`, e.stderr)
 		// Tell the sender, with a proof only a decrypting recipient can
 		// make; a failure here does not undo the opening.
 		proof := envelope.ReceiptProof(msg.SessionKey, fetched.sha256)
-		if err := fetched.client.PostReceipt(ctx, fetched.id, proof); err == nil {
+		if err := fetched.client.PostReceipt(ctx, fetched.id, fetched.receiptToken, proof); err == nil {
 			res.ReceiptSent = true
 		}
 	}
@@ -280,6 +280,8 @@ type downloaded struct {
 	id        string
 	sha256    string
 	client    *uploader.Client
+	// receiptToken is the download's one-time token for the receipt.
+	receiptToken string
 }
 
 func (p *pc) download(ctx context.Context, link, code string, priv *privateDir) (*downloaded, error) {
@@ -318,7 +320,8 @@ func (p *pc) download(ctx context.Context, link, code string, priv *privateDir) 
 		return nil, err
 	}
 	h := sha256.New()
-	if _, err := client.Download(ctx, id, grant, io.MultiWriter(f, h)); err != nil {
+	got, err := client.DownloadDrop(ctx, id, grant, io.MultiWriter(f, h))
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -328,7 +331,7 @@ func (p *pc) download(ctx context.Context, link, code string, priv *privateDir) 
 	}
 	return &downloaded{file: f, secret: secret, senderKey: senderKey, id: id,
 		senderFPR: info.SenderFingerprint, vouched: info.SenderVerified, org: info.SenderOrg,
-		sha256: hex.EncodeToString(h.Sum(nil)), client: client}, nil
+		sha256: hex.EncodeToString(h.Sum(nil)), client: client, receiptToken: got.ReceiptToken}, nil
 }
 
 // dearmor unwraps an ASCII-armored message, or passes binary through.

@@ -151,7 +151,7 @@ function askCode(id) {
   });
 }
 
-async function showDocument(id, opened, cipherHex, info) {
+async function showDocument(id, opened, cipherHex, info, receiptToken) {
   const { data } = opened;
   const pdf = opener.isPDF(data);
   const sha = await opener.sha256hex(data);
@@ -220,7 +220,7 @@ async function showDocument(id, opened, cipherHex, info) {
 
   const receipt = $("receipt");
   try {
-    await api.receipt(id, await opener.receiptProof(opened.sessionKey, cipherHex));
+    await api.receipt(id, await opener.receiptProof(opened.sessionKey, cipherHex), receiptToken);
     bind(receipt, () => t("receipt.sent"));
     root.dataset.receipt = "sent";
   } catch {
@@ -308,7 +308,7 @@ async function main() {
     try {
       const opened = await opener.open(openpgp, got.bytes, { secret, keys: myKeys, senderKey });
       performance.mark("sealprint-decrypted");
-      await showDocument(id, opened, cipherHex, info);
+      await showDocument(id, opened, cipherHex, info, got.receiptToken);
       return;
     } catch (e) {
       if (!(e instanceof opener.OpenError)) throw e;
