@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/sealprint/sealprint/internal/atomicfile"
 )
@@ -75,7 +74,8 @@ func sweepDead(base string) {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		if info, err := e.Info(); err == nil && !processAlive(pid) && time.Since(info.ModTime()) > time.Second {
+		// A reused pid keeps a dead run's dir until that process ends: safe.
+		if !processAlive(pid) {
 			os.RemoveAll(filepath.Join(base, e.Name()))
 		}
 	}
