@@ -60,6 +60,9 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	maxSize := fs.Int64("max-size", relay.DefaultMaxSize, "largest document accepted, in bytes")
 	sweep := fs.Duration("sweep-interval", time.Minute, "how often expired drops are deleted")
 	jsonLogs := fs.Bool("log-json", false, "write logs as JSON lines")
+	metricsListen := fs.String("metrics-listen", "127.0.0.1:9464", "address serving /metrics, unauthenticated (keep it private; empty: none)")
+	metricsToken := fs.String("metrics-token", "", "also serve /metrics on the public address to 'Authorization: Bearer TOKEN' (or $SEALRELAY_METRICS_TOKEN)")
+	perIP := fs.Int("max-conns-per-ip", 128, "most connections one client address may hold open (0: no limit)")
 	smtpURL := fs.String("smtp", "", "mail server, smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS)")
 	mailFrom := fs.String("mail-from", "", "From address of the relay's mails (with --smtp)")
 	_, err := parsePositional(fs, args, 0, 0, relayServeUsage)
@@ -77,6 +80,11 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *sweep <= 0 {
 		return usageError("--sweep-interval must be positive")
+	}
+	if *publicURL == "" && !loopbackListen(*listen) {
+		// Links in mails and answers would otherwise come from whatever
+		// Host a client sends.
+		return usageError("--public-url is required when listening on %s (not loopback): links and mails must name the relay's real address", *listen)
 	}
 	if *publicURL != "" {
 		u, err := url.Parse(*publicURL)
@@ -99,6 +107,10 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	cfg.PublicURL = strings.TrimRight(*publicURL, "/")
 	cfg.MaxSize = *maxSize
 	cfg.Logger = logger
+	if *metricsToken == "" {
+		*metricsToken = e.getenv("SEALRELAY_METRICS_TOKEN")
+	}
+	cfg.MetricsToken = *metricsToken
 	var sender mail.Sender
 	if *smtpURL == "" {
 		// Lets operators keep an SMTP password off the command line.
@@ -132,6 +144,7 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = relay.LimitPerIP(ln, *perIP)
 	scheme := "http"
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
@@ -143,6 +156,18 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+	if *metricsListen != "" {
+		ml, err := net.Listen("tcp", *metricsListen)
+		if err != nil {
+			// Metrics are for the operator; the relay still serves.
+			logger.Warn("metrics not served", "listen", *metricsListen, "err", err)
+		} else {
+			ms := &http.Server{Handler: rs.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: time.Minute}
+			go ms.Serve(ml)
+			defer ms.Close()
+			logger.Info("metrics", "listen", ml.Addr().String())
+		}
 	}
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
@@ -162,4 +187,17 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// loopbackListen reports whether a listen address is on loopback only.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
