@@ -2,7 +2,12 @@
 // access code or the recipient's key when needed, download the ciphertext,
 // decrypt and verify it in this browser, show it, and post the receipt.
 // The root element's data-state tells automation where the page is:
-// loading, code, key, decrypted, error, locked, expired.
+// loading, ready (waiting for "Open the document"), code, key, decrypted,
+// error, locked, expired.
+//
+// Mail gateways' link scanners follow links: nothing that counts (a
+// download, a receipt) happens before a person acts — types the access
+// code, unlocks a key, or clicks "Open the document".
 
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
@@ -110,6 +115,21 @@ function showInfo(info) {
 function parseID() {
   const m = location.pathname.match(/^\/d\/([A-Za-z0-9_-]{22})\/?$/);
   return m ? m[1] : "";
+}
+
+// askOpen shows "Open the document" and resolves when it is clicked.
+function askOpen() {
+  show($("status"), false);
+  const form = $("open-form");
+  show(form, true);
+  return new Promise((resolve) => {
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      show(form, false);
+      resolve();
+    }, { once: true });
+    setState("ready");
+  });
 }
 
 // askCode shows the access-code form until the relay grants a download.
@@ -261,6 +281,9 @@ async function main() {
     }
   }
   if (info.mode === "link" && !/^[A-Za-z0-9_-]{20,200}$/.test(secret)) problem("nosecret");
+  // Out of the address bar and the history once read: it stays in memory
+  // only (a reload needs the link from the mail again).
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 
   let openpgp;
   try {
@@ -278,6 +301,9 @@ async function main() {
     problem("badsig");
   }
 
+  // A person must act before the download: the code form, the key panel,
+  // or, for a link without code, the "Open the document" button.
+  if (info.mode === "link" && !info.needs_code) await askOpen();
   const grant = info.needs_code ? await askCode(id) : "";
   let myKeys = null;
   if (info.mode === "key") myKeys = await keys.ask(openpgp, "");
