@@ -137,8 +137,7 @@ func TestIntakeLogWriteAndSyncFaults(t *testing.T) {
 			crashed := t.TempDir()
 			copyTree(t, h.dir, crashed)
 			os.Remove(filepath.Join(crashed, "lock"))
-			h2 := &harness{t: t, dir: crashed, key: h.key, clock: h.clock, render: &fakeRenderer{},
-				relay: newFakeRelay(), events: make(chan Event, 1000)}
+			h2 := newHarnessAt(t, crashed, h.key, nil)
 			h2.open()
 			defer h2.sp.Close()
 			jobs := h2.sp.List()

@@ -42,8 +42,7 @@ func mountTmpfs(t *testing.T, size string) (string, func(string)) {
 // accepted again once space returns, also after a restart.
 func TestSpoolFullDisk(t *testing.T) {
 	dir, resize := mountTmpfs(t, "3m")
-	h := &harness{t: t, dir: filepath.Join(dir, "spool"), key: bytes.Repeat([]byte{7}, 32), clock: newFakeClock(),
-		render: &fakeRenderer{}, relay: newFakeRelay(), events: make(chan Event, 1000)}
+	h := newHarnessAt(t, filepath.Join(dir, "spool"), nil, nil)
 	h.open()
 	t.Cleanup(func() { h.sp.Close() })
 	acked := map[string][]byte{}
