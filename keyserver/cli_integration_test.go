@@ -31,7 +31,7 @@ func TestRelayBinaryEndToEnd(t *testing.T) {
 
 	var relayLog bytes.Buffer
 	relay := exec.Command(relayBin, "serve", "--data", data, "--listen", addr, "--public-url", base,
-		"--smtp", smtpd.URL, "--mail-from", "keys@relay.test")
+		"--smtp", smtpd.URL, "--mail-from", "keys@relay.test", "--publish-domains", "police.example")
 	relay.Stdout, relay.Stderr = &relayLog, &relayLog
 	if err := relay.Start(); err != nil {
 		t.Fatal(err)

@@ -14,10 +14,11 @@ import (
 // admin commands. mu serializes every change so that moving an address
 // from one key to another is atomic within the process.
 type directory struct {
-	store   Store
-	domains []string // nil: ask the store's DomainPolicy
-	now     func() time.Time
-	mu      sync.Mutex
+	store    Store
+	domains  []string // when the store's DomainPolicy has none
+	defaults []string // when neither says: these ("*" or empty: any)
+	now      func() time.Time
+	mu       sync.Mutex
 }
 
 // ErrDomainNotAllowed is returned when an address's domain may not publish
@@ -27,21 +28,27 @@ var ErrDomainNotAllowed = errors.New("domain not allowed in this key directory")
 // allowedDomain reports whether addresses of email's domain may be
 // published.
 func (d *directory) allowedDomain(email string) (bool, error) {
-	list := d.domains
-	if list == nil {
-		if p, ok := d.store.(DomainPolicy); ok {
-			var err error
-			if list, err = p.AllowedDomains(); err != nil {
-				return false, err
-			}
+	// The list saved at run time ('sealrelay keys domains') first, then
+	// the configured one, then the default.
+	var list []string
+	if p, ok := d.store.(DomainPolicy); ok {
+		var err error
+		if list, err = p.AllowedDomains(); err != nil {
+			return false, err
 		}
+	}
+	if len(list) == 0 {
+		list = d.domains
+	}
+	if len(list) == 0 {
+		list = d.defaults
 	}
 	if len(list) == 0 {
 		return true, nil
 	}
 	_, domain := splitEmail(email)
 	for _, a := range list {
-		if strings.EqualFold(a, domain) {
+		if a == "*" || strings.EqualFold(a, domain) {
 			return true, nil
 		}
 	}

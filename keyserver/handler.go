@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -25,9 +26,13 @@ type Options struct {
 	Mail mail.Sender
 	// MailFrom is the From address of those mails.
 	MailFrom string
-	// AllowedDomains restricts which domains may publish. Nil defers to
-	// the store (DomainPolicy); an empty store list allows all.
+	// AllowedDomains restricts which domains may publish ("*": any) when
+	// the store keeps no list of its own (DomainPolicy, set at run time by
+	// 'sealrelay keys domains'); when both are empty, DefaultDomains apply.
 	AllowedDomains []string
+	// DefaultDomains may publish when neither AllowedDomains nor the store
+	// say (sealrelay serve: the domain of its --mail-from). Empty: any.
+	DefaultDomains []string
 	// TokenTTL is the lifetime of mailed links (default 24 h).
 	TokenTTL time.Duration
 	// UploadTokenTTL is the lifetime of an upload token (default 1 h).
@@ -43,6 +48,11 @@ type Options struct {
 	// MailsPerClient bounds the mails one client IP can cause per
 	// MailWindow, whatever the addresses (default 20).
 	MailsPerClient int
+	// TrustedProxies are the reverse proxies (nginx, haproxy) in front of
+	// the directory: for a request from one of them, the client is the
+	// last address in X-Forwarded-For that is not itself a trusted proxy.
+	// Without them, limits would key on the proxy, one global bucket.
+	TrustedProxies []netip.Prefix
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Rand is the source of token randomness (default crypto/rand).
@@ -108,7 +118,7 @@ func NewHandler(store Store, opts Options) *Handler {
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	h := &Handler{
-		dir:     &directory{store: store, domains: opts.AllowedDomains, now: opts.Now},
+		dir:     &directory{store: store, domains: opts.AllowedDomains, defaults: opts.DefaultDomains, now: opts.Now},
 		opts:    opts,
 		mux:     http.NewServeMux(),
 		perAddr: newLimiter(opts.MailsPerAddress, opts.MailWindow, opts.Now),
@@ -143,7 +153,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // clientAllowed applies the per-client limit and answers 429 when it is
 // exceeded.
 func (h *Handler) clientAllowed(w http.ResponseWriter, r *http.Request) bool {
-	if h.perIP.allow(clientIP(r)) {
+	if h.perIP.allow(h.clientIP(r)) {
 		return true
 	}
 	w.Header().Set("Retry-After", "60")
@@ -151,14 +161,40 @@ func (h *Handler) clientAllowed(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// clientIP returns the IP address of the client (the relay is reached
-// directly or through a proxy that the relay's own middleware accounts for).
-func clientIP(r *http.Request) string {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientIP returns the IP address of the client: the connection's peer,
+// or, when that is a trusted proxy, the right-most address of
+// X-Forwarded-For that is not a trusted proxy (addresses further left are
+// the client's to choose, so never believed).
+func (h *Handler) clientIP(r *http.Request) string {
+	peer := r.RemoteAddr
+	if ip, _, err := net.SplitHostPort(peer); err == nil {
+		peer = ip
 	}
-	return ip
+	addr, err := netip.ParseAddr(peer)
+	if err != nil || !h.trusted(addr) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a malformed chain: count it against the proxy
+		}
+		if !h.trusted(a.Unmap()) {
+			return a.Unmap().String()
+		}
+	}
+	return peer
+}
+
+// trusted reports whether a is one of the configured proxies.
+func (h *Handler) trusted(a netip.Addr) bool {
+	for _, p := range h.opts.TrustedProxies {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeJSON writes v with status code.

@@ -7,7 +7,8 @@ import (
 
 // limiter allows at most max events per key in each window (fixed
 // windows). It tracks at most maxKeys keys; when full and nothing has
-// expired it refuses, failing closed rather than growing.
+// expired it forgets the oldest window to make room: a flood of new keys
+// (addresses, spoofed or not) must not lock every other client out.
 type limiter struct {
 	max     int
 	window  time.Duration
@@ -38,7 +39,7 @@ func (l *limiter) allow(key string) bool {
 		if w == nil && len(l.windows) >= l.maxKeys {
 			l.sweep(now)
 			if len(l.windows) >= l.maxKeys {
-				return false
+				l.evictOldest()
 			}
 		}
 		w = &window{start: now}
@@ -57,4 +58,16 @@ func (l *limiter) sweep(now time.Time) {
 			delete(l.windows, k)
 		}
 	}
+}
+
+// evictOldest forgets the window that started first.
+func (l *limiter) evictOldest() {
+	oldest := ""
+	var at time.Time
+	for k, w := range l.windows {
+		if oldest == "" || w.start.Before(at) {
+			oldest, at = k, w.start
+		}
+	}
+	delete(l.windows, oldest)
 }

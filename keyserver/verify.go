@@ -12,7 +12,7 @@ var errRateLimited = errors.New("rate limited")
 
 // mailAllowed applies the per-address and per-client mail limits.
 func (h *Handler) mailAllowed(r *http.Request, email string) bool {
-	return h.mailIP.allow(clientIP(r)) && h.perAddr.allow(email)
+	return h.mailIP.allow(h.clientIP(r)) && h.perAddr.allow(email)
 }
 
 // sendVerification mails a single-use link that publishes email for fpr.

@@ -32,6 +32,7 @@ func TestRemoteClientsAuthenticate(t *testing.T) {
 		r := httptest.NewRequest("POST", "/ipp/print/sealed", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/ipp")
 		r.RemoteAddr = remote
+		r.Host = "198.51.100.1:8632"
 		if user != "" {
 			r.SetBasicAuth(user, pass)
 		}

@@ -31,6 +31,12 @@ type Config struct {
 	// non-loopback addresses must authenticate; when nil, such clients are
 	// refused.
 	Authenticate func(user, password string) bool
+	// HostNames are names, besides 127.0.0.1, [::1] and localhost, that
+	// clients may use in the Host header (and Origin) to reach this
+	// listener, such as the machine's name when remote printing is on.
+	// Any other Host or a foreign Origin is refused with 403 (DNS
+	// rebinding).
+	HostNames []string
 	// MaxDocumentBytes bounds each document (default 512 MiB).
 	MaxDocumentBytes int64
 	// Queues returns the configured queues with fixed recipients. It is

@@ -67,6 +67,7 @@ func FuzzServeIPP(f *testing.F) {
 		req := httptest.NewRequest("POST", "/ipp/print/sealed", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/ipp")
 		req.RemoteAddr = "127.0.0.1:5000"
+		req.Host = "127.0.0.1:8632"
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {

@@ -189,7 +189,7 @@ func TestSlowClientDoesNotBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /ipp/print/sealed HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\nContent-Length: 100000\r\n\r\n")
+	fmt.Fprintf(conn, "POST /ipp/print/sealed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ipp\r\nContent-Length: 100000\r\n\r\n")
 	conn.Write(rawHeader(addr, 0x0200)[:20])
 	wantStatus(t, printJob(t, addr, DefaultQueue, "alice", "application/pdf", samplePDF), goipp.StatusOk)
 }
@@ -202,7 +202,7 @@ func TestIdleClientDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /ipp/print/sealed HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\nContent-Length: 100000\r\n\r\n")
+	fmt.Fprintf(conn, "POST /ipp/print/sealed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ipp\r\nContent-Length: 100000\r\n\r\n")
 	conn.Write(rawHeader(addr, 0x0200)[:20])
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	// The server answers (bad request) and closes, or just closes.

@@ -64,10 +64,21 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
 }
 
-// ServeHTTP checks who the client is and dispatches the request. Clients
-// from non-loopback addresses must authenticate (HTTP Basic) and are
-// refused when no Authenticate function is configured.
+// ServeHTTP checks who the client is and dispatches the request. A Host
+// that does not name the listener or a foreign Origin is refused with 403
+// (see origin.go). Clients from non-loopback addresses must authenticate
+// (HTTP Basic) and are refused when no Authenticate function is configured.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.hostAllowed(r) {
+		s.cfg.Logger.Warn("request refused: Host does not name this printer (DNS rebinding?)", "method", r.Method, "remote", r.RemoteAddr)
+		http.Error(w, "this printer answers only to its own names (127.0.0.1, localhost)", http.StatusForbidden)
+		return
+	}
+	if !s.originAllowed(r) {
+		s.cfg.Logger.Warn("request refused: foreign Origin", "method", r.Method, "remote", r.RemoteAddr)
+		http.Error(w, "requests from other web sites are refused", http.StatusForbidden)
+		return
+	}
 	if !isLoopbackRemote(r.RemoteAddr) {
 		if s.cfg.Authenticate == nil {
 			http.Error(w, "remote printing is not enabled", http.StatusForbidden)

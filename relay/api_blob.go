@@ -63,6 +63,7 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
 	h.Set(relayapi.HeaderSHA256, d.SHA256)
+	h.Set(relayapi.HeaderReceiptToken, newReceiptToken(s.cfg.GrantKey, d.ID, d.Downloads))
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, blob); err != nil {

@@ -152,11 +152,13 @@ func (s *Server) hashUpload(id string) (int64, string, error) {
 // storeBlob moves the verified upload into blob storage (rename when the
 // blob store is on the same disk, copy otherwise) and deletes the upload.
 func (s *Server) storeBlob(r *http.Request, id string) error {
+	adopted := false
 	if a, ok := s.blobs.(fileAdopter); ok {
-		if err := a.AdoptFile(r.Context(), id, s.uploads.binPath(id)); err != nil {
-			return err
-		}
-	} else {
+		// A rename fails across file systems (uploads and blobs on two
+		// disks): the copy below does it then.
+		adopted = a.AdoptFile(r.Context(), id, s.uploads.binPath(id)) == nil
+	}
+	if !adopted {
 		f, err := s.uploads.open(id)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -305,8 +306,19 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Fatalf("healthz %q", body)
 	}
 	id := h.ready(randomBytes(t, 10), relayapi.CreateDropRequest{Recipients: []string{"martin@police.example"}})
+	// Not public without a token; with one, only to its holder.
 	resp, body = h.do("GET", "/metrics", nil)
+	expect(t, resp, body, http.StatusNotFound)
+	h.srv.cfg.MetricsToken = "metrics-secret"
+	resp, body = h.do("GET", "/metrics", nil, "Authorization", "Bearer wrong")
+	expect(t, resp, body, http.StatusUnauthorized)
+	resp, body = h.do("GET", "/metrics", nil, "Authorization", "Bearer metrics-secret")
 	expect(t, resp, body, 200)
+	rec := httptest.NewRecorder()
+	h.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "sealrelay_drops_created_total 1") {
+		t.Fatalf("private metrics handler: %d", rec.Code)
+	}
 	for _, secret := range []string{id, "martin@police.example", "127.0.0.1", h.sender.ID} {
 		if strings.Contains(string(body), secret) {
 			t.Errorf("metrics name %q", secret)

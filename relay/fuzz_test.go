@@ -93,9 +93,13 @@ func FuzzReceiptRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := parseReceipt(bytes.NewReader(data))
+		p, tok, err := parseReceipt(bytes.NewReader(data))
 		if err == nil && (len(p) != 64 || p != strings.ToLower(p)) {
 			t.Fatalf("proof %q accepted", p)
+		}
+		// Whatever the token, it is only accepted with the relay's MAC.
+		if n, ok := parseReceiptToken([]byte("fuzz key"), "drop", tok); ok && newReceiptToken([]byte("fuzz key"), "drop", n) != tok {
+			t.Fatalf("token %q accepted", tok)
 		}
 	})
 }

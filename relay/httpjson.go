@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sealprint/sealprint/internal/diskfull"
 	"github.com/sealprint/sealprint/relayapi"
 )
 
@@ -118,6 +119,11 @@ func (s *Server) sender(h http.HandlerFunc) http.HandlerFunc {
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.log.ErrorContext(r.Context(), what, "err", err)
+	if diskfull.Is(err) {
+		// Passes: the client keeps what it has and tries again later.
+		writeError(w, http.StatusInsufficientStorage, "the relay's disk is full: try again later")
+		return
+	}
 	writeError(w, http.StatusInternalServerError, "internal error")
 }
 

@@ -145,32 +145,58 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestReceipts(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, func(c *Config) { c.Mail = nil })
 	data := randomBytes(t, 100)
-	id := h.ready(data, relayapi.CreateDropRequest{})
+	id := h.ready(data, relayapi.CreateDropRequest{MaxDownloads: new(int)})
 	proof := strings.Repeat("0f", 32)
-	resp, body := h.do("POST", "/api/v1/drops/"+id+"/receipt", map[string]string{"proof": proof})
+	receipt := func(proof, token string) (*http.Response, []byte) {
+		return h.do("POST", "/api/v1/drops/"+id+"/receipt", relayapi.ReceiptRequest{Proof: proof, Token: token})
+	}
+	resp, body := receipt(proof, "")
 	expect(t, resp, body, http.StatusConflict) // not downloaded yet
 	resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
 	expect(t, resp, body, http.StatusOK)
+	token := resp.Header.Get(relayapi.HeaderReceiptToken)
+	if token == "" {
+		t.Fatal("the blob answer carries no receipt token")
+	}
 	for _, bad := range []string{`{"proof":"xyz"}`, `{"proof":"abcd"}`, `{}`, `{"proof":"` + proof + `","x":1}`} {
 		resp, body = h.do("POST", "/api/v1/drops/"+id+"/receipt", bad)
 		expect(t, resp, body, http.StatusBadRequest)
 	}
+	// Without a token, with a forged one, with another drop's: 403.
+	other := h.ready(data, relayapi.CreateDropRequest{})
+	resp, body = h.do("GET", "/api/v1/drops/"+other+"/blob", nil)
+	otherToken := resp.Header.Get(relayapi.HeaderReceiptToken)
+	for _, tok := range []string{"", "AAAAAQ", newReceiptToken([]byte("not the relay's key"), id, 1), otherToken,
+		newReceiptToken(h.srv.cfg.GrantKey, id, 2)} {
+		resp, body = receipt(proof, tok)
+		expect(t, resp, body, http.StatusForbidden)
+	}
+	if st := h.status(id); len(st.Receipts) != 0 {
+		t.Fatalf("refused receipts were kept: %+v", st.Receipts)
+	}
 	h.clock.Advance(time.Minute)
-	resp, body = h.do("POST", "/api/v1/drops/"+id+"/receipt", map[string]string{"proof": strings.ToUpper(proof)})
+	resp, body = receipt(strings.ToUpper(proof), token)
 	expect(t, resp, body, http.StatusNoContent)
 	st := h.status(id)
-	if len(st.Receipts) != 1 || st.Receipts[0].Proof != proof || !st.Receipts[0].At.Equal(h.clock.Now()) {
+	if len(st.Receipts) != 1 || st.Receipts[0].Proof != proof || !st.Receipts[0].At.Equal(h.clock.Now()) || st.Receipts[0].Download != 1 {
 		t.Fatalf("receipts %+v", st.Receipts)
 	}
 	if !h.hasEvent(EventReceipt, id) {
 		t.Error("no receipt audit event")
 	}
+	// A token is good once.
+	resp, body = receipt(proof, token)
+	expect(t, resp, body, http.StatusForbidden)
+	// Each download brings its own token, up to the cap on receipts.
 	for i := 1; i < maxReceiptsPerDrop; i++ {
-		resp, body = h.do("POST", "/api/v1/drops/"+id+"/receipt", map[string]string{"proof": proof})
+		resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
+		expect(t, resp, body, http.StatusOK)
+		resp, body = receipt(proof, resp.Header.Get(relayapi.HeaderReceiptToken))
 		expect(t, resp, body, http.StatusNoContent)
 	}
-	resp, body = h.do("POST", "/api/v1/drops/"+id+"/receipt", map[string]string{"proof": proof})
+	resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
+	resp, body = receipt(proof, resp.Header.Get(relayapi.HeaderReceiptToken))
 	expect(t, resp, body, http.StatusTooManyRequests)
 }

@@ -1,7 +1,9 @@
 package relay
 
 import (
+	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -67,11 +69,32 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-func (s *Server) metricsHandler() http.Handler {
+// MetricsHandler serves the Prometheus metrics, unauthenticated: mount it
+// on a private listener only.
+func (s *Server) MetricsHandler() http.Handler {
 	if s.gatherer == nil {
 		return http.NotFoundHandler()
 	}
 	return promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})
+}
+
+// metricsHandler is /metrics on the public handler: 404 without a
+// configured token, else the bearer token is required.
+func (s *Server) metricsHandler() http.Handler {
+	inner := s.MetricsHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.MetricsToken == "" {
+			writeError(w, http.StatusNotFound, "no such endpoint")
+			return
+		}
+		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.MetricsToken)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			writeError(w, http.StatusUnauthorized, "metrics need the metrics token")
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
 }
 
 // statusClass maps a status code to "2xx", "4xx"… to keep label sets small.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/sealprint/sealprint/internal/redact"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,11 @@ const maxOtherBody = 1 << 20
 
 // otherBodyTimeout bounds the time to read such a body.
 const otherBodyTimeout = time.Minute
+
+// otherWriteTimeout bounds the time to write a response outside uploads
+// and blob downloads (which may take long on slow links; tusd and the
+// per-read deadlines bound those).
+const otherWriteTimeout = 2 * time.Minute
 
 type requestIDKey struct{}
 
@@ -51,7 +57,13 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 			if r.Body != nil {
 				r.Body = http.MaxBytesReader(w, r.Body, maxOtherBody)
 			}
-			http.NewResponseController(w).SetReadDeadline(time.Now().Add(otherBodyTimeout))
+			rc := http.NewResponseController(w)
+			rc.SetReadDeadline(time.Now().Add(otherBodyTimeout))
+			if !strings.HasSuffix(r.URL.Path, "/blob") {
+				// A reader that never reads its answer does not hold the
+				// connection forever.
+				rc.SetWriteDeadline(time.Now().Add(otherWriteTimeout))
+			}
 		}
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -68,7 +80,7 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 			s.metrics.requests.WithLabelValues(r.Method, statusClass(rec.status)).Inc()
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path), // never RawQuery: it is not ours to log
+				slog.String("path", redact.Path(r.URL.Path)), // no query, no tokens or addresses
 				slog.Int("status", rec.status),
 				slog.Int64("bytes", rec.bytes),
 				slog.Duration("duration", time.Since(start)))

@@ -41,17 +41,24 @@ func TestNotifications(t *testing.T) {
 	h.mail.none(t)
 
 	// First download and first receipt tell the sender; later ones do not.
+	var tokens []string
 	for i := 0; i < 2; i++ {
 		resp, body := h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
 		expect(t, resp, body, http.StatusOK)
+		tokens = append(tokens, resp.Header.Get(relayapi.HeaderReceiptToken))
 	}
 	h.waitMail()
 	if m := h.mail.next(t); m.To[0] != "durand@hospital.example" || !strings.Contains(m.Subject, "downloaded") {
 		t.Fatalf("mail %q to %v", m.Subject, m.To)
 	}
 	h.mail.none(t)
+	// A receipt without a download's token mails nothing.
+	resp, body := h.do("POST", "/api/v1/drops/"+id+"/receipt", map[string]string{"proof": strings.Repeat("ab", 32)})
+	expect(t, resp, body, http.StatusForbidden)
+	h.waitMail()
+	h.mail.none(t)
 	for i := 0; i < 2; i++ {
-		resp, body := h.do("POST", "/api/v1/drops/"+id+"/receipt", map[string]string{"proof": strings.Repeat("ab", 32)})
+		resp, body := h.do("POST", "/api/v1/drops/"+id+"/receipt", relayapi.ReceiptRequest{Proof: strings.Repeat("ab", 32), Token: tokens[i]})
 		expect(t, resp, body, http.StatusNoContent)
 	}
 	h.waitMail()
@@ -66,7 +73,7 @@ func TestNotifications(t *testing.T) {
 	_, tok := h.enrol("No mail", "")
 	h.token = tok
 	id = h.ready(data, relayapi.CreateDropRequest{})
-	resp, body := h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
+	resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
 	expect(t, resp, body, http.StatusOK)
 	h.waitMail()
 	h.mail.none(t)

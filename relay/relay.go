@@ -22,6 +22,7 @@ import (
 
 	"github.com/sealprint/sealprint/internal/atomicfile"
 	"github.com/sealprint/sealprint/internal/mail"
+	"github.com/sealprint/sealprint/internal/redact"
 )
 
 // Defaults and limits of the API.
@@ -55,8 +56,14 @@ type Config struct {
 	// GrantKey signs download grants (32 random bytes; shared by replicas).
 	GrantKey []byte
 	// PublicURL is the relay's external base URL (https://relay.example);
-	// when empty, links are built from the request's Host.
+	// when empty, links are built from the request's Host (sealrelay serve
+	// allows that only on loopback).
 	PublicURL string
+	// MetricsToken, when set, lets /metrics on the public handler answer
+	// requests with "Authorization: Bearer <MetricsToken>"; when empty the
+	// public /metrics is 404 and metrics are served only by MetricsHandler
+	// (sealrelay serve: on --metrics-listen, loopback by default).
+	MetricsToken string
 	// MaxSize is the largest ciphertext accepted (default DefaultMaxSize).
 	MaxSize int64
 	// Mail, when set, sends notifications; MailFrom is their sender address.
@@ -104,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	} else {
-		s.log = slog.New(requestIDHandler{cfg.Logger.Handler()})
+		s.log = slog.New(requestIDHandler{redact.Handler(cfg.Logger.Handler())})
 	}
 	s.now = cfg.Now
 	if s.now == nil {

@@ -49,9 +49,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS drops_idempotency
 	ON drops(sender_id, idempotency_key) WHERE idempotency_key != '';
 CREATE INDEX IF NOT EXISTS drops_sweep ON drops(state, expires_at);
 CREATE TABLE IF NOT EXISTS receipts (
-	drop_id TEXT NOT NULL REFERENCES drops(id),
-	at      INTEGER NOT NULL,
-	proof   TEXT NOT NULL
+	drop_id  TEXT NOT NULL REFERENCES drops(id),
+	at       INTEGER NOT NULL,
+	proof    TEXT NOT NULL,
+	download INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS receipts_drop ON receipts(drop_id);
 `
@@ -83,6 +84,10 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		return nil, fmt.Errorf("init %s: %w", path, err)
 	}
 	if err := migrateSenders(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := addColumn(db, "receipts", "download", "INTEGER NOT NULL DEFAULT 0"); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
@@ -346,8 +351,8 @@ func (s *SQLiteStore) UpdateDrop(ctx context.Context, id string, fn func(d *Drop
 
 // AddReceipt appends a receipt.
 func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof) VALUES (?, ?, ?)`,
-		id, r.At.UnixNano(), r.Proof)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof, download) VALUES (?, ?, ?, ?)`,
+		id, r.At.UnixNano(), r.Proof, r.Download)
 	if err != nil {
 		return fmt.Errorf("add receipt: %w", err)
 	}
@@ -356,7 +361,7 @@ func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Rece
 
 // Receipts returns a drop's receipts, oldest first.
 func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, proof FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT at, proof, download FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
 	if err != nil {
 		return nil, fmt.Errorf("receipts: %w", err)
 	}
@@ -365,7 +370,7 @@ func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]relayapi.Recei
 	for rows.Next() {
 		var at int64
 		var r relayapi.Receipt
-		if err := rows.Scan(&at, &r.Proof); err != nil {
+		if err := rows.Scan(&at, &r.Proof, &r.Download); err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
 		}
 		r.At = time.Unix(0, at).UTC()
@@ -402,4 +407,28 @@ func (s *SQLiteStore) DropsToSweep(ctx context.Context, now time.Time) ([]*Drop,
 	return s.queryDrops(ctx, `WHERE state IN (?, ?) AND (expires_at <= ?
 		OR (max_downloads > 0 AND downloads >= max_downloads)) ORDER BY expires_at`,
 		StatePending, StateReady, now.UnixNano())
+}
+
+// addColumn adds a column to a table made by an older schema.
+func addColumn(db *sql.DB, table, column, decl string) error {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		if name == column {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	_, err = db.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + column + ` ` + decl)
+	return err
 }

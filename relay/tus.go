@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sealprint/sealprint/internal/redact"
 	"github.com/sealprint/sealprint/relayapi"
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tushandler "github.com/tus/tusd/v2/pkg/handler"
@@ -41,7 +42,7 @@ func (s *Server) initUploads() error {
 // Creation, HEAD and PATCH need the bearer token of the drop's sender.
 func (s *Server) tusHandler() http.Handler {
 	composer := tushandler.NewStoreComposer()
-	composer.UseCore(s.uploads.store)
+	composer.UseCore(fullDiskStore{s.uploads.store})
 	composer.UseLocker(s.uploads.locker)
 	// Location headers name the public URL when there is one (a proxy in
 	// front would otherwise make them http://internal-host/…).
@@ -202,7 +203,7 @@ func (u *uploadArea) lock(ctx context.Context, id string) (func(), error) {
 // tusLogger passes tusd's warnings and errors to log; tusd's per-request
 // info lines are dropped (Wrap logs every request once).
 func tusLogger(log *slog.Logger) *expslog.Logger {
-	w := lineWriter(func(line string) { log.Warn("tus", "msg", line) })
+	w := lineWriter(func(line string) { log.Warn("tus", "msg", redact.String(line)) })
 	return expslog.New(expslog.NewTextHandler(w, &expslog.HandlerOptions{Level: expslog.LevelWarn}))
 }
 

@@ -81,7 +81,7 @@ func TestWireTypes(t *testing.T) {
 		t.Fatal("blob answer lacks its SHA-256 header")
 	}
 	proof := strings.Repeat("ab", 32)
-	resp, body = h.do("POST", "/api/v1/drops/"+c.ID+"/receipt", relayapi.ReceiptRequest{Proof: proof})
+	resp, body = h.do("POST", "/api/v1/drops/"+c.ID+"/receipt", relayapi.ReceiptRequest{Proof: proof, Token: resp.Header.Get(relayapi.HeaderReceiptToken)})
 	expect(t, resp, body, http.StatusNoContent)
 
 	resp, body = h.do("GET", "/api/v1/drops/"+c.ID+"/status", nil, h.auth()...)

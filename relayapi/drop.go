@@ -84,6 +84,8 @@ type DropStatus struct {
 type Receipt struct {
 	At    time.Time `json:"at"`
 	Proof string    `json:"proof"`
+	// Download is the download whose receipt token came with it.
+	Download int `json:"download,omitempty"`
 }
 
 // CodeRequest is the body of POST /api/v1/drops/{id}/code.
@@ -100,6 +102,9 @@ type CodeResponse struct {
 // ReceiptRequest is the body of POST /api/v1/drops/{id}/receipt.
 type ReceiptRequest struct {
 	Proof string `json:"proof"`
+	// Token is the one-time receipt token of the download (the blob
+	// response's X-Sealprint-Receipt-Token header).
+	Token string `json:"token"`
 }
 
 // Error is the JSON body of every error answer.
@@ -113,6 +118,9 @@ type Error struct {
 const (
 	HeaderSHA256 = "X-Sealprint-SHA256"
 	HeaderGrant  = "X-Sealprint-Grant"
+	// HeaderReceiptToken, on a blob response, is the one-time token a
+	// receipt for that download must carry.
+	HeaderReceiptToken = "X-Sealprint-Receipt-Token"
 )
 
 // EnrollRequest is the body of POST /api/v1/enroll, sent with an

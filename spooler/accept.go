@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sealprint/sealprint/internal/diskfull"
 )
 
 // Incoming describes a job handed over by the printer.
@@ -51,8 +53,18 @@ func (s *Spooler) newID() (string, error) {
 // Accept stores a printed document durably and returns its job id. It
 // returns only once the document is encrypted and fsynced on disk and the
 // job's first record is written; an error means nothing was kept. When the
-// spool is full it returns a *BusyError.
+// spool is full, or its disk is, it returns a *BusyError.
 func (s *Spooler) Accept(ctx context.Context, in Incoming, doc io.Reader) (string, error) {
+	id, err := s.accept(ctx, in, doc)
+	if err != nil && diskfull.Is(err) {
+		s.log.Warn("spool: job refused, the disk is full", "err", err)
+		return "", &BusyError{Reason: "no space left on the spool's disk"}
+	}
+	return id, err
+}
+
+// accept is Accept without the mapping of a full disk to busy.
+func (s *Spooler) accept(ctx context.Context, in Incoming, doc io.Reader) (string, error) {
 	if err := s.reserve(); err != nil {
 		return "", err
 	}

@@ -250,15 +250,25 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, tweak func(*Options)) *harness {
-	h := &harness{t: t, dir: t.TempDir(), key: bytes.Repeat([]byte{7}, 32), clock: newFakeClock(),
-		render: &fakeRenderer{}, relay: newFakeRelay(), events: make(chan Event, 1000), tweak: tweak}
-	h.tickC = sync.NewCond(&h.tickMu)
-	h.clock.onAfter = h.tick
+	h := newHarnessAt(t, t.TempDir(), nil, tweak)
 	h.open()
 	t.Cleanup(func() {
 		h.stop()
 		h.sp.Close()
 	})
+	return h
+}
+
+// newHarnessAt returns an unopened harness on dir (a spool another
+// harness left, or a mounted file system), with key or the default one.
+func newHarnessAt(t *testing.T, dir string, key []byte, tweak func(*Options)) *harness {
+	if key == nil {
+		key = bytes.Repeat([]byte{7}, 32)
+	}
+	h := &harness{t: t, dir: dir, key: key, clock: newFakeClock(),
+		render: &fakeRenderer{}, relay: newFakeRelay(), events: make(chan Event, 1000), tweak: tweak}
+	h.tickC = sync.NewCond(&h.tickMu)
+	h.clock.onAfter = h.tick
 	return h
 }
 

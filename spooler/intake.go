@@ -198,7 +198,7 @@ func scanSegment(path string, fn func(intakeEntry) error) error {
 type segment struct {
 	num      uint64
 	path     string
-	f        *os.File
+	f        segmentFile
 	size     int64    // bytes appended
 	synced   int64    // bytes known to be durable
 	inflight int      // appends not yet answered
@@ -206,10 +206,20 @@ type segment struct {
 	acked    []string // jobs acknowledged from this segment, in order
 }
 
+// segmentFile is what the intake log needs of a segment's file; fault
+// tests wrap it to fail writes and fsyncs.
+type segmentFile interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
 // intakeLog appends entries to segments with group commit.
 type intakeLog struct {
-	dir   string
-	slots chan []byte // buffers for documents received in memory
+	dir    string
+	create func(path string) (segmentFile, error) // createSpoolFile; replaced by fault tests
+	slots  chan []byte                            // buffers for documents received in memory
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -220,7 +230,8 @@ type intakeLog struct {
 }
 
 func newIntakeLog(dir string, next uint64) *intakeLog {
-	l := &intakeLog{dir: dir, slots: make(chan []byte, inlineSlots), next: next}
+	l := &intakeLog{dir: dir, slots: make(chan []byte, inlineSlots), next: next,
+		create: func(path string) (segmentFile, error) { return createSpoolFile(path) }}
 	l.cond = sync.NewCond(&l.mu)
 	for range inlineSlots {
 		l.slots <- nil
@@ -285,7 +296,7 @@ func (l *intakeLog) openSegmentLocked() error {
 	}
 	num := l.next
 	path := filepath.Join(l.dir, segmentName(num))
-	f, err := createSpoolFile(path)
+	f, err := l.create(path)
 	if err != nil {
 		return fmt.Errorf("intake log: %w", err)
 	}
@@ -342,6 +353,10 @@ func (l *intakeLog) append(id string, entry []byte) error {
 		l.syncing = false
 		if err != nil {
 			seg.err = fmt.Errorf("intake log: sync: %w", err)
+			// Every entry past the last good fsync is refused to its
+			// caller: cut them off, or a restart would replay jobs
+			// their clients were told failed (and print again).
+			_ = seg.f.Truncate(seg.synced)
 		} else {
 			seg.synced = max(seg.synced, upto)
 		}

@@ -142,35 +142,55 @@ var ErrDigestMismatch = errors.New("downloaded ciphertext does not match its SHA
 // relay's X-Sealprint-SHA256 and Content-Length; on a mismatch, what was
 // written to w must be discarded.
 func (c *Client) Download(ctx context.Context, dropID, grant string, w io.Writer) (int64, error) {
+	d, err := c.DownloadDrop(ctx, dropID, grant, w)
+	return d.Size, err
+}
+
+// Downloaded describes a finished download.
+type Downloaded struct {
+	// Size is the number of bytes written.
+	Size int64
+	// ReceiptToken is the one-time token a receipt for this download
+	// must carry (PostReceipt).
+	ReceiptToken string
+}
+
+// DownloadDrop is Download that also returns the download's receipt token.
+func (c *Client) DownloadDrop(ctx context.Context, dropID, grant string, w io.Writer) (Downloaded, error) {
+	n, token, err := c.download(ctx, dropID, grant, w)
+	return Downloaded{Size: n, ReceiptToken: token}, err
+}
+
+func (c *Client) download(ctx context.Context, dropID, grant string, w io.Writer) (int64, string, error) {
 	if err := checkID(dropID); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/drops/"+dropID+"/blob", nil, false)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if grant != "" {
 		req.Header.Set(relayapi.HeaderGrant, grant)
 	}
 	resp, err := c.do(req)
 	if err != nil {
-		return 0, fmt.Errorf("download drop %s: %w", dropID, err)
+		return 0, "", fmt.Errorf("download drop %s: %w", dropID, err)
 	}
 	defer resp.Body.Close()
 	var h hash.Hash = sha256.New()
 	n, err := io.Copy(io.MultiWriter(w, h), resp.Body)
 	if err != nil {
-		return n, fmt.Errorf("download drop %s: %w", dropID, err)
+		return n, "", fmt.Errorf("download drop %s: %w", dropID, err)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return n, fmt.Errorf("download drop %s: got %d of %d bytes", dropID, n, resp.ContentLength)
+		return n, "", fmt.Errorf("download drop %s: got %d of %d bytes", dropID, n, resp.ContentLength)
 	}
 	if want := strings.ToLower(resp.Header.Get(relayapi.HeaderSHA256)); want != "" {
 		if got := hex.EncodeToString(h.Sum(nil)); got != want {
-			return n, fmt.Errorf("download drop %s: %w", dropID, ErrDigestMismatch)
+			return n, "", fmt.Errorf("download drop %s: %w", dropID, ErrDigestMismatch)
 		}
 	}
-	return n, nil
+	return n, clean(resp.Header.Get(relayapi.HeaderReceiptToken), 64), nil
 }
 
 // SHA256 returns the hex SHA-256 of the first size bytes of r.

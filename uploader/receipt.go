@@ -12,7 +12,8 @@ import (
 // proof is envelope.ReceiptProof of the session key and the ciphertext's
 // SHA-256: the sender, who knows the session key, can check it; the relay
 // only stores it.
-func (c *Client) PostReceipt(ctx context.Context, dropID, proof string) error {
+// token is the download's one-time receipt token (Downloaded.ReceiptToken).
+func (c *Client) PostReceipt(ctx context.Context, dropID, token, proof string) error {
 	if err := checkID(dropID); err != nil {
 		return err
 	}
@@ -20,7 +21,7 @@ func (c *Client) PostReceipt(ctx context.Context, dropID, proof string) error {
 		return fmt.Errorf("receipt for drop %s: malformed proof", dropID)
 	}
 	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/receipt", false,
-		relayapi.ReceiptRequest{Proof: proof}, nil, nil); err != nil {
+		relayapi.ReceiptRequest{Proof: proof, Token: token}, nil, nil); err != nil {
 		return fmt.Errorf("receipt for drop %s: %w", dropID, err)
 	}
 	return nil

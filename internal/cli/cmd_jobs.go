@@ -25,16 +25,21 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 			return runJobProof(ctx, e, args[1:])
 		}
 	}
-	const usage = "sealprint jobs [--json] | jobs release ID --to EMAIL | jobs cancel ID | jobs retry ID | jobs proof ID [-o FILE]"
+	const usage = "sealprint jobs [--json] [--open] | jobs release ID --to EMAIL | jobs cancel ID | jobs retry ID | jobs proof ID [-o FILE]"
 	fs := newFlags("jobs", usage+`
 
 Lists print jobs with their state, recipients and link. While 'sealprint
-serve' runs, the command asks it (loopback API, token in the spool);
-otherwise it reads the spool itself.`, e.stderr)
+serve' runs, the command asks it (loopback API, your secret from your state
+dir); otherwise it reads the spool itself. --open opens the jobs page in
+your browser, signed in with that secret.`, e.stderr)
 	jsonOut := fs.Bool("json", false, "print a JSON array of jobs")
+	open := fs.Bool("open", false, "open the jobs page in the browser")
 	_, err := parsePositional(fs, args, 0, 0, usage)
 	if err != nil {
 		return err
+	}
+	if *open {
+		return openJobsPage(e)
 	}
 	var list []jobs.JobView
 	err = withJobs(ctx, e, func(c jobController) error {

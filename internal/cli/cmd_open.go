@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -67,7 +66,9 @@ func runOpen(ctx context.Context, e *env, args []string) error {
 
 Decrypts a sealed file, or downloads and decrypts a relay link, and checks
 the signature. The document is written only if it decrypted whole and the
-signature verified: a damaged or forged document is never left behind.`, e.stderr)
+signature verified: a damaged or forged document is never left behind.
+Until then it stays in a private folder of your cache dir; with -o - it is
+written to standard output only after verification, up to 1 GiB.`, e.stderr)
 	out := fs.String("o", "", "output file (default: the name chosen by the sender, in the current directory; - for stdout)")
 	code := fs.String("code", "", "access code, if the sender set one")
 	force := fs.Bool("force", false, "overwrite an existing output file")
@@ -86,16 +87,30 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 	if opts.Keys, err = p.ownKeys(); err != nil {
 		return err
 	}
+	// Everything unverified (downloaded ciphertext, decrypted plaintext)
+	// stays in a private 0700 dir in the user's cache until the MDC and the
+	// signature check out; the dir goes on any error, and a killed run's dir
+	// is swept by the next run.
+	priv, err := newPrivateDir(p.home)
+	if err != nil {
+		return err
+	}
+	defer priv.remove()
+	if *out != "" && *out != "-" {
+		if err := checkOutput(*out, *force); err != nil {
+			return err
+		}
+	}
 	var src io.Reader
 	var relayKey *envelope.Key
 	var fetched *downloaded
 	target := pos[0]
 	if strings.HasPrefix(target, "https://") || strings.HasPrefix(target, "http://") {
-		dl, err := p.download(ctx, target, *code)
+		dl, err := p.download(ctx, target, *code, priv)
 		if err != nil {
 			return err
 		}
-		defer func() { dl.file.Close(); os.Remove(dl.file.Name()) }()
+		defer dl.file.Close()
 		src, opts.Secret, relayKey, fetched = dl.file, dl.secret, dl.senderKey, dl
 		if relayKey != nil {
 			opts.Verifiers = append(opts.Verifiers, relayKey)
@@ -118,46 +133,35 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 
 	res := openResult{}
 	h := sha256.New()
-	var msg *envelope.Message
+	plain, err := priv.create("plain")
+	if err != nil {
+		return err
+	}
+	defer plain.Close()
+	var sink io.Writer = plain
 	if *out == "-" {
-		msg, err = envelope.Open(src, io.MultiWriter(e.stdout, h), opts)
-		if err != nil {
-			return fmt.Errorf("%w — the output above is NOT authentic, discard it", err)
+		sink = &capWriter{w: plain, n: stdoutCap}
+	}
+	msg, err := envelope.Open(src, io.MultiWriter(sink, h), opts)
+	if err != nil {
+		return err
+	}
+	if *out == "-" {
+		if _, err := plain.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := io.Copy(e.stdout, plain); err != nil {
+			return fmt.Errorf("write to standard output: %w", err)
 		}
 		res.Output = "-"
 	} else {
-		dir := "."
-		if *out != "" {
-			dir = filepath.Dir(*out)
-		}
-		tmp, err := os.CreateTemp(dir, ".sealprint-open-*")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp.Name())
-		msg, err = envelope.Open(src, io.MultiWriter(tmp, h), opts)
-		if err != nil {
-			tmp.Close()
-			return err
-		}
 		dest := *out
 		if dest == "" {
 			if dest = envelope.SafeFileName(msg.FileName); dest == "" {
 				dest = "document.pdf"
 			}
 		}
-		if fileExists(dest) && !*force {
-			tmp.Close()
-			return fmt.Errorf("%s exists: choose another name with -o or use --force", dest)
-		}
-		if err := tmp.Sync(); err != nil {
-			return err
-		}
-		tmp.Close()
-		if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp.Name(), dest); err != nil {
+		if err := placeVerified(plain, dest, *force); err != nil {
 			return err
 		}
 		res.Output = dest
@@ -194,7 +198,7 @@ signature verified: a damaged or forged document is never left behind.`, e.stder
 		// Tell the sender, with a proof only a decrypting recipient can
 		// make; a failure here does not undo the opening.
 		proof := envelope.ReceiptProof(msg.SessionKey, fetched.sha256)
-		if err := fetched.client.PostReceipt(ctx, fetched.id, proof); err == nil {
+		if err := fetched.client.PostReceipt(ctx, fetched.id, fetched.receiptToken, proof); err == nil {
 			res.ReceiptSent = true
 		}
 	}
@@ -276,9 +280,11 @@ type downloaded struct {
 	id        string
 	sha256    string
 	client    *uploader.Client
+	// receiptToken is the download's one-time token for the receipt.
+	receiptToken string
 }
 
-func (p *pc) download(ctx context.Context, link, code string) (*downloaded, error) {
+func (p *pc) download(ctx context.Context, link, code string, priv *privateDir) (*downloaded, error) {
 	base, id, secret, err := relayapi.ParseLink(link)
 	if err != nil {
 		return nil, err
@@ -309,28 +315,23 @@ func (p *pc) download(ctx context.Context, link, code string) (*downloaded, erro
 			return nil, err
 		}
 	}
-	dir := filepath.Join(p.home, "tmp")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(dir, "download-*.pgp")
+	f, err := priv.create("download.pgp")
 	if err != nil {
 		return nil, err
 	}
 	h := sha256.New()
-	if _, err := client.Download(ctx, id, grant, io.MultiWriter(f, h)); err != nil {
+	got, err := client.DownloadDrop(ctx, id, grant, io.MultiWriter(f, h))
+	if err != nil {
 		f.Close()
-		os.Remove(f.Name())
 		return nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		f.Close()
-		os.Remove(f.Name())
 		return nil, err
 	}
 	return &downloaded{file: f, secret: secret, senderKey: senderKey, id: id,
 		senderFPR: info.SenderFingerprint, vouched: info.SenderVerified, org: info.SenderOrg,
-		sha256: hex.EncodeToString(h.Sum(nil)), client: client}, nil
+		sha256: hex.EncodeToString(h.Sum(nil)), client: client, receiptToken: got.ReceiptToken}, nil
 }
 
 // dearmor unwraps an ASCII-armored message, or passes binary through.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -38,7 +39,34 @@ func keyDirectoryHandler(p relayParts, opts keyserver.Options) http.Handler {
 	}
 	opts.PublicURL = p.publicURL
 	opts.Logger = p.logger
-	return keyserver.NewHandler(st, opts)
+	// Who may publish: --publish-domains, else what 'sealrelay keys
+	// domains' saved, else the relay's own organisation (the domain it
+	// mails from), so that it does not mail verification links to anyone.
+	opts.AllowedDomains = p.publishDomains
+	if at := strings.LastIndexByte(p.mailFrom, '@'); at >= 0 {
+		opts.DefaultDomains = []string{strings.ToLower(strings.Trim(p.mailFrom[at+1:], "> "))}
+	}
+	h := keyserver.NewHandler(st, opts)
+	if p.ctx != nil {
+		go sweepUnverifiedKeys(p.ctx, h, p.logger)
+	}
+	return h
+}
+
+// sweepUnverifiedKeys deletes expired unverified uploads every hour.
+func sweepUnverifiedKeys(ctx context.Context, h *keyserver.Handler, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := h.SweepUnverified(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("key directory sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func runRelayKeys(ctx context.Context, e *env, args []string) error {

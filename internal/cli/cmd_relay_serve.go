@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/sealprint/sealprint/internal/mail"
+	"github.com/sealprint/sealprint/internal/redact"
 	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/relay"
 	"github.com/sealprint/sealprint/web/recipient"
@@ -34,6 +36,13 @@ type relayParts struct {
 	logger    *slog.Logger
 	mail      mail.Sender // nil without --smtp
 	mailFrom  string
+	// trustedProxies are --trusted-proxy.
+	trustedProxies []netip.Prefix
+	// publishDomains are --publish-domains (nil: the default).
+	publishDomains []string
+	// ctx, when set, runs the key directory's sweep of unverified
+	// uploads until it is done.
+	ctx context.Context
 }
 
 // relayMux assembles everything `sealrelay serve` answers, on one mux, and
@@ -44,7 +53,7 @@ func relayMux(p relayParts) http.Handler {
 	mux := http.NewServeMux()
 	p.relay.Mount(mux) // /api/, /healthz, /metrics
 	// Key directory: /vks/, /pks/, /.well-known/openpgpkey/, /verify/, /manage.
-	keyserver.Mount(mux, keyDirectoryHandler(p, keyserver.Options{Mail: p.mail, MailFrom: p.mailFrom}))
+	keyserver.Mount(mux, keyDirectoryHandler(p, keyserver.Options{Mail: p.mail, MailFrom: p.mailFrom, TrustedProxies: p.trustedProxies}))
 	mux.Handle("/d/", recipient.NewHandler(recipient.Options{Logger: p.logger})) // recipient page and its files (/d/static/)
 	return p.relay.Wrap(mux)
 }
@@ -59,6 +68,13 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	maxSize := fs.Int64("max-size", relay.DefaultMaxSize, "largest document accepted, in bytes")
 	sweep := fs.Duration("sweep-interval", time.Minute, "how often expired drops are deleted")
 	jsonLogs := fs.Bool("log-json", false, "write logs as JSON lines")
+	metricsListen := fs.String("metrics-listen", "127.0.0.1:9464", "address serving /metrics, unauthenticated (keep it private; empty: none)")
+	metricsToken := fs.String("metrics-token", "", "also serve /metrics on the public address to 'Authorization: Bearer TOKEN' (or $SEALRELAY_METRICS_TOKEN)")
+	perIP := fs.Int("max-conns-per-ip", 128, "most connections one client address may hold open (0: no limit)")
+	var proxies listFlag
+	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy in front of the relay (repeatable): the key directory's limits then key on the client in X-Forwarded-For")
+	var publishDomains listFlag
+	fs.Var(&publishDomains, "publish-domains", "domain whose addresses may publish keys in the directory (repeatable or comma-separated; * for any; default: the domains of the relay's senders and of --mail-from)")
 	smtpURL := fs.String("smtp", "", "mail server, smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS)")
 	mailFrom := fs.String("mail-from", "", "From address of the relay's mails (with --smtp)")
 	_, err := parsePositional(fs, args, 0, 0, relayServeUsage)
@@ -77,6 +93,15 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	if *sweep <= 0 {
 		return usageError("--sweep-interval must be positive")
 	}
+	trusted, err := parsePrefixes(proxies)
+	if err != nil {
+		return usageError("--trusted-proxy: %v", err)
+	}
+	if *publicURL == "" && !loopbackListen(*listen) {
+		// Links in mails and answers would otherwise come from whatever
+		// Host a client sends.
+		return usageError("--public-url is required when listening on %s (not loopback): links and mails must name the relay's real address", *listen)
+	}
 	if *publicURL != "" {
 		u, err := url.Parse(*publicURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" || u.RawQuery != "" {
@@ -87,6 +112,7 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	if *jsonLogs {
 		h = slog.NewJSONHandler(e.stderr, nil)
 	}
+	h = redact.Handler(h) // every line, also the HTTP server's own
 	logger := slog.New(h)
 
 	cfg, closer, err := relay.DataDir{Root: *data}.Open()
@@ -97,6 +123,10 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	cfg.PublicURL = strings.TrimRight(*publicURL, "/")
 	cfg.MaxSize = *maxSize
 	cfg.Logger = logger
+	if *metricsToken == "" {
+		*metricsToken = e.getenv("SEALRELAY_METRICS_TOKEN")
+	}
+	cfg.MetricsToken = *metricsToken
 	var sender mail.Sender
 	if *smtpURL == "" {
 		// Lets operators keep an SMTP password off the command line.
@@ -130,17 +160,31 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = relay.LimitPerIP(ln, *perIP)
 	scheme := "http"
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 		scheme = "https"
 	}
 	srv := &http.Server{
-		Handler:           relayMux(relayParts{relay: rs, dataDir: *data, publicURL: cfg.PublicURL, logger: logger, mail: sender, mailFrom: *mailFrom}),
+		Handler: relayMux(relayParts{relay: rs, dataDir: *data, publicURL: cfg.PublicURL, logger: logger, mail: sender, mailFrom: *mailFrom,
+			trustedProxies: trusted, publishDomains: splitList(publishDomains), ctx: ctx}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+	if *metricsListen != "" {
+		ml, err := net.Listen("tcp", *metricsListen)
+		if err != nil {
+			// Metrics are for the operator; the relay still serves.
+			logger.Warn("metrics not served", "listen", *metricsListen, "err", err)
+		} else {
+			ms := &http.Server{Handler: rs.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: time.Minute}
+			go ms.Serve(ml)
+			defer ms.Close()
+			logger.Info("metrics", "listen", ml.Addr().String())
+		}
 	}
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
@@ -160,4 +204,47 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// loopbackListen reports whether a listen address is on loopback only.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// parsePrefixes parses CIDRs (a bare address is a /32 or /128).
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range splitList(list) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR or an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// splitList splits repeated, comma-separated flag values.
+func splitList(list []string) []string {
+	var out []string
+	for _, v := range list {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }

@@ -46,7 +46,7 @@ func runRender(ctx context.Context, e *env, args []string) error {
 		report = e.stderr
 		err = fill(e.stdout)
 	} else {
-		err = atomicfile.Write(*out, 0o644, fill)
+		err = atomicfile.WriteOutput(*out, 0o644, fill)
 	}
 	if err != nil {
 		return fmt.Errorf("render %s: %w", pos[0], err)

@@ -85,7 +85,7 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	if dest == "-" {
 		return fill(e.stdout)
 	}
-	if err := atomicfile.Write(dest, 0o644, fill); err != nil {
+	if err := atomicfile.WriteOutput(dest, 0o644, fill); err != nil {
 		return err
 	}
 	names := make([]string, len(recipients))

@@ -15,6 +15,7 @@ import (
 	"github.com/sealprint/sealprint/deliver"
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
+	"github.com/sealprint/sealprint/internal/redact"
 	"github.com/sealprint/sealprint/printer"
 	"github.com/sealprint/sealprint/spooler"
 	"github.com/sealprint/sealprint/web/jobs"
@@ -60,7 +61,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if addr == "" {
 		addr = printer.DefaultListen
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(redact.Handler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
 	signer, err := p.senderKey()
 	if err != nil {
@@ -130,6 +131,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	srv, err := printer.New(printer.Config{
 		Listen:           addr,
 		MaxDocumentBytes: p.cfg.Printer.MaxDocumentBytes,
+		HostNames:        p.cfg.Printer.HostNames,
 		Queues:           printerQueues(config.QueueWatcher(p.home)),
 		Logger:           log,
 	}, printerSpool{sp})
@@ -139,8 +141,14 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	prtMu.Lock()
 	prt = srv
 	prtMu.Unlock()
-	token := jobs.NewAPIToken()
-	page := jobs.Handler(sp, jobs.Options{APIToken: token, AddressBook: func() []jobs.Contact { return addressBook(p, log) }, Logger: log})
+	// The user's secret, kept in the user's own state dir (0600): the page
+	// and the API need it, so another account on a shared PC cannot read
+	// or release this user's jobs.
+	token, err := jobs.LoadOrCreateSecret(p.home)
+	if err != nil {
+		return err
+	}
+	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser), AddressBook: func() []jobs.Contact { return addressBook(p, log) }, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 

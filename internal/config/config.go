@@ -83,6 +83,14 @@ type Printer struct {
 	Listen string `json:"listen,omitempty"`
 	// MaxDocumentBytes bounds a document body (default 512 MiB).
 	MaxDocumentBytes int64 `json:"max_document_bytes,omitempty"`
+	// HostNames are extra names clients may use to reach the printer and
+	// the jobs page (besides 127.0.0.1, [::1] and localhost); any other
+	// Host or a foreign Origin is refused (DNS rebinding).
+	HostNames []string `json:"host_names,omitempty"`
+	// JobsUser is whose jobs the jobs page shows: the requesting-user-name
+	// of their IPP jobs (default: the account running the service; "*"
+	// for every job).
+	JobsUser string `json:"jobs_user,omitempty"`
 }
 
 // Home returns the directory holding config and state: $SEALPRINT_HOME if

@@ -63,13 +63,24 @@ type Secrets struct {
 	mu      sync.Mutex
 	warned  bool
 	account string
+	// sealer, when set, encrypts file secrets with an OS key (see
+	// ossealer.go); SetSealer or NewSecrets' OSSealer chooses it.
+	sealer Sealer
 }
 
 // NewSecrets returns a secret store rooted at dir. notice receives a
 // one-time message when the file fallback is used (nil: silent).
 func NewSecrets(dir string, ring Keyring, notice io.Writer) *Secrets {
-	return &Secrets{dir: dir, ring: ring, notice: notice, account: accountFor(dir)}
+	s := &Secrets{dir: dir, ring: ring, notice: notice, account: accountFor(dir)}
+	if sealer, err := OSSealer(); err == nil {
+		s.sealer = sealer
+	}
+	return s
 }
+
+// SetSealer replaces the OS facility that seals file secrets (nil: plain
+// 0600 files). Tests use it; so may a platform with another facility.
+func (s *Secrets) SetSealer(sealer Sealer) { s.sealer = sealer }
 
 // accountFor names the keyring entry after the home directory, so several
 // sealprint homes on one machine do not overwrite each other's secrets.
@@ -110,7 +121,7 @@ func (s *Secrets) Get(name string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
-		return b, nil
+		return openFile(s.sealer, name, b)
 	}
 	return nil, fmt.Errorf("secret %s: %w", name, os.ErrNotExist)
 }
@@ -135,7 +146,11 @@ func (s *Secrets) Set(name string, value []byte) (string, error) {
 	if err != nil {
 		where = "file"
 		path := filepath.Join(s.dir, name+".secret")
-		if werr := atomicfile.WriteFile(path, value, 0o600); werr != nil {
+		content, serr := sealFile(s.sealer, name, value)
+		if serr != nil {
+			return "", serr
+		}
+		if werr := atomicfile.WriteFile(path, content, 0o600); werr != nil {
 			return "", werr
 		}
 		s.warnOnce(err, path)

@@ -59,8 +59,14 @@ func newHarness(t *testing.T) *harness {
 // accept prints a 300-byte document named name to the "sealed" queue.
 func (h *harness) accept(name string) string {
 	h.t.Helper()
+	return h.acceptAs(name, "")
+}
+
+// acceptAs is accept with a requesting user.
+func (h *harness) acceptAs(name, user string) string {
+	h.t.Helper()
 	doc := bytes.Repeat([]byte("%PDF-1.7 a "), 30)
-	id, err := h.sp.Accept(context.Background(), spooler.Incoming{Queue: "sealed", Name: name, Format: "application/pdf"}, bytes.NewReader(doc))
+	id, err := h.sp.Accept(context.Background(), spooler.Incoming{Queue: "sealed", Name: name, User: user, Format: "application/pdf"}, bytes.NewReader(doc))
 	if err != nil {
 		h.t.Fatal(err)
 	}

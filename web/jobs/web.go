@@ -36,9 +36,15 @@ type Contact struct {
 type Options struct {
 	// AddressBook lists the recipients offered on the page (may be nil).
 	AddressBook func() []Contact
-	// APIToken is required as "Authorization: Bearer" on /jobs/api.
+	// APIToken is the user's secret (see auth.go): required as
+	// "Authorization: Bearer" on /jobs/api, and on the page as ?key= once,
+	// then as a cookie. Empty admits nobody.
 	APIToken string
-	Logger   *slog.Logger
+	// User, if set, is whose jobs the page and the API show and act on:
+	// jobs printed with another requesting-user-name are not listed and
+	// are answered as unknown.
+	User   string
+	Logger *slog.Logger
 }
 
 //go:embed page.html
@@ -137,6 +143,9 @@ type pageData struct {
 }
 
 func (w *web) page(rw http.ResponseWriter, r *http.Request) {
+	if !w.pageAuth(rw, r) {
+		return
+	}
 	w.render(rw, http.StatusOK, "", r.URL.Query().Get("done"))
 }
 
@@ -156,6 +165,9 @@ func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) 
 	jobs := w.s.List()
 	slices.Reverse(jobs) // newest first
 	for _, j := range jobs {
+		if !w.mine(j) {
+			continue
+		}
 		if j.State == spooler.Held {
 			d.Held = append(d.Held, ViewAt(j, w.s.PageURL()))
 		} else {
@@ -187,6 +199,9 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "cross-origin request refused", http.StatusForbidden)
 		return
 	}
+	if !w.pageAuth(rw, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(rw, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(rw, "bad form", http.StatusBadRequest)
@@ -211,6 +226,9 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 // act performs a release, cancel or retry.
 func (w *web) act(r *http.Request, id, action string, to []string) error {
 	if !spooler.ValidID(id) {
+		return spooler.ErrNotFound
+	}
+	if j, err := w.s.Get(id); err != nil || !w.mine(j) {
 		return spooler.ErrNotFound
 	}
 	var err error
@@ -242,7 +260,7 @@ func statusOf(err error) int {
 
 func (w *web) authAPI(rw http.ResponseWriter, r *http.Request) bool {
 	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if w.opt.APIToken == "" || subtle.ConstantTimeCompare([]byte(got), []byte(w.opt.APIToken)) != 1 {
+	if !w.secretOK(got) {
 		writeJSON(rw, http.StatusUnauthorized, apiError{"missing or wrong API token"})
 		return false
 	}
@@ -265,7 +283,9 @@ func (w *web) apiList(rw http.ResponseWriter, r *http.Request) {
 	}
 	views := []JobView{}
 	for _, j := range w.s.List() {
-		views = append(views, ViewAt(j, w.s.PageURL()))
+		if w.mine(j) {
+			views = append(views, ViewAt(j, w.s.PageURL()))
+		}
 	}
 	writeJSON(rw, http.StatusOK, views)
 }
@@ -275,6 +295,9 @@ func (w *web) apiGet(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, err := w.s.Get(r.PathValue("id"))
+	if err == nil && !w.mine(j) {
+		err = spooler.ErrNotFound
+	}
 	if err != nil {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -22,9 +23,24 @@ func TestWebPageReleaseAndCSRF(t *testing.T) {
 			return []Contact{{Name: "Cdt Martin", Email: "martin@police.example", Fingerprint: "ABCD"}}
 		}}))
 	defer srv.Close()
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	jar, _ := cookiejar.New(nil)
+	noRedirect := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	resp, err := http.Get(srv.URL + "/jobs")
+	// Without the user's secret: no page. With it once: a cookie, and the
+	// key leaves the address bar.
+	for _, u := range []string{"/jobs", "/jobs?key=wrong"} {
+		if resp, err := http.Get(srv.URL + u); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("GET %s without the secret: %v %v", u, err, resp.Status)
+		}
+	}
+	resp, err := noRedirect.Get(srv.URL + "/jobs?key=tok")
+	if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/jobs" {
+		t.Fatalf("GET /jobs?key=: %v %v %q", err, resp.Status, resp.Header.Get("Location"))
+	}
+	if c := resp.Header.Get("Set-Cookie"); !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
+		t.Fatalf("cookie %q", c)
+	}
+	resp, err = noRedirect.Get(srv.URL + "/jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,5 +129,47 @@ func TestWebAPIAndClient(t *testing.T) {
 	v, err = c.Cancel(ctx, id)
 	if err != nil || v.State != spooler.Canceled {
 		t.Fatalf("%v %+v", err, v)
+	}
+}
+
+// On a shared PC, the page and the API show and act only on the jobs
+// printed by their user; another user's job is unknown to them.
+func TestWebShowsOnlyTheUsersJobs(t *testing.T) {
+	h := newHarness(t)
+	mine := h.acceptAs("Rapport Alice", "alice")
+	theirs := h.acceptAs("Rapport Mallory", "HOSPITAL\\mallory")
+	h.waitState(mine, spooler.Held)
+	h.waitState(theirs, spooler.Held)
+	srv := httptest.NewServer(Handler(h.sp, Options{APIToken: "alice-secret", User: "HOSPITAL\\Alice"}))
+	defer srv.Close()
+	ctx := context.Background()
+	c := &Client{Info: ServiceInfo{URL: srv.URL, Token: "alice-secret"}}
+	list, err := c.List(ctx)
+	if err != nil || len(list) != 1 || list[0].ID != mine {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	var v JobView
+	if err := c.do(ctx, "GET", "/jobs/api/"+theirs, nil, &v); err == nil {
+		t.Fatal("another user's job shown")
+	}
+	if _, err := c.Cancel(ctx, theirs); err == nil {
+		t.Fatal("another user's job canceled")
+	}
+	if _, err := c.Release(ctx, theirs, []string{"eve@evil.example"}); err == nil {
+		t.Fatal("another user's job released")
+	}
+	if j, _ := h.sp.Get(theirs); j.State != spooler.Held {
+		t.Fatalf("another user's job is now %s", j.State)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(srv.URL + "/jobs?key=alice-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Rapport Alice") || strings.Contains(string(body), "Mallory") {
+		t.Fatalf("page:\n%s", body)
 	}
 }

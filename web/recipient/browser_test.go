@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -163,12 +164,23 @@ func stateIs(states ...string) chromedp.Action[string] {
 	return chromedp.Poll[string](`(s => ` + list + `.includes(s) ? s : null)(document.documentElement.dataset.state)`)
 }
 
+// waitState waits for one of states (or an end state). A page waiting
+// for "Open the document" (ready) is clicked through, as a person would,
+// unless ready is among states.
 func waitState(t *testing.T, ctx context.Context, states ...string) string {
 	t.Helper()
-	all := append([]string{"decrypted", "error", "locked", "expired"}, states...)
+	all := append([]string{"decrypted", "error", "locked", "expired", "ready"}, states...)
 	got, err := chromedp.Run(ctx, stateIs(all...))
 	if err != nil {
 		t.Fatalf("waiting for state %v: %v", states, err)
+	}
+	if got == "ready" && !slices.Contains(states, "ready") {
+		if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`#open-btn`))); err != nil {
+			t.Fatalf("click Open the document: %v", err)
+		}
+		if got, err = chromedp.Run(ctx, stateIs(append([]string{"decrypted", "error", "locked", "expired"}, states...)...)); err != nil {
+			t.Fatalf("waiting for state %v: %v", states, err)
+		}
 	}
 	for _, s := range states {
 		if got == s {

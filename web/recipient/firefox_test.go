@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -202,14 +203,21 @@ func (p *ffPage) str(expr string) string {
 }
 
 // waitState waits for one of the end states or the given states, and fails
-// unless it is one of the given ones.
+// unless it is one of the given ones. A page waiting for "Open the
+// document" (ready) is clicked through, as a person would, unless ready is
+// among states.
 func (p *ffPage) waitState(states ...string) string {
 	t := p.f.t
 	t.Helper()
-	all := append([]string{"decrypted", "error", "locked", "expired", "altered"}, states...)
-	list, _ := json.Marshal(all)
+	ends := []string{"decrypted", "error", "locked", "expired", "altered"}
+	list, _ := json.Marshal(append(append([]string{"ready"}, ends...), states...))
 	var got string
 	p.do(&got, "wait", "expr", `(s => `+string(list)+`.includes(s) ? s : null)(document.documentElement.dataset.state)`, "timeout", 300000)
+	if got == "ready" && !slices.Contains(states, "ready") {
+		p.click("#open-btn")
+		list, _ = json.Marshal(append(ends, states...))
+		p.do(&got, "wait", "expr", `(s => `+string(list)+`.includes(s) ? s : null)(document.documentElement.dataset.state)`, "timeout", 300000)
+	}
 	for _, s := range states {
 		if got == s {
 			return got

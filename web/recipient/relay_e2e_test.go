@@ -225,6 +225,38 @@ func TestBrowserWithRealRelay(t *testing.T) {
 		check(t, ctx, r)
 	})
 
+	t.Run("link mode: nothing counts before the click", func(t *testing.T) {
+		// What a mail gateway's link scanner does: load the link and wait.
+		r := doctor.send("rapport.pdf", "--link", "--to", officerMail)
+		secrets = append(secrets, r.Link[strings.Index(r.Link, "#")+1:])
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(r.Link)); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "ready")
+		d, err := cfg.Store.Drop(context.Background(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcpts, _ := cfg.Store.Receipts(context.Background(), r.ID)
+		if d.Downloads != 0 || len(rcpts) != 0 {
+			t.Fatalf("before the click: %d downloads, %d receipts", d.Downloads, len(rcpts))
+		}
+		// The secret left the address bar and the history entry.
+		for _, js := range []string{`location.hash`, `location.href`} {
+			if v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](js)); strings.Contains(v, "#") {
+				t.Fatalf("%s still holds the fragment: %q", js, v)
+			}
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`#open-btn`))); err != nil {
+			t.Fatal(err)
+		}
+		check(t, ctx, r)
+		if d, _ := cfg.Store.Drop(context.Background(), r.ID); d.Downloads != 1 {
+			t.Fatalf("after the click: %d downloads", d.Downloads)
+		}
+	})
+
 	t.Run("link mode with access code", func(t *testing.T) {
 		r := doctor.send("rapport.pdf", "--link", "--code", "--to", officerMail)
 		secrets = append(secrets, r.Link[strings.Index(r.Link, "#")+1:])

@@ -8,7 +8,9 @@
 // StaticPrefix.
 //
 // For automation, the page's root element carries data-state: loading,
-// code (access code asked), key (recipient's key asked), decrypted, error,
+// ready (link mode: waiting for the "Open the document" click; nothing is
+// downloaded before it), code (access code asked), key (recipient's key
+// asked), decrypted, error,
 // locked, expired (also revoked and exhausted drops). data-reason names the
 // explanation shown (expired, exhausted, revoked, notfound, nosecret,
 // badsecret, badsig, corrupt, network, insecure, browser, pending, locked).

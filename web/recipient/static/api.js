@@ -46,15 +46,16 @@ export function code(id, value) {
   return post(encodeURIComponent(id) + "/code", { code: value });
 }
 
-/** receipt posts the proof that the document was decrypted. */
-export function receipt(id, proof) {
-  return post(encodeURIComponent(id) + "/receipt", { proof });
+/** receipt posts the proof that the document was decrypted, with the download's one-time receipt token. */
+export function receipt(id, proof, token) {
+  return post(encodeURIComponent(id) + "/receipt", { proof, token });
 }
 
 /**
  * download fetches the ciphertext as a stream into one buffer of the
  * announced size, calling progress(fraction) as bytes arrive. It refuses
- * more bytes than announced. Returns {bytes, sha256} (the relay's hash header, may be "").
+ * more bytes than announced. Returns {bytes, sha256, receiptToken} (the relay's hash header, may be "";
+ * the one-time token a receipt for this download needs).
  */
 export async function download(id, grant, expectedSize, progress) {
   const headers = grant ? { "X-Sealprint-Grant": grant } : {};
@@ -88,5 +89,9 @@ export async function download(id, grant, expectedSize, progress) {
     progress(n / announced);
   }
   if (n !== announced) throw new APIError(-1, { error: "download cut short" });
-  return { bytes: buf, sha256: (res.headers.get("X-Sealprint-SHA256") || "").toLowerCase() };
+  return {
+    bytes: buf,
+    sha256: (res.headers.get("X-Sealprint-SHA256") || "").toLowerCase(),
+    receiptToken: res.headers.get("X-Sealprint-Receipt-Token") || "",
+  };
 }

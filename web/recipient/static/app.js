@@ -2,7 +2,12 @@
 // access code or the recipient's key when needed, download the ciphertext,
 // decrypt and verify it in this browser, show it, and post the receipt.
 // The root element's data-state tells automation where the page is:
-// loading, code, key, decrypted, error, locked, expired.
+// loading, ready (waiting for "Open the document"), code, key, decrypted,
+// error, locked, expired.
+//
+// Mail gateways' link scanners follow links: nothing that counts (a
+// download, a receipt) happens before a person acts — types the access
+// code, unlocks a key, or clicks "Open the document".
 
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
@@ -112,6 +117,21 @@ function parseID() {
   return m ? m[1] : "";
 }
 
+// askOpen shows "Open the document" and resolves when it is clicked.
+function askOpen() {
+  show($("status"), false);
+  const form = $("open-form");
+  show(form, true);
+  return new Promise((resolve) => {
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      show(form, false);
+      resolve();
+    }, { once: true });
+    setState("ready");
+  });
+}
+
 // askCode shows the access-code form until the relay grants a download.
 function askCode(id) {
   show($("status"), false);
@@ -151,7 +171,7 @@ function askCode(id) {
   });
 }
 
-async function showDocument(id, opened, cipherHex, info) {
+async function showDocument(id, opened, cipherHex, info, receiptToken) {
   const { data } = opened;
   const pdf = opener.isPDF(data);
   const sha = await opener.sha256hex(data);
@@ -226,7 +246,7 @@ async function showDocument(id, opened, cipherHex, info) {
 
   const receipt = $("receipt");
   try {
-    await api.receipt(id, await opener.receiptProof(opened.sessionKey, cipherHex));
+    await api.receipt(id, await opener.receiptProof(opened.sessionKey, cipherHex), receiptToken);
     bind(receipt, () => t("receipt.sent"));
     root.dataset.receipt = "sent";
   } catch {
@@ -267,6 +287,9 @@ async function main() {
     }
   }
   if (info.mode === "link" && !/^[A-Za-z0-9_-]{20,200}$/.test(secret)) problem("nosecret");
+  // Out of the address bar and the history once read: it stays in memory
+  // only (a reload needs the link from the mail again).
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 
   let openpgp;
   try {
@@ -284,6 +307,9 @@ async function main() {
     problem("badsig");
   }
 
+  // A person must act before the download: the code form, the key panel,
+  // or, for a link without code, the "Open the document" button.
+  if (info.mode === "link" && !info.needs_code) await askOpen();
   const grant = info.needs_code ? await askCode(id) : "";
   let myKeys = null;
   if (info.mode === "key") myKeys = await keys.ask(openpgp, "");
@@ -314,7 +340,7 @@ async function main() {
     try {
       const opened = await opener.open(openpgp, got.bytes, { secret, keys: myKeys, senderKey });
       performance.mark("sealprint-decrypted");
-      await showDocument(id, opened, cipherHex, info);
+      await showDocument(id, opened, cipherHex, info, got.receiptToken);
       return;
     } catch (e) {
       if (!(e instanceof opener.OpenError)) throw e;
