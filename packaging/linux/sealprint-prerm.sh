@@ -4,6 +4,9 @@
 set -e
 case "$1" in remove|deconfigure) ;; *) exit 0 ;; esac
 export SEALPRINT_HOME=/var/lib/sealprint SEALPRINT_KEYRING=file LC_ALL=C
+if [ -r /etc/sealprint/sealprint.env ]; then
+	set -a; . /etc/sealprint/sealprint.env; set +a
+fi
 if [ -d /run/systemd/system ]; then
 	systemctl disable --now sealprint.service >/dev/null 2>&1 || true
 fi
