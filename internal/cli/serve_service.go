@@ -27,15 +27,16 @@ func runServeService(ctx context.Context, e *env, args []string) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", home, err)
 	}
-	if err := importMachineSettings(home, e.getenv); err != nil {
-		return err
-	}
-	// An MSI-installed service is the first to run: it creates the key.
-	if err := installKey(ctx, e, &installer.Manifest{}, "", ""); err != nil {
-		return err
-	}
 	exe, _ := os.Executable()
 	return installer.RunService(ctx, serviceConfig(exe, home), func(ctx context.Context) error {
+		// After the manager is answered: it waits for a start only so long.
+		if err := importMachineSettings(home, e.getenv); err != nil {
+			return err
+		}
+		// An MSI-installed service is the first to run: it creates the key.
+		if err := installKey(ctx, e, &installer.Manifest{}, "", ""); err != nil {
+			return err
+		}
 		return runServe(context.WithValue(ctx, inServiceKey{}, true), e, args)
 	})
 }
