@@ -315,3 +315,29 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestRpmPackages checks what the .rpm files hold (they are not installed
+// here: this Debian machine has rpm but no rpm database to install into).
+func TestRpmPackages(t *testing.T) {
+	testutil.NeedIntegration(t)
+	testutil.NeedTool(t, "rpm")
+	dist := buildPackages(t, "rpm")
+	for pkg, wants := range map[string][]string{
+		"sealprint-0.1.0-1.x86_64.rpm": {"/usr/bin/sealprint", "/lib/systemd/system/sealprint.service", "/etc/sealprint/sealprint.env", "sealprint install --no-service", "sealprint uninstall --keep-data", "configure|1|2", "remove|deconfigure|0"},
+		"sealrelay-0.1.0-1.x86_64.rpm": {"/usr/bin/sealrelay", "/lib/systemd/system/sealrelay.service", "/etc/sealrelay/sealrelay.env", "/var/lib/sealrelay", "useradd --system"},
+	} {
+		var out []byte
+		for _, q := range []string{"--list", "--scripts"} {
+			o, err := exec.Command("rpm", "-qp", q, filepath.Join(dist, pkg)).CombinedOutput()
+			if err != nil {
+				t.Fatalf("rpm -qp %s %s: %v\n%s", q, pkg, err, o)
+			}
+			out = append(out, o...)
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s lacks %q:\n%s", pkg, want, out)
+			}
+		}
+	}
+}

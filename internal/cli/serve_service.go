@@ -27,6 +27,10 @@ func runServeService(ctx context.Context, e *env, args []string) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", home, err)
 	}
+	// On Windows the home is under %ProgramData%, which every user reads.
+	if err := installer.RestrictDir(home); err != nil {
+		return err
+	}
 	exe, _ := os.Executable()
 	return installer.RunService(ctx, serviceConfig(exe, home), func(ctx context.Context) error {
 		// After the manager is answered: it waits for a start only so long.
