@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/kardianos/service"
 )
@@ -116,57 +115,14 @@ func UninstallService(c ServiceConfig) error {
 	return nil
 }
 
-// RunService runs run under the system's service manager when started by
-// one (the Windows service control manager answers only to this), or
-// directly with ctx when started by hand or by systemd, whose stop signal
-// the caller's ctx already carries. Under the manager, run's context ends
-// when the manager asks the service to stop.
+// RunService runs run as the background service. On Windows, started by
+// the service control manager, it answers the manager (start, stop,
+// shutdown) and run's context ends when the manager asks the service to
+// stop; started from a console it just runs. Elsewhere systemd and launchd
+// stop the service with SIGTERM, which ctx already carries.
 func RunService(ctx context.Context, c ServiceConfig, run func(ctx context.Context) error) error {
-	if service.Interactive() {
-		return run(ctx)
-	}
-	p := &program{ctx: ctx, run: run}
-	s, err := service.New(p, c.kardianos())
-	if err != nil {
-		return fmt.Errorf("service: %w", err)
-	}
-	if err := s.Run(); err != nil {
+	if handled, err := runUnderManager(ctx, run); handled {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err
-}
-
-// program adapts run to kardianos' Start/Stop.
-type program struct {
-	ctx    context.Context
-	run    func(ctx context.Context) error
-	cancel context.CancelFunc
-	done   chan struct{}
-	mu     sync.Mutex
-	err    error
-}
-
-func (p *program) Start(s service.Service) error {
-	ctx, cancel := context.WithCancel(p.ctx)
-	p.cancel, p.done = cancel, make(chan struct{})
-	go func() {
-		defer close(p.done)
-		err := p.run(ctx)
-		p.mu.Lock()
-		p.err = err
-		p.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			// The manager sees the failure and restarts the service.
-			os.Exit(1)
-		}
-	}()
-	return nil
-}
-
-func (p *program) Stop(s service.Service) error {
-	p.cancel()
-	<-p.done
-	return nil
+	return run(ctx)
 }

@@ -85,6 +85,11 @@ registers the printers against a 'sealprint serve' already running.`, e.stderr)
 	if err := installConfig(home, *cfgFile, specs); err != nil {
 		return err
 	}
+	// Queues from the machine settings and SEALPRINT_QUEUES go into the
+	// file too: the printer serves the file's queues.
+	if err := importMachineSettings(home, e.getenv); err != nil {
+		return err
+	}
 	if err := installEnroll(ctx, e, home, *relayURL, *token, *proxy, *pac, *ca); err != nil {
 		return err
 	}

@@ -43,14 +43,24 @@ directory something else was put in (the spool of a service that ran).`, e.stder
 		return err
 	}
 	var errs []error
-	if len(m.Printers) > 0 {
-		sys := installer.SystemPrinters(os.Environ())
-		have, err := sys.List(ctx)
-		if err != nil {
-			errs = append(errs, err)
+	// The printers install recorded, and those the service registered for
+	// its own queues (device URI on its listener): no one else's.
+	ours := append([]string(nil), m.Printers...)
+	sys := installer.SystemPrinters(os.Environ())
+	have, listErr := sys.List(ctx)
+	if cfg, err := config.Load(home, e.getenv); err == nil && listErr == nil {
+		for _, q := range systemQueues(cfg) {
+			if uri, ok := have[q.Name]; ok && strings.EqualFold(uri, q.URI) && !slices.Contains(ours, q.Name) {
+				ours = append(ours, q.Name)
+			}
 		}
-		for _, name := range m.Printers {
-			if _, ok := have[name]; !ok && err == nil {
+	}
+	if len(ours) > 0 {
+		if listErr != nil {
+			errs = append(errs, listErr)
+		}
+		for _, name := range ours {
+			if _, ok := have[name]; !ok && listErr == nil {
 				continue // already gone
 			}
 			if err := sys.Remove(ctx, name); err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sealprint/sealprint/installer"
@@ -26,28 +27,43 @@ func runServeService(ctx context.Context, e *env, args []string) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", home, err)
 	}
-	if err := importMachineSettings(home); err != nil {
-		return err
-	}
-	// An MSI-installed service is the first to run: it creates the key.
-	if err := installKey(ctx, e, &installer.Manifest{}, "", ""); err != nil {
+	// On Windows the home is under %ProgramData%, which every user reads.
+	if err := installer.RestrictDir(home); err != nil {
 		return err
 	}
 	exe, _ := os.Executable()
 	return installer.RunService(ctx, serviceConfig(exe, home), func(ctx context.Context) error {
+		// After the manager is answered: it waits for a start only so long.
+		if err := importMachineSettings(home, e.getenv); err != nil {
+			return err
+		}
+		// An MSI-installed service is the first to run: it creates the key.
+		if err := installKey(ctx, e, &installer.Manifest{}, "", ""); err != nil {
+			return err
+		}
 		return runServe(context.WithValue(ctx, inServiceKey{}, true), e, args)
 	})
 }
 
 // importMachineSettings writes the machine settings (relay, token, queues
-// from the MSI or Group Policy) into the config file, which the printer
-// watches for queues, and deletes the token from the registry, which every
-// user can read. The policy key is read again at each start, so a changed
-// policy applies at the next start.
-func importMachineSettings(home string) error {
+// from the MSI or Group Policy) and SEALPRINT_QUEUES (the unit's
+// environment file) into the config file, which the printer watches for
+// queues, and deletes the token from the registry, which every user can
+// read. They are read again at each start, so a changed policy applies at
+// the next start.
+func importMachineSettings(home string, getenv func(string) string) error {
 	m, err := config.MachineSettings()
-	if err != nil || len(m) == 0 {
+	if err != nil {
 		return err
+	}
+	if v := getenv("SEALPRINT_QUEUES"); v != "" {
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[config.MachineQueues] = strings.TrimSuffix(m[config.MachineQueues]+";"+v, ";")
+	}
+	if len(m) == 0 {
+		return nil
 	}
 	cfg, err := config.LoadFile(home)
 	if err != nil {
@@ -67,7 +83,6 @@ func importMachineSettings(home string) error {
 // each start, so a printer deleted by hand comes back.
 func ensureSystemPrinters(ctx context.Context, home string, getenv func(string) string, log *slog.Logger) {
 	sys := installer.SystemPrinters(os.Environ())
-	manifestPath := filepath.Join(home, installer.ManifestName)
 	for {
 		cfg, err := config.Load(home, getenv)
 		if err == nil {
@@ -75,16 +90,6 @@ func ensureSystemPrinters(ctx context.Context, home string, getenv func(string) 
 			added, err = installer.Ensure(ctx, sys, systemQueues(cfg))
 			if len(added) > 0 {
 				log.Info("system printers registered", "printers", added)
-				// Recorded, so that uninstall (a package's prerm) removes them.
-				if m, merr := installer.LoadManifest(manifestPath); merr == nil {
-					for _, n := range added {
-						m.AddPrinter(n)
-					}
-					merr = m.Save(manifestPath)
-					if merr != nil {
-						log.Warn("install manifest", "err", merr)
-					}
-				}
 			}
 		}
 		if err != nil && ctx.Err() == nil {

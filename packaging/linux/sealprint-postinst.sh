@@ -2,7 +2,8 @@
 # Configures sealprint: machine config and sender key, the service, then the
 # CUPS queues once the service answers.
 set -e
-[ "$1" = configure ] || exit 0
+# dpkg passes "configure"; rpm passes 1 (install) or 2 (upgrade).
+case "$1" in configure|1|2) ;; *) exit 0 ;; esac
 export SEALPRINT_HOME=/var/lib/sealprint SEALPRINT_KEYRING=file LC_ALL=C
 install -d -m 0700 /var/lib/sealprint
 if [ -r /etc/sealprint/sealprint.env ]; then

@@ -1,6 +1,7 @@
 #!/bin/sh
 set -e
-[ "$1" = configure ] || exit 0
+# dpkg passes "configure"; rpm passes 1 (install) or 2 (upgrade).
+case "$1" in configure|1|2) ;; *) exit 0 ;; esac
 install -d -m 0750 -o sealrelay -g sealrelay /var/lib/sealrelay
 chown root:sealrelay /etc/sealrelay/sealrelay.env
 chmod 0640 /etc/sealrelay/sealrelay.env
