@@ -104,7 +104,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 				prt.SetJobMessage(ev.Job.PrinterID, ev.Message())
 			}
 			prtMu.Unlock()
-			if title, body, ok := jobs.Notification(ev); ok {
+			if title, body, ok := jobs.NotificationIn(ev, jobs.LangFromEnv(e.getenv)); ok {
 				notify(title, body)
 			}
 		},

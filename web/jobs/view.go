@@ -13,10 +13,14 @@ type JobView struct {
 // default address.
 func View(j *spooler.Job) JobView { return ViewAt(j, spooler.DefaultPageURL) }
 
-// ViewAt returns j with its status message, naming the jobs page page.
-func ViewAt(j *spooler.Job, page string) JobView {
+// ViewAt returns j with its status message in English, naming the jobs
+// page page.
+func ViewAt(j *spooler.Job, page string) JobView { return ViewIn(j, page, English) }
+
+// ViewIn returns j with its status message in l, naming the jobs page page.
+func ViewIn(j *spooler.Job, page string, l Lang) JobView {
 	if j.Recipients == nil {
 		j.Recipients = []string{}
 	}
-	return JobView{Job: j, Message: j.StatusMessageAt(page)}
+	return JobView{Job: j, Message: l.Message(j, page)}
 }

@@ -20,7 +20,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sealprint/sealprint/spooler"
 )
@@ -44,9 +43,7 @@ type Options struct {
 //go:embed page.html
 var pageHTML string
 
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"when": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
-}).Parse(pageHTML))
+var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
 
 // Handler returns the local jobs page (GET /jobs, forms posted to
 // /jobs/ID/ACTION) and the JSON API used by 'sealprint jobs'
@@ -128,6 +125,8 @@ func loopbackHost(hostport string) bool {
 }
 
 type pageData struct {
+	// L is the page's language: {{$.L.T "key"}}, {{$.L.Date .Created}}.
+	L        Lang
 	Held     []JobView
 	Others   []JobView
 	Contacts []Contact
@@ -137,18 +136,20 @@ type pageData struct {
 }
 
 func (w *web) page(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, http.StatusOK, "", r.URL.Query().Get("done"))
+	l := requestLang(r)
+	if q := r.URL.Query().Get("lang"); q == string(l) {
+		// The switch was used: remember it for the next visits.
+		http.SetCookie(rw, &http.Cookie{Name: langCookie, Value: q, Path: "/jobs", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	}
+	w.render(rw, l, http.StatusOK, "", r.URL.Query().Get("done"))
 }
 
-func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) {
-	d := pageData{CSRF: w.csrf, Error: errMsg}
+func (w *web) render(rw http.ResponseWriter, l Lang, status int, errMsg, notice string) {
+	d := pageData{L: l, CSRF: w.csrf, Error: errMsg}
 	switch notice {
-	case "release":
-		d.Notice = "The job is on its way."
-	case "cancel":
-		d.Notice = "The job was canceled."
-	case "retry":
-		d.Notice = "The job will be tried again now."
+	case "release", "cancel", "retry":
+		d.Notice = l.T("done." + notice)
 	}
 	if w.opt.AddressBook != nil {
 		d.Contacts = w.opt.AddressBook()
@@ -157,9 +158,9 @@ func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) 
 	slices.Reverse(jobs) // newest first
 	for _, j := range jobs {
 		if j.State == spooler.Held {
-			d.Held = append(d.Held, ViewAt(j, w.s.PageURL()))
+			d.Held = append(d.Held, ViewIn(j, w.s.PageURL(), l))
 		} else {
-			d.Others = append(d.Others, ViewAt(j, w.s.PageURL()))
+			d.Others = append(d.Others, ViewIn(j, w.s.PageURL(), l))
 		}
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -193,7 +194,7 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(w.csrf)) != 1 {
-		http.Error(rw, "the page has expired: reload it and try again", http.StatusForbidden)
+		http.Error(rw, requestLang(r).T("err.expired"), http.StatusForbidden)
 		return
 	}
 	var to []string
@@ -202,7 +203,7 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 		to = append(to, strings.FieldsFunc(r.PostForm.Get("other"), func(c rune) bool { return c == ',' || c == ';' || c == ' ' || c == '\n' })...)
 	}
 	if err := w.act(r, r.PathValue("id"), r.PathValue("action"), to); err != nil {
-		w.render(rw, statusOf(err), err.Error(), "")
+		w.render(rw, requestLang(r), statusOf(err), err.Error(), "")
 		return
 	}
 	http.Redirect(rw, r, "/jobs?done="+url.QueryEscape(r.PathValue("action")), http.StatusSeeOther)
@@ -264,8 +265,9 @@ func (w *web) apiList(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	views := []JobView{}
+	l := acceptLang(r.Header.Get("Accept-Language"))
 	for _, j := range w.s.List() {
-		views = append(views, ViewAt(j, w.s.PageURL()))
+		views = append(views, ViewIn(j, w.s.PageURL(), l))
 	}
 	writeJSON(rw, http.StatusOK, views)
 }
@@ -279,7 +281,7 @@ func (w *web) apiGet(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, ViewAt(j, w.s.PageURL()))
+	writeJSON(rw, http.StatusOK, ViewIn(j, w.s.PageURL(), acceptLang(r.Header.Get("Accept-Language"))))
 }
 
 // ActionRequest is the body of POST /jobs/api/ID/release.
@@ -308,5 +310,5 @@ func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, ViewAt(j, w.s.PageURL()))
+	writeJSON(rw, http.StatusOK, ViewIn(j, w.s.PageURL(), acceptLang(r.Header.Get("Accept-Language"))))
 }

@@ -32,7 +32,7 @@ func TestWebPageReleaseAndCSRF(t *testing.T) {
 	resp.Body.Close()
 	page := string(body)
 	if !strings.Contains(page, "Rapport &lt;b&gt;médical&lt;/b&gt;") || !strings.Contains(page, "martin@police.example") ||
-		!strings.Contains(page, "4 page(s)") {
+		!strings.Contains(page, "4 page(s)") || !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "Sceller et envoyer") {
 		t.Fatalf("page:\n%s", page)
 	}
 	if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
