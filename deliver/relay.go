@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/spooler"
@@ -37,14 +38,26 @@ func (s *Stages) Deliver(ctx context.Context, d spooler.Delivery, body io.Reader
 	if err != nil {
 		return spooler.Drop{}, err
 	}
-	drop, err := c.Send(ctx, relayapi.CreateDropRequest{
-		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
-		Mode: relayapi.ModeKey, SenderKey: s.senderPub, Notify: true,
-	}, body, nil)
+	drop, err := c.Send(ctx, dropRequest(d, s.senderPub), body, nil)
 	if err != nil {
 		return spooler.Drop{}, relayErr(err)
 	}
 	return spooler.Drop{ID: drop.ID, Link: drop.Link, ExpiresAt: drop.ExpiresAt}, nil
+}
+
+// dropRequest is the relay request for d. A key-mode drop is mailed to its
+// recipients by the relay; a link-mode drop is not (the relay never sees
+// the secret that makes the link work: the sender passes the link on).
+func dropRequest(d spooler.Delivery, senderPub string) relayapi.CreateDropRequest {
+	req := relayapi.CreateDropRequest{
+		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
+		Mode: relayapi.ModeKey, SenderKey: senderPub, Notify: true,
+		ExpiresInSeconds: int64(d.Options.ExpiresIn / time.Second), MaxDownloads: d.Options.MaxDownloads,
+	}
+	if d.Options.Link() {
+		req.Mode, req.Notify, req.AccessCode = relayapi.ModeLink, false, d.AccessCode
+	}
+	return req
 }
 
 // Status reads whether the drop was downloaded and the receipts posted.

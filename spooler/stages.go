@@ -48,6 +48,10 @@ type Delivery struct {
 	Size       int64
 	SHA256     string // hex of the sealed file
 	Recipients []string
+	// Options are the job's send options; AccessCode the code the relay
+	// must require (link mode with Options.Code).
+	Options    SendOptions
+	AccessCode string
 }
 
 // Drop is a delivered job on the relay.

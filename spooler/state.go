@@ -67,6 +67,13 @@ type Job struct {
 	// SessionKey of the sealed message, kept (encrypted at rest, never
 	// shown) to check the recipients' receipts.
 	SessionKey []byte `json:"-"`
+	// Send are the options the job was released with (nil: key mode,
+	// relay defaults).
+	Send *SendOptions `json:"send,omitempty"`
+	// LinkSecret (link mode) and AccessCode are kept encrypted at rest and
+	// never shown in JSON (see Release).
+	LinkSecret string `json:"-"`
+	AccessCode string `json:"-"`
 
 	DropID      string    `json:"drop_id,omitempty"`
 	Link        string    `json:"link,omitempty"`
@@ -99,6 +106,7 @@ func (j *Job) clone() *Job {
 	c := *j
 	c.Recipients = append([]string(nil), j.Recipients...)
 	c.SessionKey = append([]byte(nil), j.SessionKey...)
+	c.Send = j.Send.clone()
 	c.History = append([]Transition(nil), j.History...)
 	c.Checkpoints = append([]json.RawMessage(nil), j.Checkpoints...)
 	if j.Attrs != nil {

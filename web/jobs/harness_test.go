@@ -17,6 +17,7 @@ import (
 // drops in memory. Jobs printed to queue "sealed" are held.
 type harness struct {
 	t      *testing.T
+	dir    string
 	sp     *spooler.Spooler
 	mu     sync.Mutex
 	events []spooler.Event
@@ -25,10 +26,10 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t}
+	h := &harness{t: t, dir: t.TempDir()}
 	h.cond = sync.NewCond(&h.mu)
 	sp, err := spooler.Open(spooler.Options{
-		Dir: t.TempDir(), Key: bytes.Repeat([]byte{7}, 32),
+		Dir: h.dir, Key: bytes.Repeat([]byte{7}, 32),
 		Renderer: stageFakes{}, Sealer: stageFakes{}, Deliverer: stageFakes{},
 		OnChange: func(e spooler.Event) {
 			h.mu.Lock()
@@ -109,7 +110,11 @@ func (stageFakes) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io
 	return nopCloser{dst}, nil
 }
 
+// deliveries records what each job was delivered with, by job id.
+var deliveries sync.Map
+
 func (stageFakes) Deliver(ctx context.Context, d spooler.Delivery, body io.ReaderAt) (spooler.Drop, error) {
+	deliveries.Store(d.JobID, d)
 	return spooler.Drop{ID: "drop-" + d.JobID, Link: "https://relay.example/d/x", ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 

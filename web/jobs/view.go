@@ -7,6 +7,9 @@ import "github.com/sealprint/sealprint/spooler"
 type JobView struct {
 	*spooler.Job
 	Message string `json:"message"`
+	// SecretLink is a link-mode job's full link, its secret in the
+	// fragment: the sender passes it to the recipient.
+	SecretLink string `json:"secret_link,omitempty"`
 }
 
 // View returns j with its status message, naming the jobs page at its
@@ -22,5 +25,9 @@ func ViewIn(j *spooler.Job, page string, l Lang) JobView {
 	if j.Recipients == nil {
 		j.Recipients = []string{}
 	}
-	return JobView{Job: j, Message: l.Message(j, page)}
+	v := JobView{Job: j, Message: l.Message(j, page)}
+	if j.Link != "" && j.LinkSecret != "" {
+		v.SecretLink = j.Link + "#" + j.LinkSecret
+	}
+	return v
 }

@@ -37,6 +37,8 @@ type Options struct {
 	AddressBook func() []Contact
 	// APIToken is required as "Authorization: Bearer" on /jobs/api.
 	APIToken string
+	// Defaults fill and bound the release form.
+	Defaults SendDefaults
 	Logger   *slog.Logger
 }
 
@@ -133,6 +135,9 @@ type pageData struct {
 	CSRF     string
 	Error    string
 	Notice   string
+	// Code is an access code shown once, right after its release.
+	Code     string
+	Defaults SendDefaults
 }
 
 func (w *web) page(rw http.ResponseWriter, r *http.Request) {
@@ -145,12 +150,24 @@ func (w *web) page(rw http.ResponseWriter, r *http.Request) {
 	w.render(rw, l, http.StatusOK, "", r.URL.Query().Get("done"))
 }
 
-func (w *web) render(rw http.ResponseWriter, l Lang, status int, errMsg, notice string) {
+func (w *web) renderCode(rw http.ResponseWriter, l Lang, code string) {
+	w.renderData(rw, http.StatusOK, pageData{L: l, CSRF: w.csrf, Notice: l.T("done.release"), Code: code})
+}
+
+// render shows the page with an error, or the notice of a done action
+// ("release", "cancel", "retry"; anything else shows none).
+func (w *web) render(rw http.ResponseWriter, l Lang, status int, errMsg, done string) {
 	d := pageData{L: l, CSRF: w.csrf, Error: errMsg}
-	switch notice {
+	switch done {
 	case "release", "cancel", "retry":
-		d.Notice = l.T("done." + notice)
+		d.Notice = l.T("done." + done)
 	}
+	w.renderData(rw, status, d)
+}
+
+func (w *web) renderData(rw http.ResponseWriter, status int, d pageData) {
+	l := d.L
+	d.Defaults = w.opt.Defaults
 	if w.opt.AddressBook != nil {
 		d.Contacts = w.opt.AddressBook()
 	}
@@ -197,35 +214,52 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, requestLang(r).T("err.expired"), http.StatusForbidden)
 		return
 	}
-	var to []string
+	var req ActionRequest
 	if r.PathValue("action") == "release" {
-		to = append(to, r.PostForm["to"]...)
-		to = append(to, strings.FieldsFunc(r.PostForm.Get("other"), func(c rune) bool { return c == ',' || c == ';' || c == ' ' || c == '\n' })...)
+		var err error
+		if req, err = formRelease(r.PostForm); err != nil {
+			w.render(rw, requestLang(r), http.StatusBadRequest, err.Error(), "")
+			return
+		}
 	}
-	if err := w.act(r, r.PathValue("id"), r.PathValue("action"), to); err != nil {
+	code, err := w.act(r, r.PathValue("id"), r.PathValue("action"), req)
+	if err != nil {
 		w.render(rw, requestLang(r), statusOf(err), err.Error(), "")
+		return
+	}
+	if code != "" {
+		// The code is shown once, in this answer only (never in a URL).
+		w.renderCode(rw, requestLang(r), code)
 		return
 	}
 	http.Redirect(rw, r, "/jobs?done="+url.QueryEscape(r.PathValue("action")), http.StatusSeeOther)
 }
 
-// act performs a release, cancel or retry.
-func (w *web) act(r *http.Request, id, action string, to []string) error {
+// act performs a release, cancel or retry; a release with an access code
+// for the sender returns the code.
+func (w *web) act(r *http.Request, id, action string, req ActionRequest) (string, error) {
 	if !spooler.ValidID(id) {
-		return spooler.ErrNotFound
+		return "", spooler.ErrNotFound
 	}
 	var err error
 	switch action {
 	case "release":
-		_, err = w.s.Release(r.Context(), id, to)
+		var rel spooler.Release
+		if rel, err = w.release(req); err != nil {
+			return "", err
+		}
+		if _, err = w.s.ReleaseWith(r.Context(), id, rel); err != nil {
+			return "", err
+		}
+		return rel.AccessCode, nil
 	case "cancel":
 		_, err = w.s.Cancel(r.Context(), id)
 	case "retry":
 		_, err = w.s.Retry(r.Context(), id)
 	default:
-		return errUnknownAction
+		return "", errUnknownAction
 	}
-	return err
+	return "", err
 }
 
 var errUnknownAction = errors.New("unknown action")
@@ -284,11 +318,6 @@ func (w *web) apiGet(rw http.ResponseWriter, r *http.Request) {
 	writeJSON(rw, http.StatusOK, ViewIn(j, w.s.PageURL(), acceptLang(r.Header.Get("Accept-Language"))))
 }
 
-// ActionRequest is the body of POST /jobs/api/ID/release.
-type ActionRequest struct {
-	To []string `json:"to,omitempty"`
-}
-
 func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 	if !w.authAPI(rw, r) {
 		return
@@ -301,7 +330,8 @@ func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	id := r.PathValue("id")
-	if err := w.act(r, id, r.PathValue("action"), req.To); err != nil {
+	code, err := w.act(r, id, r.PathValue("action"), req)
+	if err != nil {
 		writeJSON(rw, statusOf(err), apiError{err.Error()})
 		return
 	}
@@ -310,5 +340,5 @@ func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, ViewIn(j, w.s.PageURL(), acceptLang(r.Header.Get("Accept-Language"))))
+	writeJSON(rw, http.StatusOK, ActionResult{JobView: ViewIn(j, w.s.PageURL(), acceptLang(r.Header.Get("Accept-Language"))), AccessCode: code})
 }
