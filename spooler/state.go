@@ -50,6 +50,9 @@ type Job struct {
 	// PDFSignature describes the PDF's own signature, when the PDF was
 	// signed before sealing (e.g. "PAdES B-T by Dr X").
 	PDFSignature string `json:"pdf_signature,omitempty"`
+	// PDFSHA256 is the SHA-256 (hex) of the rendered PDF as previewed (a
+	// PAdES signature, when configured, is added to it at sealing).
+	PDFSHA256 string `json:"pdf_sha256,omitempty"`
 
 	State State `json:"state"`
 	// Stage is the last step reached; for a failed job, the step to redo

@@ -248,6 +248,11 @@ var messages = map[string]msg{
 	"deadline.short":  {"Échéance :", "Deadline:"},
 	"reference.short": {"Référence :", "Reference:"},
 
+	"preview.title": {"Aperçu de « %s »", `Preview of "%s"`},
+	"preview.pages": {"Pages", "Pages"},
+	"preview.open":  {"Ouvrir l'aperçu dans un onglet", "Open the preview in a tab"},
+	"preview.gone":  {"Pas d'aperçu : le document n'est pas encore converti ou a déjà été scellé.", "No preview: the document is not rendered yet or was already sealed."},
+
 	"cli.none":       {"aucun travail", "no jobs"},
 	"cli.header":     {"ID\tIMPRIMÉ\tÉTAT\tNOM\tDESTINATAIRES\tLIEN / ÉTAT", "ID\tPRINTED\tSTATE\tNAME\tRECIPIENTS\tLINK / STATUS"},
 	"cli.downloaded": {"(téléchargé %d fois)", "(downloaded %d×)"},

@@ -49,7 +49,8 @@ var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
 
 // Handler returns the local jobs page (GET /jobs, forms posted to
 // /jobs/ID/ACTION) and the JSON API used by 'sealprint jobs'
-// (GET /jobs/api, GET /jobs/api/ID, POST /jobs/api/ID/{release,cancel,retry}).
+// (GET /jobs/api, GET /jobs/api/ID, POST /jobs/api/ID/{release,cancel,retry}),
+// and a held job's PDF for the page's viewer (GET /jobs/preview/ID).
 // Every request must come from loopback with a loopback Host header (no DNS
 // rebinding); forms carry a CSRF token and must not come from another
 // origin; the API needs the bearer token.
@@ -62,6 +63,7 @@ func Handler(sp *spooler.Spooler, opt Options) http.Handler {
 	mux.HandleFunc("GET /jobs", w.page)
 	mux.HandleFunc("GET /jobs/{$}", w.page)
 	mux.HandleFunc("POST /jobs/{id}/{action}", w.form)
+	mux.HandleFunc("GET /jobs/preview/{id}", w.preview)
 	mux.HandleFunc("GET /jobs/api", w.apiList)
 	mux.HandleFunc("GET /jobs/api/{id}", w.apiGet)
 	mux.HandleFunc("POST /jobs/api/{id}/{action}", w.apiAction)
@@ -93,7 +95,7 @@ func (w *web) guard(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		if !loopbackAddr(r.RemoteAddr) || !loopbackHost(r.Host) {
 			http.Error(rw, "the jobs page is only served to this computer", http.StatusForbidden)
 			return
