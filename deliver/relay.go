@@ -45,9 +45,10 @@ func (s *Stages) Deliver(ctx context.Context, d spooler.Delivery, body io.Reader
 	return spooler.Drop{ID: drop.ID, Link: drop.Link, ExpiresAt: drop.ExpiresAt}, nil
 }
 
-// dropRequest is the relay request for d. A key-mode drop is mailed to its
-// recipients by the relay; a link-mode drop is not (the relay never sees
-// the secret that makes the link work: the sender passes the link on).
+// dropRequest is the relay request for d. The relay mails the recipients
+// in both modes; in link mode its mail carries the link without the
+// secret (the relay never sees it) and says the full link comes from the
+// sender, who passes it on, and the code, by another channel.
 func dropRequest(d spooler.Delivery, senderPub string) relayapi.CreateDropRequest {
 	req := relayapi.CreateDropRequest{
 		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
@@ -55,7 +56,7 @@ func dropRequest(d spooler.Delivery, senderPub string) relayapi.CreateDropReques
 		ExpiresInSeconds: int64(d.Options.ExpiresIn / time.Second), MaxDownloads: d.Options.MaxDownloads,
 	}
 	if d.Options.Link() {
-		req.Mode, req.Notify, req.AccessCode = relayapi.ModeLink, false, d.AccessCode
+		req.Mode, req.AccessCode = relayapi.ModeLink, d.AccessCode
 	}
 	return req
 }
@@ -84,8 +85,10 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		return spooler.DropStatus{}, err
 	}
 	var proofs []string
+	var times []time.Time
 	for _, r := range st.Receipts {
 		proofs = append(proofs, r.Proof)
+		times = append(times, r.At)
 	}
 	var cp []byte
 	if st.Checkpoint != nil {
@@ -93,7 +96,7 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		cp, _ = json.Marshal(st.Checkpoint)
 	}
 	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt,
-		Checkpoint: cp}, nil
+		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt}, nil
 }
 
 // Revoke deletes the drop on the relay.

@@ -84,7 +84,7 @@ func TestDropRequest(t *testing.T) {
 	three := 3
 	r := dropRequest(spooler.Delivery{JobID: "j", Recipients: []string{"a@b.example"}, AccessCode: "12345678",
 		Options: spooler.SendOptions{Mode: spooler.ModeLink, Code: true, ExpiresIn: 48 * time.Hour, MaxDownloads: &three}}, "PUB")
-	if r.Mode != relayapi.ModeLink || r.Notify || r.AccessCode != "12345678" || r.ExpiresInSeconds != 48*3600 || *r.MaxDownloads != 3 {
+	if r.Mode != relayapi.ModeLink || !r.Notify || r.AccessCode != "12345678" || r.ExpiresInSeconds != 48*3600 || *r.MaxDownloads != 3 {
 		t.Fatalf("%+v", r)
 	}
 	r = dropRequest(spooler.Delivery{JobID: "j", AccessCode: "ignored"}, "PUB")

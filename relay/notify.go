@@ -131,6 +131,15 @@ func (s *Server) notifyReady(d *Drop, baseURL string) {
 	}
 }
 
+// notifiedAt is when notifyReady mailed d's recipients (the moment it
+// became ready), zero if it did not.
+func (s *Server) notifiedAt(d *Drop) time.Time {
+	if s.cfg.Mail == nil || !d.Notify || len(d.Recipients) == 0 {
+		return time.Time{}
+	}
+	return d.ReadyAt
+}
+
 // notifySender mails the drop's sender about an event, if it has an
 // address.
 func (s *Server) notifySender(d *Drop, n notice) {

@@ -77,6 +77,9 @@ type DropStatus struct {
 	// Checkpoint is the audit log's latest signed checkpoint: the sender
 	// keeps it, and a relay that rewrites history later contradicts it.
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	// NotifiedAt is when the relay handed the recipients' mails to its
+	// SMTP server (zero: not mailed, e.g. no SMTP or not asked).
+	NotifiedAt time.Time `json:"notified_at,omitzero"`
 }
 
 // Receipt is a recipient's proof that it decrypted a drop: an HMAC-SHA256

@@ -72,4 +72,8 @@ type DropStatus struct {
 	// Checkpoint is the relay's latest signed audit checkpoint (opaque
 	// JSON), kept in the job as a witness; nil if the relay gave none.
 	Checkpoint []byte
+	// ReceiptTimes are when each receipt was posted (same order).
+	ReceiptTimes []time.Time
+	// NotifiedAt is when the relay mailed the recipients (zero: not).
+	NotifiedAt time.Time
 }

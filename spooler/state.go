@@ -90,6 +90,14 @@ type Job struct {
 	// following the drop (the latest maxCheckpoints): a relay that later
 	// rewrites its history contradicts them.
 	Checkpoints []json.RawMessage `json:"checkpoints,omitempty"`
+	// DropState is the relay's last word on the drop (ready, expired,
+	// exhausted, locked, revoked); MailedAt when the relay mailed the
+	// recipients; DownloadedAt the first download seen; OpenedAt the first
+	// verified receipt.
+	DropState    string    `json:"drop_state,omitempty"`
+	MailedAt     time.Time `json:"mailed_at,omitzero"`
+	DownloadedAt time.Time `json:"downloaded_at,omitzero"`
+	OpenedAt     time.Time `json:"opened_at,omitzero"`
 
 	History []Transition `json:"history,omitempty"`
 }

@@ -24,11 +24,11 @@ type harness struct {
 	cond   *sync.Cond
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, tweak ...func(*spooler.Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir()}
 	h.cond = sync.NewCond(&h.mu)
-	sp, err := spooler.Open(spooler.Options{
+	opt := spooler.Options{
 		Dir: h.dir, Key: bytes.Repeat([]byte{7}, 32),
 		Renderer: stageFakes{}, Sealer: stageFakes{}, Deliverer: stageFakes{},
 		OnChange: func(e spooler.Event) {
@@ -38,7 +38,11 @@ func newHarness(t *testing.T) *harness {
 			h.mu.Unlock()
 		},
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, f := range tweak {
+		f(&opt)
+	}
+	sp, err := spooler.Open(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +122,13 @@ func (stageFakes) Deliver(ctx context.Context, d spooler.Delivery, body io.Reade
 	return spooler.Drop{ID: "drop-" + d.JobID, Link: "https://relay.example/d/x", ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
+// statuses holds what Status answers for a drop id (default: ready).
+var statuses sync.Map
+
 func (stageFakes) Status(ctx context.Context, dropID string) (spooler.DropStatus, error) {
+	if v, ok := statuses.Load(dropID); ok {
+		return v.(spooler.DropStatus), nil
+	}
 	return spooler.DropStatus{State: "ready"}, nil
 }
 

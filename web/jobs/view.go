@@ -10,6 +10,8 @@ type JobView struct {
 	// SecretLink is a link-mode job's full link, its secret in the
 	// fragment: the sender passes it to the recipient.
 	SecretLink string `json:"secret_link,omitempty"`
+	// Deliveries is the status per recipient, once uploaded.
+	Deliveries []RecipientStatus `json:"deliveries,omitempty"`
 }
 
 // View returns j with its status message, naming the jobs page at its
@@ -25,7 +27,7 @@ func ViewIn(j *spooler.Job, page string, l Lang) JobView {
 	if j.Recipients == nil {
 		j.Recipients = []string{}
 	}
-	v := JobView{Job: j, Message: l.Message(j, page)}
+	v := JobView{Job: j, Message: l.Message(j, page), Deliveries: recipientStatuses(j)}
 	if j.Link != "" && j.LinkSecret != "" {
 		v.SecretLink = j.Link + "#" + j.LinkSecret
 	}
