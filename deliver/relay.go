@@ -99,6 +99,16 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt}, nil
 }
 
+// Chase asks the relay to mail the sender that the drop is still
+// unopened (for jobs.ChaseOptions.Mail).
+func (s *Stages) Chase(ctx context.Context, dropID string) (bool, error) {
+	c, err := s.relay()
+	if err != nil {
+		return false, err
+	}
+	return c.Chase(ctx, dropID)
+}
+
 // Revoke deletes the drop on the relay.
 func (s *Stages) Revoke(ctx context.Context, dropID string) error {
 	c, err := s.relay()

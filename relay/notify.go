@@ -20,6 +20,7 @@ const (
 	noticeReceipt               // first receipt: the recipient decrypted it
 	noticeLocked                // too many wrong access codes
 	noticeExpired               // expired without any download
+	noticeUnopened              // the sender's client chases: not opened in time
 )
 
 // mailData feeds the templates. Mails are bilingual (French first) since
@@ -168,6 +169,10 @@ func (s *Server) notifySender(d *Drop, n notice) {
 		subjFR, subjEN = "Document verrouillé", "Document locked"
 		data.FR = "Trop de codes d'accès erronés : le document est verrouillé et effacé du relais. Renvoyez-le si besoin."
 		data.EN = "Too many wrong access codes: the document is locked and erased from the relay. Send it again if needed."
+	case noticeUnopened:
+		subjFR, subjEN = "Document pas encore ouvert", "Document not opened yet"
+		data.FR = "Votre document scellé n'a pas encore été téléchargé par son destinataire. Pensez à le prévenir."
+		data.EN = "Your sealed document has not been downloaded by its recipient yet. Consider telling them."
 	case noticeExpired:
 		subjFR, subjEN = "Document expiré sans être ouvert", "Document expired unopened"
 		data.FR = "Votre document scellé a expiré sans avoir été téléchargé ; il est effacé du relais."

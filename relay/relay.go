@@ -90,6 +90,7 @@ type Server struct {
 	code     CodeParams
 	mux      *http.ServeMux
 	mailWG   sync.WaitGroup
+	chases   chaseCounts
 }
 
 // New builds a Server from cfg.
@@ -151,6 +152,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/drops/{id}/status", s.sender(s.handleStatus))
 	mux.HandleFunc("GET /api/v1/drops/{id}/proof", s.sender(s.handleProof))
 	mux.HandleFunc("POST /api/v1/drops/{id}/code", s.handleCode)
+	mux.HandleFunc("POST /api/v1/drops/{id}/chase", s.sender(s.handleChase))
 	mux.HandleFunc("GET /api/v1/drops/{id}/blob", s.handleBlob)
 	mux.HandleFunc("POST /api/v1/drops/{id}/receipt", s.handleReceipt)
 	tus := s.tusHandler()

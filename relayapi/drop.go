@@ -89,6 +89,12 @@ type Receipt struct {
 	Proof string    `json:"proof"`
 }
 
+// ChaseResponse is the answer to POST /api/v1/drops/{id}/chase: whether
+// the relay mailed the sender a reminder.
+type ChaseResponse struct {
+	Mailed bool `json:"mailed"`
+}
+
 // CodeRequest is the body of POST /api/v1/drops/{id}/code.
 type CodeRequest struct {
 	Code string `json:"code"`

@@ -117,6 +117,19 @@ func (c *Client) Revoke(ctx context.Context, dropID string) error {
 	return nil
 }
 
+// Chase tells the relay that the drop was not opened in time; the relay
+// mails the sender a reminder if it can, and says whether it did.
+func (c *Client) Chase(ctx context.Context, dropID string) (bool, error) {
+	if err := checkID(dropID); err != nil {
+		return false, err
+	}
+	var out relayapi.ChaseResponse
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/chase", true, struct{}{}, &out, nil); err != nil {
+		return false, fmt.Errorf("chase drop %s: %w", dropID, err)
+	}
+	return out.Mailed, nil
+}
+
 // SubmitCode sends an access code and returns the download grant. A wrong
 // code is an *APIError with Status 403 and AttemptsLeft set.
 func (c *Client) SubmitCode(ctx context.Context, dropID, code string) (string, error) {

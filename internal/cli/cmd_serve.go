@@ -140,7 +140,16 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	prt = srv
 	prtMu.Unlock()
 	token := jobs.NewAPIToken()
-	page := jobs.Handler(sp, jobs.Options{APIToken: token, AddressBook: func() []jobs.Contact { return addressBook(p, log) }, Logger: log})
+	chaser, err := newChaser(p, sp, st, jobs.LangFromEnv(e.getenv), jobs.NotifierFunc(notify), log)
+	if err != nil {
+		return err
+	}
+	defaults, err := sendDefaults(p)
+	if err != nil {
+		return err
+	}
+	page := jobs.Handler(sp, jobs.Options{APIToken: token, AddressBook: func() []jobs.Contact { return addressBook(p, log) },
+		Defaults: defaults, Chaser: chaser, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 
@@ -163,6 +172,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	defer cancel()
 	spDone := make(chan error, 1)
 	go func() { spDone <- sp.Run(ctx) }()
+	go chaser.Run(ctx, chaseInterval)
 	err = srv.Serve(ctx, l)
 	cancel()
 	<-spDone

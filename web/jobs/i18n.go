@@ -265,6 +265,16 @@ var messages = map[string]msg{
 	"delivery.opened.at":   {"ouvert le %s", "opened %s"},
 	"delivery.ended.at":    {"fin le %s", "ended %s"},
 
+	"chase.title":    {"Rapport pas encore ouvert", "Report not opened yet"},
+	"chase.body":     {"« %s » n'a pas encore été ouvert par %s.", `"%s" has not been opened by %s yet.`},
+	"chase.deadline": {"Échéance : %s.", "Deadline: %s."},
+	"chase.mark":     {"Relance : pas ouvert (%s)", "Chased: not opened (%s)"},
+	"chase.mailed":   {"courriel envoyé", "mail sent"},
+	"chase.first":    {"premier délai", "first delay"},
+	"chase.second":   {"second délai", "second delay"},
+	"chase.half":     {"moitié du délai avant l'échéance", "half the time to the deadline"},
+	"chase.90":       {"90 % du délai avant l'échéance", "90% of the time to the deadline"},
+
 	"cli.none":       {"aucun travail", "no jobs"},
 	"cli.header":     {"ID\tIMPRIMÉ\tÉTAT\tNOM\tDESTINATAIRES\tLIEN / ÉTAT", "ID\tPRINTED\tSTATE\tNAME\tRECIPIENTS\tLINK / STATUS"},
 	"cli.downloaded": {"(téléchargé %d fois)", "(downloaded %d×)"},

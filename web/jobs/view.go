@@ -12,6 +12,8 @@ type JobView struct {
 	SecretLink string `json:"secret_link,omitempty"`
 	// Deliveries is the status per recipient, once uploaded.
 	Deliveries []RecipientStatus `json:"deliveries,omitempty"`
+	// Chased are the reminders given while it stayed unopened.
+	Chased []ChaseMark `json:"chased,omitempty"`
 }
 
 // View returns j with its status message, naming the jobs page at its

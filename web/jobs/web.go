@@ -39,7 +39,9 @@ type Options struct {
 	APIToken string
 	// Defaults fill and bound the release form.
 	Defaults SendDefaults
-	Logger   *slog.Logger
+	// Chaser, if set, marks the jobs it chased.
+	Chaser *Chaser
+	Logger *slog.Logger
 }
 
 //go:embed page.html
@@ -177,9 +179,9 @@ func (w *web) renderData(rw http.ResponseWriter, status int, d pageData) {
 	slices.Reverse(jobs) // newest first
 	for _, j := range jobs {
 		if j.State == spooler.Held {
-			d.Held = append(d.Held, ViewIn(j, w.s.PageURL(), l))
+			d.Held = append(d.Held, w.view(j, l))
 		} else {
-			d.Others = append(d.Others, ViewIn(j, w.s.PageURL(), l))
+			d.Others = append(d.Others, w.view(j, l))
 		}
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -187,6 +189,13 @@ func (w *web) renderData(rw http.ResponseWriter, status int, d pageData) {
 	if err := pageTmpl.Execute(rw, d); err != nil {
 		w.opt.Logger.Error("jobs page", "err", err)
 	}
+}
+
+// view is ViewIn with the chases given.
+func (w *web) view(j *spooler.Job, l Lang) JobView {
+	v := ViewIn(j, w.s.PageURL(), l)
+	v.Chased = w.opt.Chaser.Marks(j.ID)
+	return v
 }
 
 // maxForm bounds a posted form or API body.
@@ -303,7 +312,7 @@ func (w *web) apiList(rw http.ResponseWriter, r *http.Request) {
 	views := []JobView{}
 	l := acceptLang(r.Header.Get("Accept-Language"))
 	for _, j := range w.s.List() {
-		views = append(views, ViewIn(j, w.s.PageURL(), l))
+		views = append(views, w.view(j, l))
 	}
 	writeJSON(rw, http.StatusOK, views)
 }
@@ -317,7 +326,7 @@ func (w *web) apiGet(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, ViewIn(j, w.s.PageURL(), acceptLang(r.Header.Get("Accept-Language"))))
+	writeJSON(rw, http.StatusOK, w.view(j, acceptLang(r.Header.Get("Accept-Language"))))
 }
 
 func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
@@ -342,5 +351,5 @@ func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, ActionResult{JobView: ViewIn(j, w.s.PageURL(), acceptLang(r.Header.Get("Accept-Language"))), AccessCode: code})
+	writeJSON(rw, http.StatusOK, ActionResult{JobView: w.view(j, acceptLang(r.Header.Get("Accept-Language"))), AccessCode: code})
 }
