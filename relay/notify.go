@@ -16,11 +16,11 @@ import (
 type notice int
 
 const (
-	noticeOpened  notice = iota // first download
-	noticeReceipt               // first receipt: the recipient decrypted it
-	noticeLocked                // too many wrong access codes
-	noticeExpired               // expired without any download
-	noticeUnopened              // the sender's client chases: not opened in time
+	noticeOpened   notice = iota // first download
+	noticeReceipt                // first receipt: the recipient decrypted it
+	noticeLocked                 // too many wrong access codes
+	noticeExpired                // expired without any download
+	noticeUnopened               // the sender's client chases: not opened in time
 )
 
 // mailData feeds the templates. Mails are bilingual (French first) since
