@@ -59,6 +59,9 @@ type Config struct {
 	PublicURL string
 	// MaxSize is the largest ciphertext accepted (default DefaultMaxSize).
 	MaxSize int64
+	// PolicyFile is the organisation's policy (see LoadPolicy), read again
+	// when it changes; "" means no policy.
+	PolicyFile string
 	// Mail, when set, sends notifications; MailFrom is their sender address.
 	Mail     mail.Sender
 	MailFrom string
@@ -91,6 +94,7 @@ type Server struct {
 	mux      *http.ServeMux
 	mailWG   sync.WaitGroup
 	chases   chaseCounts
+	policy   *policySource
 }
 
 // New builds a Server from cfg.
@@ -101,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.GrantKey) < 32 {
 		return nil, errors.New("relay: GrantKey must be at least 32 bytes")
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, audit: cfg.Audit}
+	s := &Server{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, audit: cfg.Audit, policy: &policySource{path: cfg.PolicyFile}}
 	if cfg.Logger == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	} else {
@@ -146,6 +150,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/drops", s.sender(s.handleCreate))
 	mux.HandleFunc("POST /api/v1/enroll", s.handleEnroll)
+	mux.HandleFunc("GET /api/v1/policy", s.handlePolicy)
 	mux.HandleFunc("GET /api/v1/drops/{id}", s.handleInfo)
 	mux.HandleFunc("DELETE /api/v1/drops/{id}", s.sender(s.handleRevoke))
 	mux.HandleFunc("POST /api/v1/drops/{id}/complete", s.sender(s.handleComplete))
@@ -295,7 +300,7 @@ func (d DataDir) Open() (Config, io.Closer, error) {
 		return Config{}, nil, err
 	}
 	cfg := Config{Store: st, Blobs: blobs, Audit: audit, AuditKey: auditKey,
-		UploadDir: d.Uploads(), GrantKey: key}
+		UploadDir: d.Uploads(), GrantKey: key, PolicyFile: d.PolicyFile()}
 	return cfg, closers{audit, st}, nil
 }
 

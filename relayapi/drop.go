@@ -116,6 +116,7 @@ type Error struct {
 	Error        string `json:"error"`
 	State        string `json:"state,omitempty"`         // the drop's state, for 410 and 423
 	AttemptsLeft *int   `json:"attempts_left,omitempty"` // after a wrong access code
+	Rule         string `json:"rule,omitempty"`          // the policy rule refused (403), see Rule*
 }
 
 // Headers of the blob download and its access grant.
