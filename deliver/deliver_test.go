@@ -24,6 +24,7 @@ import (
 // world is a real relay served on loopback, a sender enrolled in it, and a
 // recipient with a key.
 type world struct {
+	data      relay.DataDir
 	stages    *deliver.Stages
 	client    *uploader.Client
 	sender    *envelope.Key
@@ -61,7 +62,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{}
+	w := &world{data: data}
 	if w.sender, err = envelope.GenerateKey("Dr Claire Durand", "claire.durand@chu.example", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,7 @@ type Options struct {
 type Stages struct {
 	opt       Options
 	senderPub string // armored public key, sent with each drop
+	policy    policyCache
 }
 
 var (
@@ -111,6 +112,15 @@ func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.
 			return nil, spooler.Permanent(err)
 		}
 		so.Recipients = keys
+	}
+	// The organisation's archive key is a recipient like any other, in
+	// both modes (link mode: the secret or the archive key opens it).
+	arch, err := s.archiveKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if arch != nil {
+		so.Recipients = append(so.Recipients, arch)
 	}
 	w, err := envelope.Seal(dst, so)
 	if err != nil || s.opt.PDFSigner == nil {

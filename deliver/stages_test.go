@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -34,12 +36,32 @@ func newStages(t *testing.T) (*Stages, *envelope.Key, *envelope.Key) {
 			}
 			return keys, nil
 		},
-		Relay: func() (*uploader.Client, error) { return nil, errors.New("no relay") },
+		Relay: func() (*uploader.Client, error) { return policyOnly(t), nil },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st, signer, bob
+}
+
+// policyOnly is a relay client to a server that answers only its (empty)
+// policy.
+func policyOnly(t *testing.T) *uploader.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/policy" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{}"))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := uploader.New(srv.URL, "spt_x", uploader.Options{Proxy: "direct"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func sealJob(t *testing.T, st *Stages, j *spooler.Job) []byte {

@@ -94,6 +94,21 @@ func (c *Client) Proof(ctx context.Context, dropID string) ([]byte, error) {
 	return raw, nil
 }
 
+// Policy returns the organisation's sending policy (GET /api/v1/policy);
+// a relay without the endpoint answers the empty policy.
+func (c *Client) Policy(ctx context.Context) (relayapi.Policy, error) {
+	var p relayapi.Policy
+	_, err := c.doJSON(ctx, http.MethodGet, "/api/v1/policy", false, nil, &p, nil)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return relayapi.Policy{}, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("relay policy: %w", err)
+	}
+	return p, nil
+}
+
 // Info returns the public information on a drop.
 func (c *Client) Info(ctx context.Context, dropID string) (*relayapi.DropInfo, error) {
 	if err := checkID(dropID); err != nil {

@@ -149,7 +149,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		return err
 	}
 	page := jobs.Handler(sp, jobs.Options{APIToken: token, AddressBook: func() []jobs.Contact { return addressBook(p, log) },
-		Defaults: defaults, Chaser: chaser, Logger: log})
+		Defaults: defaults, Chaser: chaser, Policy: st.Policy, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 

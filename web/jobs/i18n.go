@@ -275,6 +275,10 @@ var messages = map[string]msg{
 	"chase.half":     {"moitié du délai avant l'échéance", "half the time to the deadline"},
 	"chase.90":       {"90 % du délai avant l'échéance", "90% of the time to the deadline"},
 
+	"policy.domains": {"Destinataires autorisés par l'organisation :", "Recipients the organisation allows:"},
+	"policy.code":    {"L'organisation exige un code d'accès en mode lien.", "The organisation requires an access code in link mode."},
+	"policy.archive": {"Une copie est aussi chiffrée pour la clé d'archives de l'organisation, empreinte", "A copy is also encrypted to the organisation's archive key, fingerprint"},
+
 	"cli.none":       {"aucun travail", "no jobs"},
 	"cli.header":     {"ID\tIMPRIMÉ\tÉTAT\tNOM\tDESTINATAIRES\tLIEN / ÉTAT", "ID\tPRINTED\tSTATE\tNAME\tRECIPIENTS\tLINK / STATUS"},
 	"cli.downloaded": {"(téléchargé %d fois)", "(downloaded %d×)"},

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/spooler"
 )
 
@@ -83,6 +85,9 @@ func (w *web) release(req ActionRequest) (spooler.Release, error) {
 	if err := rel.Options.Check(); err != nil {
 		return rel, err
 	}
+	if err := checkPolicy(w.policy(context.Background()), rel); err != nil {
+		return rel, err
+	}
 	if rel.Options.CodeTo != "" {
 		return rel, errors.New("this service cannot have the code sent by SMS or mail yet: leave the channel empty and pass the code on yourself")
 	}
@@ -98,6 +103,62 @@ func (w *web) release(req ActionRequest) (spooler.Release, error) {
 		}
 	}
 	return rel, nil
+}
+
+// policy returns the relay's policy, empty when unknown (the relay
+// enforces it at drop creation anyway).
+func (w *web) policy(ctx context.Context) relayapi.Policy {
+	if w.opt.Policy == nil {
+		return relayapi.Policy{}
+	}
+	p, err := w.opt.Policy(ctx)
+	if err != nil {
+		w.opt.Logger.Warn("cannot read the relay's policy", "err", err)
+		return relayapi.Policy{}
+	}
+	return p
+}
+
+// checkPolicy refuses a release the relay's policy would refuse, with
+// the rule's name, before anything is sealed.
+func checkPolicy(p relayapi.Policy, rel spooler.Release) error {
+	if len(p.AllowedDomains) > 0 {
+		for _, to := range rel.To {
+			if !domainAllowed(p.AllowedDomains, to) {
+				return fmt.Errorf("%s: the organisation allows only %s (%s)", spooler.Clip(to, 80), strings.Join(p.AllowedDomains, ", "), relayapi.RuleAllowedDomains)
+			}
+		}
+	}
+	if m := p.MaxExpirySeconds; m > 0 && rel.Options.ExpiresIn > time.Duration(m)*time.Second {
+		return fmt.Errorf("expiry longer than the organisation allows (%s)", relayapi.RuleMaxExpiry)
+	}
+	if m := p.MaxDownloads; m > 0 && rel.Options.MaxDownloads != nil && (*rel.Options.MaxDownloads == 0 || *rel.Options.MaxDownloads > m) {
+		return fmt.Errorf("download limit must be between 1 and %d (%s)", m, relayapi.RuleMaxDownloads)
+	}
+	if p.LinkNeedsCode && rel.Options.Link() && !rel.Options.Code {
+		return fmt.Errorf("the organisation requires an access code in link mode (%s)", relayapi.RuleLinkNeedsCode)
+	}
+	return nil
+}
+
+// domainAllowed matches an address's domain against "x.fr" (exactly) and
+// "*.x.fr" (subdomains) patterns, as the relay does.
+func domainAllowed(patterns []string, addr string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return false
+	}
+	dom := strings.ToLower(strings.TrimSpace(addr[at+1:]))
+	for _, p := range patterns {
+		if sub, ok := strings.CutPrefix(p, "*."); ok {
+			if strings.HasSuffix(dom, "."+sub) {
+				return true
+			}
+		} else if dom == p {
+			return true
+		}
+	}
+	return false
 }
 
 // newAccessCode returns 8 random decimal digits.

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/spooler"
 )
 
@@ -145,4 +147,42 @@ func get(t *testing.T, u string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// The form shows the relay's policy and refuses what it forbids, naming
+// the rule, before anything is sealed.
+func TestReleasePolicy(t *testing.T) {
+	h := newHarness(t)
+	id := h.accept("r")
+	h.waitState(id, spooler.Held)
+	pol := relayapi.Policy{AllowedDomains: []string{"*.interieur.gouv.fr"}, MaxExpirySeconds: 2 * 86400, MaxDownloads: 3,
+		LinkNeedsCode: true, ArchiveFingerprint: "ABCDEF0123456789ABCDEF0123456789ABCDEF01"}
+	srv := httptest.NewServer(Handler(h.sp, Options{APIToken: "tok",
+		Policy: func(context.Context) (relayapi.Policy, error) { return pol, nil }}))
+	defer srv.Close()
+	page := get(t, srv.URL+"/jobs")
+	if !strings.Contains(page, pol.ArchiveFingerprint) || !strings.Contains(page, `max="2" value="2"`) || !strings.Contains(page, "*.interieur.gouv.fr") {
+		t.Fatalf("policy not shown:\n%s", page)
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	for rule, form := range map[string]url.Values{
+		relayapi.RuleAllowedDomains: {"other": {"x@gmail.com"}},
+		relayapi.RuleMaxExpiry:      {"other": {"opj@police.interieur.gouv.fr"}, "expires_days": {"3"}},
+		relayapi.RuleMaxDownloads:   {"other": {"opj@police.interieur.gouv.fr"}, "max_downloads": {"0"}},
+		relayapi.RuleLinkNeedsCode:  {"other": {"opj@police.interieur.gouv.fr"}, "mode": {"link"}},
+	} {
+		form.Set("csrf", csrf)
+		resp, err := http.PostForm(srv.URL+"/jobs/"+id+"/release", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), rule) {
+			t.Errorf("%s: %d", rule, resp.StatusCode)
+		}
+	}
+	if j, _ := h.sp.Get(id); j.State != spooler.Held {
+		t.Fatalf("refused releases changed the job: %s", j.State)
+	}
 }

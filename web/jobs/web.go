@@ -6,6 +6,7 @@
 package jobs
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	_ "embed"
@@ -20,7 +21,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/spooler"
 )
 
@@ -41,6 +44,9 @@ type Options struct {
 	Defaults SendDefaults
 	// Chaser, if set, marks the jobs it chased.
 	Chaser *Chaser
+	// Policy, if set, returns the relay's sending policy: the form shows
+	// and enforces it (the relay enforces it again).
+	Policy func(ctx context.Context) (relayapi.Policy, error)
 	Logger *slog.Logger
 }
 
@@ -142,6 +148,8 @@ type pageData struct {
 	// Code is an access code shown once, right after its release.
 	Code     string
 	Defaults SendDefaults
+	// Policy is the relay's, when known.
+	Policy relayapi.Policy
 }
 
 func (w *web) page(rw http.ResponseWriter, r *http.Request) {
@@ -172,6 +180,13 @@ func (w *web) render(rw http.ResponseWriter, l Lang, status int, errMsg, done st
 func (w *web) renderData(rw http.ResponseWriter, status int, d pageData) {
 	l := d.L
 	d.Defaults = w.opt.Defaults
+	d.Policy = w.policy(context.Background())
+	if m := d.Policy.MaxExpirySeconds; m > 0 && (d.Defaults.MaxExpiry == 0 || time.Duration(m)*time.Second < d.Defaults.MaxExpiry) {
+		d.Defaults.MaxExpiry = time.Duration(m) * time.Second
+		if d.Defaults.Expiry > d.Defaults.MaxExpiry || (d.Defaults.Expiry == 0 && d.Defaults.MaxExpiry < 7*24*time.Hour) {
+			d.Defaults.Expiry = d.Defaults.MaxExpiry
+		}
+	}
 	if w.opt.AddressBook != nil {
 		d.Contacts = w.opt.AddressBook()
 	}
