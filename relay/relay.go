@@ -62,6 +62,9 @@ type Config struct {
 	// PolicyFile is the organisation's policy (see LoadPolicy), read again
 	// when it changes; "" means no policy.
 	PolicyFile string
+	// SMS, when set, delivers access codes by SMS (POST
+	// /api/v1/drops/{id}/code/send).
+	SMS *SMSGateway
 	// Mail, when set, sends notifications; MailFrom is their sender address.
 	Mail     mail.Sender
 	MailFrom string
@@ -80,21 +83,22 @@ type Config struct {
 // Server is the relay. It is an http.Handler for /api/v1/, /healthz and
 // /metrics; use Mount to add it to a mux shared with other components.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	rnd      io.Reader
-	store    Store
-	blobs    Blobs
-	audit    Auditor
-	uploads  *uploadArea
-	metrics  *metrics
-	gatherer prometheus.Gatherer
-	code     CodeParams
-	mux      *http.ServeMux
-	mailWG   sync.WaitGroup
-	chases   chaseCounts
-	policy   *policySource
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	rnd       io.Reader
+	store     Store
+	blobs     Blobs
+	audit     Auditor
+	uploads   *uploadArea
+	metrics   *metrics
+	gatherer  prometheus.Gatherer
+	code      CodeParams
+	mux       *http.ServeMux
+	mailWG    sync.WaitGroup
+	chases    chaseCounts
+	policy    *policySource
+	codeSends codeSends
 }
 
 // New builds a Server from cfg.
@@ -158,6 +162,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/drops/{id}/proof", s.sender(s.handleProof))
 	mux.HandleFunc("POST /api/v1/drops/{id}/code", s.handleCode)
 	mux.HandleFunc("POST /api/v1/drops/{id}/chase", s.sender(s.handleChase))
+	mux.HandleFunc("POST /api/v1/drops/{id}/code/send", s.sender(s.handleCodeSend))
 	mux.HandleFunc("GET /api/v1/drops/{id}/blob", s.handleBlob)
 	mux.HandleFunc("POST /api/v1/drops/{id}/receipt", s.handleReceipt)
 	tus := s.tusHandler()

@@ -95,6 +95,23 @@ type ChaseResponse struct {
 	Mailed bool `json:"mailed"`
 }
 
+// CodeSendRequest is the body of POST /api/v1/drops/{id}/code/send: the
+// sender hands the drop's access code to the relay once, to be sent over
+// a second channel and forgotten.
+type CodeSendRequest struct {
+	Code string `json:"code"`
+	// To is "sms:+33612345678" or "mail:ADDRESS" (not a recipient of the
+	// link's mail).
+	To string `json:"to"`
+}
+
+// CodeSendResponse says which channel carried the code, and to whom
+// (partly masked).
+type CodeSendResponse struct {
+	SentVia string `json:"sent_via"` // "sms" or "mail"
+	To      string `json:"to"`
+}
+
 // CodeRequest is the body of POST /api/v1/drops/{id}/code.
 type CodeRequest struct {
 	Code string `json:"code"`

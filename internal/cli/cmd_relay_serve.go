@@ -19,11 +19,14 @@ import (
 )
 
 const relayServeUsage = `sealrelay serve --data DIR [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES] [--smtp URL --mail-from ADDR]
+       [--sms-gateway URL --sms-body TEMPLATE [--sms-auth bearer:TOKEN|basic:USER:PASS]]
 
 Runs the relay: drops API, resumable uploads, downloads, /healthz, /metrics.
 Everything lives in DIR (SQLite database, ciphertext files, audit log).
 With --smtp (or $SEALRELAY_SMTP) the relay mails recipients about new drops
-and senders about downloads, receipts, locks and unopened expiry.`
+and senders about downloads, receipts, locks and unopened expiry. With
+--sms-gateway it sends access codes by SMS when a sender asks (the code is
+checked against its hash, sent once and forgotten).`
 
 // relayParts is what the components served by sealrelay may need when
 // they mount themselves in relayMux.
@@ -61,6 +64,9 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	jsonLogs := fs.Bool("log-json", false, "write logs as JSON lines")
 	smtpURL := fs.String("smtp", "", "mail server, smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS)")
 	mailFrom := fs.String("mail-from", "", "From address of the relay's mails (with --smtp)")
+	smsGateway := fs.String("sms-gateway", "", "HTTP(S) endpoint of an SMS provider, to send access codes (see docs/code-delivery.md)")
+	smsBody := fs.String("sms-body", "", "request body template with {to} {code} {sender} {expires}: JSON if it starts with {, else a form")
+	smsAuth := fs.String("sms-auth", "", "gateway authentication: bearer:TOKEN or basic:USER:PASS (or $SEALRELAY_SMS_AUTH)")
 	_, err := parsePositional(fs, args, 0, 0, relayServeUsage)
 	if err != nil {
 		return err
@@ -111,6 +117,16 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 			return usageError("%v", err)
 		}
 		sender, cfg.Mail, cfg.MailFrom = smtp, smtp, *mailFrom
+	}
+	if *smsAuth == "" {
+		*smsAuth = e.getenv("SEALRELAY_SMS_AUTH")
+	}
+	if *smsGateway != "" || *smsBody != "" {
+		g := &relay.SMSGateway{URL: *smsGateway, Body: *smsBody, Auth: *smsAuth}
+		if err := relay.CheckSMSGateway(g); err != nil {
+			return usageError("%v", err)
+		}
+		cfg.SMS = g
 	}
 	rs, err := relay.New(cfg)
 	if err != nil {
