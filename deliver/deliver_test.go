@@ -31,7 +31,7 @@ type world struct {
 	recipient *envelope.Key
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...func(*relay.Config)) *world {
 	t.Helper()
 	data := relay.DataDir{Root: filepath.Join(t.TempDir(), "relay")}
 	cfg, closer, err := data.Open()
@@ -41,6 +41,9 @@ func newWorld(t *testing.T) *world {
 	mux := http.NewServeMux()
 	ts := httptest.NewUnstartedServer(mux)
 	cfg.PublicURL = "http://" + ts.Listener.Addr().String()
+	for _, o := range opts {
+		o(&cfg)
+	}
 	srv, err := relay.New(cfg)
 	if err != nil {
 		t.Fatal(err)

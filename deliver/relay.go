@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sealprint/sealprint/relayapi"
@@ -42,7 +43,23 @@ func (s *Stages) Deliver(ctx context.Context, d spooler.Delivery, body io.Reader
 	if err != nil {
 		return spooler.Drop{}, relayErr(err)
 	}
-	return spooler.Drop{ID: drop.ID, Link: drop.Link, ExpiresAt: drop.ExpiresAt}, nil
+	out := spooler.Drop{ID: drop.ID, Link: drop.Link, ExpiresAt: drop.ExpiresAt}
+	if to := d.Options.CodeTo; to != "" && d.AccessCode != "" {
+		// The relay sends the code over the second channel and forgets it.
+		sent, err := c.SendCode(ctx, drop.ID, d.AccessCode, to)
+		var ae *uploader.APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+			// Sent before a crash or a retry: not again.
+			kind, _, _ := strings.Cut(to, ":")
+			out.CodeSentVia = kind
+		case err != nil:
+			return spooler.Drop{}, relayErr(err)
+		default:
+			out.CodeSentVia = sent.SentVia + ":" + sent.To
+		}
+	}
+	return out, nil
 }
 
 // dropRequest is the relay request for d. The relay mails the recipients

@@ -13,10 +13,10 @@ import (
 	"github.com/sealprint/sealprint/relayapi"
 )
 
-// maxCodeSends bounds how often one drop's code may be sent (a retry
-// after a crash, a second channel): the endpoint must not become a way to
-// send many messages.
-const maxCodeSends = 3
+// maxCodeSends bounds how often one drop's code is sent: once. A failed
+// send gives its turn back; a client retrying after a crash gets 429 and
+// knows the code left.
+const maxCodeSends = 1
 
 var phoneRe = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 
@@ -37,6 +37,15 @@ func (c *codeSends) take(id string) bool {
 	}
 	c.n[id]++
 	return true
+}
+
+// giveBack returns a turn taken by a send that failed.
+func (c *codeSends) giveBack(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[id] > 0 {
+		c.n[id]--
+	}
 }
 
 // handleCodeSend serves POST /api/v1/drops/{id}/code/send to the drop's
@@ -122,6 +131,7 @@ func (s *Server) handleCodeSend(w http.ResponseWriter, r *http.Request) {
 		err = s.cfg.Mail.Send(ctx, codeMail(s.cfg.MailFrom, dest, req.Code, sender, d.ExpiresAt))
 	}
 	if err != nil {
+		s.codeSends.giveBack(d.ID)
 		s.log.ErrorContext(r.Context(), "code delivery failed", "drop", d.ID, "channel", kind, "err", err)
 		writeError(w, http.StatusBadGateway, "the "+kind+" could not be sent; give the code by phone")
 		return

@@ -97,10 +97,7 @@ func TestCodeBySMS(t *testing.T) {
 	if strings.Contains(logs.String(), code) {
 		t.Error("the logs hold the code")
 	}
-	// Sending again is bounded.
-	for i := 1; i < maxCodeSends; i++ {
-		send(relayapi.CodeSendRequest{Code: code, To: "sms:+33612345678"}, h.auth()...)
-	}
+	// The code is sent once.
 	resp, body = send(relayapi.CodeSendRequest{Code: code, To: "sms:+33612345678"}, h.auth()...)
 	expect(t, resp, body, http.StatusTooManyRequests)
 }
@@ -123,6 +120,7 @@ func TestCodeByFormAndMail(t *testing.T) {
 		r.auth != "Basic dXNlcjpwYTpzcw==" {
 		t.Fatalf("form request %+v (%v)", r, v)
 	}
+	id = h.ready(randomBytes(t, 64), relayapi.CreateDropRequest{Mode: "link", AccessCode: "1234 5678", Recipients: []string{"opj@police.example"}})
 	resp, body = h.do("POST", "/api/v1/drops/"+id+"/code/send", relayapi.CodeSendRequest{Code: "1234 5678", To: "mail:permanence@police.example"}, h.auth()...)
 	if got := decode[relayapi.CodeSendResponse](t, expect(t, resp, body, http.StatusOK)); got.SentVia != "mail" {
 		t.Fatalf("%+v", got)
@@ -153,4 +151,25 @@ func TestCheckSMSGateway(t *testing.T) {
 	if err := CheckSMSGateway(&SMSGateway{URL: "https://sms.example/api", Body: "{to}{code}", Auth: "bearer:x"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A gateway failure gives the turn back: the sender may try again.
+func TestCodeSendFailureRetries(t *testing.T) {
+	fail := true
+	gts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer gts.Close()
+	h := newHarness(t, func(c *Config) { c.SMS = &SMSGateway{URL: gts.URL, Body: "to={to}&t={code}"} })
+	id := h.ready(randomBytes(t, 64), relayapi.CreateDropRequest{Mode: "link", AccessCode: "24681357"})
+	req := relayapi.CodeSendRequest{Code: "24681357", To: "sms:+33612345678"}
+	resp, body := h.do("POST", "/api/v1/drops/"+id+"/code/send", req, h.auth()...)
+	if expect(t, resp, body, http.StatusBadGateway); strings.Contains(string(body), "24681357") {
+		t.Fatal("error echoes the code")
+	}
+	fail = false
+	resp, body = h.do("POST", "/api/v1/drops/"+id+"/code/send", req, h.auth()...)
+	expect(t, resp, body, http.StatusOK)
 }

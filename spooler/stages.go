@@ -59,6 +59,9 @@ type Drop struct {
 	ID        string
 	Link      string
 	ExpiresAt time.Time
+	// CodeSentVia says how the relay sent the access code ("sms:+33••••78",
+	// "mail:p…@x.fr"); empty when the sender passes it on.
+	CodeSentVia string
 }
 
 // DropStatus is what the relay reports about a drop.

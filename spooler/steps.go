@@ -235,6 +235,7 @@ func (s *Spooler) upload(ctx context.Context, j *Job) error {
 			return err
 		}
 		j.DropID, j.Link, j.DropExpires = drop.ID, drop.Link, drop.ExpiresAt
+		j.CodeSentVia = drop.CodeSentVia
 		j.NextCheck = now.Add(s.opt.PollInterval)
 		j.moveTo(Uploaded, now, "")
 		return nil

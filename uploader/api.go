@@ -145,6 +145,20 @@ func (c *Client) Chase(ctx context.Context, dropID string) (bool, error) {
 	return out.Mailed, nil
 }
 
+// SendCode hands a drop's access code to the relay, which sends it over
+// a second channel (to is "sms:+33…" or "mail:ADDRESS") and forgets it.
+func (c *Client) SendCode(ctx context.Context, dropID, code, to string) (relayapi.CodeSendResponse, error) {
+	var out relayapi.CodeSendResponse
+	if err := checkID(dropID); err != nil {
+		return out, err
+	}
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/code/send", true,
+		relayapi.CodeSendRequest{Code: code, To: to}, &out, nil); err != nil {
+		return out, fmt.Errorf("send the access code of drop %s: %w", dropID, err)
+	}
+	return out, nil
+}
+
 // SubmitCode sends an access code and returns the download grant. A wrong
 // code is an *APIError with Status 403 and AttemptsLeft set.
 func (c *Client) SubmitCode(ctx context.Context, dropID, code string) (string, error) {

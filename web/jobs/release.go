@@ -88,9 +88,6 @@ func (w *web) release(req ActionRequest) (spooler.Release, error) {
 	if err := checkPolicy(w.policy(context.Background()), rel); err != nil {
 		return rel, err
 	}
-	if rel.Options.CodeTo != "" {
-		return rel, errors.New("this service cannot have the code sent by SMS or mail yet: leave the channel empty and pass the code on yourself")
-	}
 	var err error
 	if rel.Options.Link() {
 		if rel.LinkSecret, err = envelope.NewLinkSecret(); err != nil {
@@ -161,6 +158,20 @@ func domainAllowed(patterns []string, addr string) bool {
 	return false
 }
 
+// frenchNumber writes a number typed the French way ("06 12 34 56 78")
+// in international form ("+33612345678"); other forms are left as typed
+// (without spaces, dots and dashes).
+func frenchNumber(s string) string {
+	s = strings.NewReplacer(" ", "", ".", "", "-", "", "\u00a0", "").Replace(s)
+	if strings.HasPrefix(s, "00") {
+		s = "+" + s[2:]
+	}
+	if len(s) == 10 && s[0] == '0' && s[1] != '0' {
+		s = "+33" + s[1:]
+	}
+	return s
+}
+
 // newAccessCode returns 8 random decimal digits.
 func newAccessCode() (string, error) {
 	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
@@ -178,6 +189,15 @@ func formRelease(f url.Values) (ActionRequest, error) {
 		return c == ',' || c == ';' || c == ' ' || c == '\n' || c == '\r'
 	})...)
 	req.Code = req.Mode == spooler.ModeLink && f.Get("code") == "on"
+	if req.Code {
+		dest := strings.TrimSpace(f.Get("code_dest"))
+		switch f.Get("code_via") {
+		case "sms":
+			req.CodeTo = "sms:" + frenchNumber(dest)
+		case "mail":
+			req.CodeTo = "mail:" + strings.ToLower(dest)
+		}
+	}
 	if v := strings.TrimSpace(f.Get("expires_days")); v != "" {
 		days, err := strconv.Atoi(v)
 		if err != nil || days < 1 || days > 366 {

@@ -35,7 +35,7 @@ func TestReleaseFormLinkMode(t *testing.T) {
 	}
 	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
 	form := url.Values{"csrf": {csrf}, "other": {"opj@police.example"}, "mode": {"link"}, "code": {"on"},
-		"expires_days": {"2"}, "max_downloads": {"3"}, "deadline": {"2026-12-02T09:30"}, "reference": {"PV 2026/001234"}}
+		"code_via": {"sms"}, "code_dest": {"06 12 34 56 78"}, "expires_days": {"2"}, "max_downloads": {"3"}, "deadline": {"2026-12-02T09:30"}, "reference": {"PV 2026/001234"}}
 	resp, err := http.PostForm(srv.URL+"/jobs/"+id+"/release", form)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestReleaseFormLinkMode(t *testing.T) {
 
 	v, _ := deliveries.Load(id)
 	d := v.(spooler.Delivery)
-	if !d.Options.Link() || !d.Options.Code || d.AccessCode != code || d.Options.ExpiresIn != 48*time.Hour ||
+	if !d.Options.Link() || !d.Options.Code || d.AccessCode != code || d.Options.CodeTo != "sms:+33612345678" || d.Options.ExpiresIn != 48*time.Hour ||
 		d.Options.MaxDownloads == nil || *d.Options.MaxDownloads != 3 || d.Options.Reference != "PV 2026/001234" ||
 		!d.Options.Deadline.Equal(time.Date(2026, 12, 2, 9, 30, 0, 0, time.Local)) {
 		t.Fatalf("delivered with %+v", d)
@@ -118,7 +118,8 @@ func TestReleaseAPIRefusals(t *testing.T) {
 	for name, req := range map[string]ActionRequest{
 		"code in key mode":  {To: to, Code: true},
 		"unknown mode":      {To: to, Mode: "fax"},
-		"code channel":      {To: to, Mode: "link", Code: true, CodeTo: "sms:+33612345678"},
+		"channel no code":   {To: to, Mode: "link", CodeTo: "sms:+33612345678"},
+		"unknown channel":   {To: to, Mode: "link", Code: true, CodeTo: "fax:+33612345678"},
 		"bad phone":         {To: to, Mode: "link", Code: true, CodeTo: "sms:0612"},
 		"control character": {To: to, Mode: "link", Reference: "PV\n1"},
 		"expiry > policy":   {To: to, Mode: "link", ExpiresInSeconds: 6 * 24 * 3600},
@@ -135,6 +136,21 @@ func TestReleaseAPIRefusals(t *testing.T) {
 	st, out := post(ActionRequest{To: to, Mode: "link", Code: true})
 	if st != http.StatusOK || len(out.AccessCode) != 8 || out.State != spooler.Rendered {
 		t.Fatalf("%d %+v", st, out)
+	}
+}
+
+func TestFrenchNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"06 12 34 56 78":    "+33612345678",
+		"06.12.34.56.78":    "+33612345678",
+		"+33 6 12 34 56 78": "+33612345678",
+		"0033612345678":     "+33612345678",
+		"+4915112345678":    "+4915112345678",
+		"612":               "612",
+	} {
+		if got := frenchNumber(in); got != want {
+			t.Errorf("%q: %q", in, got)
+		}
 	}
 }
 
