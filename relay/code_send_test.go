@@ -109,14 +109,14 @@ func TestCodeByFormAndMail(t *testing.T) {
 	gts := httptest.NewServer(gw)
 	defer gts.Close()
 	h := newHarness(t, func(c *Config) {
-		c.SMS = &SMSGateway{URL: gts.URL, Auth: "basic:user:pa:ss", Body: "to={to}&msg=Code+{code}+({sender})"}
+		c.SMS = &SMSGateway{URL: gts.URL, Auth: "basic:user:pa:ss", Body: "to={to}&n={msisdn}&msg=Code+{code}+({sender})"}
 	})
 	id := h.ready(randomBytes(t, 64), relayapi.CreateDropRequest{Mode: "link", AccessCode: "1234 5678", Recipients: []string{"opj@police.example"}})
 	resp, body := h.do("POST", "/api/v1/drops/"+id+"/code/send", relayapi.CodeSendRequest{Code: "1234 5678", To: "sms:+33612345678"}, h.auth()...)
 	expect(t, resp, body, http.StatusOK)
 	r := gw.reqs[0]
 	v, err := url.ParseQuery(r.body)
-	if err != nil || v.Get("to") != "+33612345678" || v.Get("msg") != "Code 1234 5678 (Dr Durand)" || r.ctype != "application/x-www-form-urlencoded" ||
+	if err != nil || v.Get("to") != "+33612345678" || v.Get("n") != "33612345678" || v.Get("msg") != "Code 1234 5678 (Dr Durand)" || r.ctype != "application/x-www-form-urlencoded" ||
 		r.auth != "Basic dXNlcjpwYTpzcw==" {
 		t.Fatalf("form request %+v (%v)", r, v)
 	}

@@ -14,8 +14,8 @@ import (
 )
 
 // SMSGateway sends access codes by SMS through an HTTP gateway (an SMS
-// provider's API). The body is a template with {to}, {code}, {sender} and
-// {expires}: a body starting with "{" is JSON (values JSON-escaped, sent
+// provider's API). The body is a template with {to} (E.164, "+33…"),
+// {msisdn} (the same without "+"), {code}, {sender} and {expires}: a body starting with "{" is JSON (values JSON-escaped, sent
 // as application/json), anything else a form (values URL-escaped, sent as
 // application/x-www-form-urlencoded). See docs/code-delivery.md.
 type SMSGateway struct {
@@ -38,8 +38,8 @@ func CheckSMSGateway(g *SMSGateway) error {
 	if u.Scheme == "http" && u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1" {
 		return errors.New("--sms-gateway: use https (http only on loopback)")
 	}
-	if !strings.Contains(g.Body, "{code}") || !strings.Contains(g.Body, "{to}") {
-		return errors.New("--sms-body must contain {to} and {code}")
+	if !strings.Contains(g.Body, "{code}") || (!strings.Contains(g.Body, "{to}") && !strings.Contains(g.Body, "{msisdn}")) {
+		return errors.New("--sms-body must contain {to} (or {msisdn}) and {code}")
 	}
 	if len(g.Body) > 4096 {
 		return errors.New("--sms-body is too long")
@@ -71,7 +71,7 @@ func (g *SMSGateway) smsBody(to, code, sender string, expires time.Time) (string
 		esc = jsonEscape
 		ctype = "application/json"
 	}
-	r := strings.NewReplacer("{to}", esc(to), "{code}", esc(code), "{sender}", esc(sender), "{expires}", esc(dateFR(expires)))
+	r := strings.NewReplacer("{to}", esc(to), "{msisdn}", esc(strings.TrimPrefix(to, "+")), "{code}", esc(code), "{sender}", esc(sender), "{expires}", esc(dateFR(expires)))
 	return r.Replace(g.Body), ctype
 }
 

@@ -65,7 +65,7 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	smtpURL := fs.String("smtp", "", "mail server, smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS)")
 	mailFrom := fs.String("mail-from", "", "From address of the relay's mails (with --smtp)")
 	smsGateway := fs.String("sms-gateway", "", "HTTP(S) endpoint of an SMS provider, to send access codes (see docs/code-delivery.md)")
-	smsBody := fs.String("sms-body", "", "request body template with {to} {code} {sender} {expires}: JSON if it starts with {, else a form")
+	smsBody := fs.String("sms-body", "", "request body template with {to} {msisdn} {code} {sender} {expires}: JSON if it starts with {, else a form (or $SEALRELAY_SMS_BODY)")
 	smsAuth := fs.String("sms-auth", "", "gateway authentication: bearer:TOKEN or basic:USER:PASS (or $SEALRELAY_SMS_AUTH)")
 	_, err := parsePositional(fs, args, 0, 0, relayServeUsage)
 	if err != nil {
@@ -120,6 +120,10 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *smsAuth == "" {
 		*smsAuth = e.getenv("SEALRELAY_SMS_AUTH")
+	}
+	if *smsBody == "" {
+		// A body that carries the provider's password stays off the command line.
+		*smsBody = e.getenv("SEALRELAY_SMS_BODY")
 	}
 	if *smsGateway != "" || *smsBody != "" {
 		g := &relay.SMSGateway{URL: *smsGateway, Body: *smsBody, Auth: *smsAuth}
