@@ -94,9 +94,9 @@ type Job struct {
 	// exhausted, locked, revoked); MailedAt when the relay mailed the
 	// recipients; DownloadedAt the first download seen; OpenedAt the first
 	// verified receipt.
-	DropState    string    `json:"drop_state,omitempty"`
+	DropState string `json:"drop_state,omitempty"`
 	// CodeSentVia is the channel that delivered the access code (masked).
-	CodeSentVia string `json:"code_sent_via,omitempty"`
+	CodeSentVia  string    `json:"code_sent_via,omitempty"`
 	MailedAt     time.Time `json:"mailed_at,omitzero"`
 	DownloadedAt time.Time `json:"downloaded_at,omitzero"`
 	OpenedAt     time.Time `json:"opened_at,omitzero"`
