@@ -24,13 +24,14 @@ import (
 // world is a real relay served on loopback, a sender enrolled in it, and a
 // recipient with a key.
 type world struct {
+	data      relay.DataDir
 	stages    *deliver.Stages
 	client    *uploader.Client
 	sender    *envelope.Key
 	recipient *envelope.Key
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...func(*relay.Config)) *world {
 	t.Helper()
 	data := relay.DataDir{Root: filepath.Join(t.TempDir(), "relay")}
 	cfg, closer, err := data.Open()
@@ -40,6 +41,9 @@ func newWorld(t *testing.T) *world {
 	mux := http.NewServeMux()
 	ts := httptest.NewUnstartedServer(mux)
 	cfg.PublicURL = "http://" + ts.Listener.Addr().String()
+	for _, o := range opts {
+		o(&cfg)
+	}
 	srv, err := relay.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +65,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{}
+	w := &world{data: data}
 	if w.sender, err = envelope.GenerateKey("Dr Claire Durand", "claire.durand@chu.example", nil); err != nil {
 		t.Fatal(err)
 	}

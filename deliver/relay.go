@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/spooler"
@@ -37,14 +39,43 @@ func (s *Stages) Deliver(ctx context.Context, d spooler.Delivery, body io.Reader
 	if err != nil {
 		return spooler.Drop{}, err
 	}
-	drop, err := c.Send(ctx, relayapi.CreateDropRequest{
-		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
-		Mode: relayapi.ModeKey, SenderKey: s.senderPub, Notify: true,
-	}, body, nil)
+	drop, err := c.Send(ctx, dropRequest(d, s.senderPub), body, nil)
 	if err != nil {
 		return spooler.Drop{}, relayErr(err)
 	}
-	return spooler.Drop{ID: drop.ID, Link: drop.Link, ExpiresAt: drop.ExpiresAt}, nil
+	out := spooler.Drop{ID: drop.ID, Link: drop.Link, ExpiresAt: drop.ExpiresAt}
+	if to := d.Options.CodeTo; to != "" && d.AccessCode != "" {
+		// The relay sends the code over the second channel and forgets it.
+		sent, err := c.SendCode(ctx, drop.ID, d.AccessCode, to)
+		var ae *uploader.APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+			// Sent before a crash or a retry: not again.
+			kind, _, _ := strings.Cut(to, ":")
+			out.CodeSentVia = kind
+		case err != nil:
+			return spooler.Drop{}, relayErr(err)
+		default:
+			out.CodeSentVia = sent.SentVia + ":" + sent.To
+		}
+	}
+	return out, nil
+}
+
+// dropRequest is the relay request for d. The relay mails the recipients
+// in both modes; in link mode its mail carries the link without the
+// secret (the relay never sees it) and says the full link comes from the
+// sender, who passes it on, and the code, by another channel.
+func dropRequest(d spooler.Delivery, senderPub string) relayapi.CreateDropRequest {
+	req := relayapi.CreateDropRequest{
+		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
+		Mode: relayapi.ModeKey, SenderKey: senderPub, Notify: true,
+		ExpiresInSeconds: int64(d.Options.ExpiresIn / time.Second), MaxDownloads: d.Options.MaxDownloads,
+	}
+	if d.Options.Link() {
+		req.Mode, req.AccessCode = relayapi.ModeLink, d.AccessCode
+	}
+	return req
 }
 
 // Status reads whether the drop was downloaded and the receipts posted.
@@ -71,8 +102,10 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		return spooler.DropStatus{}, err
 	}
 	var proofs []string
+	var times []time.Time
 	for _, r := range st.Receipts {
 		proofs = append(proofs, r.Proof)
+		times = append(times, r.At)
 	}
 	var cp []byte
 	if st.Checkpoint != nil {
@@ -80,7 +113,17 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		cp, _ = json.Marshal(st.Checkpoint)
 	}
 	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt,
-		Checkpoint: cp}, nil
+		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt}, nil
+}
+
+// Chase asks the relay to mail the sender that the drop is still
+// unopened (for jobs.ChaseOptions.Mail).
+func (s *Stages) Chase(ctx context.Context, dropID string) (bool, error) {
+	c, err := s.relay()
+	if err != nil {
+		return false, err
+	}
+	return c.Chase(ctx, dropID)
 }
 
 // Revoke deletes the drop on the relay.

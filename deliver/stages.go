@@ -43,6 +43,7 @@ type Options struct {
 type Stages struct {
 	opt       Options
 	senderPub string // armored public key, sent with each drop
+	policy    policyCache
 }
 
 var (
@@ -90,16 +91,38 @@ func (s *Stages) Render(ctx context.Context, job *spooler.Job, in io.Reader, out
 	return spooler.RenderResult{Pages: info.Pages, PDFA: pdfa}, nil
 }
 
-// Seal signs with the sender's key and encrypts to the job's recipients;
-// with a PDFSigner, the PDF is first signed (PAdES) and the signed PDF is
-// what gets sealed.
+// Seal signs with the sender's key and encrypts to the job's recipients'
+// keys, or in link mode to the job's link secret; the job's deadline and
+// reference travel inside as the envelope's cover. With a PDFSigner, the
+// PDF is first signed (PAdES) and the signed PDF is what gets sealed.
 func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.WriteCloser, error) {
-	keys, err := s.opt.Recipients(ctx, job.Recipients)
-	if err != nil {
-		return nil, spooler.Permanent(err)
+	opt := job.SendOptionsOf()
+	so := envelope.SealOptions{
+		Signer: s.opt.Signer, FileName: strings.TrimSuffix(job.Name, ".pdf") + ".pdf", ModTime: job.Created,
+		Cover: envelope.Cover{Deadline: opt.Deadline, Reference: opt.Reference},
 	}
-	name := strings.TrimSuffix(job.Name, ".pdf") + ".pdf"
-	w, err := envelope.Seal(dst, envelope.SealOptions{Signer: s.opt.Signer, Recipients: keys, FileName: name, ModTime: job.Created})
+	if opt.Link() {
+		if !envelope.ValidLinkSecret(job.LinkSecret) {
+			return nil, spooler.Permanent(errors.New("link mode without a valid link secret"))
+		}
+		so.Secret = job.LinkSecret
+	} else {
+		keys, err := s.opt.Recipients(ctx, job.Recipients)
+		if err != nil {
+			return nil, spooler.Permanent(err)
+		}
+		so.Recipients = keys
+	}
+	// The organisation's archive key is a recipient like any other, in
+	// both modes (link mode: the secret or the archive key opens it).
+	arch, err := s.archiveKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if arch != nil {
+		so.Recipients = append(so.Recipients, arch)
+	}
+	w, err := envelope.Seal(dst, so)
 	if err != nil || s.opt.PDFSigner == nil {
 		return w, err
 	}

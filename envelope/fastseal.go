@@ -177,6 +177,7 @@ func (w *fastWriter) Close() error {
 		IssuerFingerprint:  pub.Fingerprint,
 		SigLifetimeSecs:    &lifetime,
 		IntendedRecipients: w.intended,
+		Notations:          w.config.Notations(),
 	}
 	if err := sig.Sign(h, w.signKey.PrivateKey, w.config); err != nil {
 		w.seipd.abort()

@@ -73,6 +73,9 @@ type Message struct {
 	// recipients and the key that opened the message is not one of them:
 	// someone re-encrypted a document signed for others.
 	NotAddressedToYou bool
+	// Cover is what the sender sealed with the document (deadline,
+	// reference); read only from a verified signature.
+	Cover Cover
 }
 
 // keyring adapts our keys to go-crypto's KeyRing.
@@ -159,6 +162,7 @@ func Open(src io.Reader, dst io.Writer, opts OpenOptions) (*Message, error) {
 	}
 	if msg.Verified {
 		msg.IntendedRecipients, msg.NotAddressedToYou = intended(md)
+		msg.Cover, _ = coverFrom(md.Signature)
 		return msg, nil
 	}
 	issuer := signatureIssuer(md)

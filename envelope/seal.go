@@ -48,6 +48,9 @@ type SealOptions struct {
 	// FileName and ModTime go into the (encrypted) literal data packet.
 	FileName string
 	ModTime  time.Time
+	// Cover travels inside the signature, for the recipient (see
+	// CoverNotation); empty by default.
+	Cover Cover
 	// Profile selects compat (default) or RFC 9580 features.
 	Profile Profile
 	// Now and Rand override the clock and randomness (tests).
@@ -98,6 +101,11 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 		now = opts.Now
 	}
 	config := opts.Profile.config(now, opts.Rand)
+	notes, err := coverNotations(opts.Cover)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	config.SignatureNotations = notes
 	if !opts.Signer.CanSign(now()) {
 		return nil, fmt.Errorf("seal: signing key %s is expired, revoked or cannot sign", opts.Signer.Fingerprint())
 	}
@@ -138,10 +146,7 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 		SessionKey: append([]byte(nil), sessionKey...),
 		Config:     config,
 	}
-	var (
-		pt  io.WriteCloser
-		err error
-	)
+	var pt io.WriteCloser
 	if len(to) == 0 {
 		// Link mode: symmetric only. A v4 SKESK + SEIPD v1 opens in gpg
 		// 2.2 and OpenPGP.js; RFC 9580 profile uses AEAD.

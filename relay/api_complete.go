@@ -76,6 +76,14 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusUnprocessableEntity, "uploaded data does not match the drop's size and sha256; upload again")
 			return
 		}
+		if err := s.checkArchiveUpload(d.ID); err != nil {
+			if err := s.uploads.remove(d.ID); err != nil {
+				s.log.ErrorContext(r.Context(), "remove rejected upload", "drop", d.ID, "err", err)
+			}
+			s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0)
+			s.refusePolicy(w, r, err)
+			return
+		}
 		if err := s.storeBlob(r, d.ID); err != nil {
 			s.internalError(w, r, "store blob", err)
 			return

@@ -195,6 +195,15 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	if req.senderFPR != "" && !s.checkBoundKey(w, r, snd, req.senderFPR) {
 		return
 	}
+	pol, err := s.policy.get()
+	if err != nil {
+		s.internalError(w, r, "policy", err)
+		return
+	}
+	if err := applyPolicy(pol, req); err != nil {
+		s.refusePolicy(w, r, err)
+		return
+	}
 	now := s.now().UTC()
 	id, err := relayapi.NewDropID(s.rnd)
 	if err != nil {

@@ -69,7 +69,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, relayapi.DropStatus{
 		ID: d.ID, State: d.StateAt(s.now()), Size: d.Size, CreatedAt: d.CreatedAt,
 		ExpiresAt: d.ExpiresAt, Downloads: d.Downloads, MaxDownloads: d.MaxDownloads,
-		CodeFailures: d.CodeFailures, Receipts: receipts, Checkpoint: s.lastCheckpoint(),
+		CodeFailures: d.CodeFailures, Receipts: receipts, Checkpoint: s.lastCheckpoint(), NotifiedAt: s.notifiedAt(d),
 	})
 }
 

@@ -16,10 +16,11 @@ import (
 type notice int
 
 const (
-	noticeOpened  notice = iota // first download
-	noticeReceipt               // first receipt: the recipient decrypted it
-	noticeLocked                // too many wrong access codes
-	noticeExpired               // expired without any download
+	noticeOpened   notice = iota // first download
+	noticeReceipt                // first receipt: the recipient decrypted it
+	noticeLocked                 // too many wrong access codes
+	noticeExpired                // expired without any download
+	noticeUnopened               // the sender's client chases: not opened in time
 )
 
 // mailData feeds the templates. Mails are bilingual (French first) since
@@ -131,6 +132,15 @@ func (s *Server) notifyReady(d *Drop, baseURL string) {
 	}
 }
 
+// notifiedAt is when notifyReady mailed d's recipients (the moment it
+// became ready), zero if it did not.
+func (s *Server) notifiedAt(d *Drop) time.Time {
+	if s.cfg.Mail == nil || !d.Notify || len(d.Recipients) == 0 {
+		return time.Time{}
+	}
+	return d.ReadyAt
+}
+
 // notifySender mails the drop's sender about an event, if it has an
 // address.
 func (s *Server) notifySender(d *Drop, n notice) {
@@ -159,6 +169,10 @@ func (s *Server) notifySender(d *Drop, n notice) {
 		subjFR, subjEN = "Document verrouillé", "Document locked"
 		data.FR = "Trop de codes d'accès erronés : le document est verrouillé et effacé du relais. Renvoyez-le si besoin."
 		data.EN = "Too many wrong access codes: the document is locked and erased from the relay. Send it again if needed."
+	case noticeUnopened:
+		subjFR, subjEN = "Document pas encore ouvert", "Document not opened yet"
+		data.FR = "Votre document scellé n'a pas encore été téléchargé par son destinataire. Pensez à le prévenir."
+		data.EN = "Your sealed document has not been downloaded by its recipient yet. Consider telling them."
 	case noticeExpired:
 		subjFR, subjEN = "Document expiré sans être ouvert", "Document expired unopened"
 		data.FR = "Votre document scellé a expiré sans avoir été téléchargé ; il est effacé du relais."

@@ -39,6 +39,10 @@ func TestNotifications(t *testing.T) {
 		t.Fatalf("mailed %v", got)
 	}
 	h.mail.none(t)
+	// The sender's status says when the recipients were mailed.
+	if st := h.status(id); st.NotifiedAt.IsZero() {
+		t.Fatalf("status lacks notified_at: %+v", st)
+	}
 
 	// First download and first receipt tell the sender; later ones do not.
 	var tokens []string
@@ -69,7 +73,10 @@ func TestNotifications(t *testing.T) {
 
 	// No notify flag: no mail to recipients. A sender without an address
 	// gets no mail either.
-	h.ready(data, relayapi.CreateDropRequest{Recipients: []string{"martin@police.example"}})
+	unmailed := h.ready(data, relayapi.CreateDropRequest{Recipients: []string{"martin@police.example"}})
+	if st := h.status(unmailed); !st.NotifiedAt.IsZero() {
+		t.Fatalf("unmailed drop has notified_at: %+v", st)
+	}
 	_, tok := h.enrol("No mail", "")
 	h.token = tok
 	id = h.ready(data, relayapi.CreateDropRequest{})

@@ -66,6 +66,12 @@ type Config struct {
 	MetricsToken string
 	// MaxSize is the largest ciphertext accepted (default DefaultMaxSize).
 	MaxSize int64
+	// PolicyFile is the organisation's policy (see LoadPolicy), read again
+	// when it changes; "" means no policy.
+	PolicyFile string
+	// SMS, when set, delivers access codes by SMS (POST
+	// /api/v1/drops/{id}/code/send).
+	SMS *SMSGateway
 	// Mail, when set, sends notifications; MailFrom is their sender address.
 	Mail     mail.Sender
 	MailFrom string
@@ -84,19 +90,22 @@ type Config struct {
 // Server is the relay. It is an http.Handler for /api/v1/, /healthz and
 // /metrics; use Mount to add it to a mux shared with other components.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	rnd      io.Reader
-	store    Store
-	blobs    Blobs
-	audit    Auditor
-	uploads  *uploadArea
-	metrics  *metrics
-	gatherer prometheus.Gatherer
-	code     CodeParams
-	mux      *http.ServeMux
-	mailWG   sync.WaitGroup
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	rnd       io.Reader
+	store     Store
+	blobs     Blobs
+	audit     Auditor
+	uploads   *uploadArea
+	metrics   *metrics
+	gatherer  prometheus.Gatherer
+	code      CodeParams
+	mux       *http.ServeMux
+	mailWG    sync.WaitGroup
+	chases    chaseCounts
+	policy    *policySource
+	codeSends codeSends
 }
 
 // New builds a Server from cfg.
@@ -107,7 +116,7 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.GrantKey) < 32 {
 		return nil, errors.New("relay: GrantKey must be at least 32 bytes")
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, audit: cfg.Audit}
+	s := &Server{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, audit: cfg.Audit, policy: &policySource{path: cfg.PolicyFile}}
 	if cfg.Logger == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	} else {
@@ -152,12 +161,15 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/drops", s.sender(s.handleCreate))
 	mux.HandleFunc("POST /api/v1/enroll", s.handleEnroll)
+	mux.HandleFunc("GET /api/v1/policy", s.handlePolicy)
 	mux.HandleFunc("GET /api/v1/drops/{id}", s.handleInfo)
 	mux.HandleFunc("DELETE /api/v1/drops/{id}", s.sender(s.handleRevoke))
 	mux.HandleFunc("POST /api/v1/drops/{id}/complete", s.sender(s.handleComplete))
 	mux.HandleFunc("GET /api/v1/drops/{id}/status", s.sender(s.handleStatus))
 	mux.HandleFunc("GET /api/v1/drops/{id}/proof", s.sender(s.handleProof))
 	mux.HandleFunc("POST /api/v1/drops/{id}/code", s.handleCode)
+	mux.HandleFunc("POST /api/v1/drops/{id}/chase", s.sender(s.handleChase))
+	mux.HandleFunc("POST /api/v1/drops/{id}/code/send", s.sender(s.handleCodeSend))
 	mux.HandleFunc("GET /api/v1/drops/{id}/blob", s.handleBlob)
 	mux.HandleFunc("POST /api/v1/drops/{id}/receipt", s.handleReceipt)
 	tus := s.tusHandler()
@@ -300,7 +312,7 @@ func (d DataDir) Open() (Config, io.Closer, error) {
 		return Config{}, nil, err
 	}
 	cfg := Config{Store: st, Blobs: blobs, Audit: audit, AuditKey: auditKey,
-		UploadDir: d.Uploads(), GrantKey: key}
+		UploadDir: d.Uploads(), GrantKey: key, PolicyFile: d.PolicyFile()}
 	return cfg, closers{audit, st}, nil
 }
 

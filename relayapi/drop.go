@@ -77,6 +77,9 @@ type DropStatus struct {
 	// Checkpoint is the audit log's latest signed checkpoint: the sender
 	// keeps it, and a relay that rewrites history later contradicts it.
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	// NotifiedAt is when the relay handed the recipients' mails to its
+	// SMTP server (zero: not mailed, e.g. no SMTP or not asked).
+	NotifiedAt time.Time `json:"notified_at,omitzero"`
 }
 
 // Receipt is a recipient's proof that it decrypted a drop: an HMAC-SHA256
@@ -86,6 +89,29 @@ type Receipt struct {
 	Proof string    `json:"proof"`
 	// Download is the download whose receipt token came with it.
 	Download int `json:"download,omitempty"`
+}
+
+// ChaseResponse is the answer to POST /api/v1/drops/{id}/chase: whether
+// the relay mailed the sender a reminder.
+type ChaseResponse struct {
+	Mailed bool `json:"mailed"`
+}
+
+// CodeSendRequest is the body of POST /api/v1/drops/{id}/code/send: the
+// sender hands the drop's access code to the relay once, to be sent over
+// a second channel and forgotten.
+type CodeSendRequest struct {
+	Code string `json:"code"`
+	// To is "sms:+33612345678" or "mail:ADDRESS" (not a recipient of the
+	// link's mail).
+	To string `json:"to"`
+}
+
+// CodeSendResponse says which channel carried the code, and to whom
+// (partly masked).
+type CodeSendResponse struct {
+	SentVia string `json:"sent_via"` // "sms" or "mail"
+	To      string `json:"to"`
 }
 
 // CodeRequest is the body of POST /api/v1/drops/{id}/code.
@@ -112,6 +138,7 @@ type Error struct {
 	Error        string `json:"error"`
 	State        string `json:"state,omitempty"`         // the drop's state, for 410 and 423
 	AttemptsLeft *int   `json:"attempts_left,omitempty"` // after a wrong access code
+	Rule         string `json:"rule,omitempty"`          // the policy rule refused (403), see Rule*
 }
 
 // Headers of the blob download and its access grant.

@@ -11,37 +11,11 @@ import (
 // maxRecipients bounds the recipients of a job (the relay accepts 50).
 const maxRecipients = 50
 
-// Release gives a held job its recipients and sends it on its way. A job
-// whose sealing failed for good may be released again to other recipients.
+// Release gives a held job its recipients and sends it on its way in key
+// mode with the relay's defaults (see ReleaseWith). A job whose sealing
+// failed for good may be released again to other recipients.
 func (s *Spooler) Release(ctx context.Context, id string, recipients []string) (*Job, error) {
-	to, err := normalizeRecipients(recipients)
-	if err != nil {
-		return nil, err
-	}
-	if s.opt.CheckRecipient != nil {
-		for _, r := range to {
-			if err := s.opt.CheckRecipient(ctx, r); err != nil {
-				return nil, fmt.Errorf("recipient %s: %w", r, err)
-			}
-		}
-	}
-	now := s.clock.Now()
-	j, from, err := s.update(id, func(j *Job) error {
-		ok := j.State == Held || (j.State == Failed && j.Stage == Rendered)
-		if !ok {
-			return &StateError{ID: id, State: j.State, Action: "release"}
-		}
-		j.Recipients = to
-		j.moveTo(Rendered, now, "released to "+strings.Join(to, ", "))
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.log.Info("job released", "job", id, "recipients", len(to))
-	s.emit(j, from)
-	s.kick()
-	return j, nil
+	return s.ReleaseWith(ctx, id, Release{To: recipients})
 }
 
 // Cancel stops a job that is not finished. An uploaded job's drop is

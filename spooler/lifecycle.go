@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // poll asks the relay whether the recipient has opened the drop.
@@ -18,14 +19,18 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 		s.touch(j.ID, func(j *Job) { j.NextCheck = now.Add(s.opt.PollInterval) })
 		return
 	}
-	gone := st.State == "expired" || st.State == "revoked" || st.State == "exhausted"
+	gone := st.State == "expired" || st.State == "revoked" || st.State == "exhausted" || st.State == "locked"
 	receipts := 0
-	for _, p := range st.Receipts {
+	var openedAt time.Time
+	for i, p := range st.Receipts {
 		if s.opt.CheckReceipt == nil || (len(j.SessionKey) > 0 && s.opt.CheckReceipt(j.SessionKey, j.SealedSHA256, p)) {
 			receipts++
+			if i < len(st.ReceiptTimes) && (openedAt.IsZero() || st.ReceiptTimes[i].Before(openedAt)) {
+				openedAt = st.ReceiptTimes[i]
+			}
 		}
 	}
-	unchanged := st.Downloads == j.Downloads && receipts == j.Receipts
+	unchanged := st.Downloads == j.Downloads && receipts == j.Receipts && st.State == j.DropState && st.NotifiedAt.Equal(j.MailedAt)
 	if unchanged && (j.State == Delivered || (!gone && st.Downloads == 0)) {
 		s.touch(j.ID, func(j *Job) {
 			j.NextCheck = now.Add(s.opt.PollInterval)
@@ -38,6 +43,16 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 			return errSkip
 		}
 		j.Downloads, j.Receipts = st.Downloads, receipts
+		j.DropState, j.MailedAt = st.State, st.NotifiedAt
+		if st.Downloads > 0 && j.DownloadedAt.IsZero() {
+			j.DownloadedAt = now
+		}
+		if receipts > 0 && j.OpenedAt.IsZero() {
+			j.OpenedAt = openedAt
+			if openedAt.IsZero() {
+				j.OpenedAt = now
+			}
+		}
 		j.NextCheck = now.Add(s.opt.PollInterval)
 		j.keepCheckpoint(st.Checkpoint)
 		switch {

@@ -48,6 +48,10 @@ type Delivery struct {
 	Size       int64
 	SHA256     string // hex of the sealed file
 	Recipients []string
+	// Options are the job's send options; AccessCode the code the relay
+	// must require (link mode with Options.Code).
+	Options    SendOptions
+	AccessCode string
 }
 
 // Drop is a delivered job on the relay.
@@ -55,6 +59,9 @@ type Drop struct {
 	ID        string
 	Link      string
 	ExpiresAt time.Time
+	// CodeSentVia says how the relay sent the access code ("sms:+33••••78",
+	// "mail:p…@x.fr"); empty when the sender passes it on.
+	CodeSentVia string
 }
 
 // DropStatus is what the relay reports about a drop.
@@ -68,4 +75,8 @@ type DropStatus struct {
 	// Checkpoint is the relay's latest signed audit checkpoint (opaque
 	// JSON), kept in the job as a witness; nil if the relay gave none.
 	Checkpoint []byte
+	// ReceiptTimes are when each receipt was posted (same order).
+	ReceiptTimes []time.Time
+	// NotifiedAt is when the relay mailed the recipients (zero: not).
+	NotifiedAt time.Time
 }

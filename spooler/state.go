@@ -50,6 +50,9 @@ type Job struct {
 	// PDFSignature describes the PDF's own signature, when the PDF was
 	// signed before sealing (e.g. "PAdES B-T by Dr X").
 	PDFSignature string `json:"pdf_signature,omitempty"`
+	// PDFSHA256 is the SHA-256 (hex) of the rendered PDF as previewed (a
+	// PAdES signature, when configured, is added to it at sealing).
+	PDFSHA256 string `json:"pdf_sha256,omitempty"`
 
 	State State `json:"state"`
 	// Stage is the last step reached; for a failed job, the step to redo
@@ -67,6 +70,13 @@ type Job struct {
 	// SessionKey of the sealed message, kept (encrypted at rest, never
 	// shown) to check the recipients' receipts.
 	SessionKey []byte `json:"-"`
+	// Send are the options the job was released with (nil: key mode,
+	// relay defaults).
+	Send *SendOptions `json:"send,omitempty"`
+	// LinkSecret (link mode) and AccessCode are kept encrypted at rest and
+	// never shown in JSON (see Release).
+	LinkSecret string `json:"-"`
+	AccessCode string `json:"-"`
 
 	DropID      string    `json:"drop_id,omitempty"`
 	Link        string    `json:"link,omitempty"`
@@ -80,6 +90,16 @@ type Job struct {
 	// following the drop (the latest maxCheckpoints): a relay that later
 	// rewrites its history contradicts them.
 	Checkpoints []json.RawMessage `json:"checkpoints,omitempty"`
+	// DropState is the relay's last word on the drop (ready, expired,
+	// exhausted, locked, revoked); MailedAt when the relay mailed the
+	// recipients; DownloadedAt the first download seen; OpenedAt the first
+	// verified receipt.
+	DropState string `json:"drop_state,omitempty"`
+	// CodeSentVia is the channel that delivered the access code (masked).
+	CodeSentVia  string    `json:"code_sent_via,omitempty"`
+	MailedAt     time.Time `json:"mailed_at,omitzero"`
+	DownloadedAt time.Time `json:"downloaded_at,omitzero"`
+	OpenedAt     time.Time `json:"opened_at,omitzero"`
 
 	History []Transition `json:"history,omitempty"`
 }
@@ -99,6 +119,7 @@ func (j *Job) clone() *Job {
 	c := *j
 	c.Recipients = append([]string(nil), j.Recipients...)
 	c.SessionKey = append([]byte(nil), j.SessionKey...)
+	c.Send = j.Send.clone()
 	c.History = append([]Transition(nil), j.History...)
 	c.Checkpoints = append([]json.RawMessage(nil), j.Checkpoints...)
 	if j.Attrs != nil {

@@ -106,7 +106,10 @@ func (s *Spooler) fail(id string, stage State, cause error) {
 func (s *Spooler) render(ctx context.Context, j *Job) error {
 	start := time.Now()
 	var done RenderResult
-	err := s.st.create(j.ID, pdfFile, pdfFile, true, func(w io.Writer) error {
+	pdfSum := sha256.New()
+	err := s.st.create(j.ID, pdfFile, pdfFile, true, func(ew io.Writer) error {
+		pdfSum.Reset()
+		w := io.MultiWriter(ew, pdfSum)
 		in, err := s.st.openEncrypted(j.ID, docFile, docFile)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) || errors.Is(err, ErrCorrupt) {
@@ -132,6 +135,7 @@ func (s *Spooler) render(ctx context.Context, j *Job) error {
 			return err
 		}
 		j.Pages, j.PDFA = done.Pages, done.PDFA
+		j.PDFSHA256 = hex.EncodeToString(pdfSum.Sum(nil))
 		j.moveTo(Rendered, now, "")
 		if len(j.Recipients) == 0 {
 			j.moveTo(Held, now, "waiting for recipients")
@@ -219,6 +223,7 @@ func (s *Spooler) upload(ctx context.Context, j *Job) error {
 	start := time.Now()
 	drop, err := s.opt.Deliverer.Deliver(ctx, Delivery{
 		JobID: j.ID, Size: j.SealedSize, SHA256: j.SealedSHA256, Recipients: j.Recipients,
+		Options: j.SendOptionsOf(), AccessCode: j.AccessCode,
 	}, f)
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
@@ -230,6 +235,7 @@ func (s *Spooler) upload(ctx context.Context, j *Job) error {
 			return err
 		}
 		j.DropID, j.Link, j.DropExpires = drop.ID, drop.Link, drop.ExpiresAt
+		j.CodeSentVia = drop.CodeSentVia
 		j.NextCheck = now.Add(s.opt.PollInterval)
 		j.moveTo(Uploaded, now, "")
 		return nil

@@ -94,6 +94,21 @@ func (c *Client) Proof(ctx context.Context, dropID string) ([]byte, error) {
 	return raw, nil
 }
 
+// Policy returns the organisation's sending policy (GET /api/v1/policy);
+// a relay without the endpoint answers the empty policy.
+func (c *Client) Policy(ctx context.Context) (relayapi.Policy, error) {
+	var p relayapi.Policy
+	_, err := c.doJSON(ctx, http.MethodGet, "/api/v1/policy", false, nil, &p, nil)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return relayapi.Policy{}, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("relay policy: %w", err)
+	}
+	return p, nil
+}
+
 // Info returns the public information on a drop.
 func (c *Client) Info(ctx context.Context, dropID string) (*relayapi.DropInfo, error) {
 	if err := checkID(dropID); err != nil {
@@ -115,6 +130,33 @@ func (c *Client) Revoke(ctx context.Context, dropID string) error {
 		return fmt.Errorf("revoke drop %s: %w", dropID, err)
 	}
 	return nil
+}
+
+// Chase tells the relay that the drop was not opened in time; the relay
+// mails the sender a reminder if it can, and says whether it did.
+func (c *Client) Chase(ctx context.Context, dropID string) (bool, error) {
+	if err := checkID(dropID); err != nil {
+		return false, err
+	}
+	var out relayapi.ChaseResponse
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/chase", true, struct{}{}, &out, nil); err != nil {
+		return false, fmt.Errorf("chase drop %s: %w", dropID, err)
+	}
+	return out.Mailed, nil
+}
+
+// SendCode hands a drop's access code to the relay, which sends it over
+// a second channel (to is "sms:+33…" or "mail:ADDRESS") and forgets it.
+func (c *Client) SendCode(ctx context.Context, dropID, code, to string) (relayapi.CodeSendResponse, error) {
+	var out relayapi.CodeSendResponse
+	if err := checkID(dropID); err != nil {
+		return out, err
+	}
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/code/send", true,
+		relayapi.CodeSendRequest{Code: code, To: to}, &out, nil); err != nil {
+		return out, fmt.Errorf("send the access code of drop %s: %w", dropID, err)
+	}
+	return out, nil
 }
 
 // SubmitCode sends an access code and returns the download grant. A wrong

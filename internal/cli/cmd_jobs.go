@@ -41,6 +41,7 @@ your browser, signed in with that secret.`, e.stderr)
 	if *open {
 		return openJobsPage(e)
 	}
+	lang := jobs.LangFromEnv(e.getenv)
 	var list []jobs.JobView
 	err = withJobs(ctx, e, func(c jobController) error {
 		var err error
@@ -59,19 +60,19 @@ your browser, signed in with that secret.`, e.stderr)
 		return enc.Encode(list)
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(e.stdout, "no jobs")
+		fmt.Fprintln(e.stdout, lang.T("cli.none"))
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPRINTED\tSTATE\tNAME\tRECIPIENTS\tLINK / STATUS")
+	fmt.Fprintln(tw, lang.T("cli.header"))
 	for _, j := range list {
 		detail := j.Link
 		if detail == "" || j.State == spooler.Failed {
 			detail = j.Message
 		} else if j.Downloads > 0 {
-			detail += fmt.Sprintf(" (downloaded %d×)", j.Downloads)
+			detail += " " + lang.T("cli.downloaded", j.Downloads)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Created.Local().Format("2006-01-02 15:04"), j.State,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, lang.Date(j.Created), lang.State(j.State),
 			j.Name, strings.Join(j.Recipients, ","), detail)
 	}
 	return tw.Flush()
@@ -154,7 +155,7 @@ func withJobs(ctx context.Context, e *env, f func(jobController) error) error {
 		if err != nil {
 			return fmt.Errorf("the service is running but its address is unknown: %w", err)
 		}
-		return f(&jobs.Client{Info: info})
+		return f(&jobs.Client{Info: info, Lang: jobs.LangFromEnv(e.getenv)})
 	}
 	if err != nil {
 		return err
@@ -166,7 +167,7 @@ func withJobs(ctx context.Context, e *env, f func(jobController) error) error {
 		listen = printer.DefaultListen
 	}
 	sp.SetPageURL("http://" + listen + "/jobs")
-	return f(localJobs{sp})
+	return f(localJobs{sp, jobs.LangFromEnv(e.getenv)})
 }
 
 // idleStages stand in for the delivery stages on a spool opened while the
@@ -195,12 +196,15 @@ func (idleStages) Status(context.Context, string) (spooler.DropStatus, error) {
 func (idleStages) Revoke(context.Context, string) error { return errNotServing }
 
 // localJobs runs job commands on a spool opened directly.
-type localJobs struct{ sp *spooler.Spooler }
+type localJobs struct {
+	sp   *spooler.Spooler
+	lang jobs.Lang
+}
 
 func (l localJobs) List(ctx context.Context) ([]jobs.JobView, error) {
 	var out []jobs.JobView
 	for _, j := range l.sp.List() {
-		out = append(out, jobs.ViewAt(j, l.sp.PageURL()))
+		out = append(out, jobs.ViewIn(j, l.sp.PageURL(), l.lang))
 	}
 	return out, nil
 }
@@ -209,7 +213,7 @@ func (l localJobs) view(j *spooler.Job, err error) (jobs.JobView, error) {
 	if j == nil {
 		return jobs.JobView{}, err
 	}
-	return jobs.ViewAt(j, l.sp.PageURL()), err
+	return jobs.ViewIn(j, l.sp.PageURL(), l.lang), err
 }
 
 func (l localJobs) Release(ctx context.Context, id string, to []string) (jobs.JobView, error) {

@@ -21,11 +21,14 @@ import (
 )
 
 const relayServeUsage = `sealrelay serve --data DIR [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES] [--smtp URL --mail-from ADDR]
+       [--sms-gateway URL --sms-body TEMPLATE [--sms-auth bearer:TOKEN|basic:USER:PASS]]
 
 Runs the relay: drops API, resumable uploads, downloads, /healthz, /metrics.
 Everything lives in DIR (SQLite database, ciphertext files, audit log).
 With --smtp (or $SEALRELAY_SMTP) the relay mails recipients about new drops
-and senders about downloads, receipts, locks and unopened expiry.`
+and senders about downloads, receipts, locks and unopened expiry. With
+--sms-gateway it sends access codes by SMS when a sender asks (the code is
+checked against its hash, sent once and forgotten).`
 
 // relayParts is what the components served by sealrelay may need when
 // they mount themselves in relayMux.
@@ -77,6 +80,9 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	fs.Var(&publishDomains, "publish-domains", "domain whose addresses may publish keys in the directory (repeatable or comma-separated; * for any; default: the domains of the relay's senders and of --mail-from)")
 	smtpURL := fs.String("smtp", "", "mail server, smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS)")
 	mailFrom := fs.String("mail-from", "", "From address of the relay's mails (with --smtp)")
+	smsGateway := fs.String("sms-gateway", "", "HTTP(S) endpoint of an SMS provider, to send access codes (see docs/code-delivery.md)")
+	smsBody := fs.String("sms-body", "", "request body template with {to} {msisdn} {code} {sender} {expires}: JSON if it starts with {, else a form (or $SEALRELAY_SMS_BODY)")
+	smsAuth := fs.String("sms-auth", "", "gateway authentication: bearer:TOKEN or basic:USER:PASS (or $SEALRELAY_SMS_AUTH)")
 	_, err := parsePositional(fs, args, 0, 0, relayServeUsage)
 	if err != nil {
 		return err
@@ -141,6 +147,20 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 			return usageError("%v", err)
 		}
 		sender, cfg.Mail, cfg.MailFrom = smtp, smtp, *mailFrom
+	}
+	if *smsAuth == "" {
+		*smsAuth = e.getenv("SEALRELAY_SMS_AUTH")
+	}
+	if *smsBody == "" {
+		// A body that carries the provider's password stays off the command line.
+		*smsBody = e.getenv("SEALRELAY_SMS_BODY")
+	}
+	if *smsGateway != "" || *smsBody != "" {
+		g := &relay.SMSGateway{URL: *smsGateway, Body: *smsBody, Auth: *smsAuth}
+		if err := relay.CheckSMSGateway(g); err != nil {
+			return usageError("%v", err)
+		}
+		cfg.SMS = g
 	}
 	rs, err := relay.New(cfg)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/internal/keystore"
 	"github.com/sealprint/sealprint/relayapi"
+	"github.com/sealprint/sealprint/spooler"
 	"github.com/sealprint/sealprint/uploader"
 )
 
@@ -29,6 +30,7 @@ type sendResult struct {
 	Link       string    `json:"link"`
 	Mode       string    `json:"mode"`
 	Code       string    `json:"code,omitempty"`
+	CodeSentTo string    `json:"code_sent_to,omitempty"`
 	SHA256     string    `json:"sha256"`
 	Size       int64     `json:"size"`
 	Recipients []string  `json:"recipients"`
@@ -36,7 +38,7 @@ type sendResult struct {
 }
 
 func runSend(ctx context.Context, e *env, args []string) error {
-	const usage = "sealprint send FILE --to EMAIL [--to …] [--link [--code]] [--expires 7d] [--max-downloads N] [--json]"
+	const usage = "sealprint send FILE --to EMAIL [--to …] [--link [--code [--code-to sms:+33…|mail:ADDRESS]]] [--expires 7d] [--max-downloads N] [--json]"
 	fs := newFlags("send", usage+`
 
 Seals FILE (signed with your key) and uploads it to the relay, then prints
@@ -51,6 +53,7 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	fs.Var(&acceptNew, "accept-new-key", "fingerprint confirmed with a recipient written to for the first time (repeatable)")
 	link := fs.Bool("link", false, "link mode: anyone with the full link can open the document")
 	code := fs.Bool("code", false, "with --link: also require an access code, printed here, to pass by phone or SMS")
+	codeTo := fs.String("code-to", "", "with --code: the relay sends the code by sms:+33612345678 or mail:ADDRESS (not a --to address), then forgets it")
 	expires := fs.String("expires", "7d", "time until the relay deletes the document (max 30d)")
 	maxDownloads := fs.Int("max-downloads", -1, "downloads allowed (0: no limit; default: the relay's, 5)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
@@ -64,6 +67,14 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	}
 	if *code && !*link {
 		return usageError("--code goes with --link (key mode needs no code)")
+	}
+	if *codeTo != "" {
+		if !*code {
+			return usageError("--code-to goes with --code")
+		}
+		if err := (spooler.SendOptions{Mode: spooler.ModeLink, Code: true, CodeTo: *codeTo}).Check(); err != nil {
+			return usageError("--code-to: %v", err)
+		}
 	}
 	ttl, err := parseDuration(*expires)
 	if err != nil {
@@ -156,7 +167,16 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if err != nil {
 		return fmt.Errorf("send %s: %w", pos[0], err)
 	}
-	res := sendResult{ID: drop.ID, Link: drop.Link, Mode: req.Mode, Code: accessCode, SHA256: docSum,
+	var codeSent string
+	if *codeTo != "" {
+		sent, err := client.SendCode(ctx, drop.ID, accessCode, *codeTo)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "sealprint: the document is sent, but the relay could not send the code: %v\n", err)
+		} else {
+			codeSent = sent.SentVia + ":" + sent.To
+		}
+	}
+	res := sendResult{ID: drop.ID, Link: drop.Link, Mode: req.Mode, Code: accessCode, CodeSentTo: codeSent, SHA256: docSum,
 		Size: req.Size, Recipients: req.Recipients, ExpiresAt: drop.ExpiresAt}
 	if res.Recipients == nil {
 		res.Recipients = []string{}
@@ -169,7 +189,11 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	}
 	fmt.Fprintf(e.stdout, "link:    %s\n", res.Link)
 	if accessCode != "" {
-		fmt.Fprintf(e.stdout, "code:    %s   (give it to the recipient by another channel: phone, SMS)\n", accessCode)
+		if codeSent != "" {
+			fmt.Fprintf(e.stdout, "code:    %s   (sent by the relay to %s)\n", accessCode, codeSent)
+		} else {
+			fmt.Fprintf(e.stdout, "code:    %s   (give it to the recipient by another channel: phone, SMS)\n", accessCode)
+		}
 	}
 	fmt.Fprintf(e.stdout, "sha256:  %s\n", docSum)
 	if !drop.ExpiresAt.IsZero() {

@@ -105,7 +105,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 				prt.SetJobMessage(ev.Job.PrinterID, ev.Message())
 			}
 			prtMu.Unlock()
-			if title, body, ok := jobs.Notification(ev); ok {
+			if title, body, ok := jobs.NotificationIn(ev, jobs.LangFromEnv(e.getenv)); ok {
 				notify(title, body)
 			}
 		},
@@ -148,7 +148,17 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if err != nil {
 		return err
 	}
-	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser), AddressBook: func() []jobs.Contact { return addressBook(p, log) }, Logger: log})
+	chaser, err := newChaser(p, sp, st, jobs.LangFromEnv(e.getenv), jobs.NotifierFunc(notify), log)
+	if err != nil {
+		return err
+	}
+	defaults, err := sendDefaults(p)
+	if err != nil {
+		return err
+	}
+	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser),
+		AddressBook: func() []jobs.Contact { return addressBook(p, log) },
+		Defaults: defaults, Chaser: chaser, Policy: st.Policy, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 
@@ -171,6 +181,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	defer cancel()
 	spDone := make(chan error, 1)
 	go func() { spDone <- sp.Run(ctx) }()
+	go chaser.Run(ctx, chaseInterval)
 	err = srv.Serve(ctx, l)
 	cancel()
 	<-spDone

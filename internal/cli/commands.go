@@ -33,5 +33,6 @@ func relayCommands() []command {
 		{"drops", "list drops (metadata only, never content)", runRelayDrops},
 		{"audit", "verify the signed audit log, print its key, export a proof of delivery", runRelayAudit},
 		{"keys", "manage the key directory", runRelayKeys},
+		{"policy", "set or show the organisation's sending policy", runRelayPolicy},
 	}
 }

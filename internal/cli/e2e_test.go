@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,16 +21,35 @@ import (
 type relayProc struct {
 	url, data string
 	cmd       *exec.Cmd
+	logs      *lockedBuffer
 }
 
-func startRelayProc(t *testing.T) *relayProc {
+// lockedBuffer is a log buffer a test may read while the process writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startRelayProc(t *testing.T, extra ...string) *relayProc {
 	t.Helper()
 	bin := testutil.Binary(t, "sealrelay")
 	data := t.TempDir()
 	addr := testutil.FreeAddr(t)
-	cmd := exec.Command(bin, "serve", "--data", data, "--listen", addr, "--public-url", "http://"+addr, "--sweep-interval", "1s")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--listen", addr, "--public-url", "http://" + addr, "--sweep-interval", "1s"}, extra...)...)
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +60,7 @@ func startRelayProc(t *testing.T) *relayProc {
 			t.Logf("relay log:\n%s", logs.String())
 		}
 	})
-	r := &relayProc{url: "http://" + addr, data: data, cmd: cmd}
+	r := &relayProc{url: "http://" + addr, data: data, cmd: cmd, logs: logs}
 	if err := waitHealthy(context.Background(), r.url); err != nil {
 		t.Fatal(err)
 	}

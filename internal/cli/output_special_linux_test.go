@@ -27,7 +27,7 @@ func TestOutputsToSpecialFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	sealed := filepath.Join(p.dir, "report.pgp")
-	p.must("seal", report, "--to", pub, "-o", sealed)
+	p.must("seal", report, "--to-file", pub, "-o", sealed)
 
 	twin := filepath.Join(t.TempDir(), "null")
 	if err := syscall.Mknod(twin, syscall.S_IFCHR|0o666, int(mkdev(1, 3))); err != nil {
@@ -38,7 +38,7 @@ func TestOutputsToSpecialFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	commands := map[string][]string{
-		"seal":   {"seal", report, "--to", pub, "-o"},
+		"seal":   {"seal", report, "--to-file", pub, "-o"},
 		"render": {"render", report, "-o"},
 		"open":   {"open", sealed, "-o"},
 	}

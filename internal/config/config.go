@@ -38,6 +38,10 @@ type Config struct {
 	// PDFSign holds the PAdES signature settings (sealprint pdfsign
 	// setup); nil means PDFs are not signed.
 	PDFSign *PDFSign `json:"pdfsign,omitempty"`
+	// Chase says when to remind the sender of an unopened report.
+	Chase Chase `json:"chase,omitzero"`
+	// Send holds the release form's defaults.
+	Send Send `json:"send,omitzero"`
 }
 
 // PDFSign says how the PDFs this PC sends are signed. Exactly one of
@@ -69,6 +73,27 @@ type PKCS11 struct {
 	TokenLabel string `json:"token_label,omitempty"`
 	// KeyLabel picks the key (CKA_LABEL); empty means the only one.
 	KeyLabel string `json:"key_label,omitempty"`
+}
+
+// Chase configures the reminders about unopened reports. Durations are
+// written like "2h", "90m" or "1d".
+type Chase struct {
+	// After is the first delay (default 2h); Queues overrides it per
+	// printer queue name.
+	After  string            `json:"after,omitempty"`
+	Queues map[string]string `json:"queues,omitempty"`
+	// Again is the second delay from the upload (default twice After).
+	Again string `json:"again,omitempty"`
+	// QuietHours is a daily window without reminders, "22:00-07:00".
+	QuietHours string `json:"quiet_hours,omitempty"`
+}
+
+// Send holds the jobs page's release defaults.
+type Send struct {
+	// Expires is the default drop lifetime ("7d").
+	Expires string `json:"expires,omitempty"`
+	// MaxDownloads is the default download limit (0: the relay's).
+	MaxDownloads int `json:"max_downloads,omitempty"`
 }
 
 // Queue is a printer queue whose jobs go to fixed recipients.

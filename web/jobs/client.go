@@ -53,6 +53,8 @@ func ReadServiceInfo(dir string) (ServiceInfo, error) {
 type Client struct {
 	Info ServiceInfo
 	HTTP *http.Client
+	// Lang is the language of the jobs' messages (French when empty).
+	Lang Lang
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -69,6 +71,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Info.Token)
+	lang := c.Lang
+	if lang == "" {
+		lang = French
+	}
+	req.Header.Set("Accept-Language", string(lang))
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -17,18 +18,19 @@ import (
 // drops in memory. Jobs printed to queue "sealed" are held.
 type harness struct {
 	t      *testing.T
+	dir    string
 	sp     *spooler.Spooler
 	mu     sync.Mutex
 	events []spooler.Event
 	cond   *sync.Cond
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, tweak ...func(*spooler.Options)) *harness {
 	t.Helper()
-	h := &harness{t: t}
+	h := &harness{t: t, dir: t.TempDir()}
 	h.cond = sync.NewCond(&h.mu)
-	sp, err := spooler.Open(spooler.Options{
-		Dir: t.TempDir(), Key: bytes.Repeat([]byte{7}, 32),
+	opt := spooler.Options{
+		Dir: h.dir, Key: bytes.Repeat([]byte{7}, 32),
 		Renderer: stageFakes{}, Sealer: stageFakes{}, Deliverer: stageFakes{},
 		OnChange: func(e spooler.Event) {
 			h.mu.Lock()
@@ -37,7 +39,11 @@ func newHarness(t *testing.T) *harness {
 			h.mu.Unlock()
 		},
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, f := range tweak {
+		f(&opt)
+	}
+	sp, err := spooler.Open(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +121,34 @@ func (stageFakes) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io
 	return nopCloser{dst}, nil
 }
 
+// deliveries records what each job was delivered with, by job id.
+var deliveries sync.Map
+
 func (stageFakes) Deliver(ctx context.Context, d spooler.Delivery, body io.ReaderAt) (spooler.Drop, error) {
+	deliveries.Store(d.JobID, d)
 	return spooler.Drop{ID: "drop-" + d.JobID, Link: "https://relay.example/d/x", ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
+// statuses holds what Status answers for a drop id (default: ready).
+var statuses sync.Map
+
 func (stageFakes) Status(ctx context.Context, dropID string) (spooler.DropStatus, error) {
+	if v, ok := statuses.Load(dropID); ok {
+		return v.(spooler.DropStatus), nil
+	}
 	return spooler.DropStatus{State: "ready"}, nil
 }
 
 func (stageFakes) Revoke(ctx context.Context, dropID string) error { return nil }
+
+// signedIn is a client of the jobs page signed in with the secret "tok"
+// the tests' handlers are given (the cookie a first ?key= visit sets).
+var signedIn = &http.Client{Transport: secretCookie{}}
+
+type secretCookie struct{}
+
+func (secretCookie) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.AddCookie(&http.Cookie{Name: cookieName, Value: "tok"})
+	return http.DefaultTransport.RoundTrip(r)
+}

@@ -29,10 +29,17 @@ func DesktopNotifier(log *slog.Logger) func(title, body string) {
 	}
 }
 
-// Notification returns what to tell the sender about an event, and whether
-// it is worth a notification: a job that needs recipients, failed for good,
-// or was opened by its recipient. A held job names the event's jobs page.
+// Notification returns what to tell the sender about an event, in French;
+// see NotificationIn.
 func Notification(ev spooler.Event) (title, body string, ok bool) {
+	return NotificationIn(ev, French)
+}
+
+// NotificationIn returns what to tell the sender about an event in l, and
+// whether it is worth a notification: a job that needs recipients, failed
+// for good, or was opened by its recipient. A held job names the event's
+// jobs page.
+func NotificationIn(ev spooler.Event, l Lang) (title, body string, ok bool) {
 	j := ev.Job
 	switch {
 	case j.State == spooler.Held && ev.From != spooler.Held:
@@ -40,13 +47,13 @@ func Notification(ev spooler.Event) (title, body string, ok bool) {
 		if page == "" {
 			page = spooler.DefaultPageURL
 		}
-		return "Choose recipients", `"` + j.Name + `" is waiting at ` + page, true
+		return l.T("notify.held"), l.T("notify.held.body", j.Name, page), true
 	case j.State == spooler.Failed && j.Permanent:
-		return "Sealed print failed", `"` + j.Name + `": ` + j.Error, true
+		return l.T("notify.failed"), l.T("notify.failed.body", j.Name, j.Error), true
 	case j.State == spooler.Delivered && ev.From != spooler.Delivered:
-		return "Document opened", `"` + j.Name + `" was opened by ` + j.RecipientSummary(), true
+		return l.T("notify.opened"), l.T("notify.opened.body", j.Name, l.Recipients(j)), true
 	case j.State == spooler.Expired && ev.From == spooler.Uploaded:
-		return "Document expired unopened", `"` + j.Name + `" was not opened in time`, true
+		return l.T("notify.expired"), l.T("notify.expired.body", j.Name), true
 	}
 	return "", "", false
 }

@@ -12,20 +12,24 @@ func TestNotification(t *testing.T) {
 	cases := []struct {
 		state, from spooler.State
 		perm        bool
-		want        string
+		fr, en      string
 	}{
-		{spooler.Held, spooler.Rendered, false, "Choose recipients"},
-		{spooler.Failed, spooler.Sealed, false, ""},
-		{spooler.Failed, spooler.Sealed, true, "Sealed print failed"},
-		{spooler.Delivered, spooler.Uploaded, false, "Document opened"},
-		{spooler.Expired, spooler.Uploaded, false, "Document expired unopened"},
-		{spooler.Uploaded, spooler.Sealed, false, ""},
+		{spooler.Held, spooler.Rendered, false, "Choisissez les destinataires", "Choose recipients"},
+		{spooler.Failed, spooler.Sealed, false, "", ""},
+		{spooler.Failed, spooler.Sealed, true, "Échec de l'impression scellée", "Sealed print failed"},
+		{spooler.Delivered, spooler.Uploaded, false, "Document ouvert", "Document opened"},
+		{spooler.Expired, spooler.Uploaded, false, "Document expiré sans être ouvert", "Document expired unopened"},
+		{spooler.Uploaded, spooler.Sealed, false, "", ""},
 	}
 	for _, c := range cases {
 		j.State, j.Permanent = c.state, c.perm
 		title, _, ok := Notification(spooler.Event{Job: j, From: c.from})
-		if title != c.want || ok != (c.want != "") {
+		if title != c.fr || ok != (c.fr != "") {
 			t.Errorf("%s from %s: %q %v", c.state, c.from, title, ok)
+		}
+		title, _, ok = NotificationIn(spooler.Event{Job: j, From: c.from}, English)
+		if title != c.en || ok != (c.en != "") {
+			t.Errorf("en: %s from %s: %q %v", c.state, c.from, title, ok)
 		}
 	}
 }

@@ -7,16 +7,31 @@ import "github.com/sealprint/sealprint/spooler"
 type JobView struct {
 	*spooler.Job
 	Message string `json:"message"`
+	// SecretLink is a link-mode job's full link, its secret in the
+	// fragment: the sender passes it to the recipient.
+	SecretLink string `json:"secret_link,omitempty"`
+	// Deliveries is the status per recipient, once uploaded.
+	Deliveries []RecipientStatus `json:"deliveries,omitempty"`
+	// Chased are the reminders given while it stayed unopened.
+	Chased []ChaseMark `json:"chased,omitempty"`
 }
 
 // View returns j with its status message, naming the jobs page at its
 // default address.
 func View(j *spooler.Job) JobView { return ViewAt(j, spooler.DefaultPageURL) }
 
-// ViewAt returns j with its status message, naming the jobs page page.
-func ViewAt(j *spooler.Job, page string) JobView {
+// ViewAt returns j with its status message in English, naming the jobs
+// page page.
+func ViewAt(j *spooler.Job, page string) JobView { return ViewIn(j, page, English) }
+
+// ViewIn returns j with its status message in l, naming the jobs page page.
+func ViewIn(j *spooler.Job, page string, l Lang) JobView {
 	if j.Recipients == nil {
 		j.Recipients = []string{}
 	}
-	return JobView{Job: j, Message: j.StatusMessageAt(page)}
+	v := JobView{Job: j, Message: l.Message(j, page), Deliveries: recipientStatuses(j)}
+	if j.Link != "" && j.LinkSecret != "" {
+		v.SecretLink = j.Link + "#" + j.LinkSecret
+	}
+	return v
 }

@@ -6,6 +6,7 @@
 package jobs
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	_ "embed"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/spooler"
 )
 
@@ -44,19 +46,25 @@ type Options struct {
 	// jobs printed with another requesting-user-name are not listed and
 	// are answered as unknown.
 	User   string
+	// Defaults fill and bound the release form.
+	Defaults SendDefaults
+	// Chaser, if set, marks the jobs it chased.
+	Chaser *Chaser
+	// Policy, if set, returns the relay's sending policy: the form shows
+	// and enforces it (the relay enforces it again).
+	Policy func(ctx context.Context) (relayapi.Policy, error)
 	Logger *slog.Logger
 }
 
 //go:embed page.html
 var pageHTML string
 
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"when": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
-}).Parse(pageHTML))
+var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
 
 // Handler returns the local jobs page (GET /jobs, forms posted to
 // /jobs/ID/ACTION) and the JSON API used by 'sealprint jobs'
-// (GET /jobs/api, GET /jobs/api/ID, POST /jobs/api/ID/{release,cancel,retry}).
+// (GET /jobs/api, GET /jobs/api/ID, POST /jobs/api/ID/{release,cancel,retry}),
+// and a held job's PDF for the page's viewer (GET /jobs/preview/ID).
 // Every request must come from loopback with a loopback Host header (no DNS
 // rebinding); forms carry a CSRF token and must not come from another
 // origin; the API needs the bearer token.
@@ -69,6 +77,7 @@ func Handler(sp *spooler.Spooler, opt Options) http.Handler {
 	mux.HandleFunc("GET /jobs", w.page)
 	mux.HandleFunc("GET /jobs/{$}", w.page)
 	mux.HandleFunc("POST /jobs/{id}/{action}", w.form)
+	mux.HandleFunc("GET /jobs/preview/{id}", w.preview)
 	mux.HandleFunc("GET /jobs/api", w.apiList)
 	mux.HandleFunc("GET /jobs/api/{id}", w.apiGet)
 	mux.HandleFunc("POST /jobs/api/{id}/{action}", w.apiAction)
@@ -100,7 +109,7 @@ func (w *web) guard(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		if !loopbackAddr(r.RemoteAddr) || !loopbackHost(r.Host) {
 			http.Error(rw, "the jobs page is only served to this computer", http.StatusForbidden)
 			return
@@ -134,30 +143,58 @@ func loopbackHost(hostport string) bool {
 }
 
 type pageData struct {
+	// L is the page's language: {{$.L.T "key"}}, {{$.L.Date .Created}}.
+	L        Lang
 	Held     []JobView
 	Others   []JobView
 	Contacts []Contact
 	CSRF     string
 	Error    string
 	Notice   string
+	// Code is an access code shown once, right after its release.
+	Code     string
+	Defaults SendDefaults
+	// Policy is the relay's, when known.
+	Policy relayapi.Policy
 }
 
 func (w *web) page(rw http.ResponseWriter, r *http.Request) {
 	if !w.pageAuth(rw, r) {
 		return
 	}
-	w.render(rw, http.StatusOK, "", r.URL.Query().Get("done"))
+	l := requestLang(r)
+	if q := r.URL.Query().Get("lang"); q == string(l) {
+		// The switch was used: remember it for the next visits.
+		http.SetCookie(rw, &http.Cookie{Name: langCookie, Value: q, Path: "/jobs", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	}
+	w.render(rw, l, http.StatusOK, "", r.URL.Query().Get("done"))
 }
 
-func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) {
-	d := pageData{CSRF: w.csrf, Error: errMsg}
-	switch notice {
-	case "release":
-		d.Notice = "The job is on its way."
-	case "cancel":
-		d.Notice = "The job was canceled."
-	case "retry":
-		d.Notice = "The job will be tried again now."
+func (w *web) renderCode(rw http.ResponseWriter, l Lang, code string) {
+	w.renderData(rw, http.StatusOK, pageData{L: l, CSRF: w.csrf, Notice: l.T("done.release"), Code: code})
+}
+
+// render shows the page with an error, or the notice of a done action
+// ("release", "cancel", "retry"; anything else shows none).
+func (w *web) render(rw http.ResponseWriter, l Lang, status int, errMsg, done string) {
+	d := pageData{L: l, CSRF: w.csrf, Error: errMsg}
+	switch done {
+	case "release", "cancel", "retry":
+		d.Notice = l.T("done." + done)
+	}
+	w.renderData(rw, status, d)
+}
+
+func (w *web) renderData(rw http.ResponseWriter, status int, d pageData) {
+	l := d.L
+	d.Defaults = w.opt.Defaults
+	d.Policy = w.policy(context.Background())
+	if m := d.Policy.MaxExpirySeconds; m > 0 && (d.Defaults.MaxExpiry == 0 || time.Duration(m)*time.Second < d.Defaults.MaxExpiry) {
+		d.Defaults.MaxExpiry = time.Duration(m) * time.Second
+		if d.Defaults.Expiry > d.Defaults.MaxExpiry || (d.Defaults.Expiry == 0 && d.Defaults.MaxExpiry < 7*24*time.Hour) {
+			d.Defaults.Expiry = d.Defaults.MaxExpiry
+		}
 	}
 	if w.opt.AddressBook != nil {
 		d.Contacts = w.opt.AddressBook()
@@ -169,9 +206,9 @@ func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) 
 			continue
 		}
 		if j.State == spooler.Held {
-			d.Held = append(d.Held, ViewAt(j, w.s.PageURL()))
+			d.Held = append(d.Held, w.view(j, l))
 		} else {
-			d.Others = append(d.Others, ViewAt(j, w.s.PageURL()))
+			d.Others = append(d.Others, w.view(j, l))
 		}
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -179,6 +216,13 @@ func (w *web) render(rw http.ResponseWriter, status int, errMsg, notice string) 
 	if err := pageTmpl.Execute(rw, d); err != nil {
 		w.opt.Logger.Error("jobs page", "err", err)
 	}
+}
+
+// view is ViewIn with the chases given.
+func (w *web) view(j *spooler.Job, l Lang) JobView {
+	v := ViewIn(j, w.s.PageURL(), l)
+	v.Chased = w.opt.Chaser.Marks(j.ID)
+	return v
 }
 
 // maxForm bounds a posted form or API body.
@@ -208,41 +252,58 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(w.csrf)) != 1 {
-		http.Error(rw, "the page has expired: reload it and try again", http.StatusForbidden)
+		http.Error(rw, requestLang(r).T("err.expired"), http.StatusForbidden)
 		return
 	}
-	var to []string
+	var req ActionRequest
 	if r.PathValue("action") == "release" {
-		to = append(to, r.PostForm["to"]...)
-		to = append(to, strings.FieldsFunc(r.PostForm.Get("other"), func(c rune) bool { return c == ',' || c == ';' || c == ' ' || c == '\n' })...)
+		var err error
+		if req, err = formRelease(r.PostForm); err != nil {
+			w.render(rw, requestLang(r), http.StatusBadRequest, err.Error(), "")
+			return
+		}
 	}
-	if err := w.act(r, r.PathValue("id"), r.PathValue("action"), to); err != nil {
-		w.render(rw, statusOf(err), err.Error(), "")
+	code, err := w.act(r, r.PathValue("id"), r.PathValue("action"), req)
+	if err != nil {
+		w.render(rw, requestLang(r), statusOf(err), err.Error(), "")
+		return
+	}
+	if code != "" {
+		// The code is shown once, in this answer only (never in a URL).
+		w.renderCode(rw, requestLang(r), code)
 		return
 	}
 	http.Redirect(rw, r, "/jobs?done="+url.QueryEscape(r.PathValue("action")), http.StatusSeeOther)
 }
 
-// act performs a release, cancel or retry.
-func (w *web) act(r *http.Request, id, action string, to []string) error {
+// act performs a release, cancel or retry; a release with an access code
+// for the sender returns the code.
+func (w *web) act(r *http.Request, id, action string, req ActionRequest) (string, error) {
 	if !spooler.ValidID(id) {
-		return spooler.ErrNotFound
+		return "", spooler.ErrNotFound
 	}
 	if j, err := w.s.Get(id); err != nil || !w.mine(j) {
-		return spooler.ErrNotFound
+		return "", spooler.ErrNotFound
 	}
 	var err error
 	switch action {
 	case "release":
-		_, err = w.s.Release(r.Context(), id, to)
+		var rel spooler.Release
+		if rel, err = w.release(req); err != nil {
+			return "", err
+		}
+		if _, err = w.s.ReleaseWith(r.Context(), id, rel); err != nil {
+			return "", err
+		}
+		return rel.AccessCode, nil
 	case "cancel":
 		_, err = w.s.Cancel(r.Context(), id)
 	case "retry":
 		_, err = w.s.Retry(r.Context(), id)
 	default:
-		return errUnknownAction
+		return "", errUnknownAction
 	}
-	return err
+	return "", err
 }
 
 var errUnknownAction = errors.New("unknown action")
@@ -282,9 +343,10 @@ func (w *web) apiList(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	views := []JobView{}
+	l := acceptLang(r.Header.Get("Accept-Language"))
 	for _, j := range w.s.List() {
 		if w.mine(j) {
-			views = append(views, ViewAt(j, w.s.PageURL()))
+			views = append(views, w.view(j, l))
 		}
 	}
 	writeJSON(rw, http.StatusOK, views)
@@ -302,12 +364,7 @@ func (w *web) apiGet(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, ViewAt(j, w.s.PageURL()))
-}
-
-// ActionRequest is the body of POST /jobs/api/ID/release.
-type ActionRequest struct {
-	To []string `json:"to,omitempty"`
+	writeJSON(rw, http.StatusOK, w.view(j, acceptLang(r.Header.Get("Accept-Language"))))
 }
 
 func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
@@ -322,7 +379,8 @@ func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	id := r.PathValue("id")
-	if err := w.act(r, id, r.PathValue("action"), req.To); err != nil {
+	code, err := w.act(r, id, r.PathValue("action"), req)
+	if err != nil {
 		writeJSON(rw, statusOf(err), apiError{err.Error()})
 		return
 	}
@@ -331,5 +389,5 @@ func (w *web) apiAction(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusNotFound, apiError{err.Error()})
 		return
 	}
-	writeJSON(rw, http.StatusOK, ViewAt(j, w.s.PageURL()))
+	writeJSON(rw, http.StatusOK, ActionResult{JobView: w.view(j, acceptLang(r.Header.Get("Accept-Language"))), AccessCode: code})
 }

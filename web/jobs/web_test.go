@@ -48,7 +48,7 @@ func TestWebPageReleaseAndCSRF(t *testing.T) {
 	resp.Body.Close()
 	page := string(body)
 	if !strings.Contains(page, "Rapport &lt;b&gt;médical&lt;/b&gt;") || !strings.Contains(page, "martin@police.example") ||
-		!strings.Contains(page, "4 page(s)") {
+		!strings.Contains(page, "4 page(s)") || !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "Sceller et envoyer") {
 		t.Fatalf("page:\n%s", page)
 	}
 	if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
@@ -171,5 +171,12 @@ func TestWebShowsOnlyTheUsersJobs(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "Rapport Alice") || strings.Contains(string(body), "Mallory") {
 		t.Fatalf("page:\n%s", body)
+	}
+	// Nor can the page's preview show another user's document.
+	if resp, err := browser.Get(srv.URL + "/jobs/preview/" + theirs); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("preview of another user's job: %v %v", resp.Status, err)
+	}
+	if resp, err := browser.Get(srv.URL + "/jobs/preview/" + mine); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("preview of one's own job: %v %v", resp.Status, err)
 	}
 }
