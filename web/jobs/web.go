@@ -45,7 +45,7 @@ type Options struct {
 	// User, if set, is whose jobs the page and the API show and act on:
 	// jobs printed with another requesting-user-name are not listed and
 	// are answered as unknown.
-	User   string
+	User string
 	// Defaults fill and bound the release form.
 	Defaults SendDefaults
 	// Chaser, if set, marks the jobs it chased.
