@@ -103,11 +103,10 @@ func (p *pc) pdfSigner(e *env) (*pdfSigner, error) {
 	}
 	s := &pdfSigner{opts: pdfsign.Options{Reason: c.Reason, Location: c.Location, Visible: c.Visible}}
 	if c.TSA != "" {
-		client, err := p.clientFor(c.TSA, "")
-		if err != nil {
-			return nil, fmt.Errorf("timestamp authority %s: %w", c.TSA, err)
+		var err error
+		if s.opts.TSA, err = p.pdfSignerTSA(); err != nil {
+			return nil, err
 		}
-		s.opts.TSA = &pdfsign.TSA{URL: c.TSA, Client: client.HTTPClient()}
 	}
 	switch {
 	case c.P12 != "":
@@ -174,6 +173,17 @@ func readCertificates(path string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("certificate chain %s: no PEM certificate", path)
 	}
 	return certs, nil
+}
+
+// pdfSignerTSA is the configured timestamp authority, reached through
+// this PC's proxy settings.
+func (p *pc) pdfSignerTSA() (*pdfsign.TSA, error) {
+	url := p.cfg.PDFSign.TSA
+	client, err := p.clientFor(url, "")
+	if err != nil {
+		return nil, fmt.Errorf("timestamp authority %s: %w", url, err)
+	}
+	return &pdfsign.TSA{URL: url, Client: client.HTTPClient()}, nil
 }
 
 // setupPDFSign checks and stores a PDF signing configuration. pass is
