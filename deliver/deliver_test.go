@@ -105,7 +105,7 @@ func TestPrintedJobReachesTheRelay(t *testing.T) {
 
 	var pdf bytes.Buffer
 	res, err := w.stages.Render(ctx, job, strings.NewReader("Rapport médico-légal\n"), &pdf)
-	if err != nil || res.Pages != 1 || !bytes.HasPrefix(pdf.Bytes(), []byte("%PDF-")) {
+	if err != nil || res.Pages != 1 || res.PDFA != "yes" || !bytes.HasPrefix(pdf.Bytes(), []byte("%PDF-")) {
 		t.Fatalf("render: %+v, %v", res, err)
 	}
 	var sealed bytes.Buffer

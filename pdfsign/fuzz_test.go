@@ -72,3 +72,29 @@ func FuzzPDFString(f *testing.F) {
 		parsePDFDate(stringAfter(b, "/M"))
 	})
 }
+
+// FuzzSign signs arbitrary files: Sign must not panic, and whatever it
+// signs must verify as signed whole, with the original bytes kept.
+func FuzzSign(f *testing.F) {
+	ca := testutil.NewCA(f, "Fuzz CA")
+	id := newRSAIdentity(f, ca, "Fuzz")
+	f.Add(minimalPDF("fuzz"))
+	f.Add(signBytes(f, minimalPDF("twice"), id, Options{}))
+	f.Fuzz(func(t *testing.T, pdf []byte) {
+		var out bytes.Buffer
+		if _, err := Sign(t.Context(), &out, bytes.NewReader(pdf), id, Options{MaxInput: 1 << 20}); err != nil {
+			return
+		}
+		if !bytes.HasPrefix(out.Bytes(), pdf) {
+			t.Fatal("original bytes changed")
+		}
+		rep, err := Verify(bytes.NewReader(out.Bytes()), int64(out.Len()), VerifyOptions{Roots: ca.Pool()})
+		if err != nil || len(rep.Signatures) == 0 || rep.ModifiedAfterSigning {
+			t.Fatalf("signed file: %+v, %v", rep, err)
+		}
+		last := rep.Signatures[len(rep.Signatures)-1]
+		if !last.Valid || !last.WholeFile || last.SignerName != "Fuzz" {
+			t.Fatalf("newest signature: %+v", last)
+		}
+	})
+}

@@ -40,6 +40,26 @@ func (id *Identity) Name() string {
 	return c.Subject.String()
 }
 
+// AddChain appends to the chain the certificates of certs that lead up
+// from the signer's certificate (issuer after subject), for a key whose
+// store holds only its own certificate.
+func (id *Identity) AddChain(certs []*x509.Certificate) {
+	if len(id.Chain) == 0 {
+		return
+	}
+	var pool []*x509.Certificate
+	for _, c := range certs {
+		dup := false
+		for _, have := range id.Chain {
+			dup = dup || have.Equal(c)
+		}
+		if !dup {
+			pool = append(pool, c)
+		}
+	}
+	id.Chain = append(id.Chain, orderChain(id.Chain[len(id.Chain)-1], pool)...)
+}
+
 // check reports an identity Sign cannot use.
 func (id *Identity) check() error {
 	if id == nil || id.Key == nil {

@@ -143,3 +143,45 @@ func TestVerifyChecksKeyUsage(t *testing.T) {
 		t.Fatalf("%+v", rep.Signatures[0])
 	}
 }
+
+// A document certified with DocMDP P=1 forbids any change: Sign refuses
+// rather than add a signature that would break the certification.
+func TestSignRefusesLockedCertification(t *testing.T) {
+	ca := testutil.NewCA(t, "Test CA")
+	id := newRSAIdentity(t, ca, "A")
+	for p, refuse := range map[int]bool{1: true, 2: false} {
+		pdf := minimalPDF("certified")
+		pdf = bytes.Replace(pdf, []byte("<</Type/Catalog/Pages 2 0 R>>"),
+			[]byte(fmt.Sprintf("<</Type/Catalog/Pages 2 0 R/Perms<</DocMDP<</Type/Sig/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams<</Type/TransformParams/P %d/V/1.2>>>>]>>>>>>", p)), 1)
+		pdf = fixXref(t, pdf)
+		_, err := Sign(t.Context(), new(bytes.Buffer), bytes.NewReader(pdf), id, Options{})
+		if refuse != (err != nil) || refuse && !strings.Contains(err.Error(), "DocMDP P=1") {
+			t.Errorf("P=%d: err = %v", p, err)
+		}
+	}
+}
+
+// fixXref rewrites the xref table of a minimalPDF whose objects moved.
+func fixXref(t *testing.T, pdf []byte) []byte {
+	t.Helper()
+	i := bytes.Index(pdf, []byte("xref\n"))
+	body := pdf[:i]
+	var offs []int
+	for n := 1; ; n++ {
+		j := bytes.Index(body, []byte(fmt.Sprintf("\n%d 0 obj", n)))
+		if j < 0 {
+			break
+		}
+		offs = append(offs, j+1)
+	}
+	var b bytes.Buffer
+	b.Write(body)
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	tr := pdf[bytes.Index(pdf, []byte("trailer")):]
+	tr = tr[:bytes.Index(tr, []byte("startxref"))]
+	fmt.Fprintf(&b, "%sstartxref\n%d\n%%%%EOF\n", tr, i)
+	return b.Bytes()
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"time"
 
 	"github.com/digitorus/timestamp"
 )
@@ -101,4 +102,21 @@ func (t *TSA) stamp(ctx context.Context, signature []byte) ([]byte, error) {
 		return fail(fmt.Errorf("token larger than %d bytes", tsaReserve))
 	}
 	return ts.RawToken, nil
+}
+
+// Probe asks the TSA for a token over a random value and returns the time
+// it stamps: a check that the TSA is reachable and answers well-formed,
+// matching tokens.
+func (t *TSA) Probe(ctx context.Context) (time.Time, error) {
+	v := make([]byte, 32)
+	rand.Read(v)
+	tok, err := t.stamp(ctx, v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	ts, err := parseToken(tok)
+	if err != nil {
+		return time.Time{}, &TSAError{URL: t.URL, Err: err}
+	}
+	return ts.Time, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealprint/sealprint/internal/testutil"
 )
@@ -57,5 +58,19 @@ func TestSignTSAFailures(t *testing.T) {
 		if !errors.As(err, &te) {
 			t.Errorf("%s: err = %v, want a TSAError", name, err)
 		}
+	}
+}
+
+func TestTSAProbe(t *testing.T) {
+	ca := testutil.NewCA(t, "Test CA")
+	tsa := testutil.StartTSA(t, ca)
+	when, err := (&TSA{URL: tsa.URL}).Probe(t.Context())
+	if err != nil || time.Since(when) > time.Hour || time.Until(when) > time.Hour {
+		t.Fatalf("probe: %v at %v", err, when)
+	}
+	tsa.Down.Store(true)
+	var te *TSAError
+	if _, err := (&TSA{URL: tsa.URL}).Probe(t.Context()); !errors.As(err, &te) {
+		t.Fatalf("probe of a TSA that is down: %v", err)
 	}
 }

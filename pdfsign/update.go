@@ -79,6 +79,9 @@ func readDocument(rs io.ReadSeeker, size int64, pageNr int) (doc *document, err 
 	if d.root, err = x.DereferenceDict(*x.Root); err != nil || d.root == nil {
 		return nil, fmt.Errorf("catalog: %v", err)
 	}
+	if p := docMDP(x, d.root); p == 1 {
+		return nil, fmt.Errorf("the document is certified with no changes allowed (DocMDP P=1): another signature would break it")
+	}
 	if o, ok := d.root.Find("AcroForm"); ok && o != nil {
 		if ref, ok := o.(types.IndirectRef); ok {
 			d.acroRef = &ref
@@ -208,4 +211,40 @@ func (u *update) finish(d *document, size int) {
 		xrefNr, size, d.trailer, d.prevXref, bytes.TrimSpace(index.Bytes()), data.Len())
 	u.buf.Write(data.Bytes())
 	u.printf("\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xref)
+}
+
+// docMDP returns the permissions (/P: 1 no changes, 2 form filling and
+// signing, 3 annotations too) of the document's certification signature,
+// or 0 when it has none.
+func docMDP(x *model.XRefTable, root types.Dict) int {
+	perms, err := x.DereferenceDict(root["Perms"])
+	if err != nil || perms == nil {
+		return 0
+	}
+	sig, err := x.DereferenceDict(perms["DocMDP"])
+	if err != nil || sig == nil {
+		return 0
+	}
+	refs, err := x.DereferenceArray(sig["Reference"])
+	if err != nil {
+		return 0
+	}
+	for _, r := range refs {
+		ref, err := x.DereferenceDict(r)
+		if err != nil || ref == nil {
+			continue
+		}
+		if m, _ := ref["TransformMethod"].(types.Name); m != "DocMDP" {
+			continue
+		}
+		params, err := x.DereferenceDict(ref["TransformParams"])
+		if err != nil || params == nil {
+			return 2 // the default
+		}
+		if p, ok := params["P"].(types.Integer); ok {
+			return int(p)
+		}
+		return 2
+	}
+	return 0
 }

@@ -88,6 +88,7 @@ func (d *doctor) run(ctx context.Context, e *env) {
 	}
 	d.ok("config", filepath.Join(home, config.FileName))
 	d.checkKeys(home, e)
+	d.checkPDFSign(ctx, e, cfg)
 	if cfg.ProxyUser != "" {
 		ks, err := keystore.Open(home, keystoreOptions(e.getenv, nil))
 		if err == nil {

@@ -13,7 +13,7 @@ import (
 
 const pdfsignUsage = `sealprint pdfsign FILE.pdf -o OUT.pdf
 sealprint pdfsign setup (--pkcs11 MODULE.so [--slot N|--token-label L] [--key-label K] | --p12 FILE)
-                        [--tsa URL] [--reason R] [--location L] [--visible]`
+                        [--chain CAS.pem] [--tsa URL] [--reason R] [--location L] [--visible]`
 
 // tsaTimeout bounds one signature's wait for the timestamp authority.
 const tsaTimeout = 60 * time.Second
@@ -89,6 +89,7 @@ timestamp cannot be obtained is held rather than sent without one.`, e.stderr)
 	reason := fs.String("reason", "", "reason shown with the signature")
 	location := fs.String("location", "", "place shown with the signature")
 	visible := fs.Bool("visible", false, "draw the signature on the first page")
+	chain := fs.String("chain", "", "PEM file of intermediate CA certificates to send with each signature")
 	if _, err := parsePositional(fs, args, 0, 0, pdfsignUsage); err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ timestamp cannot be obtained is held rather than sent without one.`, e.stderr)
 		_, perr := pkcs11PIN(e)
 		check = perr == nil
 	}
-	what, err := p.setupPDFSign(e, c, data, pass, check)
+	what, err := p.setupPDFSign(e, c, data, pass, *chain, check)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +26,7 @@ import (
 const (
 	p12Secret = "pdfsign-p12"
 	p12File   = "pdfsign.p12"
+	chainFile = "pdfsign-chain.pem"
 )
 
 // pinCache holds the PKCS#11 PIN for the life of the process: asked once,
@@ -100,11 +103,10 @@ func (p *pc) pdfSigner(e *env) (*pdfSigner, error) {
 	}
 	s := &pdfSigner{opts: pdfsign.Options{Reason: c.Reason, Location: c.Location, Visible: c.Visible}}
 	if c.TSA != "" {
-		client, err := p.clientFor(c.TSA, "")
-		if err != nil {
-			return nil, fmt.Errorf("timestamp authority %s: %w", c.TSA, err)
+		var err error
+		if s.opts.TSA, err = p.pdfSignerTSA(); err != nil {
+			return nil, err
 		}
-		s.opts.TSA = &pdfsign.TSA{URL: c.TSA, Client: client.HTTPClient()}
 	}
 	switch {
 	case c.P12 != "":
@@ -135,16 +137,76 @@ func (p *pc) pdfSigner(e *env) (*pdfSigner, error) {
 	default:
 		return nil, errors.New("PDF signature configured without a key: run 'sealprint pdfsign setup'")
 	}
+	if c.Chain != "" {
+		certs, err := readCertificates(c.Chain)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.id.AddChain(certs)
+	}
 	return s, nil
 }
 
+// readCertificates reads a PEM file of certificates (at most 1 MiB).
+func readCertificates(path string) ([]*x509.Certificate, error) {
+	data, err := readBounded(path, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("certificate chain: %w", err)
+	}
+	var certs []*x509.Certificate
+	for {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate chain %s: %w", path, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("certificate chain %s: no PEM certificate", path)
+	}
+	return certs, nil
+}
+
+// pdfSignerTSA is the configured timestamp authority, reached through
+// this PC's proxy settings.
+func (p *pc) pdfSignerTSA() (*pdfsign.TSA, error) {
+	url := p.cfg.PDFSign.TSA
+	client, err := p.clientFor(url, "")
+	if err != nil {
+		return nil, fmt.Errorf("timestamp authority %s: %w", url, err)
+	}
+	return &pdfsign.TSA{URL: url, Client: client.HTTPClient()}, nil
+}
+
 // setupPDFSign checks and stores a PDF signing configuration. pass is
-// the PKCS#12 passphrase (for a P12 setup).
-func (p *pc) setupPDFSign(e *env, c *config.PDFSign, p12Data []byte, pass string, check bool) (string, error) {
+// the PKCS#12 passphrase (for a P12 setup); chain, a PEM file of
+// intermediate certificates to copy into the home directory.
+func (p *pc) setupPDFSign(e *env, c *config.PDFSign, p12Data []byte, pass, chain string, check bool) (string, error) {
 	if c.TSA != "" {
 		u, err := url.Parse(c.TSA)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return "", usageError("--tsa %q: want http(s)://host/path", c.TSA)
+		}
+	}
+	if chain != "" {
+		if _, err := readCertificates(chain); err != nil {
+			return "", err
+		}
+		data, _ := readBounded(chain, 1<<20)
+		if err := os.MkdirAll(p.home, 0o700); err != nil {
+			return "", err
+		}
+		c.Chain = filepath.Join(p.home, chainFile)
+		if err := atomicfile.WriteFile(c.Chain, data, 0o600); err != nil {
+			return "", err
 		}
 	}
 	var what string
@@ -153,6 +215,9 @@ func (p *pc) setupPDFSign(e *env, c *config.PDFSign, p12Data []byte, pass string
 		id, err := pdfsign.OpenPKCS12(bytes.NewReader(p12Data), pass)
 		if err != nil {
 			return "", err
+		}
+		if len(id.Chain) == 1 && chain == "" {
+			defer fmt.Fprintln(e.stderr, "note: the PKCS#12 file holds no CA certificate; give --chain FILE if verifiers need the intermediates")
 		}
 		what = fmt.Sprintf("PKCS#12 key of %s (issued by %s)", id.Certificate().Subject, id.Certificate().Issuer)
 		if err := os.MkdirAll(p.home, 0o700); err != nil {
@@ -177,7 +242,8 @@ func (p *pc) setupPDFSign(e *env, c *config.PDFSign, p12Data []byte, pass string
 			if err != nil {
 				return "", err
 			}
-			what = fmt.Sprintf("PKCS#11 key of %s (issued by %s) on %s", s.id.Certificate().Subject, s.id.Certificate().Issuer, c.PKCS11.Module)
+			what = fmt.Sprintf("PKCS#11 key of %s (issued by %s) on %s, %d certificate(s) sent with each signature",
+				s.id.Certificate().Subject, s.id.Certificate().Issuer, c.PKCS11.Module, len(s.id.Chain))
 			s.Close()
 		} else {
 			what += " (not checked: no PIN given)"

@@ -52,6 +52,10 @@ type PDFSign struct {
 	// P12 is the path of a PKCS#12 file (a copy kept in the home
 	// directory); its passphrase is with the secrets, never here.
 	P12 string `json:"p12,omitempty"`
+	// Chain is a PEM file of intermediate CA certificates to send with
+	// the signature (a copy kept in the home directory), for keys whose
+	// token or file holds only the signer's certificate.
+	Chain string `json:"chain,omitempty"`
 	// TSA is the RFC 3161 timestamp authority's URL. When set, every
 	// signature must carry a timestamp (PAdES B-T): a TSA failure holds
 	// the job instead of sending it without one.

@@ -110,12 +110,15 @@ type stageFakes struct{}
 
 func (stageFakes) Render(ctx context.Context, job *spooler.Job, in io.Reader, out io.Writer) (spooler.RenderResult, error) {
 	n, err := io.Copy(out, in)
-	return spooler.RenderResult{Pages: int(n/100) + 1}, err
+	return spooler.RenderResult{Pages: int(n/100) + 1, PDFA: "yes"}, err
 }
 
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// PDFSignature stands in for the PAdES signature deliver puts on the PDF.
+func (nopCloser) PDFSignature() string { return "PAdES B-T by Dr Test" }
 
 func (stageFakes) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.WriteCloser, error) {
 	return nopCloser{dst}, nil

@@ -190,6 +190,7 @@ var messages = map[string]msg{
 	"held":           {"En attente de destinataires", "Waiting for recipients"},
 	"held.none":      {`Aucun travail en attente. Imprimez vers l'imprimante « Sealed print » pour choisir ici les destinataires.`, `No job is waiting. Print to the "Sealed print" printer to choose recipients here.`},
 	"pages":          {"%d page(s)", "%d page(s)"},
+	"pdf.signature":  {"Signature PDF :", "PDF signature:"},
 	"printed":        {"imprimé le %s", "printed %s"},
 	"by":             {"par %s", "by %s"},
 	"queue":          {"file %s", "queue %s"},

@@ -93,6 +93,17 @@ func TestWebPageReleaseAndCSRF(t *testing.T) {
 		t.Fatalf("release: %d", r.StatusCode)
 	}
 	h.waitState(id, spooler.Uploaded)
+
+	// The job's record shows what the PDF is and who signed it.
+	resp, err = http.Get(srv.URL + "/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if page := string(body); !strings.Contains(page, "PDF signature: PAdES B-T by Dr Test") || !strings.Contains(page, "PDF/A-2b") {
+		t.Fatalf("page after upload:\n%s", page)
+	}
 }
 
 func TestWebAPIAndClient(t *testing.T) {
