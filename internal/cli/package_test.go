@@ -72,9 +72,7 @@ func startAsUnit(t *testing.T, unitPath string, extra ...string) *exec.Cmd {
 	t.Helper()
 	u := unitDirectives(t, unitPath)
 	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
-	for _, v := range u["Environment"] {
-		env = append(env, v)
-	}
+	env = append(env, u["Environment"]...)
 	for _, f := range u["EnvironmentFile"] {
 		optional := strings.HasPrefix(f, "-")
 		f = strings.TrimPrefix(f, "-")

@@ -20,9 +20,6 @@ const (
 	MachineListen = "Listen"   // the printer's address, host:port
 )
 
-// maxMachineValue bounds one machine setting.
-const maxMachineValue = 64 << 10
-
 // ApplyMachine overlays machine settings m on c.
 func ApplyMachine(c *Config, m map[string]string) error { return applyMachine(c, m) }
 

@@ -13,6 +13,9 @@ const (
 	policyKey  = `SOFTWARE\Policies\Sealprint`
 )
 
+// maxMachineValue bounds one machine setting.
+const maxMachineValue = 64 << 10
+
 var machineNames = []string{MachineRelay, MachineToken, MachineProxy, MachinePAC, MachineCA, MachineQueues, MachineHome, MachineListen}
 
 // MachineSettings reads the machine settings from HKLM\SOFTWARE\Sealprint,
