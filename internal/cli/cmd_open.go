@@ -50,7 +50,7 @@ type openResult struct {
 	// "unreachable" ("" when not checked).
 	WKD string `json:"wkd,omitempty"`
 	// PDFSignature is the check of the PAdES signatures inside the PDF
-	// (absent when the output is standard output or not a PDF).
+	// (absent when the document is not a PDF).
 	PDFSignature *pdfSignatureResult `json:"pdf_signature,omitempty"`
 }
 
@@ -146,6 +146,15 @@ written to standard output only after verification, up to 1 GiB.`, e.stderr)
 	if err != nil {
 		return err
 	}
+	// The PDF's own signature is checked on the verified private copy,
+	// before it goes anywhere (a FIFO or a device cannot be read back).
+	vopts, err := verifyOptions(*caFile)
+	if err != nil {
+		return err
+	}
+	if res.PDFSignature, err = checkPDFSignature(plain, vopts); err != nil {
+		return err
+	}
 	if *out == "-" {
 		if _, err := plain.Seek(0, io.SeekStart); err != nil {
 			return err
@@ -183,15 +192,6 @@ written to standard output only after verification, up to 1 GiB.`, e.stderr)
 		}
 		if !*noWKD {
 			res.WKD = p.checkWKD(ctx, msg.Signer)
-		}
-	}
-	if res.Output != "-" {
-		vopts, err := verifyOptions(*caFile)
-		if err != nil {
-			return err
-		}
-		if res.PDFSignature, err = checkPDFSignature(res.Output, vopts); err != nil {
-			return err
 		}
 	}
 	if fetched != nil && len(msg.SessionKey) > 0 {

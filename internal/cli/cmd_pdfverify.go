@@ -148,16 +148,12 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// checkPDFSignature verifies the PDF signatures of the file at path; a
-// file that is not a PDF gives nil.
-func checkPDFSignature(path string, opts pdfsign.VerifyOptions) (*pdfSignatureResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// checkPDFSignature verifies the PDF signatures of the document in f (read
+// with ReadAt, so f's offset does not matter); a document that is not a
+// PDF gives nil.
+func checkPDFSignature(f *os.File, opts pdfsign.VerifyOptions) (*pdfSignatureResult, error) {
 	head := make([]byte, 5)
-	if n, _ := io.ReadFull(f, head); n < 5 || string(head) != "%PDF-" {
+	if n, _ := f.ReadAt(head, 0); n < 5 || string(head) != "%PDF-" {
 		return nil, nil
 	}
 	st, err := f.Stat()
