@@ -252,13 +252,22 @@ func (p *ffPage) poll(expr string) string {
 func (p *ffPage) axe(state string) {
 	t := p.t
 	t.Helper()
-	var vs []struct {
+	var res axeResult
+	p.do(&res, "axe")
+	if res.Passes == 0 {
+		t.Fatalf("firefox axe, state %s: no rule ran", state)
+	}
+	for _, v := range res.Violations {
+		t.Errorf("firefox axe, state %s: %s (%s): %s at %s", state, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", "))
+	}
+}
+
+// axeResult is what the tests keep of an axe-core run.
+type axeResult struct {
+	Passes     int
+	Violations []struct {
 		ID, Impact, Help string
 		Nodes            []string
-	}
-	p.do(&vs, "axe")
-	for _, v := range vs {
-		t.Errorf("firefox axe, state %s: %s (%s): %s at %s", state, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", "))
 	}
 }
 
