@@ -106,6 +106,10 @@ const ops = {
     await el.type(cmd.text);
     return null;
   },
+  async keys(cmd) {
+    await pageOf(cmd).keyboard.type(cmd.text);
+    return null;
+  },
   async press(cmd) {
     await pageOf(cmd).keyboard.press(cmd.key);
     return null;
