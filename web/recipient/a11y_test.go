@@ -15,10 +15,11 @@ import (
 
 // a11yState is one state of the page checked with axe-core.
 type a11yState struct {
-	name  string
-	url   func() string
-	state string           // data-state to wait for
-	do    func(p a11yPage) // reaches the state after loading, may be nil
+	name   string
+	url    func() string
+	state  string           // data-state to wait for
+	before string           // data-state to wait for before do, if any
+	do     func(p a11yPage) // reaches the state after loading, may be nil
 }
 
 // a11yPage is what the accessibility test needs of a tab.
@@ -45,7 +46,13 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bigDrop := e.addDrop(t, e.seal(t, big, nil, bigSecret), "link", "")
+	bigSealed := e.seal(t, big, nil, bigSecret)
+	bigDrop := e.addDrop(t, bigSealed, "link", "")
+	tampered := bigSealed
+	tampered.cipher = append([]byte(nil), bigSealed.cipher...)
+	tampered.cipher[len(tampered.cipher)/2] ^= 1
+	alteredDrop := e.addDrop(t, tampered, "link", "")
+	alteredDrop.downloadsMax = 0
 	u := func(id, secret string) func() string {
 		return func() string { return e.srv.URL + "/d/" + id + "#" + secret }
 	}
@@ -58,7 +65,10 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 		}},
 		{name: "key", url: u(keyDrop.id, ""), state: "key"},
 		{name: "decrypted", url: u(plain.id, plainSecret), state: "decrypted"},
-		{name: "save-large", url: u(bigDrop.id, bigSecret), state: "save"},
+		{name: "save-large", url: u(bigDrop.id+"?sink=download", bigSecret), state: "save"},
+		{name: "altered", url: u(alteredDrop.id+"?sink=download", bigSecret), before: "save", state: "altered", do: func(p a11yPage) {
+			p.click("#big-save")
+		}},
 		{name: "expired", url: u(gone.id, goneSecret), state: "expired"},
 		{name: "notfound", url: func() string { return e.srv.URL + "/d/AAAAAAAAAAAAAAAAAAAAAA#x" }, state: "error"},
 		{name: "nosecret", url: u(plain.id, ""), state: "error"},
@@ -119,6 +129,10 @@ func TestAccessibility(t *testing.T) {
 				p := &cdpA11yPage{cdpPage: cdpPage{t: t, ctx: ctx}, axeSrc: string(axeSrc)}
 				p.click(`button[data-lang="` + lang + `"]`)
 				checkA11yState(t, p, st, lang)
+				if st.name == "save-large" || st.name == "altered" || st.name == "code-wrong" {
+					// The phone layout of the newer states (scripts/screenshots).
+					shot(t, ctx, st.name+"-"+lang+"-phone", lang, true)
+				}
 			})
 		}
 	}
@@ -126,9 +140,15 @@ func TestAccessibility(t *testing.T) {
 
 func checkA11yState(t *testing.T, p a11yPage, st a11yState, lang string) {
 	t.Helper()
-	p.waitState(st.state)
-	if st.do != nil {
+	if st.before != "" {
+		p.waitState(st.before)
 		st.do(p)
+		p.waitState(st.state)
+	} else {
+		p.waitState(st.state)
+		if st.do != nil {
+			st.do(p)
+		}
 	}
 	if l := p.str(`document.documentElement.lang`); l != lang {
 		t.Fatalf("lang %q", l)
