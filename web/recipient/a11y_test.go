@@ -64,6 +64,7 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 			p.poll(`document.getElementById("code-error").textContent`)
 		}},
 		{name: "key", url: u(keyDrop.id, ""), state: "key"},
+		{name: "ready", url: u(plain.id, plainSecret), state: "ready"},
 		{name: "decrypted", url: u(plain.id, plainSecret), state: "decrypted"},
 		{name: "save-large", url: u(bigDrop.id+"?sink=download", bigSecret), state: "save"},
 		{name: "altered", url: u(alteredDrop.id+"?sink=download", bigSecret), before: "save", state: "altered", do: func(p a11yPage) {

@@ -83,6 +83,11 @@ func TestFirefoxWithRealRelay(t *testing.T) {
 		p.goto_(s.Link)
 		p.click(`button[data-lang="en"]`)
 		p.waitState("code")
+		// Before decryption no sender is claimed: the relay account's name
+		// is not bound to the signer.
+		if p.str(`document.getElementById("f-sender").hidden`) != "true" || strings.Contains(p.str(`document.body.innerText`), "CHU de Lyon") {
+			t.Error("the relay account's name is shown as the sender before decryption")
+		}
 		p.typeIn(`#code`, s.Code)
 		p.click(`#code-form button[type=submit]`)
 		check(t, p, s, "en")
