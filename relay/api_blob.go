@@ -10,13 +10,43 @@ import (
 )
 
 // handleBlob serves GET /api/v1/drops/{id}/blob: the ciphertext, counted
-// as one download.
+// as one download. A single byte range may be asked for: one starting at 0
+// (or none) counts a download and answers a download token; one starting
+// further continues that download and must carry the token.
 func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
-	d, ok := s.readyDrop(w, r)
+	d, ok := s.pathDrop(w, r)
 	if !ok {
 		return
 	}
-	if d.NeedsCode() && !checkGrant(s.cfg.GrantKey, d.ID, r.Header.Get(relayapi.HeaderGrant), s.now()) {
+	rng, ranged, err := parseRange(r.Header.Get("Range"), d.Size)
+	if err != nil {
+		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(d.Size, 10))
+		writeError(w, http.StatusRequestedRangeNotSatisfiable, "one range within the blob, as bytes=START-END")
+		return
+	}
+	continuing := ranged && rng.start > 0 && r.Method == http.MethodGet
+	switch st := d.StateAt(s.now()); {
+	case st == StateReady:
+	case st == StatePending:
+		writeError(w, http.StatusConflict, "drop not ready yet")
+		return
+	case st == StateExhausted && d.State != StateExhausted && continuing:
+		// The download that used up the limit may still be read to its end.
+	default:
+		writeGone(w, st)
+		return
+	}
+	if continuing {
+		n, ok := checkDownloadToken(s.cfg.GrantKey, d.ID, r.Header.Get(relayapi.HeaderDownload), s.now())
+		if !ok {
+			writeError(w, http.StatusForbidden, "a range past the start continues a download: send its "+relayapi.HeaderDownload+" token")
+			return
+		}
+		if d.StateAt(s.now()) == StateExhausted && n != d.Downloads {
+			writeGone(w, StateExhausted) // only the download that used up the limit goes on
+			return
+		}
+	} else if d.NeedsCode() && !checkGrant(s.cfg.GrantKey, d.ID, r.Header.Get(relayapi.HeaderGrant), s.now()) {
 		writeError(w, http.StatusForbidden, "this drop needs an access code: post it to /code and send the grant")
 		return
 	}
@@ -39,34 +69,57 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "open blob", errors.New("stored blob has the wrong size"))
 		return
 	}
-	d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
-		if st := d.StateAt(s.now()); st != StateReady {
-			return errState{st}
-		}
-		d.Downloads++
-		return s.record(r.Context(), EventDownload, d.ID, "", d.Downloads)
-	})
-	var es errState
-	if errors.As(err, &es) {
-		writeGone(w, es.state)
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "count download", err)
-		return
-	}
-	s.metrics.downloads.Inc()
-	if d.Downloads == 1 {
-		s.notifySender(d, noticeOpened)
-	}
 	h := w.Header()
+	if !continuing {
+		d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
+			if st := d.StateAt(s.now()); st != StateReady {
+				return errState{st}
+			}
+			d.Downloads++
+			return s.record(r.Context(), EventDownload, d.ID, "", d.Downloads)
+		})
+		var es errState
+		if errors.As(err, &es) {
+			writeGone(w, es.state)
+			return
+		}
+		if err != nil {
+			s.internalError(w, r, "count download", err)
+			return
+		}
+		s.metrics.downloads.Inc()
+		if d.Downloads == 1 {
+			s.notifySender(d, noticeOpened)
+		}
+		exp := s.now().Add(downloadTokenTTL)
+		if exp.After(d.ExpiresAt) {
+			exp = d.ExpiresAt
+		}
+		h.Set(relayapi.HeaderDownload, newDownloadToken(s.cfg.GrantKey, d.ID, d.Downloads, exp))
+	}
+	if !ranged {
+		rng = byteRange{0, size}
+	}
+	if ranged {
+		s.reading.touch(d.ID, s.now())
+	}
+	if err := skipTo(blob, rng.start); err != nil {
+		s.internalError(w, r, "seek blob", err)
+		return
+	}
 	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	h.Set("Content-Length", strconv.FormatInt(rng.end-rng.start, 10))
 	h.Set(relayapi.HeaderSHA256, d.SHA256)
 	h.Set(relayapi.HeaderReceiptToken, newReceiptToken(s.cfg.GrantKey, d.ID, d.Downloads))
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, blob); err != nil {
+	h.Set("Accept-Ranges", "bytes")
+	status := http.StatusOK
+	if ranged {
+		h.Set("Content-Range", "bytes "+strconv.FormatInt(rng.start, 10)+"-"+strconv.FormatInt(rng.end-1, 10)+"/"+strconv.FormatInt(size, 10))
+		status = http.StatusPartialContent
+	}
+	w.WriteHeader(status)
+	if _, err := io.CopyN(w, blob, rng.end-rng.start); err != nil {
 		s.log.WarnContext(r.Context(), "download interrupted", "drop", d.ID, "err", err)
 	}
 }

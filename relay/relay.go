@@ -106,6 +106,7 @@ type Server struct {
 	chases    chaseCounts
 	policy    *policySource
 	codeSends codeSends
+	reading   readingDrops
 }
 
 // New builds a Server from cfg.

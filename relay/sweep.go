@@ -30,6 +30,8 @@ func (s *Server) Sweep(ctx context.Context) (int, error) {
 				event = ""
 			case st == StateExpired:
 				event, d.State = EventExpire, StateExpired
+			case st == StateExhausted && s.reading.busy(d.ID, now):
+				event = "" // its last download is still being read by ranges
 			case st == StateExhausted:
 				event, d.State = EventExhaust, StateExhausted
 			default:

@@ -148,6 +148,10 @@ const (
 	// HeaderReceiptToken, on a blob response, is the one-time token a
 	// receipt for that download must carry.
 	HeaderReceiptToken = "X-Sealprint-Receipt-Token"
+	// HeaderDownload carries the token of one counted download: the
+	// relay sends it with the first answer, and a range request that
+	// continues the download (starting past byte 0) sends it back.
+	HeaderDownload = "X-Sealprint-Download"
 )
 
 // EnrollRequest is the body of POST /api/v1/enroll, sent with an

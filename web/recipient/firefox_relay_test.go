@@ -55,7 +55,7 @@ func TestFirefoxWithRealRelay(t *testing.T) {
 
 	t.Run("key mode with a key file, then the key saved in the browser (fr)", func(t *testing.T) {
 		s := r.doctor.send("rapport.pdf", "--to", r.officerMail)
-		p := ff.page()
+		p := ff.page(t)
 		p.goto_(s.Link)
 		p.click(`button[data-lang="fr"]`)
 		p.waitState("key")
@@ -79,10 +79,15 @@ func TestFirefoxWithRealRelay(t *testing.T) {
 
 	t.Run("link mode with an access code (en)", func(t *testing.T) {
 		s := r.doctor.send("rapport.pdf", "--link", "--code", "--to", r.officerMail)
-		p := ff.page()
+		p := ff.page(t)
 		p.goto_(s.Link)
 		p.click(`button[data-lang="en"]`)
 		p.waitState("code")
+		// Before decryption no sender is claimed: the relay account's name
+		// is not bound to the signer.
+		if p.str(`document.getElementById("f-sender").hidden`) != "true" || strings.Contains(p.str(`document.body.innerText`), "CHU de Lyon") {
+			t.Error("the relay account's name is shown as the sender before decryption")
+		}
 		p.typeIn(`#code`, s.Code)
 		p.click(`#code-form button[type=submit]`)
 		check(t, p, s, "en")
@@ -90,7 +95,7 @@ func TestFirefoxWithRealRelay(t *testing.T) {
 
 	t.Run("link mode without a code (fr)", func(t *testing.T) {
 		s := r.doctor.send("rapport.pdf", "--link", "--to", r.officerMail)
-		p := ff.page()
+		p := ff.page(t)
 		p.goto_(s.Link)
 		p.click(`button[data-lang="fr"]`)
 		check(t, p, s, "fr")

@@ -161,31 +161,40 @@ func (f *firefox) try(v any, cmd map[string]any) error {
 // with sibling.
 type ffPage struct {
 	f    *firefox
+	t    *testing.T
 	name string
 }
 
-func (f *firefox) page() *ffPage {
+func (f *firefox) page(t *testing.T) *ffPage {
+	t.Helper()
 	var name string
-	f.call(&name, map[string]any{"op": "page"})
-	p := &ffPage{f: f, name: name}
-	f.t.Cleanup(func() { f.try(nil, map[string]any{"op": "close", "page": name}) })
+	if err := f.try(&name, map[string]any{"op": "page"}); err != nil {
+		t.Fatal(err)
+	}
+	p := &ffPage{f: f, t: t, name: name}
+	t.Cleanup(func() { f.try(nil, map[string]any{"op": "close", "page": name}) })
 	return p
 }
 
 // sibling opens another tab sharing p's storage (a key saved in p is there).
 func (p *ffPage) sibling() *ffPage {
+	p.t.Helper()
 	var name string
-	p.f.call(&name, map[string]any{"op": "sibling", "page": p.name})
-	return &ffPage{f: p.f, name: name}
+	if err := p.f.try(&name, map[string]any{"op": "sibling", "page": p.name}); err != nil {
+		p.t.Fatal(err)
+	}
+	return &ffPage{f: p.f, t: p.t, name: name}
 }
 
 func (p *ffPage) do(v any, op string, kv ...any) {
-	p.f.t.Helper()
+	p.t.Helper()
 	cmd := map[string]any{"op": op, "page": p.name}
 	for i := 0; i+1 < len(kv); i += 2 {
 		cmd[kv[i].(string)] = kv[i+1]
 	}
-	p.f.call(v, cmd)
+	if err := p.f.try(v, cmd); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 func (p *ffPage) goto_(url string)            { p.do(nil, "goto", "url", url) }
@@ -196,7 +205,7 @@ func (p *ffPage) press(key string)            { p.do(nil, "press", "key", key) }
 
 // str evaluates a JavaScript expression to a string.
 func (p *ffPage) str(expr string) string {
-	p.f.t.Helper()
+	p.t.Helper()
 	var s string
 	p.do(&s, "eval", "expr", `(async () => { const v = await (`+expr+`); return v == null ? "" : String(v); })()`)
 	return s
@@ -207,16 +216,19 @@ func (p *ffPage) str(expr string) string {
 // document" (ready) is clicked through, as a person would, unless ready is
 // among states.
 func (p *ffPage) waitState(states ...string) string {
-	t := p.f.t
+	t := p.t
 	t.Helper()
-	ends := []string{"decrypted", "error", "locked", "expired", "altered"}
-	list, _ := json.Marshal(append(append([]string{"ready"}, ends...), states...))
-	var got string
-	p.do(&got, "wait", "expr", `(s => `+string(list)+`.includes(s) ? s : null)(document.documentElement.dataset.state)`, "timeout", 300000)
+	wait := func(extra ...string) string {
+		all := append(append([]string{"decrypted", "error", "locked", "expired", "altered"}, extra...), states...)
+		list, _ := json.Marshal(all)
+		var got string
+		p.do(&got, "wait", "expr", `(s => `+string(list)+`.includes(s) ? s : null)(document.documentElement.dataset.state)`, "timeout", 300000)
+		return got
+	}
+	got := wait("ready")
 	if got == "ready" && !slices.Contains(states, "ready") {
 		p.click("#open-btn")
-		list, _ = json.Marshal(append(ends, states...))
-		p.do(&got, "wait", "expr", `(s => `+string(list)+`.includes(s) ? s : null)(document.documentElement.dataset.state)`, "timeout", 300000)
+		got = wait()
 	}
 	for _, s := range states {
 		if got == s {
@@ -229,7 +241,7 @@ func (p *ffPage) waitState(states ...string) string {
 
 // poll waits until expr is truthy and returns it as a string.
 func (p *ffPage) poll(expr string) string {
-	p.f.t.Helper()
+	p.t.Helper()
 	var v any
 	p.do(&v, "wait", "expr", expr, "timeout", 300000)
 	return fmt.Sprint(v)
@@ -238,15 +250,24 @@ func (p *ffPage) poll(expr string) string {
 // axe runs axe-core's WCAG 2.1 A/AA rules on the page and fails on any
 // violation.
 func (p *ffPage) axe(state string) {
-	t := p.f.t
+	t := p.t
 	t.Helper()
-	var vs []struct {
+	var res axeResult
+	p.do(&res, "axe")
+	if res.Passes == 0 {
+		t.Fatalf("firefox axe, state %s: no rule ran", state)
+	}
+	for _, v := range res.Violations {
+		t.Errorf("firefox axe, state %s: %s (%s): %s at %s", state, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", "))
+	}
+}
+
+// axeResult is what the tests keep of an axe-core run.
+type axeResult struct {
+	Passes     int
+	Violations []struct {
 		ID, Impact, Help string
 		Nodes            []string
-	}
-	p.do(&vs, "axe")
-	for _, v := range vs {
-		t.Errorf("firefox axe, state %s: %s (%s): %s at %s", state, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", "))
 	}
 }
 

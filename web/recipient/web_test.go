@@ -287,7 +287,7 @@ func TestTranslationsComplete(t *testing.T) {
 		}
 	}
 	var used []string
-	for _, f := range []string{"static/index.html", "static/app.js", "static/keykit.js"} {
+	for _, f := range []string{"static/index.html", "static/app.js", "static/keykit.js", "static/bigdoc.js"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -106,6 +106,10 @@ const ops = {
     await el.type(cmd.text);
     return null;
   },
+  async keys(cmd) {
+    await pageOf(cmd).keyboard.type(cmd.text);
+    return null;
+  },
   async press(cmd) {
     await pageOf(cmd).keyboard.press(cmd.key);
     return null;
@@ -120,7 +124,7 @@ const ops = {
     const loaded = await page.evaluate("typeof window.axe === 'object'");
     if (!loaded) await page.evaluate(axeSource);
     return page.evaluate(`axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5) })))`);
+      .then(r => ({ passes: r.passes.length, violations: r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5) })) }))`);
   },
   async close(cmd) {
     const page = pageOf(cmd);

@@ -95,3 +95,81 @@ export async function download(id, grant, expectedSize, progress) {
     receiptToken: res.headers.get("X-Sealprint-Receipt-Token") || "",
   };
 }
+
+/** rangeSize is how much of a large ciphertext one request asks for. */
+export const rangeSize = 8 * 1024 * 1024;
+
+async function fetchBlob(id, headers) {
+  let res;
+  try {
+    res = await fetch(base + encodeURIComponent(id) + "/blob", { ...common, headers });
+  } catch {
+    throw new APIError(0, null);
+  }
+  if (!res.ok) {
+    let body = null;
+    try { body = JSON.parse(await res.text()); } catch { body = null; }
+    throw new APIError(res.status, body);
+  }
+  return res;
+}
+
+/**
+ * blob downloads a large ciphertext as a stream read piece by piece: the
+ * relay answers ranges of rangeSize, each asked for only when the reader
+ * wants more, so the browser never buffers much more than one range
+ * (Firefox buffers a whole response body that is read slowly). A relay
+ * without ranges answers the whole body, which is streamed as it is.
+ * Returns {body, size, sha256, receiptToken}.
+ */
+export async function blob(id, grant, expectedSize) {
+  const first = { Range: "bytes=0-" + (rangeSize - 1) };
+  if (grant) first["X-Sealprint-Grant"] = grant;
+  const res = await fetchBlob(id, first);
+  const sha256 = (res.headers.get("X-Sealprint-SHA256") || "").toLowerCase();
+  const token = res.headers.get("X-Sealprint-Download") || "";
+  const receiptToken = res.headers.get("X-Sealprint-Receipt-Token") || "";
+  let size;
+  if (res.status === 206) {
+    const m = /^bytes 0-(\d+)\/(\d+)$/.exec(res.headers.get("Content-Range") || "");
+    size = m ? Number(m[2]) : 0;
+    if (!m || !token) size = 0;
+  } else {
+    size = Number(res.headers.get("Content-Length") || 0);
+  }
+  if (!Number.isSafeInteger(size) || size <= 0 || (expectedSize && size !== expectedSize)) {
+    res.body?.cancel().catch(() => {});
+    throw new APIError(-1, { error: "size mismatch" });
+  }
+  if (res.status !== 206) return { body: res.body, size, sha256, receiptToken };
+
+  let reader = res.body.getReader();
+  let next = Math.min(rangeSize, size); // first byte of the next range
+  const body = new ReadableStream({
+    async pull(ctl) {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (!done) {
+          ctl.enqueue(value);
+          return;
+        }
+        if (next >= size) {
+          ctl.close();
+          return;
+        }
+        const end = Math.min(next + rangeSize, size) - 1;
+        const r = await fetchBlob(id, { Range: "bytes=" + next + "-" + end, "X-Sealprint-Download": token });
+        if (r.status !== 206 || r.headers.get("Content-Range") !== "bytes " + next + "-" + end + "/" + size) {
+          r.body?.cancel().catch(() => {});
+          throw new APIError(-1, { error: "unexpected range" });
+        }
+        reader = r.body.getReader();
+        next = end + 1;
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return { body, size, sha256, receiptToken };
+}

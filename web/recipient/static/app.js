@@ -2,8 +2,9 @@
 // access code or the recipient's key when needed, download the ciphertext,
 // decrypt and verify it in this browser, show it, and post the receipt.
 // The root element's data-state tells automation where the page is:
-// loading, ready (waiting for "Open the document"), code, key, decrypted,
-// error, locked, expired.
+// loading, ready (waiting for "Open the document"), code, key, save (a
+// large document waits for the person to choose where to save it),
+// decrypted, error, locked, expired, altered.
 //
 // Mail gateways' link scanners follow links: nothing that counts (a
 // download, a receipt) happens before a person acts — types the access
@@ -14,6 +15,7 @@ import { t } from "./i18n.js";
 import * as api from "./api.js";
 import * as opener from "./opener.js";
 import * as keys from "./keykit.js";
+import * as bigdoc from "./bigdoc.js";
 
 const root = document.documentElement;
 const $ = (id) => document.getElementById(id);
@@ -46,13 +48,13 @@ function status(fn) {
   bind($("status-text"), fn);
 }
 
-const problemStates = { expired: "expired", exhausted: "expired", revoked: "expired", locked: "locked" };
+const problemStates = { expired: "expired", exhausted: "expired", revoked: "expired", locked: "locked", altered: "altered" };
 
 // problem shows an explanation with what to do, and stops the flow.
 function problem(kind, vars = {}) {
   setState(problemStates[kind] || "error");
   root.dataset.reason = kind;
-  for (const id of ["status", "code-form", "key-panel", "viewer-card", "actions"]) show($(id), false);
+  for (const id of ["status", "code-form", "key-panel", "viewer-card", "actions", "big-card"]) show($(id), false);
   show($("problem"), true);
   bind($("problem-title"), () => t("p." + kind, vars));
   bind($("problem-text"), () => t("p." + kind + ".text", vars));
@@ -105,7 +107,9 @@ function fact(id, fn) {
 
 function showInfo(info) {
   show($("facts-card"), true);
-  fact("f-sender", () => info.sender || "—");
+  // "Sent by" waits for the signature: info.sender is the name of the
+  // relay account that uploaded the drop, which nothing binds to the
+  // document's signer, so the page shows no sender before decryption.
   fact("f-size", () => formatSize(info.size));
   fact("f-expires", () => formatDate(info.expires_at));
   fact("f-downloads", () =>
@@ -313,6 +317,12 @@ async function main() {
   const grant = info.needs_code ? await askCode(id) : "";
   let myKeys = null;
   if (info.mode === "key") myKeys = await keys.ask(openpgp, "");
+
+  if (bigdoc.wanted(info.size)) {
+    const ui = { $, t, show, bind, status, fact, setState, problem, apiProblem, formatSize, groupHex };
+    await bigdoc.run(ui, { id, info, grant, secret, myKeys, senderKey, openpgp, testMode });
+    return;
+  }
 
   setState("loading");
   status(() => t("downloading", { pct: "" }));

@@ -1,0 +1,160 @@
+// stream decrypts a large sealed document as it downloads, writing the
+// plaintext to a sink (a file the person chose) without holding the
+// document in memory.
+//
+// OpenPGP.js releases the plaintext of a SEIPD v1 (MDC) message before its
+// end only with allowUnauthenticatedStream: the modification check and the
+// sender's signature are known once the last byte is read. So nothing is
+// trusted until then: the sink is committed only after both checks pass;
+// any failure aborts it (the file is removed, or the download fails) and
+// the caller shows "document altéré — supprimez ce fichier".
+
+import { OpenError } from "./opener.js";
+import { SHA256 } from "./sha256.js";
+
+/** inlineLimit is the largest document (ciphertext bytes) decrypted in memory and shown inline. */
+export const inlineLimit = 32 * 1024 * 1024;
+
+function keyIDs(key) {
+  return key.getKeys().map((k) => k.getKeyID().toHex());
+}
+
+// window is how far (bytes) the ciphertext fed to OpenPGP.js may run ahead
+// of the plaintext written to the sink. OpenPGP.js tees the plaintext for
+// its modification check and the signature, and a tee buffers whatever one
+// branch reads ahead of the other: without this bound its eager hashing
+// branch would pile the whole document up in memory while the file is
+// written.
+const window = 8 * 1024 * 1024;
+
+// gate holds the input back until the output catches up.
+class Gate {
+  constructor() {
+    this.out = 0;
+    this.wake = null;
+  }
+  // advance records n more plaintext bytes written.
+  advance(n) {
+    this.out += n;
+    if (this.wake) { const w = this.wake; this.wake = null; w(); }
+  }
+  async wait(fed) {
+    while (fed - this.out > window) await new Promise((r) => { this.wake = r; });
+  }
+}
+
+// gated reads the ciphertext body as OpenPGP.js asks for it, never more
+// than window ahead of the sink, refusing more than limit bytes, erroring
+// if the body ends short of limit, and reporting progress.
+function gated(body, limit, progress, gate) {
+  const reader = body.getReader();
+  let n = 0;
+  return new ReadableStream({
+    async pull(ctl) {
+      await gate.wait(n);
+      const { done, value } = await reader.read();
+      if (done) {
+        if (n !== limit) ctl.error(new OpenError("corrupt", "download cut short"));
+        else ctl.close();
+        return;
+      }
+      n += value.length;
+      if (n > limit) {
+        reader.cancel().catch(() => {});
+        ctl.error(new OpenError("corrupt", "more bytes than announced"));
+        return;
+      }
+      progress(n / limit);
+      ctl.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * decryptTo reads the ciphertext stream body (size bytes), decrypts it with
+ * the link secret or the recipient's keys, checks the sender's signature,
+ * and writes the plaintext to the sink that openSink(filename) returns
+ * ({write(Uint8Array), close(), abort()}), opened once the sealed file name
+ * is known.
+ * Returns {sha256, size, filename, sessionKey, signer}. On any failure it
+ * aborts the sink and throws an OpenError; kind "altered" means plaintext
+ * may already be on disk.
+ */
+export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }, openSink, progress) {
+  let wrote = false;
+  let sink = null;
+  try {
+    const gate = new Gate();
+    const input = gated(body, size, progress, gate);
+    let message;
+    try {
+      message = await openpgp.readMessage({ binaryMessage: input });
+    } catch (e) {
+      throw new OpenError("corrupt", e.message);
+    }
+    if (keys) {
+      const wanted = message.getEncryptionKeyIDs().map((k) => k.toHex());
+      const have = keys.flatMap(keyIDs);
+      if (!wanted.some((k) => have.includes(k))) throw new OpenError("nomatch", wanted.map((k) => k.toUpperCase()).join(", "));
+    }
+    let sessionKeys;
+    try {
+      sessionKeys = await openpgp.decryptSessionKeys(keys ? { message, decryptionKeys: keys } : { message, passwords: [secret] });
+    } catch (e) {
+      throw new OpenError(keys ? "nomatch" : "badsecret", e.message);
+    }
+    let result;
+    try {
+      result = await openpgp.decrypt({
+        message, sessionKeys: sessionKeys[0], verificationKeys: senderKey, format: "binary",
+        config: { allowUnauthenticatedStream: true },
+      });
+    } catch (e) {
+      throw new OpenError(keys ? "nomatch" : "badsecret", e.message);
+    }
+    if (!result.signatures || result.signatures.length === 0) throw new OpenError("badsig", "not signed");
+    sink = await openSink(result.filename || "");
+    const hash = new SHA256();
+    const reader = result.data.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        hash.update(value);
+        wrote = true;
+        await sink.write(value);
+        gate.advance(value.length);
+      }
+    } catch (e) {
+      throw new OpenError(wrote ? "altered" : "corrupt", e && e.message ? e.message : String(e));
+    }
+    // The stream is read to its end: the MDC passed. Now the signature.
+    const senderIDs = keyIDs(senderKey);
+    let good = false;
+    for (const s of result.signatures) {
+      try {
+        if ((await s.verified) === true && senderIDs.includes(s.keyID.toHex())) good = true;
+      } catch (e) {
+        throw new OpenError(wrote ? "altered" : "badsig", e.message);
+      }
+    }
+    if (!good) throw new OpenError(wrote ? "altered" : "badsig", "no signature by the sender's key");
+    await sink.close();
+    return {
+      sha256: hash.hex(),
+      size: hash.length,
+      filename: result.filename || "",
+      sessionKey: sessionKeys[0].data,
+      signer: { fingerprint: senderKey.getFingerprint().toUpperCase(), userID: senderKey.getUserIDs()[0] || "" },
+    };
+  } catch (e) {
+    if (sink) {
+      try { await sink.abort(); } catch { /* reported below */ }
+    }
+    if (e instanceof OpenError) throw e;
+    throw new OpenError(wrote ? "altered" : "corrupt", e && e.message ? e.message : String(e));
+  }
+}
