@@ -170,15 +170,6 @@ written to standard output only after verification, up to 1 GiB.`, e.stderr)
 				dest = "document.pdf"
 			}
 		}
-		// The PDF's own signature is read from the private copy: the
-		// output may be a FIFO or a device that cannot be read back.
-		vopts, err := verifyOptions(*caFile)
-		if err != nil {
-			return err
-		}
-		if res.PDFSignature, err = checkPDFSignature(plain.Name(), vopts); err != nil {
-			return err
-		}
 		if err := placeVerified(plain, dest, *force); err != nil {
 			return err
 		}
