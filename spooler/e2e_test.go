@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,7 +207,13 @@ func TestEndToEndCUPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	c2 := w.waitJob("to-cancel.pdf", spooler.Held)
-	resp, err := http.Get("http://" + w.addr + "/jobs")
+	// The page needs the user's secret (as 'sealprint jobs --open' gives it).
+	secret, err := os.ReadFile(filepath.Join(w.sender, "jobs-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	resp, err := (&http.Client{Jar: jar}).Get("http://" + w.addr + "/jobs?key=" + strings.TrimSpace(string(secret)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -260,7 +261,9 @@ func printIPP(ctx context.Context, addr, queue, name string, doc []byte) error {
 	m.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
 	m.Operation.Add(goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String("en-us")))
 	m.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String(uri)))
-	m.Operation.Add(goipp.MakeAttribute("requesting-user-name", goipp.TagName, goipp.String("doctor")))
+	// The account printing, as CUPS and Windows send it: the jobs page
+	// shows the jobs of the service's own user.
+	m.Operation.Add(goipp.MakeAttribute("requesting-user-name", goipp.TagName, goipp.String(osUser())))
 	m.Operation.Add(goipp.MakeAttribute("job-name", goipp.TagName, goipp.String(name)))
 	m.Operation.Add(goipp.MakeAttribute("document-format", goipp.TagMimeType, goipp.String("application/pdf")))
 	ans, err := ippCallBody(ctx, addr, "/ipp/print/"+queue, m, doc)
@@ -348,4 +351,12 @@ func tail(s string, lines int) string {
 		l = l[len(l)-lines:]
 	}
 	return strings.Join(l, "\n")
+}
+
+// osUser is the name of the account running the tests.
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "doctor"
 }
