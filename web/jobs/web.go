@@ -239,7 +239,11 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 			http.Error(rw, "cross-origin request refused", http.StatusForbidden)
 			return
 		}
-	} else if o == "null" {
+	} else if o == "null" && r.Header.Get("Sec-Fetch-Site") != "same-origin" {
+		// Chromium sends "Origin: null" for this page's own forms (its
+		// Referrer-Policy is no-referrer); it then also says same-origin
+		// in Sec-Fetch-Site, which no page can forge. Any other null
+		// origin (sandboxed frame, file:) is refused.
 		http.Error(rw, "cross-origin request refused", http.StatusForbidden)
 		return
 	}

@@ -80,6 +80,12 @@ func TestWebPageReleaseAndCSRF(t *testing.T) {
 	if r := post(good, map[string]string{"Origin": "https://evil.example"}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross origin: %d", r.StatusCode)
 	}
+	if r := post(good, map[string]string{"Origin": "null"}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("null origin: %d", r.StatusCode)
+	}
+	if r := post(good, map[string]string{"Origin": "null", "Sec-Fetch-Site": "cross-site"}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("null origin, cross site: %d", r.StatusCode)
+	}
 	if r := post(good, map[string]string{"Sec-Fetch-Site": "cross-site"}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross site: %d", r.StatusCode)
 	}
@@ -89,7 +95,8 @@ func TestWebPageReleaseAndCSRF(t *testing.T) {
 	if j, _ := h.sp.Get(id); j.State != spooler.Held {
 		t.Fatalf("refused requests changed the job: %s", j.State)
 	}
-	if r := post(good, map[string]string{"Origin": srv.URL}); r.StatusCode != http.StatusSeeOther {
+	// What Chromium sends for the page's own form (no-referrer policy).
+	if r := post(good, map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("release: %d", r.StatusCode)
 	}
 	h.waitState(id, spooler.Uploaded)
