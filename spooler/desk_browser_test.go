@@ -106,7 +106,13 @@ func TestSenderDeskInChromium(t *testing.T) {
 
 	ctx := newChromium(t)
 	page := "http://" + w.addr + "/jobs"
-	if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`iframe`))); err != nil {
+	// The page needs the user's secret, as 'sealprint jobs --open' gives
+	// it: the first visit turns ?key= into a cookie.
+	secret, err := os.ReadFile(filepath.Join(w.sender, "jobs-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(page+"?key="+strings.TrimSpace(string(secret))), chromedp.WaitVisible(chromedp.CSS(`iframe`))); err != nil {
 		t.Fatal(err)
 	}
 	if lang := evalString(t, ctx, `document.documentElement.lang`); lang != "fr" {

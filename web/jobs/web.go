@@ -108,7 +108,11 @@ func (w *web) guard(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: with no-referrer Chromium sends
+		// "Origin: null" for the page's own forms, which the origin checks
+		// (here and in the printer) rightly refuse. Other sites still get
+		// no Referer.
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		if !loopbackAddr(r.RemoteAddr) || !loopbackHost(r.Host) {
 			http.Error(rw, "the jobs page is only served to this computer", http.StatusForbidden)
@@ -239,11 +243,7 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 			http.Error(rw, "cross-origin request refused", http.StatusForbidden)
 			return
 		}
-	} else if o == "null" && r.Header.Get("Sec-Fetch-Site") != "same-origin" {
-		// Chromium sends "Origin: null" for this page's own forms (its
-		// Referrer-Policy is no-referrer); it then also says same-origin
-		// in Sec-Fetch-Site, which no page can forge. Any other null
-		// origin (sandboxed frame, file:) is refused.
+	} else if o == "null" {
 		http.Error(rw, "cross-origin request refused", http.StatusForbidden)
 		return
 	}
