@@ -36,14 +36,14 @@ func TestSealSignsThePDF(t *testing.T) {
 	tsa := testutil.StartTSA(t, ca)
 	key := testutil.NewRSAKey(t)
 	id := &pdfsign.Identity{Key: key, Chain: []*x509.Certificate{ca.Issue(t, "Dr Claire Durand", key.Public())}}
-	sender, _ := envelope.GenerateKey("Dr Claire Durand", "claire.durand@chu.example", nil)
-	recipient, _ := envelope.GenerateKey("Cdt Martin", "martin@police.example", nil)
+	w := newWorld(t) // a real relay: Seal reads its policy
+	sender, recipient := w.sender, w.recipient
 	stages, err := deliver.New(deliver.Options{
 		Signer: sender,
 		Recipients: func(context.Context, []string) ([]*envelope.Key, error) {
 			return []*envelope.Key{recipient.Public()}, nil
 		},
-		Relay:     func() (*uploader.Client, error) { return nil, errors.New("no relay in this test") },
+		Relay:     func() (*uploader.Client, error) { return w.client, nil },
 		PDFSigner: signer{id: id, tsa: &pdfsign.TSA{URL: tsa.URL}},
 	})
 	if err != nil {
