@@ -168,8 +168,9 @@ func TestExternalValidators(t *testing.T) {
 			if i < 0 {
 				t.Fatal("signature value not found in the file")
 			}
-			changed[i] = map[byte]byte{'0': '1'}[changed[i]] | 0
-			if changed[i] == 0 {
+			if changed[i] == '0' {
+				changed[i] = '1'
+			} else {
 				changed[i] = '0'
 			}
 			os.WriteFile(bad, changed, 0o600)

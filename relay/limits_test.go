@@ -166,7 +166,7 @@ func TestReceipts(t *testing.T) {
 	}
 	// Without a token, with a forged one, with another drop's: 403.
 	other := h.ready(data, relayapi.CreateDropRequest{})
-	resp, body = h.do("GET", "/api/v1/drops/"+other+"/blob", nil)
+	resp, _ = h.do("GET", "/api/v1/drops/"+other+"/blob", nil)
 	otherToken := resp.Header.Get(relayapi.HeaderReceiptToken)
 	for _, tok := range []string{"", "AAAAAQ", newReceiptToken([]byte("not the relay's key"), id, 1), otherToken,
 		newReceiptToken(h.srv.cfg.GrantKey, id, 2)} {
@@ -196,7 +196,7 @@ func TestReceipts(t *testing.T) {
 		resp, body = receipt(proof, resp.Header.Get(relayapi.HeaderReceiptToken))
 		expect(t, resp, body, http.StatusNoContent)
 	}
-	resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
+	resp, _ = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
 	resp, body = receipt(proof, resp.Header.Get(relayapi.HeaderReceiptToken))
 	expect(t, resp, body, http.StatusTooManyRequests)
 }

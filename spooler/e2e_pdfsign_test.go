@@ -119,7 +119,7 @@ func TestEndToEndCUPSPDFSignature(t *testing.T) {
 	tsa.Down.Store(false)
 	w.sp(w.sender, "jobs", "retry", f.ID)
 	j = w.waitJob("late.pdf", spooler.Uploaded)
-	got, res = w.openLink(j.Link)
+	_, res = w.openLink(j.Link)
 	if ps, _ := res["pdf_signature"].(map[string]any); ps == nil || ps["valid"] != true {
 		t.Fatalf("retried job: %v", res)
 	}
