@@ -108,6 +108,12 @@ func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.
 		so.Secret = job.LinkSecret
 	} else {
 		keys, err := s.opt.Recipients(ctx, job.Recipients)
+		if spooler.IsConfirmation(err) {
+			// A recipient written to for the first time: the job is
+			// held with the fingerprint to confirm, never sealed to it
+			// unasked.
+			return nil, err
+		}
 		if err != nil {
 			return nil, spooler.Permanent(err)
 		}

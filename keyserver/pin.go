@@ -69,7 +69,7 @@ func Resolve(ctx context.Context, client *http.Client, relayURL, email string, p
 			}
 			return r, fmt.Errorf("%w: %s is written to for the first time; its key %s comes from %s. "+
 				"Confirm the fingerprint with the recipient (by phone), then accept it with --accept-new-key %s "+
-				"(sealprint send, or 'sealprint keys lookup %s --accept-new-key %s' before retrying a printed job)",
+				"(sealprint send, or 'sealprint keys lookup %s --accept-new-key %s' before releasing a held printed job)",
 				ErrNewKey, addr, r.Fingerprint, where, r.Fingerprint, addr, r.Fingerprint)
 		}
 		if err := pins.Pin(addr, r.Fingerprint); err != nil {

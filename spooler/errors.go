@@ -39,6 +39,29 @@ func (e *StateError) Error() string {
 	return fmt.Sprintf("cannot %s job %s: it is %s", e.Action, e.ID, e.State)
 }
 
+// confirmError marks an error a person resolves by confirming something.
+type confirmError struct{ err error }
+
+func (e *confirmError) Error() string { return e.err.Error() }
+func (e *confirmError) Unwrap() error { return e.err }
+
+// NeedsConfirmation wraps a sealing error that a person resolves by
+// confirming something — a recipient key seen for the first time — so that
+// the spooler holds the job (its message says what to confirm) instead of
+// failing it; releasing the job seals it again.
+func NeedsConfirmation(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &confirmError{err}
+}
+
+// IsConfirmation reports whether err asks a person to confirm something.
+func IsConfirmation(err error) bool {
+	var c *confirmError
+	return errors.As(err, &c)
+}
+
 // permanentError marks an error that retrying will not fix.
 type permanentError struct{ err error }
 

@@ -167,6 +167,9 @@ func (j *Job) StatusMessageAt(page string) string {
 	case Rendered:
 		return "converted to PDF, waiting to be sealed"
 	case Held:
+		if j.Error != "" {
+			return "held: " + j.Error + " — then release the job on the jobs page (" + page + ") or with sealprint jobs release"
+		}
 		return "waiting for you to choose recipients on the jobs page (" + page + ") or with sealprint jobs release"
 	case Sealed:
 		return "sealed for " + j.RecipientSummary() + ", uploading"

@@ -87,6 +87,12 @@ func (s *Spooler) fail(id string, stage State, cause error) {
 		if err := at(j, stage); err != nil {
 			return err
 		}
+		if IsConfirmation(cause) && j.State == Rendered {
+			// Not a failure: the job waits, with what to confirm.
+			j.Error = Clip(cause.Error(), 500)
+			j.moveTo(Held, now, "waiting for a recipient's key to be confirmed")
+			return nil
+		}
 		j.Attempts++
 		j.Error = Clip(cause.Error(), 500)
 		j.Permanent = IsPermanent(cause) || j.Attempts >= s.opt.MaxAttempts

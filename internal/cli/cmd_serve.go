@@ -16,6 +16,7 @@ import (
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/internal/redact"
+	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/printer"
 	"github.com/sealprint/sealprint/spooler"
 	"github.com/sealprint/sealprint/web/jobs"
@@ -79,11 +80,18 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		log.Info("PDF signature on", "tsa", p.cfg.PDFSign.TSA != "")
 	}
 	st, err := deliver.New(deliver.Options{
-		PDFSigner:  pdfSigner,
-		Signer:     signer,
-		Recipients: func(_ context.Context, addrs []string) ([]*envelope.Key, error) { return p.resolveAll(addrs) },
-		Relay:      (&relayClients{p: p, log: log}).get,
-		Logger:     log,
+		PDFSigner: pdfSigner,
+		Signer:    signer,
+		Recipients: func(_ context.Context, addrs []string) ([]*envelope.Key, error) {
+			keys, err := p.resolveAll(addrs)
+			if errors.Is(err, keyserver.ErrNewKey) {
+				// Held on the jobs page with the fingerprint to confirm.
+				return nil, spooler.NeedsConfirmation(err)
+			}
+			return keys, err
+		},
+		Relay:  (&relayClients{p: p, log: log}).get,
+		Logger: log,
 	})
 	if err != nil {
 		return err
