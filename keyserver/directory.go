@@ -87,8 +87,20 @@ func (d *directory) load(ctx context.Context, fpr string) (*Record, *Cert, error
 // merged key. When verified is set, every publishable address of c is
 // published (admin import).
 func (d *directory) add(ctx context.Context, c *Cert, verified bool) (*Record, *Cert, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	var rec *Record
+	var merged *Cert
+	err := d.serialized(ctx, func(ctx context.Context) error {
+		var err error
+		rec, merged, err = d.addLocked(ctx, c, verified)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rec, merged, nil
+}
+
+func (d *directory) addLocked(ctx context.Context, c *Cert, verified bool) (*Record, *Cert, error) {
 	fpr := c.Fingerprint()
 	rec, merged, err := d.load(ctx, fpr)
 	switch {
@@ -138,8 +150,10 @@ func (d *directory) add(ctx context.Context, c *Cert, verified bool) (*Record, *
 // publish marks email as verified for fpr, taking it away from any other
 // key (an address names one key).
 func (d *directory) publish(ctx context.Context, fpr, email string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	return d.serialized(ctx, func(ctx context.Context) error { return d.publishLocked(ctx, fpr, email) })
+}
+
+func (d *directory) publishLocked(ctx context.Context, fpr, email string) error {
 	rec, c, err := d.load(ctx, fpr)
 	if err != nil {
 		return err
@@ -158,11 +172,20 @@ func (d *directory) publish(ctx context.Context, fpr, email string) error {
 	return d.store.Put(ctx, rec)
 }
 
-// unpublish removes email from every key that publishes it.
-func (d *directory) unpublish(ctx context.Context, email string) error {
+// serialized runs a change under the directory's lock: the process's
+// mutex, and the store's own serialization when it is shared.
+func (d *directory) serialized(ctx context.Context, fn func(ctx context.Context) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.unbindOthers(ctx, email, "")
+	if s, ok := d.store.(Serializer); ok {
+		return s.Serialize(ctx, fn)
+	}
+	return fn(ctx)
+}
+
+// unpublish removes email from every key that publishes it.
+func (d *directory) unpublish(ctx context.Context, email string) error {
+	return d.serialized(ctx, func(ctx context.Context) error { return d.unbindOthers(ctx, email, "") })
 }
 
 func (d *directory) unbindOthers(ctx context.Context, email, except string) error {

@@ -9,11 +9,16 @@ import (
 )
 
 func TestFileStoreIndexes(t *testing.T) {
-	ctx := t.Context()
 	s, err := OpenFileStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	testStoreIndexes(t, s)
+}
+
+// testStoreIndexes checks the indexes every Store keeps.
+func testStoreIndexes(t *testing.T, s Store) {
+	ctx := t.Context()
 	fpr := "0123456789ABCDEF0123456789ABCDEF01234567"
 	rec := &Record{Fingerprint: fpr, Key: []byte{1}, KeyIDs: []string{"89ABCDEF01234567", fpr}, Verified: []string{"a@x.example"}}
 	if err := s.Put(ctx, rec); err != nil {

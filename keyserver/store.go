@@ -72,6 +72,14 @@ type Store interface {
 	DeleteToken(ctx context.Context, hash string) error
 }
 
+// Serializer is implemented by stores shared by several processes
+// (PGStore): Serialize runs fn so that no other change to the directory,
+// in any process, runs at the same time, and fn's store calls commit
+// together.
+type Serializer interface {
+	Serialize(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
 // DomainPolicy is implemented by stores that keep the list of domains
 // allowed to publish (see Options.AllowedDomains).
 type DomainPolicy interface {

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -71,20 +72,23 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	if !continuing {
-		d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
-			if st := d.StateAt(s.now()); st != StateReady {
-				return errState{st}
-			}
-			d.Downloads++
-			return s.record(r.Context(), EventDownload, d.ID, "", d.Downloads)
+		// One conditional UPDATE counts the download (exact across
+		// replicas); its record commits with it.
+		now := s.now()
+		var counted bool
+		err = s.atomically(r.Context(), func(ctx context.Context) error {
+			var err error
+			d, counted, err = s.store.CountDownload(ctx, d.ID, now, func(d *Drop) error {
+				return s.record(ctx, EventDownload, d.ID, "", d.Downloads)
+			})
+			return err
 		})
-		var es errState
-		if errors.As(err, &es) {
-			writeGone(w, es.state)
-			return
-		}
 		if err != nil {
 			s.internalError(w, r, "count download", err)
+			return
+		}
+		if !counted {
+			writeGone(w, d.StateAt(now))
 			return
 		}
 		s.metrics.downloads.Inc()

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -37,43 +38,49 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	locked := false
-	d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
-		if d.State == StateLocked {
-			return errState{StateLocked}
-		}
-		if d.CodeFailures >= MaxCodeFailures {
-			d.State, locked = StateLocked, true
-			return s.record(r.Context(), EventLock, d.ID, d.SenderID, d.CodeFailures)
-		}
-		d.CodeFailures++
-		return nil
+	// One UPDATE counts the attempt (or locks the drop at the limit)
+	// before the code is checked: parallel guesses on any replica cannot
+	// exceed the limit.
+	var outcome Attempt
+	err = s.atomically(r.Context(), func(ctx context.Context) error {
+		var err error
+		d, outcome, err = s.store.CountCodeAttempt(ctx, d.ID, MaxCodeFailures, func(d *Drop, a Attempt) error {
+			if a != AttemptLocked {
+				return nil
+			}
+			return s.record(ctx, EventLock, d.ID, d.SenderID, d.CodeFailures)
+		})
+		return err
 	})
-	var es errState
-	if errors.As(err, &es) {
-		writeGone(w, es.state)
-		return
-	}
 	if err != nil {
 		s.internalError(w, r, "count attempt", err)
 		return
 	}
-	if locked {
+	switch outcome {
+	case AttemptRefused:
+		writeGone(w, d.StateAt(s.now()))
+		return
+	case AttemptLocked:
 		s.lockedDrop(r, d)
 		writeGone(w, StateLocked)
 		return
 	}
+	locked := false
 	good, err := checkCode(d.CodeHash, code)
 	if err != nil {
 		s.internalError(w, r, "check code", err)
 		return
 	}
 	if good {
-		d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
-			if d.CodeFailures > 0 {
-				d.CodeFailures--
-			}
-			return s.record(r.Context(), EventGrant, d.ID, "", 0)
+		err = s.atomically(r.Context(), func(ctx context.Context) error {
+			var err error
+			d, err = s.store.UpdateDrop(ctx, d.ID, func(d *Drop) error {
+				if d.CodeFailures > 0 {
+					d.CodeFailures--
+				}
+				return s.record(ctx, EventGrant, d.ID, "", 0)
+			})
+			return err
 		})
 		if err != nil {
 			s.internalError(w, r, "count attempt", err)
@@ -91,13 +98,17 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.codeFailures.Inc()
 	if d.CodeFailures >= MaxCodeFailures {
-		d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
-			locked = d.State != StateLocked
-			d.State = StateLocked
-			if !locked {
-				return nil
-			}
-			return s.record(r.Context(), EventLock, d.ID, d.SenderID, d.CodeFailures)
+		err = s.atomically(r.Context(), func(ctx context.Context) error {
+			var err error
+			d, err = s.store.UpdateDrop(ctx, d.ID, func(d *Drop) error {
+				locked = d.State != StateLocked
+				d.State = StateLocked
+				if !locked {
+					return nil
+				}
+				return s.record(ctx, EventLock, d.ID, d.SenderID, d.CodeFailures)
+			})
+			return err
 		})
 		if err != nil {
 			s.internalError(w, r, "lock drop", err)

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
 
 	"github.com/sealprint/sealprint/relayapi"
 )
@@ -44,28 +44,35 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	}
 	// A blob already in place means an earlier complete stored it and
 	// stopped before marking the drop ready (crash): check it and finish.
-	recovered, err := s.blobMatches(r, d)
+	// Where uploads finish in place, the blob is checked as the upload.
+	recovered := false
+	offset, size, exists, err := s.uploads.state(r.Context(), d.ID)
 	if err != nil {
-		s.internalError(w, r, "check stored blob", err)
+		s.internalError(w, r, "upload state", err)
 		return
 	}
-	if !recovered {
-		offset, size, exists, err := s.uploads.state(r.Context(), d.ID)
-		if err != nil {
-			s.internalError(w, r, "upload state", err)
+	if !s.uploads.inPlace() || !exists {
+		if recovered, err = s.blobMatches(r, d); err != nil {
+			s.internalError(w, r, "check stored blob", err)
 			return
 		}
+	}
+	if !recovered {
 		if !exists || offset < size {
 			writeError(w, http.StatusConflict, fmt.Sprintf("upload unfinished: %d of %d bytes received", offset, d.Size))
 			return
 		}
-		n, sum, err := s.hashUpload(d.ID)
+		n, sum, err := s.uploads.hash(r.Context(), d.ID)
 		if err != nil {
 			s.internalError(w, r, "hash upload", err)
 			return
 		}
 		if n != d.Size || sum != d.SHA256 {
-			if err := s.uploads.remove(d.ID); err != nil {
+			err := s.uploads.remove(r.Context(), d.ID)
+			if s.uploads.inPlace() {
+				err = errors.Join(err, s.blobs.Delete(r.Context(), d.ID))
+			}
+			if err != nil {
 				s.log.ErrorContext(r.Context(), "remove rejected upload", "drop", d.ID, "err", err)
 			}
 			if err := s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0); err != nil {
@@ -76,26 +83,34 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusUnprocessableEntity, "uploaded data does not match the drop's size and sha256; upload again")
 			return
 		}
-		if err := s.checkArchiveUpload(d.ID); err != nil {
-			if err := s.uploads.remove(d.ID); err != nil {
+		if err := s.checkArchiveUpload(r.Context(), d.ID); err != nil {
+			rmErr := s.uploads.remove(r.Context(), d.ID)
+			if s.uploads.inPlace() {
+				rmErr = errors.Join(rmErr, s.blobs.Delete(r.Context(), d.ID))
+			}
+			if err := rmErr; err != nil {
 				s.log.ErrorContext(r.Context(), "remove rejected upload", "drop", d.ID, "err", err)
 			}
 			s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0)
 			s.refusePolicy(w, r, err)
 			return
 		}
-		if err := s.storeBlob(r, d.ID); err != nil {
+		if err := s.uploads.commit(r.Context(), s.blobs, d.ID); err != nil {
 			s.internalError(w, r, "store blob", err)
 			return
 		}
 	}
-	d, err = s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
-		if d.State != StatePending {
-			return errState{d.State}
-		}
-		d.State = StateReady
-		d.ReadyAt = s.now().UTC()
-		return s.record(r.Context(), EventComplete, d.ID, d.SenderID, 0)
+	err = s.atomically(r.Context(), func(ctx context.Context) error {
+		var err error
+		d, err = s.store.UpdateDrop(ctx, d.ID, func(d *Drop) error {
+			if d.State != StatePending {
+				return errState{d.State}
+			}
+			d.State = StateReady
+			d.ReadyAt = s.now().UTC()
+			return s.record(ctx, EventComplete, d.ID, d.SenderID, 0)
+		})
+		return err
 	})
 	var es errState
 	if errors.As(err, &es) {
@@ -130,52 +145,7 @@ func (s *Server) blobMatches(r *http.Request, d *Drop) (bool, error) {
 		return false, err
 	}
 	if n == d.Size && size == d.Size && hex.EncodeToString(h.Sum(nil)) == d.SHA256 {
-		return true, s.uploads.remove(d.ID)
+		return true, s.uploads.remove(r.Context(), d.ID)
 	}
 	return false, s.blobs.Delete(r.Context(), d.ID)
-}
-
-// hashUpload reads the finished upload once, returning its size and hex
-// SHA-256. The file is flushed to disk meanwhile, so that the fsync before
-// the rename into blob storage finds little left to write.
-func (s *Server) hashUpload(id string) (int64, string, error) {
-	f, err := os.Open(s.uploads.binPath(id))
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	synced := make(chan error, 1)
-	go func() { synced <- f.Sync() }()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if serr := <-synced; err == nil && serr != nil {
-		err = fmt.Errorf("sync upload: %w", serr)
-	}
-	if err != nil {
-		return 0, "", err
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// storeBlob moves the verified upload into blob storage (rename when the
-// blob store is on the same disk, copy otherwise) and deletes the upload.
-func (s *Server) storeBlob(r *http.Request, id string) error {
-	adopted := false
-	if a, ok := s.blobs.(fileAdopter); ok {
-		// A rename fails across file systems (uploads and blobs on two
-		// disks): the copy below does it then.
-		adopted = a.AdoptFile(r.Context(), id, s.uploads.binPath(id)) == nil
-	}
-	if !adopted {
-		f, err := s.uploads.open(id)
-		if err != nil {
-			return err
-		}
-		err = s.blobs.Put(r.Context(), id, f)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return s.uploads.remove(id)
 }

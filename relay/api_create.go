@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -236,12 +237,18 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		d.CodeHash = h
 	}
-	// Recorded first: a drop never exists without its record.
-	if err := s.record(r.Context(), EventCreate, d.ID, snd.ID, 0); err != nil {
-		s.internalError(w, r, "audit", err)
-		return
-	}
-	got, created, err := s.store.CreateDrop(r.Context(), d)
+	// Recorded first: a drop never exists without its record (in a shared
+	// database, both in one transaction).
+	var got *Drop
+	var created bool
+	err = s.atomically(r.Context(), func(ctx context.Context) error {
+		if err := s.record(ctx, EventCreate, d.ID, snd.ID, 0); err != nil {
+			return err
+		}
+		var err error
+		got, created, err = s.store.CreateDrop(ctx, d)
+		return err
+	})
 	if err != nil {
 		s.internalError(w, r, "create drop", err)
 		return

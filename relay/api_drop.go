@@ -82,13 +82,16 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	defer unlock()
 	first := false
-	_, err := s.store.UpdateDrop(r.Context(), d.ID, func(d *Drop) error {
-		if d.State == StateRevoked {
-			return nil
-		}
-		first = true
-		d.State = StateRevoked
-		return s.record(r.Context(), EventRevoke, d.ID, d.SenderID, 0)
+	err := s.atomically(r.Context(), func(ctx context.Context) error {
+		_, err := s.store.UpdateDrop(ctx, d.ID, func(d *Drop) error {
+			if d.State == StateRevoked {
+				return nil
+			}
+			first = true
+			d.State = StateRevoked
+			return s.record(ctx, EventRevoke, d.ID, d.SenderID, 0)
+		})
+		return err
 	})
 	if err != nil {
 		s.internalError(w, r, "revoke", err)
@@ -105,7 +108,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // logged and retried by the sweeper only for expired drops, so they are
 // loud.
 func (s *Server) deleteBlob(ctx context.Context, id string) {
-	err := errors.Join(s.blobs.Delete(ctx, id), s.uploads.remove(id))
+	err := errors.Join(s.blobs.Delete(ctx, id), s.uploads.remove(ctx, id))
 	if err != nil {
 		s.log.ErrorContext(ctx, "delete drop data", "drop", id, "err", err)
 	}

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -60,11 +61,13 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "too many receipts for this drop")
 		return
 	}
-	if err := s.record(r.Context(), EventReceipt, d.ID, "", len(have)+1); err != nil {
-		s.internalError(w, r, "audit", err)
-		return
-	}
-	if err := s.store.AddReceipt(r.Context(), d.ID, relayapi.Receipt{At: s.now().UTC(), Proof: proof, Download: n}); err != nil {
+	err = s.atomically(r.Context(), func(ctx context.Context) error {
+		if err := s.record(ctx, EventReceipt, d.ID, "", len(have)+1); err != nil {
+			return err
+		}
+		return s.store.AddReceipt(ctx, d.ID, relayapi.Receipt{At: s.now().UTC(), Proof: proof, Download: n})
+	})
+	if err != nil {
 		s.internalError(w, r, "add receipt", err)
 		return
 	}

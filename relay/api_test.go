@@ -3,6 +3,7 @@ package relay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -392,4 +393,26 @@ func TestCreationWithUpload(t *testing.T) {
 	expect(t, resp, body, http.StatusNoContent)
 	resp, body = h.complete(c.ID)
 	expect(t, resp, body, http.StatusOK)
+}
+
+// failingBlobs is blob storage whose bucket does not answer.
+type failingBlobs struct{ Blobs }
+
+func (failingBlobs) Ping(context.Context) error { return errors.New("bucket unreachable") }
+
+// /readyz answers 503 when the blob storage (or the database) does not,
+// while /healthz still says the process is up.
+func TestReadiness(t *testing.T) {
+	h := newHarness(t)
+	resp, body := h.do("GET", "/readyz", nil)
+	expect(t, resp, body, http.StatusOK)
+	h2 := newHarness(t, func(c *Config) { c.Blobs = failingBlobs{c.Blobs} })
+	resp, body = h2.do("GET", "/readyz", nil)
+	expect(t, resp, body, http.StatusServiceUnavailable)
+	resp, body = h2.do("GET", "/healthz", nil)
+	expect(t, resp, body, http.StatusOK)
+	h3 := newHarness(t)
+	h3.srv.store.Close()
+	resp, body = h3.do("GET", "/readyz", nil)
+	expect(t, resp, body, http.StatusServiceUnavailable)
 }

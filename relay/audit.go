@@ -251,10 +251,7 @@ func (a *AuditLog) LastCheckpoint() *Checkpoint {
 
 // append writes one line; a.mu is held.
 func (a *AuditLog) append(e AuditEvent) error {
-	e.Seq = a.seq + 1
-	e.At = e.At.UTC()
-	e.Prev = a.prev
-	line, err := json.Marshal(e)
+	line, hash, err := ChainNext(a.seq, a.prev, e)
 	if err != nil {
 		return err
 	}
@@ -264,9 +261,25 @@ func (a *AuditLog) append(e AuditEvent) error {
 	if err := a.f.Sync(); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	a.seq = e.Seq
-	a.prev = lineHash(line)
+	a.seq++
+	a.prev = hash
 	return nil
+}
+
+// ChainNext builds the line that follows a chain whose head is (seq,
+// prev): e numbered seq+1 and linked to prev. It returns the line (without
+// newline) and its hash, the chain's new head. Every Auditor appends
+// through it, so one verifier checks any of them, and records computed
+// above the store (signed checkpoints) chain the same way.
+func ChainNext(seq int64, prev string, e AuditEvent) ([]byte, string, error) {
+	e.Seq = seq + 1
+	e.At = e.At.UTC()
+	e.Prev = prev
+	line, err := json.Marshal(e)
+	if err != nil {
+		return nil, "", fmt.Errorf("audit: %w", err)
+	}
+	return line, lineHash(line), nil
 }
 
 // Close closes the file.

@@ -157,3 +157,24 @@ func TestSenderKeyInInfo(t *testing.T) {
 		t.Fatalf("sender key %q / fingerprint %q (want %s)", info.SenderKey[:40], info.SenderFingerprint, fpr)
 	}
 }
+
+// FuzzParseS3URL: any --blobs value is accepted only as a bucket with an
+// http(s) endpoint, never with credentials in it, and never panics.
+func FuzzParseS3URL(f *testing.F) {
+	for _, s := range []string{"s3://drops?endpoint=http://127.0.0.1:9000&region=eu-west-3", "s3://drops",
+		"s3://a:b@drops", "s3://drops/x", "s3://drops?endpoint=javascript:x", "s3://%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		o, err := ParseS3URL(raw)
+		if err != nil {
+			return
+		}
+		if o.Bucket == "" || o.Region == "" || o.AccessKey != "" || o.SecretKey != "" {
+			t.Fatalf("ParseS3URL(%q) = %+v", raw, o)
+		}
+		if o.Endpoint != "" && !strings.HasPrefix(o.Endpoint, "http://") && !strings.HasPrefix(o.Endpoint, "https://") {
+			t.Fatalf("endpoint %q", o.Endpoint)
+		}
+	})
+}

@@ -124,6 +124,7 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what stri
 		writeError(w, http.StatusInsufficientStorage, "the relay's disk is full: try again later")
 		return
 	}
+	s.metrics.errors.WithLabelValues(what).Inc()
 	writeError(w, http.StatusInternalServerError, "internal error")
 }
 
@@ -150,7 +151,7 @@ func (s *Server) lockOwnDrop(w http.ResponseWriter, r *http.Request) (d *Drop, u
 	if !ok {
 		return nil, nil, false
 	}
-	unlock, err := s.uploads.lock(r.Context(), d.ID)
+	unlock, err := s.lock(r.Context(), d.ID)
 	if err != nil {
 		writeError(w, http.StatusConflict, "upload busy, try again")
 		return nil, nil, false

@@ -49,7 +49,7 @@ func TestExpiry(t *testing.T) {
 	if h.blobExists(id) {
 		t.Fatal("expired blob still on disk")
 	}
-	if _, err := os.Stat(h.srv.uploads.binPath(pending.ID)); !os.IsNotExist(err) {
+	if _, err := os.Stat(h.srv.uploads.(*uploadArea).binPath(pending.ID)); !os.IsNotExist(err) {
 		t.Fatalf("expired upload still on disk: %v", err)
 	}
 	if !h.hasEvent(EventExpire, id) || !h.hasEvent(EventExpire, pending.ID) {
@@ -139,7 +139,7 @@ func TestRevoke(t *testing.T) {
 	expect(t, resp, body, http.StatusNoContent)
 	resp, body = h.do("DELETE", "/api/v1/drops/"+c.ID, nil, h.auth()...)
 	expect(t, resp, body, http.StatusNoContent)
-	if _, err := os.Stat(h.srv.uploads.binPath(c.ID)); !os.IsNotExist(err) {
+	if _, err := os.Stat(h.srv.uploads.(*uploadArea).binPath(c.ID)); !os.IsNotExist(err) {
 		t.Fatalf("upload of revoked drop still on disk: %v", err)
 	}
 }

@@ -26,6 +26,30 @@ type metrics struct {
 	mails           *prometheus.CounterVec
 	bytesStored     prometheus.Counter
 	requests        *prometheus.CounterVec
+	// Added for running several replicas.
+	duration   *prometheus.HistogramVec
+	bytesIn    prometheus.Counter
+	bytesOut   prometheus.Counter
+	errors     *prometheus.CounterVec
+	inFlight   *prometheus.GaugeVec
+	sweepQueue prometheus.Gauge
+	lockWaits  prometheus.Counter
+	lockWait   prometheus.Histogram
+}
+
+// routeKind names a request's kind for metric labels (never its id).
+func routeKind(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/api/v1/uploads"):
+		return "upload"
+	case strings.HasSuffix(p, "/blob") && strings.HasPrefix(p, "/api/v1/drops/"):
+		return "download"
+	case strings.HasPrefix(p, "/api/"):
+		return "api"
+	default:
+		return "other"
+	}
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -49,10 +73,26 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sealrelay",
 			Name: "http_requests_total", Help: "HTTP requests by method and status class."},
 			[]string{"method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "sealrelay",
+			Name: "http_request_duration_seconds", Help: "Request latency by kind (upload, download, api, other).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}}, []string{"kind"}),
+		bytesIn:  c("received_bytes_total", "Request body bytes read (uploads and API)."),
+		bytesOut: c("sent_bytes_total", "Response body bytes written (downloads and API)."),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sealrelay",
+			Name: "errors_total", Help: "Internal errors by what failed."}, []string{"what"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "sealrelay",
+			Name: "requests_in_flight", Help: "Requests being served, by kind."}, []string{"kind"}),
+		sweepQueue: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "sealrelay",
+			Name: "sweep_queue", Help: "Drops the last sweep found to delete."}),
+		lockWaits: c("upload_lock_waits_total", "Upload lock acquisitions that had to wait for another request or replica."),
+		lockWait: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sealrelay",
+			Name: "upload_lock_wait_seconds", Help: "Time taken to acquire an upload lock.",
+			Buckets: []float64{.001, .01, .1, .5, 1, 5, 20}}),
 	}
 	for _, col := range []prometheus.Collector{m.dropsCreated, m.uploadsCreated, m.uploadsRejected,
 		m.dropsReady, m.downloads, m.codeFailures, m.dropsLocked, m.dropsRevoked, m.dropsExpired,
-		m.receipts, m.bytesStored, m.mails, m.requests} {
+		m.receipts, m.bytesStored, m.mails, m.requests, m.duration, m.bytesIn, m.bytesOut, m.errors,
+		m.inFlight, m.sweepQueue, m.lockWaits, m.lockWait} {
 		if err := reg.Register(col); err != nil {
 			return nil, err
 		}

@@ -67,6 +67,13 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 		}
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		kind := routeKind(r)
+		s.metrics.inFlight.WithLabelValues(kind).Inc()
+		var body *countingBody
+		if r.Body != nil && r.Body != http.NoBody {
+			body = &countingBody{ReadCloser: r.Body}
+			r.Body = body
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -78,6 +85,12 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 				}
 			}
 			s.metrics.requests.WithLabelValues(r.Method, statusClass(rec.status)).Inc()
+			s.metrics.inFlight.WithLabelValues(kind).Dec()
+			s.metrics.duration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+			s.metrics.bytesOut.Add(float64(rec.bytes))
+			if body != nil {
+				s.metrics.bytesIn.Add(float64(body.n))
+			}
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", redact.Path(r.URL.Path)), // no query, no tokens or addresses
@@ -147,4 +160,16 @@ func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
+// countingBody counts the bytes read from a request body.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
 }

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -211,12 +212,12 @@ func (s *Server) refusePolicy(w http.ResponseWriter, r *http.Request, err error)
 
 // checkArchiveUpload refuses a finished upload that the policy's archive
 // key cannot open.
-func (s *Server) checkArchiveUpload(id string) error {
+func (s *Server) checkArchiveUpload(ctx context.Context, id string) error {
 	p, err := s.policy.get()
 	if err != nil || p.ArchiveKey == "" {
 		return err
 	}
-	f, err := os.Open(s.uploads.binPath(id))
+	f, err := s.uploads.open(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	tushandler "github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/sealprint/sealprint/internal/atomicfile"
 	"github.com/sealprint/sealprint/internal/mail"
@@ -51,8 +52,12 @@ type Config struct {
 	// audit log's checkpoints) is served at
 	// /.well-known/sealrelay/audit-key. Optional.
 	AuditKey ed25519.PrivateKey
-	// UploadDir holds unfinished resumable uploads.
+	// UploadDir holds unfinished resumable uploads (with S3 blobs: only
+	// tusd's temporary part files).
 	UploadDir string
+	// Locker serializes access to one upload (default: in memory, right
+	// for one process; replicas share a PostgreSQL locker).
+	Locker tushandler.Locker
 	// GrantKey signs download grants (32 random bytes; shared by replicas).
 	GrantKey []byte
 	// PublicURL is the relay's external base URL (https://relay.example);
@@ -97,7 +102,9 @@ type Server struct {
 	store     Store
 	blobs     Blobs
 	audit     Auditor
-	uploads   *uploadArea
+	uploads   uploadStore
+	locker    tushandler.Locker
+	txAudit   txRunner // set when store changes and audit records share transactions
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
 	code      CodeParams
@@ -118,6 +125,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("relay: GrantKey must be at least 32 bytes")
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, audit: cfg.Audit, policy: &policySource{path: cfg.PolicyFile}}
+	if r, ok := cfg.Store.(txRunner); ok {
+		if a, ok := cfg.Store.(Auditor); ok && a == cfg.Audit {
+			s.txAudit = r
+		}
+	}
 	if cfg.Logger == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	} else {
@@ -180,15 +192,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	}))
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.HandleFunc("GET /.well-known/sealrelay/audit-key", s.handleAuditKey)
 	mux.Handle("GET /metrics", s.metricsHandler())
 }
 
-// Mount adds the relay's routes (/api/, /healthz, /metrics,
+// Mount adds the relay's routes (/api/, /healthz, /readyz, /metrics,
 // /.well-known/sealrelay/) to mux.
 func (s *Server) Mount(mux *http.ServeMux) {
 	mux.Handle("/api/", s)
 	mux.Handle("/healthz", s)
+	mux.Handle("/readyz", s)
 	mux.Handle("/metrics", s)
 	mux.Handle("/.well-known/sealrelay/", s)
 }
@@ -204,16 +218,56 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// handleHealth serves /healthz: the process is up and serving. Whether
+// it can reach its database and bucket is /readyz.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// pinger is implemented by blob stores that can check they are reachable.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// handleReady serves /readyz: 200 when the store and the blob storage
+// answer, so that a load balancer sends no traffic to a replica that
+// cannot serve it.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		s.log.ErrorContext(ctx, "health check failed", "err", err)
-		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		s.log.ErrorContext(ctx, "readiness: database", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if p, ok := s.blobs.(pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			s.log.ErrorContext(ctx, "readiness: blobs", "err", err)
+			http.Error(w, "blob storage unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, "ok\n")
+	io.WriteString(w, "ready\n")
+}
+
+// txRunner is implemented by stores whose changes and audit appends can
+// share one transaction (PGStore).
+type txRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// atomically runs fn — a store change and the record of it, both made
+// with the context fn is given — in one transaction when the store is
+// also the audit trail (PostgreSQL), so that they commit together;
+// otherwise (the embedded SQLite store and file log) it just runs fn, the
+// record written inside the store's update as before.
+func (s *Server) atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.txAudit != nil {
+		return s.txAudit.InTx(ctx, fn)
+	}
+	return fn(ctx)
 }
 
 // record writes an audit event. Callers record before the change they

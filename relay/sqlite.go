@@ -432,3 +432,68 @@ func addColumn(db *sql.DB, table, column, decl string) error {
 	_, err = db.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + column + ` ` + decl)
 	return err
 }
+
+// CountDownload counts a download with one conditional UPDATE; then runs
+// in the same transaction.
+func (s *SQLiteStore) CountDownload(ctx context.Context, id string, now time.Time, then func(d *Drop) error) (*Drop, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("count download: %w", err)
+	}
+	defer tx.Rollback()
+	d, err := scanDrop(tx.QueryRowContext(ctx, `UPDATE drops SET downloads = downloads + 1
+		WHERE id = ? AND state = ? AND expires_at > ? AND (max_downloads = 0 OR downloads < max_downloads)
+		RETURNING `+dropCols, id, StateReady, now.UnixNano()))
+	if errors.Is(err, ErrNotFound) {
+		tx.Rollback()
+		d, err = s.Drop(ctx, id)
+		return d, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("count download: %w", err)
+	}
+	if then != nil {
+		if err := then(d); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("count download: %w", err)
+	}
+	return d, true, nil
+}
+
+// CountCodeAttempt counts an attempt, or locks the drop at max, with one
+// conditional UPDATE; then runs in the same transaction.
+func (s *SQLiteStore) CountCodeAttempt(ctx context.Context, id string, max int, then func(d *Drop, a Attempt) error) (*Drop, Attempt, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, AttemptRefused, fmt.Errorf("count attempt: %w", err)
+	}
+	defer tx.Rollback()
+	d, err := scanDrop(tx.QueryRowContext(ctx, `UPDATE drops SET
+		state = CASE WHEN code_failures >= ? THEN ? ELSE state END,
+		code_failures = CASE WHEN code_failures >= ? THEN code_failures ELSE code_failures + 1 END
+		WHERE id = ? AND state = ? RETURNING `+dropCols, max, StateLocked, max, id, StateReady))
+	if errors.Is(err, ErrNotFound) {
+		tx.Rollback()
+		d, err = s.Drop(ctx, id)
+		return d, AttemptRefused, err
+	}
+	if err != nil {
+		return nil, AttemptRefused, fmt.Errorf("count attempt: %w", err)
+	}
+	outcome := AttemptCounted
+	if d.State == StateLocked {
+		outcome = AttemptLocked
+	}
+	if then != nil {
+		if err := then(d, outcome); err != nil {
+			return nil, AttemptRefused, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, AttemptRefused, fmt.Errorf("count attempt: %w", err)
+	}
+	return d, outcome, nil
+}

@@ -99,6 +99,16 @@ type Drop struct {
 	ReadyAt        time.Time // zero until ready
 }
 
+// Attempt is the outcome of Store.CountCodeAttempt.
+type Attempt int
+
+// Outcomes of Store.CountCodeAttempt.
+const (
+	AttemptCounted Attempt = iota // counted; check the code
+	AttemptLocked                 // this attempt locked the drop
+	AttemptRefused                // the drop is not ready (locked, expired…)
+)
+
 // StateAt is the state a client sees at time now: stored terminal states
 // first, then expiry, then the download limit.
 func (d *Drop) StateAt(now time.Time) string {
@@ -149,6 +159,22 @@ type Store interface {
 	// atomically with respect to other updates. If fn returns an error,
 	// nothing is stored and that error is returned.
 	UpdateDrop(ctx context.Context, id string, fn func(d *Drop) error) (*Drop, error)
+	// CountDownload counts one download in the same step as the check
+	// that the drop may still be downloaded (ready, not expired at now,
+	// under its limit), so that replicas sharing the store never hand out
+	// more than the limit. then, if not nil, runs inside the same
+	// transaction once the download is counted (the audit record); its
+	// error undoes the count. ok is false when the drop may not be
+	// downloaded; d is then the drop as stored. A shared database may use
+	// its own clock instead of now.
+	CountDownload(ctx context.Context, id string, now time.Time, then func(d *Drop) error) (d *Drop, ok bool, err error)
+	// CountCodeAttempt counts an access-code attempt on a ready drop before
+	// the code is checked: with fewer than max failures so far it adds one
+	// (AttemptCounted); at max it locks the drop instead (AttemptLocked).
+	// then, if not nil, runs inside the same transaction for those two
+	// outcomes; its error undoes the change. AttemptRefused means the drop
+	// is not ready (d is as stored).
+	CountCodeAttempt(ctx context.Context, id string, max int, then func(d *Drop, a Attempt) error) (d *Drop, outcome Attempt, err error)
 	// AddReceipt appends a receipt to a drop.
 	AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error
 	// Receipts returns a drop's receipts, oldest first.

@@ -99,6 +99,8 @@ func testStoreContract(t *testing.T, st Store) {
 		t.Fatalf("swept drop listed again: %d", len(sweep))
 	}
 
+	testCountLimits(t, st, mk)
+
 	for i, p := range []string{"01", "02"} {
 		if err := st.AddReceipt(ctx, d1.ID, relayapi.Receipt{At: now.Add(time.Duration(i) * time.Second), Proof: p}); err != nil {
 			t.Fatal(err)
@@ -112,11 +114,80 @@ func testStoreContract(t *testing.T, st Store) {
 		t.Fatalf("no receipts: %v, %v", rs, err)
 	}
 	all, err := st.Drops(ctx)
-	if err != nil || len(all) != 3 {
+	if err != nil || len(all) != 5 {
 		t.Fatalf("Drops = %d, %v", len(all), err)
 	}
 	if err := st.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testCountLimits checks that the download limit and the access-code
+// attempt limit hold exactly under parallel callers.
+func testCountLimits(t *testing.T, st Store, mk func(id, key string, expires time.Time, max int) *Drop) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	lim := mk("d5AAAAAAAAAAAAAAAAAAAA", "", now.Add(time.Hour), 3)
+	lim.State = StateReady
+	lim.CodeHash = "x"
+	if _, _, err := st.CreateDrop(ctx, lim); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	won := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, ok, err := st.CountDownload(ctx, lim.ID, now, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			if ok {
+				won++
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if d, _ := st.Drop(ctx, lim.ID); won != 3 || d.Downloads != 3 {
+		t.Fatalf("8 parallel downloads of a 3-download drop: %d counted, stored %d", won, d.Downloads)
+	}
+	if _, ok, err := st.CountDownload(ctx, "d3AAAAAAAAAAAAAAAAAAAA", now, nil); ok || err != nil {
+		t.Fatalf("download of an expired drop counted: %v, %v", ok, err)
+	}
+
+	outcomes := map[Attempt]int{}
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, o, err := st.CountCodeAttempt(ctx, lim.ID, 5, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			outcomes[o]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	d, err := st.Drop(ctx, lim.ID)
+	if err != nil || outcomes[AttemptCounted] != 5 || outcomes[AttemptLocked] != 1 || outcomes[AttemptRefused] != 4 ||
+		d.CodeFailures != 5 || d.State != StateLocked {
+		t.Fatalf("10 parallel attempts, limit 5: %v; stored %d failures, %s (%v)", outcomes, d.CodeFailures, d.State, err)
+	}
+	pend := mk("d6AAAAAAAAAAAAAAAAAAAA", "", now.Add(time.Hour), 0)
+	if _, _, err := st.CreateDrop(ctx, pend); err != nil {
+		t.Fatal(err)
+	}
+	if _, o, err := st.CountCodeAttempt(ctx, pend.ID, 5, nil); o != AttemptRefused || err != nil {
+		t.Fatalf("attempt on a pending drop: %v, %v", o, err)
+	}
+	if _, _, err := st.CountDownload(ctx, "AAAAAAAAAAAAAAAAAAAAAA", now, nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("download of a missing drop: %v", err)
 	}
 }
 
@@ -139,7 +210,7 @@ func TestSQLiteStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if all, err := other.Drops(context.Background()); err != nil || len(all) != 3 {
+	if all, err := other.Drops(context.Background()); err != nil || len(all) != 5 {
 		t.Fatalf("reopened: %d drops, %v", len(all), err)
 	}
 	var mode string

@@ -2,6 +2,8 @@ package relay
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sealprint/sealprint/internal/redact"
 	"github.com/sealprint/sealprint/relayapi"
@@ -19,31 +22,81 @@ import (
 	expslog "golang.org/x/exp/slog"
 )
 
-// uploadArea is where resumable uploads live until completed: a tusd
-// filestore (<id> and <id>.info files) plus the lock tusd uses, so that
-// completing an upload never races with a PATCH to it.
+// uploadStore is where resumable uploads live until completed: a tusd
+// store plus what completing, sweeping and revoking need from it. The
+// embedded one is a tusd filestore (uploadArea); the scale-out one is
+// tusd's s3store in the blob bucket (s3Uploads).
+type uploadStore interface {
+	// useIn registers the tusd store's extensions.
+	useIn(c *tushandler.StoreComposer)
+	// tusID maps a drop id to the upload's tus id, or "" if none exists.
+	tusID(ctx context.Context, id string) (string, error)
+	// state reports how far the upload of drop id has come.
+	state(ctx context.Context, id string) (offset, size int64, exists bool, err error)
+	// hash reads the finished upload, returning its size and hex SHA-256.
+	hash(ctx context.Context, id string) (int64, string, error)
+	// commit makes the verified upload the drop's blob and removes the
+	// upload's bookkeeping.
+	commit(ctx context.Context, blobs Blobs, id string) error
+	// open reads the finished upload's bytes.
+	open(ctx context.Context, id string) (io.ReadCloser, error)
+	// remove deletes what is left of an upload (never the committed blob).
+	remove(ctx context.Context, id string) error
+	// inPlace reports whether a finished upload already sits where its
+	// blob goes (then a rejected upload's blob must be deleted too).
+	inPlace() bool
+}
+
+// uploadArea is the embedded upload store: a tusd filestore (<id> and
+// <id>.info files) in the upload directory.
 type uploadArea struct {
-	store  filestore.FileStore
-	locker *memorylocker.MemoryLocker
+	store filestore.FileStore
 }
 
 func (s *Server) initUploads() error {
+	var inner tushandler.Locker = memorylocker.New()
+	if s.cfg.Locker != nil {
+		inner = s.cfg.Locker
+	}
+	if pl, ok := inner.(*PGLocker); ok {
+		pl.waits = s.metrics.lockWaits.Inc
+	}
+	s.locker = meteredLocker{inner, s.metrics}
+	if b, ok := s.blobs.(*S3Blobs); ok {
+		s.uploads = newS3Uploads(b, s.cfg.UploadDir)
+		return os.MkdirAll(s.cfg.UploadDir, 0o700)
+	}
 	if err := os.MkdirAll(s.cfg.UploadDir, 0o700); err != nil {
 		return fmt.Errorf("upload dir: %w", err)
 	}
 	fs := filestore.New(s.cfg.UploadDir)
 	fs.DirModePerm = 0o700
 	fs.FileModePerm = 0o600
-	s.uploads = &uploadArea{store: fs, locker: memorylocker.New()}
+	s.uploads = &uploadArea{store: fs}
 	return nil
+}
+
+func (u *uploadArea) useIn(c *tushandler.StoreComposer) { c.UseCore(fullDiskStore{u.store}) }
+
+func (u *uploadArea) inPlace() bool { return false }
+
+func (u *uploadArea) tusID(ctx context.Context, id string) (string, error) {
+	_, err := u.store.GetUpload(ctx, id)
+	if errors.Is(err, tushandler.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // tusHandler returns the tus 1.0.0 endpoint under /api/v1/uploads/.
 // Creation, HEAD and PATCH need the bearer token of the drop's sender.
 func (s *Server) tusHandler() http.Handler {
 	composer := tushandler.NewStoreComposer()
-	composer.UseCore(fullDiskStore{s.uploads.store})
-	composer.UseLocker(s.uploads.locker)
+	s.uploads.useIn(composer)
+	composer.UseLocker(s.locker)
 	// Location headers name the public URL when there is one (a proxy in
 	// front would otherwise make them http://internal-host/…).
 	base := "/api/v1/uploads/"
@@ -69,6 +122,10 @@ func (s *Server) tusHandler() http.Handler {
 	inner := http.StripPrefix("/api/v1/uploads", h)
 	return s.sender(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v1/uploads"), "/")
+		// An s3store upload is named <drop id>+<multipart id> (its
+		// Location); the drop id alone (the create response's upload_url)
+		// names it too.
+		id, _, _ = strings.Cut(id, "+")
 		if id != "" {
 			// HEAD/PATCH on an upload: it must be a pending drop of this sender.
 			if !relayapi.ValidDropID(id) {
@@ -87,6 +144,16 @@ func (s *Server) tusHandler() http.Handler {
 			if st := d.StateAt(s.now()); st != StatePending {
 				writeJSON(w, http.StatusGone, relayapi.Error{Error: "drop is " + st, State: st})
 				return
+			}
+			tid, err := s.uploads.tusID(r.Context(), id)
+			if err != nil {
+				s.internalError(w, r, "find upload", err)
+				return
+			}
+			if tid != "" && tid != id {
+				r = r.Clone(r.Context())
+				r.URL.Path = "/api/v1/uploads/" + tid
+				r.URL.RawPath = ""
 			}
 		}
 		inner.ServeHTTP(w, r)
@@ -145,7 +212,9 @@ func (s *Server) preUploadCreate(ev tushandler.HookEvent) (tushandler.HTTPRespon
 	if ev.Upload.SizeIsDeferred || ev.Upload.Size != d.Size {
 		return none, nochange, tusError(http.StatusBadRequest, "ERR_LENGTH", fmt.Sprintf("Upload-Length must be the drop's size (%d)", d.Size))
 	}
-	if _, err := s.uploads.store.GetUpload(ev.Context, id); err == nil {
+	if tid, err := s.uploads.tusID(ev.Context, id); err != nil {
+		return none, nochange, fmt.Errorf("find upload: %w", err)
+	} else if tid != "" {
 		return none, nochange, tusError(http.StatusConflict, "ERR_UPLOAD_EXISTS", "upload already created: resume it with HEAD and PATCH")
 	}
 	if err := s.record(ev.Context, EventUpload, id, snd.ID, 0); err != nil {
@@ -155,7 +224,7 @@ func (s *Server) preUploadCreate(ev tushandler.HookEvent) (tushandler.HTTPRespon
 	return none, tushandler.FileInfoChanges{ID: id, MetaData: tushandler.MetaData{"drop": id}}, nil
 }
 
-// uploadState reports how far the upload of drop id has come.
+// state reports how far the upload of drop id has come.
 func (u *uploadArea) state(ctx context.Context, id string) (offset, size int64, exists bool, err error) {
 	up, err := u.store.GetUpload(ctx, id)
 	if errors.Is(err, tushandler.ErrNotFound) {
@@ -174,11 +243,58 @@ func (u *uploadArea) state(ctx context.Context, id string) (offset, size int64, 
 // binPath is the file holding the upload's bytes.
 func (u *uploadArea) binPath(id string) string { return filepath.Join(u.store.Path, id) }
 
-// open returns the upload's bytes.
-func (u *uploadArea) open(id string) (io.ReadCloser, error) { return os.Open(u.binPath(id)) }
+// hash reads the finished upload once. The file is flushed to disk
+// meanwhile, so that the fsync before the rename into blob storage finds
+// little left to write.
+func (u *uploadArea) hash(ctx context.Context, id string) (int64, string, error) {
+	f, err := os.Open(u.binPath(id))
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	synced := make(chan error, 1)
+	go func() { synced <- f.Sync() }()
+	h := sha256.New()
+	n, err := io.Copy(h, readerCtx{ctx, f})
+	if serr := <-synced; err == nil && serr != nil {
+		err = fmt.Errorf("sync upload: %w", serr)
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// commit moves the verified upload into blob storage (rename when the
+// blob store is on the same disk, copy otherwise) and deletes the upload.
+func (u *uploadArea) commit(ctx context.Context, blobs Blobs, id string) error {
+	adopted := false
+	if a, ok := blobs.(fileAdopter); ok {
+		// A rename fails across file systems (uploads and blobs on two
+		// disks): the copy below does it then.
+		adopted = a.AdoptFile(ctx, id, u.binPath(id)) == nil
+	}
+	if !adopted {
+		f, err := os.Open(u.binPath(id))
+		if err != nil {
+			return err
+		}
+		err = blobs.Put(ctx, id, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return u.remove(ctx, id)
+}
+
+// open reads the upload's bytes.
+func (u *uploadArea) open(ctx context.Context, id string) (io.ReadCloser, error) {
+	return os.Open(u.binPath(id))
+}
 
 // remove deletes what is left of an upload.
-func (u *uploadArea) remove(id string) error {
+func (u *uploadArea) remove(ctx context.Context, id string) error {
 	var errs []error
 	for _, p := range []string{u.binPath(id), u.binPath(id) + ".info"} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -188,9 +304,18 @@ func (u *uploadArea) remove(id string) error {
 	return errors.Join(errs...)
 }
 
-// lock takes the tusd lock of upload id.
-func (u *uploadArea) lock(ctx context.Context, id string) (func(), error) {
-	l, err := u.locker.NewLock(id)
+// lock takes the tusd lock of upload id, so that completing, revoking or
+// sweeping never races with a PATCH to it (on any replica, with a shared
+// locker).
+func (s *Server) lock(ctx context.Context, id string) (func(), error) {
+	tid, err := s.uploads.tusID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if tid == "" {
+		tid = id
+	}
+	l, err := s.locker.NewLock(tid)
 	if err != nil {
 		return nil, err
 	}
@@ -213,4 +338,32 @@ type lineWriter func(string)
 func (f lineWriter) Write(p []byte) (int, error) {
 	f(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// meteredLocker times every acquisition of an upload lock.
+type meteredLocker struct {
+	tushandler.Locker
+	m *metrics
+}
+
+func (l meteredLocker) NewLock(id string) (tushandler.Lock, error) {
+	lk, err := l.Locker.NewLock(id)
+	if err != nil {
+		return nil, err
+	}
+	return meteredLock{lk, l.m}, nil
+}
+
+type meteredLock struct {
+	inner tushandler.Lock
+	m     *metrics
+}
+
+func (l meteredLock) Unlock() error { return l.inner.Unlock() }
+
+func (l meteredLock) Lock(ctx context.Context, requestRelease func()) error {
+	start := time.Now()
+	err := l.inner.Lock(ctx, requestRelease)
+	l.m.lockWait.Observe(time.Since(start).Seconds())
+	return err
 }

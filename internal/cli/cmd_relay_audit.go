@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -51,17 +52,20 @@ that every signed checkpoint holds. --key checks against an audit public key
 kept elsewhere (as served at /.well-known/sealrelay/audit-key), so that a
 replaced DIR/audit.key is noticed too; --witness checks that the log still
 holds the checkpoints a sender was shown (a JSON checkpoint or list).`, e.stderr)
-	data := flags.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(flags)
+	data := storage.data
 	keyFile := flags.String("key", "", "audit public key to check against (default: DIR/audit.key)")
 	witness := flags.String("witness", "", "checkpoints kept by a sender, to check against the log")
 	jsonOut := flags.Bool("json", false, "print the result as JSON")
 	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
 		return err
 	}
-	if *data == "" {
+	if *data == "" && *storage.db == "" {
 		return usageError("audit verify needs --data DIR")
 	}
-	dd := relay.DataDir{Root: *data}
+	if err := storage.check("audit verify"); err != nil {
+		return err
+	}
 	var pub ed25519.PublicKey
 	var err error
 	if *keyFile != "" {
@@ -72,10 +76,19 @@ holds the checkpoints a sender was shown (a JSON checkpoint or list).`, e.stderr
 		if pub, err = relay.ParseAuditPublicKey(b); err != nil {
 			return err
 		}
-	} else if pub, err = relay.LoadAuditPublicKey(dd.AuditKey()); errors.Is(err, fs.ErrNotExist) {
-		return verifyUnsignedAudit(e, dd.AuditLog(), *jsonOut)
-	} else if err != nil {
-		return fmt.Errorf("%w (give the relay's published key with --key FILE)", err)
+	}
+	if storage.shared() {
+		return verifySharedAudit(e, *storage.db, pub, *jsonOut)
+	}
+	dd := relay.DataDir{Root: *data}
+	if pub == nil {
+		pub, err = relay.LoadAuditPublicKey(dd.AuditKey())
+		if errors.Is(err, fs.ErrNotExist) {
+			return verifyUnsignedAudit(e, dd.AuditLog(), *jsonOut)
+		}
+		if err != nil {
+			return fmt.Errorf("%w (give the relay's published key with --key FILE)", err)
+		}
 	}
 	f, err := os.Open(dd.AuditLog())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -166,11 +179,12 @@ func checkWitness(logPath, file string) error {
 func runAuditKey(e *env, args []string) error {
 	const usage = "sealrelay audit key --data DIR"
 	flags := newFlags("audit key", usage+"\n\nPrints the relay's audit public key (JSON, as served at /.well-known/sealrelay/audit-key).", e.stderr)
-	data := flags.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(flags)
+	data := storage.data
 	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
 		return err
 	}
-	if *data == "" {
+	if *data == "" && *storage.db == "" {
 		return usageError("audit key needs --data DIR")
 	}
 	pub, err := relay.LoadAuditPublicKey(relay.DataDir{Root: *data}.AuditKey())
@@ -183,14 +197,15 @@ func runAuditKey(e *env, args []string) error {
 func runAuditExport(ctx context.Context, e *env, args []string) error {
 	const usage = "sealrelay audit export --data DIR --drop ID [-o FILE] [--public-url URL]"
 	flags := newFlags("audit export", usage+"\n\nWrites the signed proof of delivery of a drop (JSON; check it with 'sealprint verify-proof FILE').", e.stderr)
-	data := flags.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(flags)
+	data := storage.data
 	drop := flags.String("drop", "", "drop id")
 	out := flags.String("o", "", "output file (default: stdout)")
 	publicURL := flags.String("public-url", "", "the relay's public URL, written into the proof")
 	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
 		return err
 	}
-	if *data == "" || *drop == "" {
+	if (*data == "" && *storage.db == "") || *drop == "" {
 		return usageError("audit export needs --data DIR and --drop ID")
 	}
 	dd := relay.DataDir{Root: *data}
@@ -198,7 +213,7 @@ func runAuditExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := dd.OpenStore()
+	st, err := storage.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -237,4 +252,35 @@ func (a auditFile) DropEvents(ctx context.Context, drop string) ([]relay.AuditEv
 	}
 	defer f.Close()
 	return relay.ReadDropEvents(f, drop)
+}
+
+// verifySharedAudit checks the audit chain kept in PostgreSQL: hashes and
+// every checkpoint's signature, against pub or the key in the database.
+func verifySharedAudit(e *env, db string, pub ed25519.PublicKey, jsonOut bool) error {
+	ctx := context.Background()
+	st, err := relay.OpenPostgres(ctx, db, relay.PGOptions{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if pub == nil {
+		key, err := st.AuditKey(ctx)
+		if err != nil {
+			return err
+		}
+		pub = key.Public().(ed25519.PublicKey)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(st.WriteAudit(ctx, pw)) }()
+	rep, err := relay.VerifySignedAudit(pr, pub)
+	pr.Close()
+	if err != nil {
+		return fmt.Errorf("audit chain: %w (first bad record: %d)", err, rep.FirstBad)
+	}
+	if jsonOut {
+		return writeJSON(e, map[string]any{"ok": true, "lines": rep.Records, "checkpoints": rep.Checkpoints,
+			"unsigned_tail": rep.Unsigned, "last_checkpoint": rep.LastCheckpoint, "key_id": relay.AuditKeyID(pub)})
+	}
+	fmt.Fprintf(e.stdout, "audit chain intact: %d records, %d signed checkpoints (audit key %s)\n", rep.Records, rep.Checkpoints, relay.AuditKeyID(pub))
+	return nil
 }

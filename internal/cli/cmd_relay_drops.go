@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
-
-	"github.com/sealprint/sealprint/relay"
 )
 
 const relayDropsUsage = `sealrelay drops COMMAND
 
 Commands:
-  list --data DIR [--json]   list drops: id, state, size, created, expires, downloads (never content)`
+  list (--data DIR | --db URL) [--json]   list drops: id, state, size, created, expires, downloads (never content)`
 
 // dropRow is one drop in `sealrelay drops list --json`.
 type dropRow struct {
@@ -39,15 +37,15 @@ func runRelayDrops(ctx context.Context, e *env, args []string) error {
 		return usageError("drops: unknown command %q (try sealrelay drops --help)", args[0])
 	}
 	fs := newFlags("drops list", "sealrelay drops list --data DIR [--json]", e.stderr)
-	data := fs.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(fs)
 	jsonOut := fs.Bool("json", false, "print JSON lines")
 	if _, err := parsePositional(fs, args[1:], 0, 0, "sealrelay drops list --data DIR [--json]"); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageError("drops list needs --data DIR")
+	if err := storage.check("drops list"); err != nil {
+		return err
 	}
-	st, err := relay.DataDir{Root: *data}.OpenStore()
+	st, err := storage.openStore(ctx)
 	if err != nil {
 		return err
 	}

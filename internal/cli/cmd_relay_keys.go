@@ -14,7 +14,7 @@ import (
 	"github.com/sealprint/sealprint/keyserver"
 )
 
-const relayKeysUsage = `sealrelay keys COMMAND --data DIR
+const relayKeysUsage = `sealrelay keys COMMAND (--data DIR | --db URL)
 
 Commands:
   import --verified FILE...       preload keys (e.g. a police unit's), publishing their addresses without mail
@@ -30,6 +30,16 @@ func keyStoreDir(data string) string { return filepath.Join(data, "keys") }
 // keyDirectoryHandler opens the key directory of a relay data directory
 // for `sealrelay serve`.
 func keyDirectoryHandler(p relayParts, opts keyserver.Options) http.Handler {
+	opts.PublicURL = p.publicURL
+	opts.Logger = p.logger
+	if p.db != nil {
+		return keyserver.NewHandler(p.db, opts)
+	}
+	if p.dataDir == "" {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "this relay serves no key directory (start it with --data DIR)", http.StatusNotFound)
+		})
+	}
 	st, err := keyserver.OpenFileStore(keyStoreDir(p.dataDir))
 	if err != nil {
 		p.logger.Error("key directory unavailable", "err", err)
@@ -89,25 +99,46 @@ func runRelayKeys(ctx context.Context, e *env, args []string) error {
 	return sub(ctx, e, args[1:])
 }
 
-func openKeyStore(data string) (*keyserver.FileStore, error) {
-	if data == "" {
-		return nil, usageError("needs --data DIR (the relay's data directory)")
+// keyAdminStore is what the keys commands need of a key directory store.
+type keyAdminStore interface {
+	keyserver.Store
+	keyserver.DomainPolicy
+	SetAllowedDomains(domains []string) error
+}
+
+// openKeyStore opens the key directory: in PostgreSQL with --db, else in
+// the data directory. The caller calls close when done.
+func openKeyStore(ctx context.Context, storage *relayStorage) (st keyAdminStore, close func(), err error) {
+	if *storage.db != "" {
+		pg, err := keyserver.OpenPGStore(ctx, *storage.db)
+		if err != nil {
+			return nil, nil, err
+		}
+		return pg, func() { pg.Close() }, nil
 	}
-	return keyserver.OpenFileStore(keyStoreDir(data))
+	if *storage.data == "" {
+		return nil, nil, usageError("needs --data DIR (the relay's data directory) or --db postgres://…")
+	}
+	fs, err := keyserver.OpenFileStore(keyStoreDir(*storage.data))
+	if err != nil {
+		return nil, nil, err
+	}
+	return fs, func() {}, nil
 }
 
 func runRelayKeysImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys import", "sealrelay keys import --data DIR [--verified] FILE...\n\nFILE holds one or more public keys, armored or binary (- for standard input).\nWith --verified every address in an allowed domain is published at once:\nuse it only for keys whose owners you have checked.", e.stderr)
-	data := fs.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(fs)
 	verified := fs.Bool("verified", false, "publish the keys' addresses without mail verification")
 	pos, err := parsePositional(fs, args, 1, -1, "sealrelay keys import --data DIR [--verified] FILE...")
 	if err != nil {
 		return err
 	}
-	st, err := openKeyStore(*data)
+	st, closeStore, err := openKeyStore(ctx, storage)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	for _, name := range pos {
 		in, err := openInput(e, name)
 		if err != nil {
@@ -142,16 +173,17 @@ func publishedList(v []string) string {
 
 func runRelayKeysList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys list", "sealrelay keys list --data DIR [--json]", e.stderr)
-	data := fs.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(fs)
 	jsonOut := fs.Bool("json", false, "print JSON lines")
 	_, err := parsePositional(fs, args, 0, 0, "sealrelay keys list --data DIR")
 	if err != nil {
 		return err
 	}
-	st, err := openKeyStore(*data)
+	st, closeStore, err := openKeyStore(ctx, storage)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	fprs, err := st.List(ctx)
 	if err != nil {
 		return err
@@ -173,15 +205,16 @@ func runRelayKeysList(ctx context.Context, e *env, args []string) error {
 
 func runRelayKeysUnpublish(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys unpublish", "sealrelay keys unpublish --data DIR EMAIL", e.stderr)
-	data := fs.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(fs)
 	pos, err := parsePositional(fs, args, 1, 1, "sealrelay keys unpublish --data DIR EMAIL")
 	if err != nil {
 		return err
 	}
-	st, err := openKeyStore(*data)
+	st, closeStore, err := openKeyStore(ctx, storage)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	if err := keyserver.Unpublish(ctx, st, pos[0]); err != nil {
 		return err
 	}
@@ -191,7 +224,7 @@ func runRelayKeysUnpublish(ctx context.Context, e *env, args []string) error {
 
 func runRelayKeysDomains(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("keys domains", "sealrelay keys domains --data DIR [--set D1,D2 | --clear]\n\nWith a list set, only addresses in these domains can be published\n(uploads with none are refused). A running relay applies it at once.", e.stderr)
-	data := fs.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(fs)
 	var set listFlag
 	fs.Var(&set, "set", "allowed domains (repeatable or comma-separated)")
 	clear := fs.Bool("clear", false, "allow every domain")
@@ -202,10 +235,11 @@ func runRelayKeysDomains(ctx context.Context, e *env, args []string) error {
 	if *clear && len(set) > 0 {
 		return usageError("--set and --clear exclude each other")
 	}
-	st, err := openKeyStore(*data)
+	st, closeStore, err := openKeyStore(ctx, storage)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	if *clear || len(set) > 0 {
 		if err := st.SetAllowedDomains(set); err != nil {
 			return usageError("%v", err)

@@ -20,11 +20,15 @@ import (
 	"github.com/sealprint/sealprint/web/recipient"
 )
 
-const relayServeUsage = `sealrelay serve --data DIR [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES] [--smtp URL --mail-from ADDR]
+const relayServeUsage = `sealrelay serve (--data DIR | --db postgres://… --blobs s3://BUCKET?endpoint=URL&region=R) [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES] [--smtp URL --mail-from ADDR]
        [--sms-gateway URL --sms-body TEMPLATE [--sms-auth bearer:TOKEN|basic:USER:PASS]]
 
 Runs the relay: drops API, resumable uploads, downloads, /healthz, /metrics.
-Everything lives in DIR (SQLite database, ciphertext files, audit log).
+Everything lives in DIR (SQLite database, ciphertext files, audit log),
+or, for several replicas, in PostgreSQL (--db) and an S3 bucket (--blobs;
+credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). /healthz
+answers while the process runs, /readyz when the database and the bucket
+answer.
 With --smtp (or $SEALRELAY_SMTP) the relay mails recipients about new drops
 and senders about downloads, receipts, locks and unopened expiry. With
 --sms-gateway it sends access codes by SMS when a sender asks (the code is
@@ -35,6 +39,7 @@ checked against its hash, sent once and forgotten).`
 type relayParts struct {
 	relay     *relay.Server
 	dataDir   string
+	db        keyserver.Store // the key directory in PostgreSQL (with --db), else nil
 	publicURL string
 	logger    *slog.Logger
 	mail      mail.Sender // nil without --smtp
@@ -63,7 +68,7 @@ func relayMux(p relayParts) http.Handler {
 
 func runRelayServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("serve", relayServeUsage, e.stderr)
-	data := fs.String("data", "", "data directory (created if missing)")
+	storage := addRelayStorageFlags(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	certFile := fs.String("tls-cert", "", "TLS certificate chain (PEM); serve HTTPS")
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
@@ -87,8 +92,8 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageError("serve needs --data DIR")
+	if err := storage.check("serve"); err != nil {
+		return err
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return usageError("--tls-cert and --tls-key go together")
@@ -121,7 +126,7 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	h = redact.Handler(h) // every line, also the HTTP server's own
 	logger := slog.New(h)
 
-	cfg, closer, err := relay.DataDir{Root: *data}.Open()
+	cfg, closer, err := storage.openServe(ctx, e, logger)
 	if err != nil {
 		return err
 	}
@@ -162,6 +167,15 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 		}
 		cfg.SMS = g
 	}
+	var keyDB keyserver.Store
+	if storage.shared() {
+		kdb, err := keyserver.OpenPGStore(ctx, *storage.db)
+		if err != nil {
+			return err
+		}
+		defer kdb.Close()
+		keyDB = kdb
+	}
 	rs, err := relay.New(cfg)
 	if err != nil {
 		return err
@@ -187,7 +201,7 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 		scheme = "https"
 	}
 	srv := &http.Server{
-		Handler: relayMux(relayParts{relay: rs, dataDir: *data, publicURL: cfg.PublicURL, logger: logger, mail: sender, mailFrom: *mailFrom,
+		Handler: relayMux(relayParts{relay: rs, dataDir: *storage.data, db: keyDB, publicURL: cfg.PublicURL, logger: logger, mail: sender, mailFrom: *mailFrom,
 			trustedProxies: trusted, publishDomains: splitList(publishDomains), ctx: ctx}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -212,7 +226,11 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(e.stdout, "sealrelay: serving %s://%s (data %s)\n", scheme, ln.Addr(), *data)
+	where := "data " + *storage.data
+	if storage.shared() {
+		where = "shared database and blobs"
+	}
+	fmt.Fprintf(e.stdout, "sealrelay: serving %s://%s (%s)\n", scheme, ln.Addr(), where)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -47,7 +47,7 @@ func runRelayToken(ctx context.Context, e *env, args []string) error {
 func runRelayTokenCreate(ctx context.Context, e *env, args []string) error {
 	const usage = "sealrelay token create --data DIR (--org ORG [--uses N] | --sender NAME [--email ADDR]) [--expires 30d] [--json]"
 	fs := newFlags("token create", usage+"\n\nPrints a new token once; the relay keeps only its hash.", e.stderr)
-	data := fs.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(fs)
 	org := fs.String("org", "", "organisation that vouches for the senders it enrols (e.g. \"CHU de Lyon — UMJ\")")
 	uses := fs.Int("uses", 0, "enrolments an organisation token allows (0: no limit)")
 	name := fs.String("sender", "", "a single sender's name, shown to recipients")
@@ -58,8 +58,11 @@ func runRelayTokenCreate(ctx context.Context, e *env, args []string) error {
 	if _, err := parsePositional(fs, args, 0, 0, usage); err != nil {
 		return err
 	}
-	if *data == "" || (*name == "" && *org == "") {
-		return usageError("token create needs --data and --name (or --org)")
+	if err := storage.check("token create"); err != nil {
+		return err
+	}
+	if *name == "" && *org == "" {
+		return usageError("token create needs --name (or --org)")
 	}
 	if *name != "" && *org != "" && *uses != 0 {
 		return usageError("--uses applies to organisation tokens (--org without --name)")
@@ -90,7 +93,7 @@ func runRelayTokenCreate(ctx context.Context, e *env, args []string) error {
 		}
 		spec.ExpiresAt = now.Add(d)
 	}
-	st, err := relay.DataDir{Root: *data}.OpenStore()
+	st, err := storage.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -162,15 +165,16 @@ func runRelaySenderSet(ctx context.Context, e *env, name string, args []string,
 	f func(context.Context, relay.Store, string) (*relay.Sender, error)) error {
 	usage := "sealrelay " + name + " --data DIR ID"
 	fs := newFlags(name, usage, e.stderr)
-	data := fs.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(fs)
+	data := storage.data
 	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
 		return err
 	}
-	if *data == "" {
+	if *data == "" && *storage.db == "" {
 		return usageError("%s needs --data DIR", name)
 	}
-	st, err := relay.DataDir{Root: *data}.OpenStore()
+	st, err := storage.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -202,15 +206,16 @@ func senderState(s *relay.Sender, now time.Time) string {
 func runRelaySenderList(ctx context.Context, e *env, name string, args []string, sendersOnly bool) error {
 	usage := "sealrelay " + name + " --data DIR [--json]"
 	fs := newFlags(name, usage, e.stderr)
-	data := fs.String("data", "", "relay data directory")
+	storage := addRelayStorageFlags(fs)
+	data := storage.data
 	jsonOut := fs.Bool("json", false, "print JSON")
 	if _, err := parsePositional(fs, args, 0, 0, usage); err != nil {
 		return err
 	}
-	if *data == "" {
+	if *data == "" && *storage.db == "" {
 		return usageError("%s needs --data DIR", name)
 	}
-	st, err := relay.DataDir{Root: *data}.OpenStore()
+	st, err := storage.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -34,5 +34,6 @@ func relayCommands() []command {
 		{"audit", "verify the signed audit log, print its key, export a proof of delivery", runRelayAudit},
 		{"keys", "manage the key directory", runRelayKeys},
 		{"policy", "set or show the organisation's sending policy", runRelayPolicy},
+		{"migrate", "move an embedded relay's data to PostgreSQL and S3", runRelayMigrate},
 	}
 }
