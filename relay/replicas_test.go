@@ -229,6 +229,14 @@ func TestReplicas(t *testing.T) {
 		if !bytes.Equal(got, data) {
 			t.Fatal("downloaded blob differs")
 		}
+		// A proof of delivery from the shared chain, signed with the
+		// key every replica serves.
+		_, proof := c.must(a, http.StatusOK, "GET", "/api/v1/drops/"+id+"/proof", nil, true)
+		_, keyA := c.must(a, http.StatusOK, "GET", "/.well-known/sealrelay/audit-key", nil, false)
+		_, keyB := c.must(b, http.StatusOK, "GET", "/.well-known/sealrelay/audit-key", nil, false)
+		if !bytes.Equal(keyA, keyB) || !bytes.Contains(proof, []byte(id)) || !bytes.Contains(proof, []byte(`"download"`)) {
+			t.Fatalf("proof %s; keys %s / %s", proof, keyA, keyB)
+		}
 	})
 
 	t.Run("download limit across replicas", func(t *testing.T) {

@@ -184,7 +184,10 @@ func runAuditKey(e *env, args []string) error {
 	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
 		return err
 	}
-	if *data == "" && *storage.db == "" {
+	if storage.shared() {
+		return usageError("audit key reads the data directory; with --db, fetch /.well-known/sealrelay/audit-key from a replica")
+	}
+	if *data == "" {
 		return usageError("audit key needs --data DIR")
 	}
 	pub, err := relay.LoadAuditPublicKey(relay.DataDir{Root: *data}.AuditKey())
@@ -205,7 +208,10 @@ func runAuditExport(ctx context.Context, e *env, args []string) error {
 	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
 		return err
 	}
-	if (*data == "" && *storage.db == "") || *drop == "" {
+	if storage.shared() {
+		return usageError("audit export reads the data directory; with --db, senders fetch proofs with GET /api/v1/drops/ID/proof")
+	}
+	if *data == "" || *drop == "" {
 		return usageError("audit export needs --data DIR and --drop ID")
 	}
 	dd := relay.DataDir{Root: *data}
