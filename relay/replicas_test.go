@@ -89,7 +89,7 @@ func (c *cluster) start() *replica {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	cmd := exec.Command(c.bin, append([]string{"serve", "--listen", addr, "--sweep-interval", "1h"}, c.storage...)...)
+	cmd := exec.Command(c.bin, append([]string{"serve", "--listen", addr, "--metrics-listen", testutil.FreeAddr(c.t), "--sweep-interval", "1h"}, c.storage...)...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
