@@ -26,6 +26,8 @@ import (
 	"github.com/sealprint/sealprint/internal/testutil"
 	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/relay"
+	"github.com/sealprint/sealprint/relayapi"
+	"github.com/sealprint/sealprint/uploader"
 	"github.com/sealprint/sealprint/web/recipient"
 )
 
@@ -254,6 +256,121 @@ func TestBrowserWithRealRelay(t *testing.T) {
 		check(t, ctx, r)
 		if d, _ := cfg.Store.Drop(context.Background(), r.ID); d.Downloads != 1 {
 			t.Fatalf("after the click: %d downloads", d.Downloads)
+		}
+		// No cover sealed: neither a deadline nor a reference, in either language.
+		for _, l := range []string{"fr", "en"} {
+			if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`button[data-lang=`+l+`]`))); err != nil {
+				t.Fatal(err)
+			}
+			shown, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("f-deadline").hidden || !document.getElementById("f-reference").hidden`))
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			cover, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.cover`))
+			for _, w := range []string{"Échéance", "Référence de procédure", "Deadline", "Procedure reference"} {
+				if strings.Contains(text, w) {
+					shown = true
+				}
+			}
+			if shown || cover != "no" {
+				t.Fatalf("a drop without a cover shows one (%s, data-cover %q):\n%s", l, cover, text)
+			}
+		}
+	})
+
+	t.Run("link mode with a deadline and a reference, in French", func(t *testing.T) {
+		// The CLI has no flag for the cover (the jobs page sets it, through
+		// deliver/): seal with envelope's cover option and upload as a
+		// sender of the relay does.
+		ctx0 := context.Background()
+		_, coverToken, err := relay.CreateSender(ctx0, cfg.Store, "CHU de Lyon — UMJ", "dr.garde@chu-lyon.example", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, err := envelope.GenerateKey("Dr Garde", "dr.garde@chu-lyon.example", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, err := envelope.NewLinkSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, secret)
+		deadline := time.Now().Add(30 * time.Hour).Truncate(time.Minute).In(time.FixedZone("CET", 3600))
+		const reference = `PV 2026/001234 <b id="x">GAV</b> & co`
+		var ct bytes.Buffer
+		w, err := envelope.Seal(&ct, envelope.SealOptions{Signer: signer, Secret: secret, FileName: "rapport.pdf",
+			Cover: envelope.Cover{Deadline: deadline, Reference: reference}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(report); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var pubKey strings.Builder
+		if err := signer.Public().WritePublic(&pubKey, true); err != nil {
+			t.Fatal(err)
+		}
+		client, err := uploader.New(cfg.PublicURL, coverToken, uploader.Options{Getenv: func(string) string { return "" }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		drop, err := client.Send(ctx0, relayapi.CreateDropRequest{Mode: "link", Size: int64(ct.Len()), ExpiresInSeconds: 3600,
+			Recipients: []string{officerMail}, SenderKey: pubKey.String()}, bytes.NewReader(ct.Bytes()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(drop.Link+"#"+secret)); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "ready")
+		if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`button[data-lang=fr]`))); err != nil {
+			t.Fatal(err)
+		}
+		// Nothing of the cover before decryption: the relay never had it.
+		if text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`)); strings.Contains(text, "Échéance") || strings.Contains(text, "PV 2026") {
+			t.Fatalf("cover shown before decryption:\n%s", text)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`#open-btn`))); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, ctx, "decrypted")
+		type coverFacts struct {
+			DeadlineDT, DeadlineDD, ReferenceDT, ReferenceDD, Want string
+			Markup                                                 bool
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[coverFacts](`(() => {
+			const row = (id) => { const r = document.getElementById(id); return r.hidden ? ["", ""] : [r.querySelector("dt").textContent, r.querySelector("dd").textContent]; };
+			const [DeadlineDT, DeadlineDD] = row("f-deadline");
+			const [ReferenceDT, ReferenceDD] = row("f-reference");
+			const Want = new Intl.DateTimeFormat("fr", { dateStyle: "full", timeStyle: "short" }).format(new Date(`+"`"+deadline.Format(time.RFC3339)+"`"+`));
+			const Markup = document.getElementById("x") !== null || document.querySelector("#f-reference dd").children.length > 0;
+			return { DeadlineDT, DeadlineDD, ReferenceDT, ReferenceDD, Want, Markup };
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DeadlineDT != "Échéance" || got.ReferenceDT != "Référence de procédure" {
+			t.Fatalf("labels %q, %q", got.DeadlineDT, got.ReferenceDT)
+		}
+		if got.Want == "" || !strings.HasPrefix(got.DeadlineDD, got.Want) || !strings.Contains(got.DeadlineDD, "dans ") {
+			t.Fatalf("deadline shown %q, want the French date %q and how far it is", got.DeadlineDD, got.Want)
+		}
+		if got.ReferenceDD != reference || got.Markup {
+			t.Fatalf("reference shown %q (markup %v), want the text %q", got.ReferenceDD, got.Markup, reference)
+		}
+		if c, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.cover`)); c != "yes" {
+			t.Fatalf("data-cover %q", c)
+		}
+		// Switching to English relabels the same facts.
+		if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`button[data-lang=en]`))); err != nil {
+			t.Fatal(err)
+		}
+		en, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#f-deadline dt").textContent + "|" + document.querySelector("#f-reference dt").textContent`))
+		if en != "Deadline|Procedure reference" {
+			t.Fatalf("English labels %q", en)
 		}
 	})
 

@@ -85,10 +85,18 @@ function formatSize(n) {
   return num + "\u00a0" + units[i];
 }
 
+// locale is the browser's own locale when it speaks the page's language
+// (fr-CA, en-GB…), else the page's language: dates follow the reader.
+function locale() {
+  const l = i18n.lang();
+  const own = (navigator.languages || [navigator.language || ""]).find((x) => String(x).toLowerCase().split("-")[0] === l);
+  return own || l;
+}
+
 function formatDate(iso) {
   const d = new Date(iso);
   if (isNaN(d)) return "—";
-  const abs = new Intl.DateTimeFormat(i18n.lang(), { dateStyle: "full", timeStyle: "short" }).format(d);
+  const abs = new Intl.DateTimeFormat(locale(), { dateStyle: "full", timeStyle: "short" }).format(d);
   const days = Math.round((d - Date.now()) / 86400000);
   const rel = new Intl.RelativeTimeFormat(i18n.lang(), { numeric: "auto" });
   const hours = Math.round((d - Date.now()) / 3600000);
@@ -208,6 +216,12 @@ async function showDocument(id, opened, cipherHex, info, receiptToken) {
     bind($("verdict-title"), () => t("sig.unverified"));
     bind($("verdict-text"), () => t("sig.unverifiedtext", { who, fpr: fpr.match(/.{1,4}/g).join(" ") }));
   }
+  // The sender's deadline and reference, only from the verified signature
+  // (opener returns no cover otherwise); text only, never markup.
+  const cover = opened.cover;
+  if (cover && cover.deadline) fact("f-deadline", () => formatDate(cover.deadline.toISOString()));
+  if (cover && cover.reference) fact("f-reference", () => cover.reference);
+  root.dataset.cover = cover ? "yes" : "no";
   fact("f-sender", () => (info.sender && !who.includes(info.sender) ? who + " — " + info.sender : who));
   fact("f-signature", () => t("sig.fpr", { fpr: opened.signer.fingerprint.match(/.{1,4}/g).join(" ") }));
   fact("f-file", () => name);

@@ -82,7 +82,8 @@ function keyIDs(key) {
  * open decrypts ciphertext (Uint8Array) with either the link secret or the
  * recipient's unlocked keys, and verifies it was signed by senderKey.
  * Returns {data, filename, sessionKey, signer: {fingerprint, userID},
- * intended, notForMe}: intended lists the fingerprints the signature names
+ * intended, notForMe, cover}: cover is the sender's deadline and procedure
+ * reference from the verified signature (see parseCover), or null; intended lists the fingerprints the signature names
  * as recipients; notForMe is true in key mode when none of them is one of
  * the keys that opened it (someone passed the document on).
  */
@@ -123,12 +124,14 @@ export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
   const senderIDs = keyIDs(senderKey);
   let good = false;
   let intended = [];
+  let cover = null;
   for (const s of result.signatures) {
     try {
       if ((await s.verified) === true && senderIDs.includes(s.keyID.toHex())) {
         good = true;
         const sig = await s.signature;
         intended = intendedRecipients(sig.packets[0]);
+        cover = coverOf(sig.packets[0]);
       }
     } catch (e) {
       throw new OpenError("badsig", e.message);
@@ -144,6 +147,7 @@ export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
     signer: { fingerprint: senderKey.getFingerprint().toUpperCase(), userID: senderKey.getUserIDs()[0] || "" },
     intended,
     notForMe,
+    cover,
   };
 }
 
@@ -188,4 +192,54 @@ export function intendedRecipients(packet) {
     i += len;
   }
   return out;
+}
+
+/** COVER_NOTATION names the signature notation holding the cover (docs/cover.md). */
+export const COVER_NOTATION = "cover@sealprint.org";
+const MAX_COVER = 1024;
+const MAX_REFERENCE = 200; // bytes of UTF-8, as the Go side counts
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * coverOf returns the cover carried by a verified signature packet (its
+ * cover@sealprint.org notation), or null when there is none or it is
+ * malformed. The caller must only pass a packet whose signature verified.
+ */
+export function coverOf(packet) {
+  const notes = packet && Array.isArray(packet.rawNotations) ? packet.rawNotations : [];
+  const n = notes.find((x) => x && x.name === COVER_NOTATION);
+  return n && n.value instanceof Uint8Array ? parseCover(n.value) : null;
+}
+
+/**
+ * parseCover decodes a cover notation's value: UTF-8 JSON
+ * {"v":1,"deadline":RFC 3339,"reference":text}, at most 1024 bytes, the
+ * reference at most 200 bytes without control characters. The sender
+ * wrote it: anything else (another version, a wrong type, a bad date)
+ * gives null, and the page shows nothing of it. Unknown members are
+ * ignored. Returns {deadline: Date|null, reference: string} or null.
+ */
+export function parseCover(bytes) {
+  if (!(bytes instanceof Uint8Array) || bytes.length > MAX_COVER) return null;
+  let v;
+  try {
+    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v) || v.v !== 1) return null;
+  let deadline = null;
+  if (v.deadline !== undefined && v.deadline !== "") {
+    if (typeof v.deadline !== "string" || !RFC3339.test(v.deadline)) return null;
+    deadline = new Date(v.deadline);
+    if (isNaN(deadline)) return null;
+  }
+  let reference = "";
+  if (v.reference !== undefined) {
+    if (typeof v.reference !== "string" || enc.encode(v.reference).length > MAX_REFERENCE) return null;
+    if (/[\u0000-\u001f\u007f]/.test(v.reference)) return null;
+    reference = v.reference;
+  }
+  if (!deadline && !reference) return null;
+  return { deadline, reference };
 }
