@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -36,6 +37,9 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 	t.Helper()
 	code, _, codeSecret := e.linkDrop(t, "48213907")
 	plain, _, plainSecret := e.linkDrop(t, "")
+	e.cover = envelope.Cover{Deadline: time.Now().Add(20 * time.Hour), Reference: "PV 2026/001234"}
+	covered, _, coveredSecret := e.linkDrop(t, "")
+	e.cover = envelope.Cover{}
 	gone, _, goneSecret := e.linkDrop(t, "")
 	e.relay.setState(gone.id, "expired")
 	s := e.seal(t, samplePDF(1), []*envelope.Key{e.sender}, "")
@@ -66,6 +70,10 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 		{name: "key", url: u(keyDrop.id, ""), state: "key"},
 		{name: "ready", url: u(plain.id, plainSecret), state: "ready"},
 		{name: "decrypted", url: u(plain.id, plainSecret), state: "decrypted"},
+		{name: "decrypted-cover", url: u(covered.id, coveredSecret), state: "decrypted", do: func(p a11yPage) {
+			// axe checks the page with the deadline and reference shown.
+			p.poll(`document.documentElement.dataset.cover === "yes" && !document.getElementById("f-deadline").hidden && !document.getElementById("f-reference").hidden`)
+		}},
 		{name: "save-large", url: u(bigDrop.id+"?sink=download", bigSecret), state: "save"},
 		{name: "altered", url: u(alteredDrop.id+"?sink=download", bigSecret), before: "save", state: "altered", do: func(p a11yPage) {
 			p.click("#big-save")

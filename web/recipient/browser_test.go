@@ -33,7 +33,8 @@ type browserEnv struct {
 	rec     *recorder
 	browser context.Context
 	sender  *envelope.Key
-	secrets []string // every link secret used, none may reach the server
+	secrets []string       // every link secret used, none may reach the server
+	cover   envelope.Cover // sealed into every document while set
 }
 
 func newBrowserEnv(t *testing.T) *browserEnv {
@@ -122,7 +123,7 @@ func (e *browserEnv) seal(t *testing.T, plain []byte, recipients []*envelope.Key
 	var ct bytes.Buffer
 	w, err := envelope.Seal(&ct, envelope.SealOptions{
 		Signer: e.sender, Recipients: recipients, Secret: secret,
-		FileName: "rapport-medico-legal-2026-1142.pdf", ModTime: time.Now(),
+		FileName: "rapport-medico-legal-2026-1142.pdf", ModTime: time.Now(), Cover: e.cover,
 	})
 	if err != nil {
 		t.Fatal(err)
