@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sealprint/sealprint/envelope"
 )
 
 // The page's reader of the sender's cover (opener.js parseCover/coverOf)
@@ -70,5 +73,46 @@ func TestCoverParsingInPage(t *testing.T) {
 		if got[k] != w {
 			t.Errorf("%s: parsed %s, want %s", k, got[k], w)
 		}
+	}
+}
+
+// A cover signed by a key other than the sender's is not shown: the page
+// refuses the document (no verified signature) and nothing of the cover
+// appears.
+func TestCoverFromUnverifiedSignatureIgnored(t *testing.T) {
+	e := newBrowserEnv(t)
+	forger, err := envelope.GenerateKey("Dr Claire Martin", "claire.martin@chu-lyon.example", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := envelope.NewLinkSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.secrets = append(e.secrets, secret)
+	trueSender := e.sender
+	e.sender, e.cover = forger, envelope.Cover{Deadline: time.Now().Add(5 * time.Hour), Reference: "PV FORGED-42"}
+	s := e.seal(t, samplePDF(1), nil, secret)
+	e.sender, e.cover = trueSender, envelope.Cover{}
+	d := e.addDrop(t, s, "link", "") // the relay names the real sender's key
+	ctx := e.tab(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/d/"+d.id+"#"+secret)); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ctx, "ready")
+	if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`button[data-lang=fr]`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`#open-btn`))); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitState(t, ctx, "error", "decrypted"); st != "error" {
+		t.Fatalf("state %q for a document signed by another key", st)
+	}
+	reason, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.reason`))
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	shown, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("f-deadline").hidden || !document.getElementById("f-reference").hidden`))
+	if reason != "badsig" || shown || strings.Contains(text, "FORGED") || strings.Contains(text, "Échéance") {
+		t.Fatalf("reason %q, cover rows shown %v:\n%s", reason, shown, text)
 	}
 }
