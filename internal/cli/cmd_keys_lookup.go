@@ -312,3 +312,17 @@ func (p *pc) checkDirectory(email string) error {
 	}
 	return nil
 }
+
+// confirmNewKey pins fingerprint as email's key, a key seen for the first
+// time, exactly as 'sealprint keys lookup EMAIL --accept-new-key FPR'
+// does: the key is looked up again and pinned only if it has that
+// fingerprint. The jobs page calls it for a held printed job.
+func (p *pc) confirmNewKey(ctx context.Context, email, fingerprint string) error {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	want := strings.ToUpper(strings.ReplaceAll(fingerprint, " ", ""))
+	_, _, err := p.lookupAndPin(ctx, email, func(r *keyserver.Resolved) bool {
+		return strings.EqualFold(r.Fingerprint, want)
+	})
+	return err
+}

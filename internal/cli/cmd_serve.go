@@ -166,7 +166,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	}
 	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser),
 		AddressBook: func() []jobs.Contact { return addressBook(p, log) },
-		Defaults:    defaults, Chaser: chaser, Policy: st.Policy, Logger: log})
+		Defaults:    defaults, Chaser: chaser, Policy: st.Policy, ConfirmKey: p.confirmNewKey, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 

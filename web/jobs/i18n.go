@@ -290,5 +290,10 @@ var messages = map[string]msg{
 	"cli.header":     {"ID\tIMPRIMÉ\tÉTAT\tNOM\tDESTINATAIRES\tLIEN / ÉTAT", "ID\tPRINTED\tSTATE\tNAME\tRECIPIENTS\tLINK / STATUS"},
 	"cli.downloaded": {"(téléchargé %d fois)", "(downloaded %d×)"},
 
-	"err.expired": {"La page a expiré : rechargez-la et réessayez.", "The page has expired: reload it and try again."},
+	"err.keymismatch": {"Ce n'est pas la clé pour laquelle ce travail attend : rien n'a été enregistré.", "This is not the key this job is waiting for: nothing was pinned."},
+	"err.nokey":       {"Ce travail n'attend aucune clé à confirmer.", "This job is not waiting for a key to be confirmed."},
+	"err.notpinned":   {"La clé n'a pas pu être enregistrée.", "The key could not be pinned."},
+	"confirm.key":     {"Confirmer la clé %s de %s et envoyer", "Confirm key %s for %s and send"},
+	"confirm.how":     {"Vérifiez cette empreinte avec le destinataire (par téléphone) avant de confirmer.", "Check this fingerprint with the recipient (by phone) before confirming."},
+	"err.expired":     {"La page a expiré : rechargez-la et réessayez.", "The page has expired: reload it and try again."},
 }

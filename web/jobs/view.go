@@ -14,6 +14,8 @@ type JobView struct {
 	Deliveries []RecipientStatus `json:"deliveries,omitempty"`
 	// Chased are the reminders given while it stayed unopened.
 	Chased []ChaseMark `json:"chased,omitempty"`
+	// ConfirmKey is the first key of a recipient a held job waits for.
+	ConfirmKey *KeyToConfirm `json:"confirm_key,omitempty"`
 }
 
 // View returns j with its status message, naming the jobs page at its
@@ -29,7 +31,7 @@ func ViewIn(j *spooler.Job, page string, l Lang) JobView {
 	if j.Recipients == nil {
 		j.Recipients = []string{}
 	}
-	v := JobView{Job: j, Message: l.Message(j, page), Deliveries: recipientStatuses(j)}
+	v := JobView{Job: j, Message: l.Message(j, page), Deliveries: recipientStatuses(j), ConfirmKey: keyToConfirm(j)}
 	if j.Link != "" && j.LinkSecret != "" {
 		v.SecretLink = j.Link + "#" + j.LinkSecret
 	}

@@ -53,7 +53,13 @@ type Options struct {
 	// Policy, if set, returns the relay's sending policy: the form shows
 	// and enforces it (the relay enforces it again).
 	Policy func(ctx context.Context) (relayapi.Policy, error)
-	Logger *slog.Logger
+	// ConfirmKey, if set, pins fingerprint as the key of address, a key
+	// seen for the first time (as 'sealprint keys lookup ADDR
+	// --accept-new-key FPR' does); it must fail unless the key found for
+	// address now has exactly that fingerprint. The page then offers to
+	// confirm the key a held job waits for (see confirm.go).
+	ConfirmKey func(ctx context.Context, address, fingerprint string) error
+	Logger     *slog.Logger
 }
 
 //go:embed page.html
@@ -257,6 +263,10 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 	}
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(w.csrf)) != 1 {
 		http.Error(rw, requestLang(r).T("err.expired"), http.StatusForbidden)
+		return
+	}
+	if r.PathValue("action") == "confirm-key" {
+		w.confirmForm(rw, r)
 		return
 	}
 	var req ActionRequest
