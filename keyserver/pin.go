@@ -67,10 +67,7 @@ func Resolve(ctx context.Context, client *http.Client, relayURL, email string, p
 			if r.OnlyRelay {
 				where = "the relay's directory only (its domain publishes no key)"
 			}
-			return r, fmt.Errorf("%w: %s is written to for the first time; its key %s comes from %s. "+
-				"Confirm the fingerprint with the recipient (by phone), then accept it with --accept-new-key %s "+
-				"(sealprint send, or 'sealprint keys lookup %s --accept-new-key %s' before releasing a held printed job)",
-				ErrNewKey, addr, r.Fingerprint, where, r.Fingerprint, addr, r.Fingerprint)
+			return r, NewKeyError(addr, r.Fingerprint, where)
 		}
 		if err := pins.Pin(addr, r.Fingerprint); err != nil {
 			return nil, fmt.Errorf("pin %s: %w", addr, err)
@@ -90,4 +87,14 @@ func CheckPin(pins Pins, email, fingerprint string) error {
 	return fmt.Errorf("%w for %s: pinned %s, the directory now offers %s; it will not be used. "+
 		"If the recipient confirms the new key (by phone, in person), accept it with 'sealprint keys pin %s %s'",
 		ErrKeyChanged, email, strings.ToUpper(pinned), strings.ToUpper(fingerprint), email, strings.ToUpper(fingerprint))
+}
+
+// NewKeyError is the ErrNewKey Resolve returns for addr's first key
+// fingerprint, found at where. The jobs page reads the address and the
+// fingerprint back from these words to offer the confirmation.
+func NewKeyError(addr, fingerprint, where string) error {
+	return fmt.Errorf("%w: %s is written to for the first time; its key %s comes from %s. "+
+		"Confirm the fingerprint with the recipient (by phone), then accept it with --accept-new-key %s "+
+		"(sealprint send, or 'sealprint keys lookup %s --accept-new-key %s' before releasing a held printed job)",
+		ErrNewKey, addr, fingerprint, where, fingerprint, addr, fingerprint)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/spooler"
 )
 
@@ -23,7 +24,7 @@ const (
 )
 
 // pinSealer refuses to seal to newAddr until its key is pinned, with the
-// words keyserver.Resolve uses; pins is what ConfirmKey pinned.
+// error keyserver.Resolve returns; pins is what ConfirmKey pinned.
 type pinSealer struct {
 	stageFakes
 	mu   sync.Mutex
@@ -35,8 +36,8 @@ func (p *pinSealer) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (
 	pinned := p.pins[newAddr]
 	p.mu.Unlock()
 	if pinned != newFpr {
-		return nil, spooler.NeedsConfirmation(fmt.Errorf("new key not confirmed: %s is written to for the first time; its key %s comes from the relay's key directory only. "+
-			"Confirm the fingerprint with the recipient (by phone), then accept it with --accept-new-key %s", newAddr, newFpr, newFpr))
+		// The error as keyserver.Resolve words it, wrapped as cmd_serve does.
+		return nil, spooler.NeedsConfirmation(keyserver.NewKeyError(newAddr, newFpr, "the relay's directory only (its domain publishes no key)"))
 	}
 	return p.stageFakes.Seal(ctx, job, dst)
 }
