@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -79,7 +80,13 @@ func (w *wine) run(extraEnv []string, args ...string) (string, string, error) {
 	cmd.Env = append(cmd.Env, extraEnv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	// A process the command started (msiexec starting the service) can
+	// keep its output open after it exited: stop reading then.
+	cmd.WaitDelay = 15 * time.Second
 	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = nil
+	}
 	return out.String(), errb.String(), err
 }
 
