@@ -60,8 +60,7 @@ func isJobTemplateAttr(name string) bool {
 	switch name {
 	case "media-ready", "media-col-ready", "media-size-supported", "media-source-supported",
 		"media-type-supported", "media-bottom-margin-supported", "media-left-margin-supported",
-		"media-right-margin-supported", "media-top-margin-supported", "job-creation-attributes-supported",
-		"pdl-override-supported":
+		"media-right-margin-supported", "media-top-margin-supported", "job-creation-attributes-supported":
 		return true
 	}
 	base := strings.TrimSuffix(strings.TrimSuffix(name, "-default"), "-supported")

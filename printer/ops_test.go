@@ -273,6 +273,17 @@ func TestPrinterAttributeGroups(t *testing.T) {
 	if _, ok := findAttr(desc, "sides-supported"); ok {
 		t.Error("printer-description group holds sides-supported")
 	}
+	// pdl-override-supported is a Printer Description attribute (RFC 8011
+	// section 5.4.28), not a Job Template one.
+	if _, ok := findAttr(desc, "pdl-override-supported"); !ok {
+		t.Error("printer-description group lacks pdl-override-supported")
+	}
+	if _, ok := findAttr(tmpl, "pdl-override-supported"); ok {
+		t.Error("job-template group holds pdl-override-supported")
+	}
+	if _, ok := findAttr(get("opj", "media-col-database"), "printer-name"); ok {
+		t.Error("requested-attributes=media-col-database alone returned printer-name")
+	}
 	if attrOf(t, get(DefaultQueue, "printer-uuid"), "printer-uuid") == attrOf(t, get("opj", "printer-uuid"), "printer-uuid") {
 		t.Error("two queues share a printer-uuid")
 	}
