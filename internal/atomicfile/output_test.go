@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -21,7 +22,10 @@ func TestWriteOutputRegularAndLink(t *testing.T) {
 	// A link to a regular file keeps the link and replaces the target.
 	link := filepath.Join(dir, "link.pdf")
 	if err := os.Symlink(path, link); err != nil {
-		t.Skip(err)
+		if runtime.GOOS != "windows" {
+			t.Fatal(err)
+		}
+		t.Skip(err) // creating links needs a privilege on Windows
 	}
 	if err := WriteOutput(link, 0o600, writeString("two")); err != nil {
 		t.Fatal(err)
