@@ -178,3 +178,33 @@ func FuzzLoadManifest(f *testing.F) {
 		LoadManifest(path)
 	})
 }
+
+func TestRemoveOwnRemovesOnlyTheServicePrinters(t *testing.T) {
+	r := &fakeRunner{answers: map[string]string{"powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command $ErrorActionPreference='Stop'; Get-Printer |": "Sealed print\thttp://127.0.0.1:8632/ipp/print/sealed\r\n" +
+		"OPJ-Lyon\thttp://127.0.0.1:8632/ipp/print/OPJ-Lyon\r\n" +
+		"OPJ-Paris\thttp://192.0.2.7/ipp/print/OPJ-Paris\r\n" +
+		"Microsoft Print to PDF\tPORTPROMPT:\r\n"}}
+	qs := []Queue{
+		{Name: "Sealed print", URI: "http://127.0.0.1:8632/ipp/print/sealed"},
+		{Name: "OPJ-Lyon", URI: "http://127.0.0.1:8632/ipp/print/OPJ-Lyon"},
+		{Name: "OPJ-Paris", URI: "http://127.0.0.1:8632/ipp/print/OPJ-Paris"}, // same name, someone else's printer
+		{Name: "OPJ-Nice", URI: "http://127.0.0.1:8632/ipp/print/OPJ-Nice"},   // not registered
+	}
+	removed, err := RemoveOwn(context.Background(), WindowsPrinters{Run: r}, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(removed, []string{"Sealed print", "OPJ-Lyon"}) {
+		t.Fatalf("removed %v (ran %q)", removed, r.ran)
+	}
+	var removes []string
+	for _, line := range r.ran {
+		if strings.Contains(line, "Remove-Printer") {
+			removes = append(removes, line[strings.Index(line, "Remove-Printer"):])
+		}
+	}
+	want := []string{"Remove-Printer -Name 'Sealed print'", "Remove-Printer -Name 'OPJ-Lyon'"}
+	if !reflect.DeepEqual(removes, want) {
+		t.Fatalf("ran %q\nwant %q", removes, want)
+	}
+}

@@ -71,3 +71,26 @@ func validPrinterName(name string) error {
 	}
 	return nil
 }
+
+// RemoveOwn deletes the printers among queues that are registered and still
+// point at their sealprint queue, and returns their names. A printer of the
+// same name bound elsewhere, and every other printer, is left alone.
+func RemoveOwn(ctx context.Context, p Printers, queues []Queue) ([]string, error) {
+	have, err := p.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, q := range queues {
+		if uri, ok := have[q.Name]; !ok || !sameURI(uri, q.URI) {
+			continue
+		}
+		if err := p.Remove(ctx, q.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, q.Name)
+	}
+	return removed, errors.Join(errs...)
+}

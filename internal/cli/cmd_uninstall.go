@@ -15,7 +15,7 @@ import (
 	"github.com/sealprint/sealprint/internal/keystore"
 )
 
-const uninstallUsage = "sealprint uninstall [--keep-data]"
+const uninstallUsage = "sealprint uninstall [--keep-data] [--printers-only]"
 
 func runUninstall(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("uninstall", uninstallUsage+`
@@ -24,14 +24,22 @@ Removes what 'sealprint install' added, as recorded in its manifest
 (install.json in sealprint's home): the system printers, the service, the
 agent's login entry, and the files and directories it created. Printers,
 files and settings that were there before are left alone, and so is a
-directory something else was put in (the spool of a service that ran).`, e.stderr)
+directory something else was put in (the spool of a service that ran).
+
+--printers-only removes only the system printers bound to this machine's
+sealprint queues (device URI on the service's listener) and nothing else;
+it needs no manifest. The MSI runs it on removal.`, e.stderr)
 	keepData := fs.Bool("keep-data", false, "keep the config, keys and spool (package upgrades and removals that are not purges)")
+	printersOnly := fs.Bool("printers-only", false, "remove only the system printers bound to the service's own queues (run by the MSI on removal)")
 	if _, err := parsePositional(fs, args, 0, 0, uninstallUsage); err != nil {
 		return err
 	}
 	home, err := config.Home(e.getenv)
 	if err != nil {
 		return err
+	}
+	if *printersOnly {
+		return removeOwnPrinters(ctx, e, home, installer.SystemPrinters(os.Environ()))
 	}
 	manifestPath := filepath.Join(home, installer.ManifestName)
 	if _, err := os.Stat(manifestPath); err != nil {
@@ -143,4 +151,22 @@ directory something else was put in (the spool of a service that ran).`, e.stder
 func within(dir, path string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != "." && !strings.HasPrefix(rel, "..")
+}
+
+// removeOwnPrinters removes the system printers bound to the queues of the
+// config in home, and no other.
+func removeOwnPrinters(ctx context.Context, e *env, home string, sys installer.Printers) error {
+	cfg, err := config.Load(home, e.getenv)
+	if err != nil {
+		return fmt.Errorf("printers: %w", err)
+	}
+	removed, err := installer.RemoveOwn(ctx, sys, systemQueues(cfg))
+	for _, name := range removed {
+		fmt.Fprintf(e.stdout, "removed printer %s\n", name)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "removed %d printer(s)\n", len(removed))
+	return nil
 }
