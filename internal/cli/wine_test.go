@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -281,7 +282,12 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		"ServiceInstall": {"sealprint", "LocalSystem", "serve --service"},
 		"ServiceControl": {"sealprint"},
 		"Registry":       {`SOFTWARE\Sealprint`, "RelayURL", "[RELAYURL]", "Token", "[TOKEN]", "Queues", `SOFTWARE\Microsoft\Windows\CurrentVersion\Run`, `"[INSTALLDIR]sealprint.exe" agent`},
-		"Property":       {"SecureCustomProperties", "RELAYURL;TOKEN;PROXY;PAC;CA;QUEUES", "MsiHiddenProperties"},
+		// On removal only, the installed binary removes the service's
+		// printers: type 3154 = 18 (exe from File) + 64 (ignore its exit
+		// code) + 1024 (deferred) + 2048 (not impersonated).
+		"CustomAction":           {"RemoveSealprintPrinters\t3154\tsealprint.exe\tuninstall --printers-only"},
+		"InstallExecuteSequence": {"RemoveSealprintPrinters\tREMOVE=\"ALL\"\t1950", "StopServices\tVersionNT\t1900", "RemoveFiles\t\t3500"},
+		"Property":               {"SecureCustomProperties", "RELAYURL;TOKEN;PROXY;PAC;CA;QUEUES", "MsiHiddenProperties"},
 	}
 	for table, wants := range tables {
 		out, err := exec.Command("msiinfo", "export", msi, table).CombinedOutput()
@@ -314,7 +320,23 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	if run := w.must(nil, "reg", "query", `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run`); !strings.Contains(run, "sealprint.exe") {
 		t.Errorf("Run key lacks the agent:\n%s", run)
 	}
-	w.must(nil, "msiexec", "/x", winMSI, "/qn")
+	w.must(nil, "msiexec", "/x", winMSI, "/qn", "/l*v", `C:\msi-remove.log`)
+	rawLog, err := os.ReadFile(w.unixPath(`C:\msi-remove.log`))
+	if err != nil {
+		t.Fatalf("msiexec /x wrote no log: %v", err)
+	}
+	removeLog := strings.ReplaceAll(string(rawLog), "\x00", "")
+	// The deferred action ran during removal and succeeded; it is not run
+	// on install (condition REMOVE="ALL").
+	ranOK := regexp.MustCompile(`Action ended [0-9:]+: RemoveSealprintPrinters\. Return value 1\.`)
+	if !ranOK.MatchString(removeLog) {
+		t.Errorf("msiexec /x did not run the printer removal successfully:\n%s", testutil.Tail(removeLog, 80))
+	}
+	if il, err := os.ReadFile(w.unixPath(`C:\msi-install.log`)); err != nil {
+		t.Errorf("install log: %v", err)
+	} else if regexp.MustCompile(`Action start [0-9:]+: RemoveSealprintPrinters\.`).MatchString(strings.ReplaceAll(string(il), "\x00", "")) {
+		t.Error("msiexec /i ran the printer removal")
+	}
 	if _, err := os.Stat(installed); err == nil {
 		t.Error("the binary is still there after msiexec /x")
 	}
