@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sealprint/sealprint/keyserver"
 	"github.com/sealprint/sealprint/spooler"
@@ -174,27 +173,10 @@ func TestConfirmKeyDisabled(t *testing.T) {
 }
 
 // waitHeldForKey waits for job id to be held with a reason (a key to
-// confirm). The deadline only guards against a hung test.
+// confirm).
 func waitHeldForKey(t *testing.T, h *harness, id string) {
 	t.Helper()
-	timer := time.AfterFunc(20*time.Second, func() {
-		h.mu.Lock()
-		h.cond.Broadcast()
-		h.mu.Unlock()
+	h.waitEvent("job "+id+" held for a key", func(e spooler.Event) bool {
+		return e.Job.ID == id && e.Job.State == spooler.Held && e.Job.Error != ""
 	})
-	defer timer.Stop()
-	deadline := time.Now().Add(20 * time.Second)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for seen := 0; ; {
-		for ; seen < len(h.events); seen++ {
-			if e := h.events[seen]; e.Job.ID == id && e.Job.State == spooler.Held && e.Job.Error != "" {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s never held for a key", id)
-		}
-		h.cond.Wait()
-	}
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -80,8 +81,18 @@ func (h *harness) acceptAs(name, user string) string {
 }
 
 // waitState waits for the event that moves job id to state want and
-// returns it. The deadline only guards against a hung test.
+// returns it.
 func (h *harness) waitState(id string, want spooler.State) spooler.Event {
+	h.t.Helper()
+	return h.waitEvent(fmt.Sprintf("job %s in %s", id, want), func(e spooler.Event) bool {
+		return e.Job.ID == id && e.Job.State == want
+	})
+}
+
+// waitEvent waits for the first event that match accepts and returns it,
+// looking at every event since the harness started. The deadline only
+// guards against a hung test.
+func (h *harness) waitEvent(what string, match func(spooler.Event) bool) spooler.Event {
 	h.t.Helper()
 	timer := time.AfterFunc(20*time.Second, func() {
 		h.mu.Lock()
@@ -94,12 +105,12 @@ func (h *harness) waitState(id string, want spooler.State) spooler.Event {
 	defer h.mu.Unlock()
 	for seen := 0; ; {
 		for ; seen < len(h.events); seen++ {
-			if e := h.events[seen]; e.Job.ID == id && e.Job.State == want {
+			if e := h.events[seen]; match(e) {
 				return e
 			}
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("job %s never reached %s", id, want)
+			h.t.Fatalf("timed out waiting for %s", what)
 		}
 		h.cond.Wait()
 	}
