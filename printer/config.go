@@ -39,6 +39,21 @@ type Config struct {
 	HostNames []string
 	// MaxDocumentBytes bounds each document (default 512 MiB).
 	MaxDocumentBytes int64
+	// Peers, if set, names the local account behind each loopback IPP
+	// connection (OSPeers on a real machine): jobs are recorded under
+	// that account instead of the client's requesting-user-name, which is
+	// believed only from system accounts (the print spooler). A connection
+	// whose account cannot be known is refused with
+	// client-error-not-authorized. Nil keeps requesting-user-name.
+	Peers PeerIdentifier
+	// OwnAccountOnly, with Peers, refuses IPP requests (other than
+	// Get-Printer-Attributes) from any account but ServiceAccount with
+	// client-error-not-authorized: a per-user printer prints only for its
+	// user.
+	OwnAccountOnly bool
+	// ServiceAccount is the account the service prints for (default with
+	// OwnAccountOnly: CurrentAccount()).
+	ServiceAccount Account
 	// Queues returns the configured queues with fixed recipients. It is
 	// called on every request, so changes are picked up without restart
 	// (for example from a config file). Nil means only the default queue.
@@ -102,6 +117,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Queues == nil {
 		c.Queues = func() []Queue { return nil }
+	}
+	if c.OwnAccountOnly && c.ServiceAccount.ID == "" {
+		a, err := CurrentAccount()
+		if err != nil {
+			return c, fmt.Errorf("the service's account: %w", err)
+		}
+		c.ServiceAccount = a
 	}
 	loop, err := isLoopbackAddr(c.Listen)
 	if err != nil {

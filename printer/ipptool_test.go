@@ -138,7 +138,8 @@ func makeSuiteDocuments(t *testing.T, dir string) {
 	wg.Wait()
 }
 
-// TestIpptoolSuites runs CUPS' conformance suites against the printer.
+// TestIpptoolSuites runs CUPS' conformance suites against the printer,
+// which identifies the client's local account and prints only for its own.
 func TestIpptoolSuites(t *testing.T) {
 	testutil.NeedIntegration(t)
 	ipptool := testutil.NeedTool(t, "ipptool")
@@ -162,7 +163,9 @@ func TestIpptoolSuites(t *testing.T) {
 		}
 	}
 	sp := &memSpooler{}
-	_, addr := startServer(t, sp, Config{})
+	// As the per-user service runs: the client's account is identified
+	// and only the service's own account may print.
+	_, addr := startServer(t, sp, Config{Peers: OSPeers(), OwnAccountOnly: true})
 	uri := QueueURI(addr, DefaultQueue)
 	for _, suite := range []struct{ file, version string }{
 		{"ipp-1.1.test", "1.0"},

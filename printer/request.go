@@ -181,7 +181,11 @@ func (s *Server) run(rq *request, pathQueue string) (goipp.Status, string) {
 	if err := s.resolveTarget(rq, pathQueue); err != nil {
 		return statusOf(err)
 	}
-	rq.user = requestingUser(rq)
+	user, err := s.identify(rq)
+	if err != nil {
+		return statusOf(err)
+	}
+	rq.user = user
 	rq.status = goipp.StatusOk
 	if err := op(s, rq); err != nil {
 		st, msg := statusOf(err)

@@ -25,6 +25,8 @@ type Server struct {
 	lastQueues string
 	stateTime  time.Time // printer-state-change-time basis
 	lastState  string
+
+	peerUnsupported sync.Once // logs once that Peers cannot identify
 }
 
 // New returns a Server handing documents to sp. It fails if cfg asks for

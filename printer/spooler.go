@@ -17,7 +17,9 @@ type JobInfo struct {
 	// Name is the job name given by the client (job-name), possibly empty.
 	Name string
 	// User is the requesting user: the authenticated user if the client
-	// authenticated, else requesting-user-name.
+	// authenticated, else the local account behind the connection when
+	// Config.Peers identifies it (the name a system spooler gives for
+	// the jobs it relays), else requesting-user-name.
 	User string
 	// Format is the document's MIME type, as sent by the client or, for
 	// application/octet-stream, as sniffed from its first bytes.
