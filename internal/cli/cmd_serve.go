@@ -136,10 +136,21 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	}
 	defer sp.Close()
 
+	// The job's user is the local account behind the connection, not
+	// what the client claims; a per-user service prints only for its user.
+	ownOnly := !*asService
+	if v := p.cfg.Printer.OwnAccountOnly; v != nil {
+		ownOnly = *v
+	}
+	if ownOnly {
+		log.Info("printing only for this account; jobs from other local accounts are refused", "account", currentAccountName())
+	}
 	srv, err := printer.New(printer.Config{
 		Listen:           addr,
 		MaxDocumentBytes: p.cfg.Printer.MaxDocumentBytes,
 		HostNames:        p.cfg.Printer.HostNames,
+		Peers:            printer.OSPeers(),
+		OwnAccountOnly:   ownOnly,
 		Queues:           printerQueues(config.QueueWatcher(p.home)),
 		Logger:           log,
 	}, printerSpool{sp})

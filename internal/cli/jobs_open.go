@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/sealprint/sealprint/printer"
 	"github.com/sealprint/sealprint/web/jobs"
 )
 
@@ -52,6 +53,15 @@ func launchBrowser(u string) error {
 	}
 	go cmd.Wait()
 	return nil
+}
+
+// currentAccountName names the account running this process.
+func currentAccountName() string {
+	a, err := printer.CurrentAccount()
+	if err != nil {
+		return "?"
+	}
+	return a.Name
 }
 
 // jobsOwner is whose jobs the page shows: printer.jobs_user in the config,

@@ -116,10 +116,16 @@ type Printer struct {
 	// the jobs page (besides 127.0.0.1, [::1] and localhost); any other
 	// Host or a foreign Origin is refused (DNS rebinding).
 	HostNames []string `json:"host_names,omitempty"`
-	// JobsUser is whose jobs the jobs page shows: the requesting-user-name
-	// of their IPP jobs (default: the account running the service; "*"
-	// for every job).
+	// JobsUser is whose jobs the jobs page shows: the user recorded for
+	// their IPP jobs, that is the local account that printed them
+	// (default: the account running the service; "*" for every job).
 	JobsUser string `json:"jobs_user,omitempty"`
+	// OwnAccountOnly refuses IPP jobs from local accounts other than the
+	// one running the service (client-error-not-authorized). Nil means
+	// on for a per-user 'sealprint serve' and off for the system service
+	// (serve --service), which prints for every account through the OS
+	// spooler.
+	OwnAccountOnly *bool `json:"own_account_only,omitempty"`
 }
 
 // Home returns the directory holding config and state: $SEALPRINT_HOME if
