@@ -3,6 +3,7 @@ package keyserver
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
 
 	"github.com/sealprint/sealprint/internal/testutil"
 )
@@ -109,8 +113,14 @@ func TestLogsHoldNoSecret(t *testing.T) {
 	cmd.Run()
 	http.Get(base + "/api/v1/drops/nope?code=" + sent.Code + "&key=" + token)
 
+	// The same through sealprint serve, its log in a file: a printed job
+	// released in link mode with a code on the jobs API, another to the
+	// published key (a by-email lookup), and the link opened with the code.
+	run(t, env, printBin, "keys", "lookup", who, "--accept-new-key", fmt.Sprintf("%X", e.PrimaryKey.Fingerprint))
+	serveLog := serveDelivery(t, env, printBin, home, other, who, secrets)
+
 	stop()
-	logs := relayLog.String() + openErr.String()
+	logs := relayLog.String() + openErr.String() + serveLog
 	if !strings.Contains(relayLog.String(), "request") {
 		t.Fatalf("the relay logged no requests:\n%s", logs)
 	}
@@ -130,4 +140,192 @@ func TestLogsHoldNoSecret(t *testing.T) {
 			}
 		}
 	}
+}
+
+// serveDelivery runs sealprint serve for home with its log captured to a
+// file, prints two jobs to the held queue over IPP, releases one in link
+// mode with an access code and the other to keyed (the published key),
+// opens the link with the code, stops serve and returns its log. The
+// secrets it handles are added to secrets.
+func serveDelivery(t *testing.T, env []string, printBin, home string, openEnv []string, keyed string, secrets map[string]string) string {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), "serve.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	addr := testutil.FreeAddr(t)
+	const nokey = "no-key-person@police.example"
+	secrets["keyless recipient"] = nokey
+	serve := exec.Command(printBin, "serve", "--listen", addr, "--poll", "1s")
+	run(t, env, printBin, "queues", "add", "nokey", "--to", nokey)
+	serve.Env, serve.Stdout, serve.Stderr = env, logFile, logFile
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- serve.Wait() }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			serve.Process.Signal(os.Interrupt)
+			<-exited
+		}
+	}
+	t.Cleanup(stop)
+	readLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	base := "http://" + addr
+	secret := ""
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(filepath.Join(home, "jobs-secret"))
+		if err == nil {
+			if resp, err := http.Get(base + "/ipp/print"); err == nil {
+				resp.Body.Close()
+				secret = strings.TrimSpace(string(b))
+				break
+			}
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("serve exited: %v\n%s", err, readLog())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if i > 600 {
+			t.Fatalf("serve did not start:\n%s", readLog())
+		}
+	}
+	secrets["jobs page secret"] = secret
+	api := func(method, path string, in any, out any) {
+		t.Helper()
+		var body io.Reader
+		if in != nil {
+			b, _ := json.Marshal(in)
+			body = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, base+path, body)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %s %s\n%s", method, path, resp.Status, b, readLog())
+		}
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s %s: %v: %s", method, path, err, b)
+			}
+		}
+	}
+	type job struct {
+		ID         string `json:"id"`
+		State      string `json:"state"`
+		Name       string `json:"name"`
+		SecretLink string `json:"secret_link"`
+		AccessCode string `json:"access_code"`
+		Message    string `json:"message"`
+	}
+	// waitJob polls the jobs API until job id (or the job named name)
+	// reaches one of the states.
+	waitJob := func(id, name string, states ...string) job {
+		t.Helper()
+		for i := 0; ; i++ {
+			var list []job
+			api("GET", "/jobs/api", nil, &list)
+			for _, j := range list {
+				if (j.ID == id || (id == "" && j.Name == name)) && slicesContains(states, j.State) {
+					return j
+				}
+			}
+			if i > 1200 {
+				t.Fatalf("job %s%s never reached %v: %+v\n%s", id, name, states, list, readLog())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	printTo := func(queue, name string, states ...string) job {
+		t.Helper()
+		m := goipp.NewRequest(goipp.MakeVersion(2, 0), goipp.OpPrintJob, 1)
+		m.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
+		m.Operation.Add(goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String("fr")))
+		m.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String("ipp://"+addr+"/ipp/print/"+queue)))
+		m.Operation.Add(goipp.MakeAttribute("job-name", goipp.TagName, goipp.String(name)))
+		m.Operation.Add(goipp.MakeAttribute("document-format", goipp.TagMimeType, goipp.String("text/plain")))
+		b, err := m.EncodeBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(base+"/ipp/print/"+queue, "application/ipp", bytes.NewReader(append(b, "Rapport MARKER-LOGS\n"...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r goipp.Message
+		err = r.Decode(resp.Body)
+		resp.Body.Close()
+		if err != nil || goipp.Status(r.Code) != goipp.StatusOk {
+			t.Fatalf("Print-Job %s: %v %v\n%s", name, err, goipp.Status(r.Code), readLog())
+		}
+		return waitJob("", name, states...)
+	}
+	print := func(name string) job { return printTo("sealed", name, "held") }
+
+	const rcpt = "serve-recipient@police.example"
+	secrets["serve link recipient"] = rcpt
+	linked := print("link job")
+	var rel job
+	api("POST", "/jobs/api/"+linked.ID+"/release", map[string]any{"to": []string{rcpt}, "mode": "link", "code": true}, &rel)
+	if rel.AccessCode == "" {
+		t.Fatalf("release gave no access code: %+v", rel)
+	}
+	secrets["serve access code"] = rel.AccessCode
+	up := waitJob(linked.ID, "", "uploaded", "delivered")
+	if !strings.Contains(up.SecretLink, "#") {
+		t.Fatalf("uploaded job has no secret link: %+v", up)
+	}
+	secrets["serve link secret"] = up.SecretLink[strings.Index(up.SecretLink, "#")+1:]
+
+	keyedJob := print("keyed job")
+	api("POST", "/jobs/api/"+keyedJob.ID+"/release", map[string]any{"to": []string{keyed}}, nil)
+	waitJob(keyedJob.ID, "", "uploaded", "delivered")
+
+	// A fixed-recipient queue to an address without any key: the job
+	// fails in the background, and serve logs why.
+	failing := printTo("nokey", "keyless job", "failed", "held")
+	t.Logf("keyless job: %s: %s", failing.State, failing.Message)
+	// The jobs page signed in with the secret in the address, and with a
+	// wrong one.
+	for _, k := range []string{secret, "wrong-" + secret[:8]} {
+		if resp, err := http.Get(base + "/jobs?key=" + url.QueryEscape(k)); err == nil {
+			resp.Body.Close()
+		}
+	}
+
+	var openErr bytes.Buffer
+	cmd := exec.Command(printBin, "open", up.SecretLink, "--code", rel.AccessCode, "-o", filepath.Join(t.TempDir(), "got.txt"))
+	cmd.Env, cmd.Stderr = openEnv, &openErr
+	if out, err := cmd.Output(); err != nil {
+		t.Fatalf("open: %v\n%s%s", err, out, openErr.String())
+	}
+	waitJob(linked.ID, "", "delivered")
+	stop()
+	log := readLog()
+	t.Logf("serve's log:\n%s", log)
+	if !strings.Contains(log, "sealprint serving") {
+		t.Fatalf("serve's log is empty:\n%s", log)
+	}
+	return log + openErr.String()
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

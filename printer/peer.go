@@ -69,8 +69,9 @@ func (s *Server) identify(rq *request) (string, error) {
 		return "", errorf(goipp.StatusErrorNotAuthorized, "cannot identify the local account of this connection")
 	}
 	user := acct.Name
-	if acct.System {
-		// The spooler prints for the user it names.
+	if acct.System && claimed != "anonymous" {
+		// The spooler prints for the user it names; a job naming nobody
+		// is the system account's own.
 		user = claimed
 	}
 	if s.cfg.OwnAccountOnly && !s.isServiceUser(acct, user) {

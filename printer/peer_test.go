@@ -50,6 +50,7 @@ func TestPeerAccountRecorded(t *testing.T) {
 		{"the doctor", doctor, "doctor", "doctor"},
 		{"no claim", nurse, "", "nurse"},
 		{"spooler relaying the nurse's job", cupsLP, "nurse", "nurse"},
+		{"spooler naming nobody", cupsLP, "", "lp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			peers := &fakePeers{acct: tc.peer}
