@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/sealprint/sealprint/spooler"
@@ -33,7 +34,9 @@ func LoadOrCreateSecret(dir string) (string, error) {
 	b, err := os.ReadFile(p)
 	if err == nil {
 		if s := strings.TrimSpace(string(b)); len(s) >= 32 {
-			if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			// Windows has ACLs, not modes: Go reports every writable
+			// file as 0666 there, so only Unix modes are checked.
+			if st, err := os.Stat(p); err == nil && runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 				return "", fmt.Errorf("jobs secret %s is readable by others (mode %v): remove it and restart", p, st.Mode().Perm())
 			}
 			return s, nil
