@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,8 +108,8 @@ func (w *wine) unixPath(win string) string {
 }
 
 // startWindowsServe runs 'sealprint.exe serve ARGS' under Wine until the
-// test ends.
-func (w *wine) startServe(exe string, env []string, listen string, args ...string) {
+// test ends, or until the function it returns stops it.
+func (w *wine) startServe(exe string, env []string, listen string, args ...string) (stop func()) {
 	w.t.Helper()
 	cmd := w.cmd(append([]string{exe, "serve"}, args...)...)
 	cmd.Env = append(cmd.Env, env...)
@@ -117,16 +118,21 @@ func (w *wine) startServe(exe string, env []string, listen string, args ...strin
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
-	w.t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if w.t.Failed() {
-			w.t.Logf("windows serve log:\n%s", testutil.Tail(logs.String(), 60))
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if w.t.Failed() {
+				w.t.Logf("windows serve log:\n%s", testutil.Tail(logs.String(), 60))
+			}
+		})
+	}
+	w.t.Cleanup(stop)
 	if !waitListening(context.Background(), listen, 120*time.Second) {
 		w.t.Fatalf("windows serve did not listen on %s:\n%s", listen, logs.String())
 	}
+	return stop
 }
 
 // ipptoolGetPrinterAttributes runs against uri the Get-Printer-Attributes
@@ -215,6 +221,9 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	if _, err := os.Stat(w.unixPath(`C:\sphome\keys`)); err != nil {
 		t.Fatalf("no key store on the Windows side: %v", err)
 	}
+	// DPAPI: the secret key file is sealed with CryptProtectData.
+	senderKey := w.unixPath(`C:\sphome\keys\secrets\sender-key.secret`)
+	checkDPAPISealed(t, senderKey)
 	w.must(home, exe, "enroll", "--relay", relay.url, "--token", relay.token(t, "Dr Durand"))
 	doc, _, _ := w.run(home, exe, "doctor", "--timeout", "20s")
 	for _, want := range []string{`C:\sphome\config.json`, "sender key"} {
@@ -237,8 +246,16 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		t.Fatalf("send printed %q", sent)
 	}
 	listen := testutil.FreeAddr(t)
+	stopServe := w.startServe(exe, home, listen, "--listen", listen)
+	ipptoolGetPrinterAttributes(t, "ipp://"+listen+"/ipp/print/sealed")
+	// The spool key serve created is sealed too; a restarted serve (a new
+	// process) unseals it and serves again.
+	checkDPAPISealed(t, w.unixPath(`C:\sphome\keys\secrets\spool-key.secret`))
+	stopServe()
 	w.startServe(exe, home, listen, "--listen", listen)
 	ipptoolGetPrinterAttributes(t, "ipp://"+listen+"/ipp/print/sealed")
+	checkDPAPICopies(t, w, exe, home)
+	checkPeersUnderWine(t, w)
 
 	// The service's settings from the registry, the policy key winning.
 	reg := func(args ...string) {
