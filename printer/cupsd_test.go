@@ -3,6 +3,7 @@ package printer
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +20,9 @@ func TestCUPSQueue(t *testing.T) {
 	testutil.NeedTool(t, "lp")
 	gsPath := testutil.NeedTool(t, "gs")
 	sp := &memSpooler{}
-	_, addr := startServer(t, sp, Config{})
+	// Peers identified: CUPS' backend (root) relays each user's job
+	// under the name CUPS gives it.
+	_, addr := startServer(t, sp, Config{Peers: OSPeers()})
 	c := testutil.StartCupsd(t)
 	if err := c.Run(t, "lpadmin", "-p", "sealed", "-E", "-v", QueueURI(addr, DefaultQueue), "-m", "everywhere"); err != nil {
 		t.Fatal(err)
@@ -42,6 +45,23 @@ func TestCUPSQueue(t *testing.T) {
 		}
 		t.Logf("%s: %s", filepath.Base(f), strings.TrimSpace(out))
 	}
+	// As root, a second real account prints through CUPS too: its job
+	// arrives under its own name.
+	want := 3
+	other := ""
+	if os.Geteuid() == 0 {
+		other = newLocalAccount(t)
+		mine := filepath.Join(c.Dir, "other.txt")
+		if err := os.WriteFile(mine, []byte("Another account's page.\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(testutil.NeedTool(t, "runuser"), "-u", other, "--", testutil.NeedTool(t, "lp"), "-d", "sealed", "-t", "other account", mine)
+		cmd.Env = c.Env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("lp as %s: %v\n%s", other, err, out)
+		}
+		want = 4
+	}
 	// Wait for CUPS to finish every job (the backend waits for our
 	// printer to report completed).
 	deadline := time.Now().Add(90 * time.Second)
@@ -59,12 +79,22 @@ func TestCUPSQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(strings.Split(strings.TrimSpace(done), "\n")); n != 3 {
-		t.Fatalf("CUPS completed %d jobs, want 3:\n%s", n, done)
+	if n := len(strings.Split(strings.TrimSpace(done), "\n")); n != want {
+		t.Fatalf("CUPS completed %d jobs, want %d:\n%s", n, want, done)
 	}
 	jobs, bodies := sp.accepted()
-	if len(jobs) != 3 {
-		t.Fatalf("spooler got %d jobs, want 3", len(jobs))
+	if len(jobs) != want {
+		t.Fatalf("spooler got %d jobs, want %d", len(jobs), want)
+	}
+	self, _ := CurrentAccount()
+	for _, j := range jobs {
+		wantUser := self.Name
+		if j.Name == "other account" {
+			wantUser = other
+		}
+		if j.User != wantUser {
+			t.Errorf("job %q recorded as %q, want %q", j.Name, j.User, wantUser)
+		}
 	}
 	for _, j := range jobs {
 		if len(bodies[j.ID]) == 0 {

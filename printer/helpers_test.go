@@ -2,11 +2,16 @@ package printer
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
+	"os/exec"
 	"sync"
 	"testing"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
 // memSpooler records every accepted document in memory.
@@ -79,4 +84,24 @@ func startServer(t testing.TB, sp Spooler, cfg Config, queues ...Queue) (*Server
 		}
 	})
 	return s, l.Addr().String()
+}
+
+// newLocalAccount creates a local account for the test (no home, no
+// login) and removes it afterwards.
+func newLocalAccount(t *testing.T) string {
+	t.Helper()
+	useradd := testutil.NeedTool(t, "useradd")
+	userdel := testutil.NeedTool(t, "userdel")
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "sptest" + hex.EncodeToString(b)
+	if out, err := exec.Command(useradd, "-M", "-N", "-s", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd %s: %v\n%s", name, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(userdel, name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v\n%s", name, err, out)
+		}
+	})
+	return name
 }

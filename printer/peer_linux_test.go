@@ -1,8 +1,6 @@
 package printer
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -215,24 +213,4 @@ func TestSecondLocalAccount(t *testing.T) {
 			t.Fatalf("jobs %+v, want one by %s then one by %s", jobs, name, self.Name)
 		}
 	})
-}
-
-// newLocalAccount creates a local account for the test (no home, no
-// login) and removes it afterwards.
-func newLocalAccount(t *testing.T) string {
-	t.Helper()
-	useradd := testutil.NeedTool(t, "useradd")
-	userdel := testutil.NeedTool(t, "userdel")
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "sptest" + hex.EncodeToString(b)
-	if out, err := exec.Command(useradd, "-M", "-N", "-s", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(userdel, name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
-		}
-	})
-	return name
 }
