@@ -9,7 +9,7 @@ func (s *Server) opGetJobAttributes(rq *request) error {
 		return err
 	}
 	j, ok := s.jobs.get(id)
-	if !ok || j.Queue != rq.queue.Name {
+	if !ok || j.Queue != rq.queue.Name || (rq.ownJobsOnly && j.User != rq.user) {
 		return errorf(goipp.StatusErrorNotFound, "job %d not found", id)
 	}
 	attrs := filterAttrs(s.jobAttrs(rq, j), requestedAttrs(rq, "all"), jobGroups)

@@ -38,7 +38,7 @@ func (s *Server) opGetJobs(rq *request) error {
 		return &ippError{Status: goipp.StatusErrorAttributesOrValues, Msg: "limit must be positive", Unsupported: goipp.Attributes{a}}
 	}
 	jobs := s.jobs.list(func(j *job) bool {
-		return j.Queue == rq.queue.Name && keepState(j.State) && (!mine || j.User == rq.user)
+		return j.Queue == rq.queue.Name && keepState(j.State) && (!(mine || rq.ownJobsOnly) || j.User == rq.user)
 	})
 	if hasLimit && len(jobs) > limit {
 		jobs = jobs[:limit]

@@ -46,8 +46,10 @@ type PeerIdentifier interface {
 var ErrPeerUnsupported = errors.New("identifying the local account of a connection is not supported on this system")
 
 // identify returns the user a request is recorded under, or an error
-// refusing it. Get-Printer-Attributes is answered to anyone (print
-// dialogs and CUPS ask it to every account) and needs no identification.
+// refusing it; it sets rq.ownJobsOnly for a client identified as an
+// ordinary account, which sees only its own jobs. Get-Printer-Attributes
+// is answered to anyone (print dialogs and CUPS ask it to every account)
+// and needs no identification.
 func (s *Server) identify(rq *request) (string, error) {
 	claimed := requestingUser(rq)
 	if s.cfg.Peers == nil || goipp.Op(rq.msg.Code) == goipp.OpGetPrinterAttributes || !isLoopbackRemote(rq.http.RemoteAddr) {
@@ -78,6 +80,9 @@ func (s *Server) identify(rq *request) (string, error) {
 		s.cfg.Logger.Warn("ipp request refused: another local account", "op", goipp.Op(rq.msg.Code).String(), "account", acct.Name, "user", user)
 		return "", errorf(goipp.StatusErrorNotAuthorized, "this printer accepts jobs only from %s", s.cfg.ServiceAccount.Name)
 	}
+	// An account sees its own jobs only (their names are private); the
+	// system spooler, which follows the jobs it relays, sees all.
+	rq.ownJobsOnly = !acct.System
 	return user, nil
 }
 

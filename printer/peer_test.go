@@ -160,3 +160,45 @@ func TestSameUserName(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherAccountsJobsHidden: an identified account lists and reads only
+// its own jobs; the system spooler sees every job.
+func TestOtherAccountsJobsHidden(t *testing.T) {
+	peers := &fakePeers{acct: doctor}
+	sp := &memSpooler{}
+	_, addr := startServer(t, sp, Config{Peers: peers})
+	setPeer := func(a Account) {
+		peers.mu.Lock()
+		peers.acct = a
+		peers.mu.Unlock()
+	}
+	r := printJob(t, addr, DefaultQueue, "", "application/pdf", samplePDF)
+	wantStatus(t, r, goipp.StatusOk)
+	doctorJob := jobIDOf(t, r)
+	setPeer(nurse)
+	wantStatus(t, printJob(t, addr, DefaultQueue, "", "application/pdf", samplePDF), goipp.StatusOk)
+	list := func() []string {
+		m := newReq(goipp.OpGetJobs, addr, DefaultQueue, "doctor")
+		m.Operation.Add(goipp.MakeAttribute("which-jobs", goipp.TagKeyword, goipp.String("all")))
+		m.Operation.Add(goipp.MakeAttribute("requested-attributes", goipp.TagKeyword, goipp.String("job-originating-user-name")))
+		r := call(t, addr, DefaultQueue, m, nil)
+		wantStatus(t, r, goipp.StatusOk)
+		var users []string
+		for _, g := range r.Groups {
+			if g.Tag == goipp.TagJobGroup {
+				users = append(users, attrOf(t, g.Attrs, "job-originating-user-name"))
+			}
+		}
+		return users
+	}
+	if got := list(); len(got) != 1 || got[0] != "nurse" {
+		t.Errorf("the nurse lists %v, want only her job", got)
+	}
+	m := newReq(goipp.OpGetJobAttributes, addr, DefaultQueue, "doctor")
+	m.Operation.Add(goipp.MakeAttribute("job-id", goipp.TagInteger, goipp.Integer(doctorJob)))
+	wantStatus(t, call(t, addr, DefaultQueue, m, nil), goipp.StatusErrorNotFound)
+	setPeer(cupsLP)
+	if got := list(); len(got) != 2 {
+		t.Errorf("the spooler lists %v, want both jobs", got)
+	}
+}

@@ -29,6 +29,9 @@ type request struct {
 	queue Queue
 	user  string
 	body  *docReader
+	// ownJobsOnly limits the jobs the client sees to its own (an
+	// identified local account, see peer.go).
+	ownJobsOnly bool
 
 	// Response parts filled by the operation.
 	status      goipp.Status
