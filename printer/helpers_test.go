@@ -2,12 +2,9 @@ package printer
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
-	"os/exec"
 	"sync"
 	"testing"
 
@@ -86,22 +83,5 @@ func startServer(t testing.TB, sp Spooler, cfg Config, queues ...Queue) (*Server
 	return s, l.Addr().String()
 }
 
-// newLocalAccount creates a local account for the test (no home, no
-// login) and removes it afterwards.
-func newLocalAccount(t *testing.T) string {
-	t.Helper()
-	useradd := testutil.NeedTool(t, "useradd")
-	userdel := testutil.NeedTool(t, "userdel")
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "sptest" + hex.EncodeToString(b)
-	if out, err := exec.Command(useradd, "-M", "-N", "-s", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(userdel, name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
-		}
-	})
-	return name
-}
+// newLocalAccount creates a local account for the test.
+func newLocalAccount(t *testing.T) string { return testutil.NewLocalAccount(t) }

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -29,7 +27,7 @@ func TestServeLocalAccounts(t *testing.T) {
 	}
 	ipptool := testutil.NeedTool(t, "ipptool")
 	runuser := testutil.NeedTool(t, "runuser")
-	other := newTestAccount(t)
+	other := testutil.NewLocalAccount(t)
 	doctorName := currentAccountName()
 
 	dir, err := os.MkdirTemp("", "sealprint-accounts-")
@@ -183,24 +181,4 @@ func startServeProcStop(t *testing.T, p *person, addr string) func() {
 		t.Fatalf("serve did not listen on %s:\n%s", addr, logs.String())
 	}
 	return stop
-}
-
-// newTestAccount creates a local account (no home, no login) removed when
-// the test ends.
-func newTestAccount(t *testing.T) string {
-	t.Helper()
-	useradd := testutil.NeedTool(t, "useradd")
-	userdel := testutil.NeedTool(t, "userdel")
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "sptest" + hex.EncodeToString(b)
-	if out, err := exec.Command(useradd, "-M", "-N", "-s", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(userdel, name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
-		}
-	})
-	return name
 }
