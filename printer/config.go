@@ -46,9 +46,10 @@ type Config struct {
 	// whose account cannot be known is refused with
 	// client-error-not-authorized. Nil keeps requesting-user-name.
 	Peers PeerIdentifier
-	// OwnAccountOnly, with Peers, refuses IPP requests (other than
-	// Get-Printer-Attributes) from any account but ServiceAccount with
-	// client-error-not-authorized: a per-user printer prints only for its
+	// OwnAccountOnly, with Peers, refuses every IPP request from any
+	// ordinary account but ServiceAccount with client-error-not-authorized
+	// (system accounts pass when they name ServiceAccount's user): a
+	// per-user printer prints, lists and describes itself only for its
 	// user.
 	OwnAccountOnly bool
 	// ServiceAccount is the account the service prints for (default with

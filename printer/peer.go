@@ -48,11 +48,13 @@ var ErrPeerUnsupported = errors.New("identifying the local account of a connecti
 // identify returns the user a request is recorded under, or an error
 // refusing it; it sets rq.ownJobsOnly for a client identified as an
 // ordinary account, which sees only its own jobs. Get-Printer-Attributes
-// is answered to anyone (print dialogs and CUPS ask it to every account)
-// and needs no identification.
+// needs no identification unless OwnAccountOnly (its answer names the
+// queue's recipients), and is answered to system accounts (the spooler
+// setting up a queue for anyone).
 func (s *Server) identify(rq *request) (string, error) {
 	claimed := requestingUser(rq)
-	if s.cfg.Peers == nil || goipp.Op(rq.msg.Code) == goipp.OpGetPrinterAttributes || !isLoopbackRemote(rq.http.RemoteAddr) {
+	gpa := goipp.Op(rq.msg.Code) == goipp.OpGetPrinterAttributes
+	if s.cfg.Peers == nil || (gpa && !s.cfg.OwnAccountOnly) || !isLoopbackRemote(rq.http.RemoteAddr) {
 		return claimed, nil
 	}
 	client, server, err := connAddrs(rq.http)
@@ -75,6 +77,10 @@ func (s *Server) identify(rq *request) (string, error) {
 		// The spooler prints for the user it names; a job naming nobody
 		// is the system account's own.
 		user = claimed
+	}
+	if gpa && acct.System {
+		// The spooler describes the printer to whoever sets up a queue.
+		return user, nil
 	}
 	if s.cfg.OwnAccountOnly && !s.isServiceUser(acct, user) {
 		s.cfg.Logger.Warn("ipp request refused: another local account", "op", goipp.Op(rq.msg.Code).String(), "account", acct.Name, "user", user)

@@ -75,9 +75,11 @@ func TestPeerAccountRecorded(t *testing.T) {
 }
 
 // TestOwnAccountOnly: with OwnAccountOnly, another account's Print-Job,
-// Create-Job, Validate-Job and Get-Jobs are refused with
+// Create-Job, Validate-Job, Get-Jobs and Get-Printer-Attributes (which
+// names the queue's recipients) are refused with
 // client-error-not-authorized and nothing is spooled; the service's own
-// account passes; Get-Printer-Attributes is answered to anyone.
+// account passes. Without OwnAccountOnly, Get-Printer-Attributes needs
+// no identification.
 func TestOwnAccountOnly(t *testing.T) {
 	peers := &fakePeers{acct: nurse}
 	sp := &memSpooler{}
@@ -87,12 +89,13 @@ func TestOwnAccountOnly(t *testing.T) {
 	for _, op := range []goipp.Op{goipp.OpCreateJob, goipp.OpValidateJob, goipp.OpGetJobs} {
 		wantStatus(t, call(t, addr, DefaultQueue, newReq(op, addr, DefaultQueue, "doctor"), nil), goipp.StatusErrorNotAuthorized)
 	}
-	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpGetPrinterAttributes, addr, DefaultQueue, "nurse"), nil), goipp.StatusOk)
+	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpGetPrinterAttributes, addr, DefaultQueue, "doctor"), nil), goipp.StatusErrorNotAuthorized)
 	// The spooler relays the nurse's job: still not the doctor's.
 	peers.mu.Lock()
 	peers.acct = cupsLP
 	peers.mu.Unlock()
 	wantStatus(t, printJob(t, addr, DefaultQueue, "nurse", "application/pdf", pdf), goipp.StatusErrorNotAuthorized)
+	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpGetPrinterAttributes, addr, DefaultQueue, "nurse"), nil), goipp.StatusOk)
 	if jobs, _ := sp.accepted(); len(jobs) != 0 {
 		t.Fatalf("refused requests spooled %+v", jobs)
 	}
@@ -104,6 +107,14 @@ func TestOwnAccountOnly(t *testing.T) {
 	wantStatus(t, printJob(t, addr, DefaultQueue, "someone", "application/pdf", pdf), goipp.StatusOk)
 	if jobs, _ := sp.accepted(); len(jobs) != 2 || jobs[1].User != "doctor" {
 		t.Fatalf("jobs %+v, want two, the second by doctor", jobs)
+	}
+	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpGetPrinterAttributes, addr, DefaultQueue, ""), nil), goipp.StatusOk)
+
+	unknown := &fakePeers{err: errors.New("no socket")}
+	_, addr = startServer(t, &memSpooler{}, Config{Peers: unknown})
+	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpGetPrinterAttributes, addr, DefaultQueue, ""), nil), goipp.StatusOk)
+	if len(unknown.asked) != 0 {
+		t.Errorf("Get-Printer-Attributes asked who the client is without OwnAccountOnly")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/internal/testutil"
 )
 
@@ -244,6 +245,17 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	sent := w.must(home, exe, "send", `C:\report.pdf`, "--to", "martin@police.example", "--json")
 	if !strings.Contains(sent, relay.url) {
 		t.Fatalf("send printed %q", sent)
+	}
+	// ipptool runs on the Linux side, whose processes Wine cannot name:
+	// this serve does not keep its printer to its own account.
+	userCfg, err := config.LoadFile(w.unixPath(`C:\sphome`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	userCfg.Printer.OwnAccountOnly = &off
+	if err := config.Save(w.unixPath(`C:\sphome`), userCfg); err != nil {
+		t.Fatal(err)
 	}
 	listen := testutil.FreeAddr(t)
 	stopServe := w.startServe(exe, home, listen, "--listen", listen)
