@@ -164,7 +164,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if err != nil {
 		return err
 	}
-	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser),
+	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser), AllowAll: isAdmin(),
 		AddressBook: func() []jobs.Contact { return addressBook(p, log) },
 		Defaults:    defaults, Chaser: chaser, Policy: st.Policy, ConfirmKey: p.confirmNewKey, Logger: log})
 	srv.Handle("/jobs", page)

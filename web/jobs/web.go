@@ -46,6 +46,10 @@ type Options struct {
 	// jobs printed with another requesting-user-name are not listed and
 	// are answered as unknown.
 	User string
+	// AllowAll lets the API list every user's jobs on request
+	// (GET /jobs/api?all=1): set when the service runs as root or an
+	// administrator, whose secret only such an account can read.
+	AllowAll bool
 	// Defaults fill and bound the release form.
 	Defaults SendDefaults
 	// Chaser, if set, marks the jobs it chased.
@@ -303,7 +307,7 @@ func (w *web) act(r *http.Request, id, action string, req ActionRequest) (string
 	switch action {
 	case "release":
 		var rel spooler.Release
-		if rel, err = w.release(req); err != nil {
+		if rel, err = w.release(req, requestLang(r)); err != nil {
 			return "", err
 		}
 		if _, err = w.s.ReleaseWith(r.Context(), id, rel); err != nil {
@@ -358,8 +362,13 @@ func (w *web) apiList(rw http.ResponseWriter, r *http.Request) {
 	}
 	views := []JobView{}
 	l := acceptLang(r.Header.Get("Accept-Language"))
+	all := r.URL.Query().Get("all") == "1"
+	if all && !w.opt.AllowAll && w.opt.User != "" {
+		writeJSON(rw, http.StatusForbidden, apiError{l.T("cli.all.service")})
+		return
+	}
 	for _, j := range w.s.List() {
-		if w.mine(j) {
+		if all || w.mine(j) {
 			views = append(views, w.view(j, l))
 		}
 	}
