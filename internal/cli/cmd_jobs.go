@@ -27,9 +27,11 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 			return runJobAction(ctx, e, args[0], args[1:])
 		case "proof":
 			return runJobProof(ctx, e, args[1:])
+		case "pin":
+			return runJobsPIN(ctx, e, args[1:])
 		}
 	}
-	const usage = "sealprint jobs [--json] [--open] [--all] | jobs release ID --to EMAIL [--link …] | jobs cancel ID | jobs retry ID | jobs proof ID [-o FILE]"
+	const usage = "sealprint jobs [--json] [--open] [--all] | jobs release ID --to EMAIL [--link …] | jobs cancel ID | jobs retry ID | jobs proof ID [-o FILE] | jobs pin [--stdin]"
 	fs := newFlags("jobs", usage+`
 
 Lists your print jobs with their state, recipients and link, as the jobs

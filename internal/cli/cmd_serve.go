@@ -73,11 +73,15 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		return err
 	}
 	var pdfSigner deliver.PDFSigner
+	var pinEntry jobs.PINEntry
 	if p.cfg.PDFSign != nil {
 		js := &jobPDFSigner{p: p, e: e}
 		defer js.Close()
 		pdfSigner = js
-		log.Info("PDF signature on", "tsa", p.cfg.PDFSign.TSA != "")
+		if js.card() {
+			pinEntry = js
+		}
+		log.Info("PDF signature on", "tsa", p.cfg.PDFSign.TSA != "", "card", js.card())
 	}
 	st, err := deliver.New(deliver.Options{
 		PDFSigner: pdfSigner,
@@ -166,7 +170,7 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	}
 	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser), AllowAll: isAdmin(),
 		AddressBook: func() []jobs.Contact { return addressBook(p, log) },
-		Defaults:    defaults, Chaser: chaser, Policy: st.Policy, ConfirmKey: p.confirmNewKey, Logger: log})
+		Defaults:    defaults, Chaser: chaser, Policy: st.Policy, ConfirmKey: p.confirmNewKey, PIN: pinEntry, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 

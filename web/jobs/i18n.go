@@ -294,6 +294,8 @@ var messages = map[string]msg{
 	"cli.release.codeto":   {"--code-to va avec --code", "--code-to goes with --code"},
 	"cli.release.deadline": {"%q : une date et une heure, « 2026-12-02 18:30 » (heure locale) ou RFC 3339", "%q: a date and time, '2026-12-02 18:30' (local time) or RFC 3339"},
 	"cli.code.channel":     {"Le relais envoie le code d'accès par %s.", "The relay sends the access code by %s."},
+	"cli.pin.noservice":    {"le service ne tourne pas : le code PIN se donne au service en marche (« sealprint serve »)", "the service is not running: the PIN is given to the running service ('sealprint serve')"},
+	"cli.pin.ok":           {"Code PIN accepté : %d document(s) en attente signé(s) et envoyé(s).", "PIN accepted: %d waiting document(s) signed and sent."},
 	"cli.all.admin":        {"--all : seul root ou un administrateur voit les travaux de tous les utilisateurs", "--all: only root or an administrator sees every user's jobs"},
 	"cli.all.service":      {"--all : le service ne tourne pas en administrateur, il ne montre que les travaux de son utilisateur", "--all: the service does not run as an administrator; it shows only its user's jobs"},
 
