@@ -114,7 +114,12 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		OnChange: func(ev spooler.Event) {
 			prtMu.Lock()
 			if prt != nil && ev.Job.PrinterID != "" {
-				prt.SetJobMessage(ev.Job.PrinterID, ev.Message())
+				msg := ev.Message()
+				if jobs.NeedsPIN(ev.Job) {
+					// Not "choose recipients": the job waits for the card.
+					msg = jobs.English.T("pin.wait")
+				}
+				prt.SetJobMessage(ev.Job.PrinterID, msg)
 			}
 			prtMu.Unlock()
 			if title, body, ok := jobs.NotificationIn(ev, jobs.LangFromEnv(e.getenv)); ok {
