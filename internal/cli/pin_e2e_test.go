@@ -13,9 +13,16 @@ import (
 	"github.com/sealprint/sealprint/spooler"
 )
 
-// pkcs11Spy is OpenSC's logging PKCS#11 module: it forwards every call to
-// the module in PKCS11SPY and writes each to PKCS11SPY_OUTPUT.
-const pkcs11Spy = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so"
+// pkcs11Spy finds OpenSC's logging PKCS#11 module (apt opensc-pkcs11): it
+// forwards every call to the module in PKCS11SPY and writes each to
+// PKCS11SPY_OUTPUT.
+func pkcs11Spy(t *testing.T) string {
+	m, _ := filepath.Glob("/usr/lib/*/pkcs11/pkcs11-spy.so")
+	if len(m) == 0 {
+		t.Fatal("pkcs11-spy.so missing (apt opensc-pkcs11)")
+	}
+	return m[0]
+}
 
 // TestPINEntryThroughServe: the PDF signer is a SoftHSM2 token seen
 // through pkcs11-spy, which counts the logins. A real 'sealprint serve'
@@ -27,9 +34,7 @@ const pkcs11Spy = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so"
 // the logs or the spool.
 func TestPINEntryThroughServe(t *testing.T) {
 	testutil.NeedIntegration(t)
-	if _, err := os.Stat(pkcs11Spy); err != nil {
-		t.Fatalf("%s missing (apt opensc-pkcs11)", pkcs11Spy)
-	}
+	spy := pkcs11Spy(t)
 	ca := testutil.NewCA(t, "Test CA Santé")
 	hsm := testutil.StartSoftHSM(t, ca, "Dr Carte")
 	relay := startRelayProc(t)
@@ -39,7 +44,7 @@ func TestPINEntryThroughServe(t *testing.T) {
 	spyLog := filepath.Join(t.TempDir(), "spy.log")
 	spyEnv := []string{"PKCS11SPY=" + hsm.Module, "PKCS11SPY_OUTPUT=" + spyLog}
 	if out, errs, err := doctor.runEnv(append(spyEnv[:1:1], "PKCS11SPY_OUTPUT="+spyLog+".setup", "SEALPRINT_PKCS11_PIN="),
-		"pdfsign", "setup", "--pkcs11", pkcs11Spy, "--token-label", hsm.Label, "--key-label", hsm.KeyLabel); err != nil {
+		"pdfsign", "setup", "--pkcs11", spy, "--token-label", hsm.Label, "--key-label", hsm.KeyLabel); err != nil {
 		t.Fatalf("pdfsign setup: %v\n%s%s", err, out, errs)
 	}
 	logins := func() int {
