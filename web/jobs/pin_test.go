@@ -82,6 +82,9 @@ func TestPINFormResumesWaitingJobs(t *testing.T) {
 			t.Fatalf("page lacks %q:\n%s", want, page)
 		}
 	}
+	if !strings.Contains(page, `action="/jobs/`+a+`/cancel"`) {
+		t.Fatal("a job waiting for the PIN cannot be canceled")
+	}
 	if strings.Contains(page, `action="/jobs/`+a+`/release"`) {
 		t.Fatal("a job waiting for the PIN is offered for release again")
 	}
