@@ -19,3 +19,31 @@ type PKCS11Config struct {
 
 // ErrNoPKCS11 is returned by OpenPKCS11 in builds without cgo.
 var ErrNoPKCS11 = errors.New("this build of sealprint has no PKCS#11 support (built without cgo)")
+
+// PINError is a login the token refused: a wrong PIN, or a locked card.
+// Callers must not try the same PIN again by themselves: each wrong try
+// brings the card closer to locking.
+type PINError struct {
+	// Err is the token's error (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, …).
+	Err error
+	// CountLow, FinalTry and Locked are the token's PIN flags after the
+	// refusal, when the module reports them (many, SoftHSM among them,
+	// report none): a wrong PIN was entered, the next wrong one locks
+	// the card, the card is locked.
+	CountLow, FinalTry, Locked bool
+}
+
+func (e *PINError) Error() string {
+	msg := "the token refused the PIN: " + e.Err.Error()
+	switch {
+	case e.Locked:
+		msg += " (the PIN is locked: unblock the card with its PUK)"
+	case e.FinalTry:
+		msg += " (one try left before the card locks)"
+	case e.CountLow:
+		msg += " (few tries left before the card locks)"
+	}
+	return msg
+}
+
+func (e *PINError) Unwrap() error { return e.Err }

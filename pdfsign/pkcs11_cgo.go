@@ -11,6 +11,7 @@ import (
 	"io"
 
 	"github.com/ThalesGroup/crypto11"
+	"github.com/miekg/pkcs11"
 )
 
 // OpenPKCS11 logs in to a PKCS#11 token (a smart card, an HSM) with
@@ -32,6 +33,12 @@ func OpenPKCS11(cfg PKCS11Config) (*Identity, io.Closer, error) {
 	}
 	ctx, err := crypto11.Configure(c11)
 	if err != nil {
+		var p11 pkcs11.Error
+		if errors.As(err, &p11) && pinRefusal(p11) {
+			pe := &PINError{Err: p11}
+			pinFlags(cfg, pe)
+			return nil, nil, fmt.Errorf("PKCS#11 %s: %w", cfg.Module, pe)
+		}
 		return nil, nil, fmt.Errorf("PKCS#11 %s: %w", cfg.Module, err)
 	}
 	id, err := pkcs11Identity(ctx, cfg.KeyLabel)
@@ -101,4 +108,49 @@ func publicEqual(a, b crypto.PublicKey) bool {
 	type equaler interface{ Equal(x crypto.PublicKey) bool }
 	e, ok := a.(equaler)
 	return ok && e.Equal(b)
+}
+
+// pinRefusal reports whether a login error is about the PIN.
+func pinRefusal(e pkcs11.Error) bool {
+	switch e {
+	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE,
+		pkcs11.CKR_PIN_LOCKED, pkcs11.CKR_PIN_EXPIRED:
+		return true
+	}
+	return false
+}
+
+// pinFlags reads the token's PIN flags after a refused login, without
+// logging in (so without using up a try). Failing to read them leaves
+// them unset.
+func pinFlags(cfg PKCS11Config, pe *PINError) {
+	p := pkcs11.New(cfg.Module)
+	if p == nil {
+		return
+	}
+	defer p.Destroy()
+	switch err := p.Initialize(); {
+	case err == nil:
+		defer p.Finalize()
+	case errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)):
+		// Another session of this process has it: leave it initialised.
+	default:
+		return
+	}
+	slots, err := p.GetSlotList(true)
+	if err != nil {
+		return
+	}
+	for _, slot := range slots {
+		info, err := p.GetTokenInfo(slot)
+		if err != nil {
+			continue
+		}
+		if (cfg.Slot != nil && uint(*cfg.Slot) == slot) || (cfg.Slot == nil && info.Label == cfg.TokenLabel) {
+			pe.CountLow = info.Flags&pkcs11.CKF_USER_PIN_COUNT_LOW != 0
+			pe.FinalTry = info.Flags&pkcs11.CKF_USER_PIN_FINAL_TRY != 0
+			pe.Locked = info.Flags&pkcs11.CKF_USER_PIN_LOCKED != 0 || pe.Err == pkcs11.Error(pkcs11.CKR_PIN_LOCKED)
+			return
+		}
+	}
 }

@@ -73,11 +73,15 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		return err
 	}
 	var pdfSigner deliver.PDFSigner
+	var pinEntry jobs.PINEntry
 	if p.cfg.PDFSign != nil {
 		js := &jobPDFSigner{p: p, e: e}
 		defer js.Close()
 		pdfSigner = js
-		log.Info("PDF signature on", "tsa", p.cfg.PDFSign.TSA != "")
+		if js.card() {
+			pinEntry = js
+		}
+		log.Info("PDF signature on", "tsa", p.cfg.PDFSign.TSA != "", "card", js.card())
 	}
 	st, err := deliver.New(deliver.Options{
 		PDFSigner: pdfSigner,
@@ -110,7 +114,12 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		OnChange: func(ev spooler.Event) {
 			prtMu.Lock()
 			if prt != nil && ev.Job.PrinterID != "" {
-				prt.SetJobMessage(ev.Job.PrinterID, ev.Message())
+				msg := ev.Message()
+				if jobs.NeedsPIN(ev.Job) {
+					// Not "choose recipients": the job waits for the card.
+					msg = jobs.English.T("pin.wait")
+				}
+				prt.SetJobMessage(ev.Job.PrinterID, msg)
 			}
 			prtMu.Unlock()
 			if title, body, ok := jobs.NotificationIn(ev, jobs.LangFromEnv(e.getenv)); ok {
@@ -175,9 +184,9 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	if err != nil {
 		return err
 	}
-	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser),
+	page := jobs.Handler(sp, jobs.Options{APIToken: token, User: jobsOwner(p.cfg.Printer.JobsUser), AllowAll: isAdmin(),
 		AddressBook: func() []jobs.Contact { return addressBook(p, log) },
-		Defaults:    defaults, Chaser: chaser, Policy: st.Policy, ConfirmKey: p.confirmNewKey, Logger: log})
+		Defaults:    defaults, Chaser: chaser, Policy: st.Policy, ConfirmKey: p.confirmNewKey, PIN: pinEntry, Logger: log})
 	srv.Handle("/jobs", page)
 	srv.Handle("/jobs/", page)
 

@@ -19,6 +19,8 @@ import (
 	"github.com/sealprint/sealprint/internal/atomicfile"
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/pdfsign"
+	"github.com/sealprint/sealprint/spooler"
+	"github.com/sealprint/sealprint/web/jobs"
 )
 
 // p12Secret names the PKCS#12 passphrase in the secret store, and p12File
@@ -94,9 +96,21 @@ func (s *pdfSigner) Close() error {
 	return nil
 }
 
-// pdfSigner opens the identity 'sealprint pdfsign setup' configured. It
-// returns nil, nil when PDF signing is not configured.
+// pdfSigner opens the identity 'sealprint pdfsign setup' configured,
+// asking for a token's PIN as pkcs11PIN does. It returns nil, nil when
+// PDF signing is not configured.
 func (p *pc) pdfSigner(e *env) (*pdfSigner, error) {
+	s, err := p.pdfSignerWith(func() (string, error) { return pkcs11PIN(e) })
+	var pe *pdfsign.PINError
+	if errors.As(err, &pe) {
+		forgetPIN()
+	}
+	return s, err
+}
+
+// pdfSignerWith is pdfSigner with the token's PIN from pin (called only
+// for a PKCS#11 key, once, before the single login).
+func (p *pc) pdfSignerWith(pin func() (string, error)) (*pdfSigner, error) {
 	c := p.cfg.PDFSign
 	if c == nil {
 		return nil, nil
@@ -123,7 +137,7 @@ func (p *pc) pdfSigner(e *env) (*pdfSigner, error) {
 			return nil, err
 		}
 	case c.PKCS11 != nil:
-		pin, err := pkcs11PIN(e)
+		pin, err := pin()
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +145,6 @@ func (p *pc) pdfSigner(e *env) (*pdfSigner, error) {
 		s.id, s.closer, err = pdfsign.OpenPKCS11(pdfsign.PKCS11Config{Module: k.Module, Slot: k.Slot,
 			TokenLabel: k.TokenLabel, KeyLabel: k.KeyLabel, PIN: pin})
 		if err != nil {
-			forgetPIN()
 			return nil, err
 		}
 	default:
@@ -267,14 +280,29 @@ func (s *pdfSigner) sign(ctx context.Context, out io.Writer, in io.ReadSeeker) (
 }
 
 // jobPDFSigner signs the PDFs of print jobs for deliver: it opens the
-// configured identity at the first job (asking for the PIN then) and keeps
-// it; a failure other than the TSA's drops it, so that the next attempt
-// opens the card again (it may have been pulled out).
+// configured identity at the first job and keeps it; a failure other than
+// the TSA's drops it, so that the next attempt opens the card again (it
+// may have been pulled out).
+//
+// A card's PIN is the one entered this session (the jobs page, 'sealprint
+// jobs pin'), else SEALPRINT_PKCS11_PIN; with neither, the job waits for
+// it (jobs.ErrPINRequired) without touching the card. A PIN the card
+// refuses is never tried again by itself: the next jobs wait until the
+// user enters one, so that retries cannot lock the card.
 type jobPDFSigner struct {
 	p  *pc
 	e  *env
 	mu sync.Mutex
 	s  *pdfSigner
+	// pin is the PIN entered this session: in memory only, never logged.
+	pin string
+	// envRefused: the card refused SEALPRINT_PKCS11_PIN once.
+	envRefused bool
+}
+
+// card reports whether the PDF signer is a PKCS#11 token.
+func (j *jobPDFSigner) card() bool {
+	return j.p.cfg.PDFSign != nil && j.p.cfg.PDFSign.PKCS11 != nil
 }
 
 // SignPDF implements deliver.PDFSigner.
@@ -282,12 +310,9 @@ func (j *jobPDFSigner) SignPDF(ctx context.Context, out io.Writer, in io.ReadSee
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.s == nil {
-		s, err := j.p.pdfSigner(j.e)
+		s, err := j.open()
 		if err != nil {
 			return nil, err
-		}
-		if s == nil {
-			return nil, errors.New("PDF signing is no longer configured")
 		}
 		j.s = s
 	}
@@ -300,6 +325,57 @@ func (j *jobPDFSigner) SignPDF(ctx context.Context, out io.Writer, in io.ReadSee
 		j.s = nil
 	}
 	return res, err
+}
+
+// open opens the identity with the session's PIN (j.mu held).
+func (j *jobPDFSigner) open() (*pdfSigner, error) {
+	if !j.card() {
+		s, err := j.p.pdfSignerWith(nil)
+		if err == nil && s == nil {
+			err = errors.New("PDF signing is no longer configured")
+		}
+		return s, err
+	}
+	pin, fromEnv := j.pin, false
+	if pin == "" && !j.envRefused {
+		pin, fromEnv = j.e.getenv("SEALPRINT_PKCS11_PIN"), true
+	}
+	if pin == "" {
+		return nil, spooler.NeedsConfirmation(jobs.ErrPINRequired)
+	}
+	s, err := j.p.pdfSignerWith(func() (string, error) { return pin, nil })
+	var pe *pdfsign.PINError
+	if errors.As(err, &pe) {
+		// Refused once: not tried again until the user enters a PIN.
+		if fromEnv {
+			j.envRefused = true
+		} else {
+			j.pin = ""
+		}
+		return nil, spooler.NeedsConfirmation(fmt.Errorf("%w (%v)", jobs.ErrPINRequired, err))
+	}
+	return s, err
+}
+
+// EnterPIN implements jobs.PINEntry: one login with pin; kept for the
+// session if the card takes it.
+func (j *jobPDFSigner) EnterPIN(ctx context.Context, pin string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.card() {
+		return errors.New("the PDF signer is not a card: no PIN to enter")
+	}
+	if j.s != nil {
+		j.s.Close()
+		j.s = nil
+	}
+	j.pin = ""
+	s, err := j.p.pdfSignerWith(func() (string, error) { return pin, nil })
+	if err != nil {
+		return err
+	}
+	j.s, j.pin = s, pin
+	return nil
 }
 
 // Close ends the token session.

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/sealprint/sealprint/deliver"
@@ -50,6 +51,8 @@ func newChaser(p *pc, sp *spooler.Spooler, st *deliver.Stages, lang jobs.Lang, n
 			return after
 		},
 		Again: again, Quiet: quiet, Notifier: n, Mail: st.Chase, Lang: lang, Logger: log,
+		// The reminders given survive a restart of the service.
+		StateFile: filepath.Join(p.home, "spool", jobs.ChaseStateFile),
 	}), nil
 }
 

@@ -107,10 +107,14 @@ func (w *web) refusePage(rw http.ResponseWriter) {
 // job when it is empty). Names compare without case and without a
 // DOMAIN\ prefix or @realm suffix, as Windows and CUPS spell them.
 func (w *web) mine(j *spooler.Job) bool {
-	if w.opt.User == "" {
-		return true
-	}
-	return sameUser(j.User, w.opt.User)
+	return Owns(w.opt.User, j)
+}
+
+// Owns reports whether job j was printed by user (compared as the page
+// does: without case, DOMAIN\ prefix or @realm suffix); an empty user owns
+// every job.
+func Owns(user string, j *spooler.Job) bool {
+	return user == "" || sameUser(j.User, user)
 }
 
 func sameUser(a, b string) bool {

@@ -53,6 +53,9 @@ type ChaseOptions struct {
 	Mail func(ctx context.Context, dropID string) (bool, error)
 	// Lang is the notifications' language (French when empty).
 	Lang Lang
+	// StateFile, if set, is where the reminders given are kept (see
+	// ChaseStateFile), so that a restart neither repeats nor skips one.
+	StateFile string
 	// Now is the clock (tests); time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -108,8 +111,10 @@ type ChaseMark struct {
 // Chaser tells the sender about reports not opened in time: a desktop
 // notification and a mark on the page, at the first and second delays
 // and, for a drop with a deadline, at half and 90 % of the time to it;
-// and a mail through the relay when it can. Marks live in memory: a
-// restart may repeat the last chase once.
+// and a mail through the relay when it can. Marks are kept in
+// ChaseOptions.StateFile, written before each notification: a restart does
+// not repeat a reminder given (at worst, a crash between the write and the
+// notification loses that one).
 type Chaser struct {
 	sp  *spooler.Spooler
 	opt ChaseOptions
@@ -128,7 +133,9 @@ func NewChaser(sp *spooler.Spooler, opt ChaseOptions) *Chaser {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Chaser{sp: sp, opt: opt, got: map[string][]ChaseMark{}}
+	c := &Chaser{sp: sp, opt: opt, got: map[string][]ChaseMark{}}
+	c.loadMarks()
+	return c
 }
 
 // Marks returns the chases given for a job.
@@ -167,9 +174,10 @@ func (c *Chaser) Check(ctx context.Context) {
 		if level == "" {
 			continue
 		}
-		mark := ChaseMark{Level: level, At: now}
+		mark := ChaseMark{Level: level, At: chaseMarkTime(now)}
 		c.mu.Lock()
 		c.got[j.ID] = append(c.got[j.ID], mark)
+		c.saveMarks()
 		c.mu.Unlock()
 		title, body := c.message(j, level)
 		c.opt.Notifier.Notify(title, body)
@@ -179,8 +187,9 @@ func (c *Chaser) Check(ctx context.Context) {
 				c.opt.Logger.Warn("chase mail through the relay failed", "job", j.ID, "err", err)
 			}
 			c.mu.Lock()
-			if m := c.got[j.ID]; len(m) > 0 {
+			if m := c.got[j.ID]; len(m) > 0 && mailed {
 				m[len(m)-1].Mailed = mailed
+				c.saveMarks()
 			}
 			c.mu.Unlock()
 		}
@@ -261,9 +270,14 @@ func (c *Chaser) forget() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	changed := false
 	for id := range c.got {
 		if !ids[id] {
 			delete(c.got, id)
+			changed = true
 		}
+	}
+	if changed {
+		c.saveMarks()
 	}
 }

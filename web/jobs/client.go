@@ -102,16 +102,36 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return json.Unmarshal(b, out)
 }
 
-// List returns every job.
+// List returns the service user's jobs.
 func (c *Client) List(ctx context.Context) ([]JobView, error) {
 	var out []JobView
 	err := c.do(ctx, http.MethodGet, "/jobs/api", nil, &out)
 	return out, err
 }
 
+// ListAll returns every user's jobs, which only a service run by root or
+// an administrator grants.
+func (c *Client) ListAll(ctx context.Context) ([]JobView, error) {
+	var out []JobView
+	err := c.do(ctx, http.MethodGet, "/jobs/api?all=1", nil, &out)
+	return out, err
+}
+
 // Release sends a held job to recipients.
 func (c *Client) Release(ctx context.Context, id string, to []string) (JobView, error) {
 	return c.action(ctx, id, "release", &ActionRequest{To: to})
+}
+
+// ReleaseWith releases a held job as the release form does (link mode,
+// access code, limits, deadline); the result carries the access code
+// when one is shown to the sender, once.
+func (c *Client) ReleaseWith(ctx context.Context, id string, req ActionRequest) (ActionResult, error) {
+	var out ActionResult
+	if !spooler.ValidID(id) {
+		return out, fmt.Errorf("%q is not a job id", spooler.Clip(id, 40))
+	}
+	err := c.do(ctx, http.MethodPost, "/jobs/api/"+id+"/release", &req, &out)
+	return out, err
 }
 
 // Cancel cancels a job.

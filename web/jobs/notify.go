@@ -42,6 +42,8 @@ func Notification(ev spooler.Event) (title, body string, ok bool) {
 func NotificationIn(ev spooler.Event, l Lang) (title, body string, ok bool) {
 	j := ev.Job
 	switch {
+	case NeedsPIN(j) && ev.From != spooler.Held:
+		return l.T("pin.required"), l.T("notify.pin.body", j.Name), true
 	case j.State == spooler.Held && ev.From != spooler.Held:
 		page := ev.Page
 		if page == "" {

@@ -70,22 +70,31 @@ type ActionResult struct {
 
 // release builds the spooler release for req, making the link secret and
 // the access code it needs.
-func (w *web) release(req ActionRequest) (spooler.Release, error) {
+func (w *web) release(req ActionRequest, l Lang) (spooler.Release, error) {
+	return PrepareRelease(req, w.opt.Defaults, w.policy(context.Background()), l)
+}
+
+// PrepareRelease checks req against the configured bounds d and the
+// relay's policy p (the zero Policy when unknown: the relay enforces it
+// again), and builds the spooler release, with the link secret and the
+// access code it needs. Refusals are worded in l. The page and 'sealprint
+// jobs release' both use it.
+func PrepareRelease(req ActionRequest, d SendDefaults, p relayapi.Policy, l Lang) (spooler.Release, error) {
 	rel := spooler.Release{To: req.To, Options: spooler.SendOptions{
 		Mode: req.Mode, Code: req.Code, CodeTo: req.CodeTo,
 		ExpiresIn:    time.Duration(req.ExpiresInSeconds) * time.Second,
 		MaxDownloads: req.MaxDownloads, Deadline: req.Deadline, Reference: strings.TrimSpace(req.Reference),
 	}}
 	if req.ExpiresInSeconds < 0 || req.ExpiresInSeconds > int64(spooler.MaxExpiry/time.Second) {
-		return rel, errors.New("expiry out of range")
+		return rel, errors.New(l.T("err.expiry.range"))
 	}
-	if max := w.opt.Defaults.MaxExpiry; max > 0 && rel.Options.ExpiresIn > max {
-		return rel, fmt.Errorf("expiry longer than the relay allows (%d days)", w.opt.Defaults.MaxExpiryDays())
+	if max := d.MaxExpiry; max > 0 && rel.Options.ExpiresIn > max {
+		return rel, errors.New(l.T("err.expiry.config", d.MaxExpiryDays()))
 	}
 	if err := rel.Options.Check(); err != nil {
 		return rel, err
 	}
-	if err := checkPolicy(w.policy(context.Background()), rel); err != nil {
+	if err := checkPolicy(p, rel, l); err != nil {
 		return rel, err
 	}
 	var err error
@@ -118,22 +127,22 @@ func (w *web) policy(ctx context.Context) relayapi.Policy {
 
 // checkPolicy refuses a release the relay's policy would refuse, with
 // the rule's name, before anything is sealed.
-func checkPolicy(p relayapi.Policy, rel spooler.Release) error {
+func checkPolicy(p relayapi.Policy, rel spooler.Release, l Lang) error {
 	if len(p.AllowedDomains) > 0 {
 		for _, to := range rel.To {
 			if !domainAllowed(p.AllowedDomains, to) {
-				return fmt.Errorf("%s: the organisation allows only %s (%s)", spooler.Clip(to, 80), strings.Join(p.AllowedDomains, ", "), relayapi.RuleAllowedDomains)
+				return errors.New(l.T("err.policy.domain", spooler.Clip(to, 80), strings.Join(p.AllowedDomains, ", "), relayapi.RuleAllowedDomains))
 			}
 		}
 	}
 	if m := p.MaxExpirySeconds; m > 0 && rel.Options.ExpiresIn > time.Duration(m)*time.Second {
-		return fmt.Errorf("expiry longer than the organisation allows (%s)", relayapi.RuleMaxExpiry)
+		return errors.New(l.T("err.policy.expiry", relayapi.RuleMaxExpiry))
 	}
 	if m := p.MaxDownloads; m > 0 && rel.Options.MaxDownloads != nil && (*rel.Options.MaxDownloads == 0 || *rel.Options.MaxDownloads > m) {
-		return fmt.Errorf("download limit must be between 1 and %d (%s)", m, relayapi.RuleMaxDownloads)
+		return errors.New(l.T("err.policy.downloads", m, relayapi.RuleMaxDownloads))
 	}
 	if p.LinkNeedsCode && rel.Options.Link() && !rel.Options.Code {
-		return fmt.Errorf("the organisation requires an access code in link mode (%s)", relayapi.RuleLinkNeedsCode)
+		return errors.New(l.T("err.policy.code", relayapi.RuleLinkNeedsCode))
 	}
 	return nil
 }
@@ -156,6 +165,23 @@ func domainAllowed(patterns []string, addr string) bool {
 		}
 	}
 	return false
+}
+
+// NormalizeCodeTo writes a code channel as the relay takes it: "sms:"
+// with the number in international form (a French "06 12 34 56 78"
+// becomes "+33612345678"), "mail:" with the address in lower case;
+// "phone" (the sender reads it out) and "" become "".
+func NormalizeCodeTo(codeTo string) string {
+	kind, dest, _ := strings.Cut(strings.TrimSpace(codeTo), ":")
+	switch strings.ToLower(kind) {
+	case "", "phone", "tel":
+		return ""
+	case "sms":
+		return "sms:" + frenchNumber(strings.TrimSpace(dest))
+	case "mail":
+		return "mail:" + strings.ToLower(strings.TrimSpace(dest))
+	}
+	return codeTo
 }
 
 // frenchNumber writes a number typed the French way ("06 12 34 56 78")

@@ -16,6 +16,8 @@ type JobView struct {
 	Chased []ChaseMark `json:"chased,omitempty"`
 	// ConfirmKey is the first key of a recipient a held job waits for.
 	ConfirmKey *KeyToConfirm `json:"confirm_key,omitempty"`
+	// NeedsPIN says the job waits for the PDF signing card's PIN.
+	NeedsPIN bool `json:"needs_pin,omitempty"`
 }
 
 // View returns j with its status message, naming the jobs page at its
@@ -34,6 +36,10 @@ func ViewIn(j *spooler.Job, page string, l Lang) JobView {
 	v := JobView{Job: j, Message: l.Message(j, page), Deliveries: recipientStatuses(j), ConfirmKey: keyToConfirm(j)}
 	if j.Link != "" && j.LinkSecret != "" {
 		v.SecretLink = j.Link + "#" + j.LinkSecret
+	}
+	if NeedsPIN(j) {
+		v.NeedsPIN = true
+		v.Message = l.T("pin.wait")
 	}
 	return v
 }

@@ -46,6 +46,10 @@ type Options struct {
 	// jobs printed with another requesting-user-name are not listed and
 	// are answered as unknown.
 	User string
+	// AllowAll lets the API list every user's jobs on request
+	// (GET /jobs/api?all=1): set when the service runs as root or an
+	// administrator, whose secret only such an account can read.
+	AllowAll bool
 	// Defaults fill and bound the release form.
 	Defaults SendDefaults
 	// Chaser, if set, marks the jobs it chased.
@@ -59,7 +63,10 @@ type Options struct {
 	// address now has exactly that fingerprint. The page then offers to
 	// confirm the key a held job waits for (see confirm.go).
 	ConfirmKey func(ctx context.Context, address, fingerprint string) error
-	Logger     *slog.Logger
+	// PIN, if set, takes the PDF signing card's PIN from the page's PIN
+	// form and the API (see pin.go).
+	PIN    PINEntry
+	Logger *slog.Logger
 }
 
 //go:embed page.html
@@ -83,6 +90,8 @@ func Handler(sp *spooler.Spooler, opt Options) http.Handler {
 	mux.HandleFunc("GET /jobs", w.page)
 	mux.HandleFunc("GET /jobs/{$}", w.page)
 	mux.HandleFunc("POST /jobs/{id}/{action}", w.form)
+	mux.HandleFunc("POST /jobs/pin", w.pinForm)
+	mux.HandleFunc("POST /jobs/api/pin", w.apiPIN)
 	mux.HandleFunc("GET /jobs/preview/{id}", w.preview)
 	mux.HandleFunc("GET /jobs/api", w.apiList)
 	mux.HandleFunc("GET /jobs/api/{id}", w.apiGet)
@@ -166,6 +175,9 @@ type pageData struct {
 	Defaults SendDefaults
 	// Policy is the relay's, when known.
 	Policy relayapi.Policy
+	// PINWait are the jobs waiting for the card's PIN: the page shows
+	// the PIN form above them.
+	PINWait []JobView
 }
 
 func (w *web) page(rw http.ResponseWriter, r *http.Request) {
@@ -190,7 +202,7 @@ func (w *web) renderCode(rw http.ResponseWriter, l Lang, code string) {
 func (w *web) render(rw http.ResponseWriter, l Lang, status int, errMsg, done string) {
 	d := pageData{L: l, CSRF: w.csrf, Error: errMsg}
 	switch done {
-	case "release", "cancel", "retry":
+	case "release", "cancel", "retry", "pin":
 		d.Notice = l.T("done." + done)
 	}
 	w.renderData(rw, status, d)
@@ -215,7 +227,9 @@ func (w *web) renderData(rw http.ResponseWriter, status int, d pageData) {
 		if !w.mine(j) {
 			continue
 		}
-		if j.State == spooler.Held {
+		if NeedsPIN(j) {
+			d.PINWait = append(d.PINWait, w.view(j, l))
+		} else if j.State == spooler.Held {
 			d.Held = append(d.Held, w.view(j, l))
 		} else {
 			d.Others = append(d.Others, w.view(j, l))
@@ -238,31 +252,40 @@ func (w *web) view(j *spooler.Job, l Lang) JobView {
 // maxForm bounds a posted form or API body.
 const maxForm = 64 << 10
 
-func (w *web) form(rw http.ResponseWriter, r *http.Request) {
+// formChecks admits a form posted by the page itself: same origin, the
+// user's secret, the page's CSRF token. It writes the refusal itself.
+func (w *web) formChecks(rw http.ResponseWriter, r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
 		http.Error(rw, "cross-origin request refused", http.StatusForbidden)
-		return
+		return false
 	}
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host != r.Host {
 			http.Error(rw, "cross-origin request refused", http.StatusForbidden)
-			return
+			return false
 		}
 	} else if o == "null" {
 		http.Error(rw, "cross-origin request refused", http.StatusForbidden)
-		return
+		return false
 	}
 	if !w.pageAuth(rw, r) {
-		return
+		return false
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(rw, "bad form", http.StatusBadRequest)
-		return
+		return false
 	}
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(w.csrf)) != 1 {
 		http.Error(rw, requestLang(r).T("err.expired"), http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+func (w *web) form(rw http.ResponseWriter, r *http.Request) {
+	if !w.formChecks(rw, r) {
 		return
 	}
 	if r.PathValue("action") == "confirm-key" {
@@ -303,7 +326,7 @@ func (w *web) act(r *http.Request, id, action string, req ActionRequest) (string
 	switch action {
 	case "release":
 		var rel spooler.Release
-		if rel, err = w.release(req); err != nil {
+		if rel, err = w.release(req, requestLang(r)); err != nil {
 			return "", err
 		}
 		if _, err = w.s.ReleaseWith(r.Context(), id, rel); err != nil {
@@ -358,8 +381,13 @@ func (w *web) apiList(rw http.ResponseWriter, r *http.Request) {
 	}
 	views := []JobView{}
 	l := acceptLang(r.Header.Get("Accept-Language"))
+	all := r.URL.Query().Get("all") == "1"
+	if all && !w.opt.AllowAll && w.opt.User != "" {
+		writeJSON(rw, http.StatusForbidden, apiError{l.T("cli.all.service")})
+		return
+	}
 	for _, j := range w.s.List() {
-		if w.mine(j) {
+		if all || w.mine(j) {
 			views = append(views, w.view(j, l))
 		}
 	}
