@@ -101,9 +101,12 @@ func TestServeLocalAccounts(t *testing.T) {
 		}
 	}
 	// The other account's job exists, under its own name: with serve
-	// stopped, 'sealprint jobs' reads the whole spool itself.
+	// stopped, 'sealprint jobs --all' (root) reads the whole spool itself.
 	stop2()
-	all := listJobs(t, p)
+	var all []jobUser
+	if err := json.Unmarshal([]byte(p.must("jobs", "--json", "--all")), &all); err != nil {
+		t.Fatal(err)
+	}
 	found := false
 	for _, j := range all {
 		if j.Name == "other account job" {
