@@ -1,12 +1,14 @@
 package printer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/OpenPrinting/goipp"
 )
@@ -61,7 +63,7 @@ func (s *Server) identify(rq *request) (string, error) {
 	if err != nil {
 		return "", errorf(goipp.StatusErrorNotAuthorized, "cannot identify the local account: %v", err)
 	}
-	acct, err := s.cfg.Peers.PeerAccount(client, server)
+	acct, err := s.peerAccount(rq.http, client, server)
 	if errors.Is(err, ErrPeerUnsupported) {
 		s.peerUnsupported.Do(func() {
 			s.cfg.Logger.Warn("the local account behind an IPP connection cannot be identified on this system: jobs are recorded under the client's requesting-user-name", "err", err)
@@ -135,4 +137,31 @@ func connAddrs(r *http.Request) (client, server netip.AddrPort, err error) {
 	}
 	server = ta.AddrPort()
 	return netip.AddrPortFrom(client.Addr().Unmap(), client.Port()), netip.AddrPortFrom(server.Addr().Unmap(), server.Port()), nil
+}
+
+// peerMemo holds the account behind one connection, looked up once: a
+// socket's owner never changes, and reading the kernel's socket table on
+// every request of a keep-alive connection would cost each job a scan.
+type peerMemo struct {
+	once sync.Once
+	acct Account
+	err  error
+}
+
+type peerMemoKey struct{}
+
+// withPeerMemo is the http.Server's ConnContext: one memo per connection.
+func withPeerMemo(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, peerMemoKey{}, &peerMemo{})
+}
+
+// peerAccount identifies the account behind r's connection, once per
+// connection when the server made a memo for it.
+func (s *Server) peerAccount(r *http.Request, client, server netip.AddrPort) (Account, error) {
+	memo, ok := r.Context().Value(peerMemoKey{}).(*peerMemo)
+	if !ok {
+		return s.cfg.Peers.PeerAccount(client, server)
+	}
+	memo.once.Do(func() { memo.acct, memo.err = s.cfg.Peers.PeerAccount(client, server) })
+	return memo.acct, memo.err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -20,6 +21,16 @@ type fakePeers struct {
 	err    error
 	asked  []netip.AddrPort
 	server []netip.AddrPort
+}
+
+// become makes every later connection belong to a: the printer looks a
+// connection's account up once, so the client's idle connections (owned
+// by the previous account) are closed.
+func (f *fakePeers) become(a Account) {
+	f.mu.Lock()
+	f.acct = a
+	f.mu.Unlock()
+	http.DefaultClient.CloseIdleConnections()
 }
 
 func (f *fakePeers) PeerAccount(client, server netip.AddrPort) (Account, error) {
@@ -91,9 +102,7 @@ func TestOwnAccountOnly(t *testing.T) {
 	}
 	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpGetPrinterAttributes, addr, DefaultQueue, "doctor"), nil), goipp.StatusErrorNotAuthorized)
 	// The spooler relays the nurse's job: still not the doctor's.
-	peers.mu.Lock()
-	peers.acct = cupsLP
-	peers.mu.Unlock()
+	peers.become(cupsLP)
 	wantStatus(t, printJob(t, addr, DefaultQueue, "nurse", "application/pdf", pdf), goipp.StatusErrorNotAuthorized)
 	wantStatus(t, call(t, addr, DefaultQueue, newReq(goipp.OpGetPrinterAttributes, addr, DefaultQueue, "nurse"), nil), goipp.StatusOk)
 	if jobs, _ := sp.accepted(); len(jobs) != 0 {
@@ -101,9 +110,7 @@ func TestOwnAccountOnly(t *testing.T) {
 	}
 	// The spooler relaying the doctor's job, and the doctor directly.
 	wantStatus(t, printJob(t, addr, DefaultQueue, `CHU\Doctor`, "application/pdf", pdf), goipp.StatusOk)
-	peers.mu.Lock()
-	peers.acct = doctor
-	peers.mu.Unlock()
+	peers.become(doctor)
 	wantStatus(t, printJob(t, addr, DefaultQueue, "someone", "application/pdf", pdf), goipp.StatusOk)
 	if jobs, _ := sp.accepted(); len(jobs) != 2 || jobs[1].User != "doctor" {
 		t.Fatalf("jobs %+v, want two, the second by doctor", jobs)
@@ -178,11 +185,7 @@ func TestOtherAccountsJobsHidden(t *testing.T) {
 	peers := &fakePeers{acct: doctor}
 	sp := &memSpooler{}
 	_, addr := startServer(t, sp, Config{Peers: peers})
-	setPeer := func(a Account) {
-		peers.mu.Lock()
-		peers.acct = a
-		peers.mu.Unlock()
-	}
+	setPeer := peers.become
 	r := printJob(t, addr, DefaultQueue, "", "application/pdf", samplePDF)
 	wantStatus(t, r, goipp.StatusOk)
 	doctorJob := jobIDOf(t, r)
@@ -211,5 +214,29 @@ func TestOtherAccountsJobsHidden(t *testing.T) {
 	setPeer(cupsLP)
 	if got := list(); len(got) != 2 {
 		t.Errorf("the spooler lists %v, want both jobs", got)
+	}
+}
+
+// TestPeerLookedUpOncePerConnection: the socket table is read once per
+// connection, not once per request (a keep-alive client printing many
+// jobs would pay a scan each), and again for a new connection.
+func TestPeerLookedUpOncePerConnection(t *testing.T) {
+	peers := &fakePeers{acct: doctor}
+	sp := &memSpooler{}
+	_, addr := startServer(t, sp, Config{Peers: peers})
+	http.DefaultClient.CloseIdleConnections()
+	for range 3 {
+		wantStatus(t, printJob(t, addr, DefaultQueue, "", "application/pdf", samplePDF), goipp.StatusOk)
+	}
+	peers.become(nurse)
+	wantStatus(t, printJob(t, addr, DefaultQueue, "", "application/pdf", samplePDF), goipp.StatusOk)
+	peers.mu.Lock()
+	asked := len(peers.asked)
+	peers.mu.Unlock()
+	if asked != 2 {
+		t.Errorf("account looked up %d times for two connections, want 2", asked)
+	}
+	if jobs, _ := sp.accepted(); len(jobs) != 4 || jobs[2].User != "doctor" || jobs[3].User != "nurse" {
+		t.Errorf("jobs %+v, want three by doctor then one by nurse", jobs)
 	}
 }
