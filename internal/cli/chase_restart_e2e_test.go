@@ -17,6 +17,12 @@ import (
 // setChase writes the "chase" settings into p's config file.
 func setChase(t *testing.T, p *person, chase map[string]string) {
 	t.Helper()
+	setConfig(t, p, "chase", chase)
+}
+
+// setConfig sets one top-level setting of p's config file.
+func setConfig(t *testing.T, p *person, key string, value any) {
+	t.Helper()
 	path := filepath.Join(p.home, "config.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -26,7 +32,7 @@ func setChase(t *testing.T, p *person, chase map[string]string) {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	cfg["chase"] = chase
+	cfg[key] = value
 	b, _ = json.MarshalIndent(cfg, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)

@@ -32,8 +32,8 @@ relay send it by SMS or to another mail address than the link's, or
 	link := fs.Bool("link", false, "link mode, for a recipient without a key")
 	code := fs.Bool("code", false, "with --link: require an access code")
 	codeTo := fs.String("code-to", "", "with --code: sms:NUMBER, mail:ADDRESS (not a --to address) or phone (default: printed here)")
-	expires := fs.String("expires", "", "time until the relay deletes the document (e.g. 2d; default: the configuration's, else 7d)")
-	maxDownloads := fs.Int("max-downloads", -1, "downloads allowed (0: no limit; default: the configuration's, else the relay's)")
+	expires := fs.String("expires", "", "time until the relay deletes the document (e.g. 2d; default: the configuration's send.expires within the relay's policy, else the relay's)")
+	maxDownloads := fs.Int("max-downloads", -1, "downloads allowed (0: no limit; default: the configuration's send.max_downloads within the relay's policy, else the relay's)")
 	deadline := fs.String("deadline", "", "custody deadline ('échéance'), local time 'YYYY-MM-DD HH:MM' or RFC 3339")
 	reference := fs.String("reference", "", "procedure reference, sealed with the document")
 	jsonOut := fs.Bool("json", false, "print the job (and the access code) as JSON")
@@ -47,6 +47,9 @@ relay send it by SMS or to another mail address than the link's, or
 	}
 	req, err := releaseRequest(lang, to, *link, *code, *codeTo, *expires, *maxDownloads, *deadline, *reference)
 	if err != nil {
+		return err
+	}
+	if err := releaseDefaults(ctx, e, &req, *expires == "", *maxDownloads < 0); err != nil {
 		return err
 	}
 	var res jobs.ActionResult
@@ -128,4 +131,39 @@ func parseDeadline(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("bad deadline %q", spooler.Clip(s, 40))
+}
+
+// releaseDefaults fills what the flags left out as the release form does:
+// the configuration's expiry and download limit ("send" in config.json),
+// lowered to the relay's policy maxima.
+func releaseDefaults(ctx context.Context, e *env, req *jobs.ActionRequest, expiry, downloads bool) error {
+	p, err := openPC(e)
+	if err != nil {
+		return err
+	}
+	d, err := sendDefaults(p)
+	if err != nil {
+		return err
+	}
+	expiry = expiry && d.Expiry > 0
+	downloads = downloads && d.MaxDownloads > 0
+	if !expiry && !downloads {
+		return nil
+	}
+	pol := p.relayPolicy(ctx)
+	if expiry {
+		ttl := d.Expiry
+		if m := time.Duration(pol.MaxExpirySeconds) * time.Second; m > 0 && ttl > m {
+			ttl = m
+		}
+		req.ExpiresInSeconds = int64(ttl / time.Second)
+	}
+	if downloads {
+		n := d.MaxDownloads
+		if m := pol.MaxDownloads; m > 0 && n > m {
+			n = m
+		}
+		req.MaxDownloads = &n
+	}
+	return nil
 }

@@ -180,6 +180,13 @@ func TestJobsReleaseLinkModeThroughServe(t *testing.T) {
 	doctor, officer := newPerson(t), newPerson(t)
 	doctor.must("keys", "generate", "--name", "Dr Durand", "--email", "durand@chu.example")
 	doctor.must("enroll", "--relay", relay.url, "--token", relay.token(t, "Dr Durand"))
+	// Defaults beyond the policy: a release without --expires and
+	// --max-downloads gets them lowered to the policy, as the form does.
+	setConfig(t, doctor, "send", map[string]any{"expires": "10d", "max_downloads": 9})
+	// The test, as root (a system account), prints for a colleague too,
+	// as CUPS does for every user: a per-user serve refuses that unless
+	// own_account_only is off.
+	setConfig(t, doctor, "printer", map[string]any{"own_account_only": false})
 	addr := testutil.FreeAddr(t)
 	srv := startServe(t, doctor, addr)
 
@@ -188,7 +195,10 @@ func TestJobsReleaseLinkModeThroughServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	ippPrint(t, addr, "sealed", me.Username, "rapport-gav", "Rapport médico-légal\nGarde à vue n° 42\n")
-	ippPrint(t, addr, "sealed", "collegue", "autre-rapport", "Rapport d'un collègue\n")
+	if me.Uid == "0" {
+		// Root is believed when it names the user it prints for.
+		ippPrint(t, addr, "sealed", "collegue", "autre-rapport", "Rapport d'un collègue\n")
+	}
 	var id string
 	waitFor(t, "my job held", func() bool {
 		j := jobNamed(doctor.listJobs(), "rapport-gav")
@@ -291,6 +301,25 @@ func TestJobsReleaseLinkModeThroughServe(t *testing.T) {
 	officer.must("open", up.SecretLink, "-o", "got.pdf", "--code", code)
 	if b, err := os.ReadFile(filepath.Join(officer.dir, "got.pdf")); err != nil || !bytes.HasPrefix(b, []byte("%PDF")) {
 		t.Fatalf("opened: %v %q", err, b[:min(len(b), 20)])
+	}
+
+	// Without --expires and --max-downloads: the configuration's, lowered
+	// to the policy's 3 days and 5 downloads.
+	ippPrint(t, addr, "sealed", me.Username, "rapport-defauts", "Rapport\n")
+	var third string
+	waitFor(t, "the third job held", func() bool {
+		j := jobNamed(doctor.listJobs(), "rapport-defauts")
+		if j != nil && j.State == spooler.Held {
+			third = j.ID
+			return true
+		}
+		return false
+	})
+	doctor.must("jobs", "release", third, "--to", "opj@lyon.police.example", "--link", "--code")
+	waitFor(t, "the third upload", func() bool { return jobNamed(doctor.listJobs(), "rapport-defauts").SecretLink != "" })
+	dj := jobNamed(doctor.listJobs(), "rapport-defauts")
+	if o := dj.SendOptionsOf(); o.ExpiresIn != 72*time.Hour || o.MaxDownloads == nil || *o.MaxDownloads != 5 {
+		t.Fatalf("defaults: %+v", o)
 	}
 
 	// The service stopped: the CLI reads the spool itself, with the same

@@ -100,9 +100,15 @@ func TestServeLocalAccounts(t *testing.T) {
 			t.Errorf("sealprint jobs lists %+v; want only %s's jobs", j, doctorName)
 		}
 	}
-	// The other account's job exists, under its own name: with serve
-	// stopped, 'sealprint jobs --all' (root) reads the whole spool itself.
+	// With serve stopped, 'sealprint jobs' reads the spool itself and
+	// lists the same jobs as the page; root's --all shows the other
+	// account's job, under its own name.
 	stop2()
+	for _, j := range listJobs(t, p) {
+		if j.User != doctorName {
+			t.Errorf("with serve stopped, sealprint jobs lists %+v; want only %s's jobs", j, doctorName)
+		}
+	}
 	var all []jobUser
 	if err := json.Unmarshal([]byte(p.must("jobs", "--json", "--all")), &all); err != nil {
 		t.Fatal(err)

@@ -51,3 +51,18 @@ func TestNotificationNamesThePage(t *testing.T) {
 		t.Fatalf("view message %q", v.Message)
 	}
 }
+
+// A job held for the card's PIN says so, not "choose recipients".
+func TestNotificationPIN(t *testing.T) {
+	j := &spooler.Job{Name: "rapport", State: spooler.Held, Error: "seal: PDF signature: " + ErrPINRequired.Error()}
+	title, body, ok := Notification(spooler.Event{Job: j, From: spooler.Rendered})
+	if !ok || title != "PIN de la carte requis" || !strings.Contains(body, "« rapport » attend le code PIN") {
+		t.Fatalf("%q %q %v", title, body, ok)
+	}
+	if title, _, _ := NotificationIn(spooler.Event{Job: j, From: spooler.Rendered}, English); title != "Card PIN required" {
+		t.Fatalf("en: %q", title)
+	}
+	if v := ViewIn(j, "", French); !v.NeedsPIN || !strings.HasPrefix(v.Message, "PIN de la carte requis") {
+		t.Fatalf("view %+v", v)
+	}
+}
