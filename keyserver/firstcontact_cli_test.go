@@ -82,13 +82,21 @@ func mappingProxy(t *testing.T, routes map[string]string) string {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		w.WriteHeader(http.StatusOK)
-		conn, _, err := http.NewResponseController(w).Hijack()
+		// Hijack before answering, and read the client's side through the
+		// server's buffer: bytes the client sends once it has the answer
+		// may already sit there (the server's background read takes one),
+		// and dropping them cuts the start of the TLS handshake.
+		conn, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			up.Close()
 			return
 		}
-		go func() { io.Copy(up, conn); up.Close() }()
+		if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+			up.Close()
+			conn.Close()
+			return
+		}
+		go func() { io.Copy(up, brw.Reader); up.Close() }()
 		io.Copy(conn, up)
 		conn.Close()
 	})}
