@@ -48,6 +48,10 @@ type AuditEvent struct {
 	Sender string `json:"sender,omitempty"`
 	// Count is an event-specific number (downloads so far, failed codes).
 	Count int `json:"count,omitempty"`
+	// Keys, on a create line, are the certificate fingerprints of the
+	// keys the drop is encrypted to, as its sender stated them; on a
+	// receipt line, the fingerprint of the recipient key that signed it.
+	Keys []string `json:"keys,omitempty"`
 	// Prev is the hex SHA-256 of the previous line (without its newline);
 	// 64 zeros on the first line.
 	Prev string `json:"prev"`
@@ -179,6 +183,16 @@ var checkpointAfter = map[string]bool{
 	EventRevoke: true, EventLock: true, EventExpire: true, EventExhaust: true,
 }
 
+// checkpointTime is the time of the checkpoint that follows e: e's own
+// time, which the relay takes from its (injected) clock, so that a proof's
+// times agree with each other; now only when e has none.
+func checkpointTime(e AuditEvent, now func() time.Time) time.Time {
+	if !e.At.IsZero() {
+		return e.At
+	}
+	return now()
+}
+
 // Record appends e (its Seq and Prev are filled in) and fsyncs the file;
 // then, when due, a signed checkpoint. An error means the event may not be
 // on disk: the caller must not report success for what it records.
@@ -193,7 +207,7 @@ func (a *AuditLog) Record(ctx context.Context, e AuditEvent) error {
 	}
 	a.since++
 	if a.key != nil && (checkpointAfter[e.Event] || a.since >= a.every) {
-		c := signCheckpoint(a.key, a.seq+1, a.prev, a.now())
+		c := signCheckpoint(a.key, a.seq+1, a.prev, checkpointTime(e, a.now))
 		if err := a.append(AuditEvent{At: c.At, Event: EventCheckpoint, KeyID: c.KeyID, Sig: c.Sig}); err != nil {
 			return err
 		}

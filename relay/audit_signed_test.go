@@ -177,3 +177,25 @@ func TestAuditKeyEndpoint(t *testing.T) {
 		t.Fatalf("status without a good checkpoint: %+v", st.Checkpoint)
 	}
 }
+
+// Checkpoints take their time from the relay's clock (the event they
+// follow), not from the wall clock: a proof's checkpoint agrees with its
+// events, and tests with a fixed clock see fixed times.
+func TestCheckpointTimeFromInjectedClock(t *testing.T) {
+	h := newHarness(t)
+	h.clock.Advance(-400 * 24 * time.Hour) // far from the wall clock
+	h.ready([]byte("sealed"), relayapi.CreateDropRequest{Mode: "key"})
+	cp := h.srv.lastCheckpoint()
+	if cp == nil {
+		t.Fatal("no checkpoint after a completed drop")
+	}
+	if !cp.At.Equal(h.clock.Now()) {
+		t.Fatalf("checkpoint at %s, the relay's clock says %s", cp.At, h.clock.Now())
+	}
+	// A line without a time (none is written so today) falls back to the
+	// log's clock.
+	at := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := checkpointTime(AuditEvent{}, func() time.Time { return at }); !got.Equal(at) {
+		t.Fatalf("checkpointTime without an event time: %s", got)
+	}
+}

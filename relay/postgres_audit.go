@@ -66,7 +66,7 @@ func (s *PGStore) appendAudit(ctx context.Context, tx pgx.Tx, e AuditEvent) erro
 	seq, head, since = seq+1, hash, since+1
 	lastCP := ""
 	if s.auditKey != nil && (checkpointAfter[e.Event] || since >= s.auditEvery) {
-		c := signCheckpoint(s.auditKey, seq+1, head, time.Now())
+		c := signCheckpoint(s.auditKey, seq+1, head, checkpointTime(e, time.Now))
 		cl, ch, err := ChainNext(seq, head, AuditEvent{At: c.At, Event: EventCheckpoint, KeyID: c.KeyID, Sig: c.Sig})
 		if err != nil {
 			return err

@@ -249,3 +249,22 @@ func TestPostgresAuditInSameTransaction(t *testing.T) {
 		t.Fatalf("audit chain: %d records, %v", n, err)
 	}
 }
+
+// The database's checkpoints take the time of the event they follow (the
+// relay's clock), as the file log's do.
+func TestPostgresCheckpointTime(t *testing.T) {
+	st, _ := openTestPG(t, PGOptions{})
+	key, err := st.AuditKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetAuditKey(key, 0)
+	at := time.Date(2020, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := st.Record(context.Background(), AuditEvent{At: at, Event: EventComplete, Drop: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	cp := st.LastCheckpoint()
+	if cp == nil || !cp.At.Equal(at) {
+		t.Fatalf("checkpoint %+v, want at %s", cp, at)
+	}
+}
