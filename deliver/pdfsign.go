@@ -35,7 +35,11 @@ type signingWriter struct {
 	s      *Stages
 	failed bool   // a Write failed: Close must not sign a partial PDF
 	done   string // what was signed, for the job's record
+	keys   []spooler.SealedKey
 }
+
+// SealedKeys returns the keys the message is encrypted to.
+func (w *signingWriter) SealedKeys() []spooler.SealedKey { return w.keys }
 
 // PDFSignature describes the signature Close made.
 func (w *signingWriter) PDFSignature() string { return w.done }

@@ -71,6 +71,7 @@ func dropRequest(d spooler.Delivery, senderPub string) relayapi.CreateDropReques
 		IdempotencyKey: d.JobID, Size: d.Size, SHA256: d.SHA256, Recipients: d.Recipients,
 		Mode: relayapi.ModeKey, SenderKey: senderPub, Notify: true,
 		ExpiresInSeconds: int64(d.Options.ExpiresIn / time.Second), MaxDownloads: d.Options.MaxDownloads,
+		RecipientKeys: recipientKeys(d.SealedKeys),
 	}
 	if d.Options.Link() {
 		req.Mode, req.AccessCode = relayapi.ModeLink, d.AccessCode

@@ -129,14 +129,18 @@ func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.
 		so.Recipients = append(so.Recipients, arch)
 	}
 	w, err := envelope.Seal(dst, so)
-	if err != nil || s.opt.PDFSigner == nil {
-		return w, err
+	if err != nil {
+		return nil, err
+	}
+	keys := sealedKeys(w.Keys(), so.Recipients, job.Recipients)
+	if s.opt.PDFSigner == nil {
+		return &keyedWriter{Writer: w, keys: keys}, nil
 	}
 	limit := s.opt.MaxSignedPDF
 	if limit <= 0 {
 		limit = DefaultMaxSignedPDF
 	}
-	return &signingWriter{ctx: ctx, signer: s.opt.PDFSigner, sealed: w, max: limit, job: job.ID, s: s}, nil
+	return &signingWriter{ctx: ctx, signer: s.opt.PDFSigner, sealed: w, max: limit, job: job.ID, s: s, keys: keys}, nil
 }
 
 // CheckRecipient refuses an address without a usable key, for

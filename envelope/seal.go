@@ -3,9 +3,11 @@ package envelope
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -68,7 +70,19 @@ var libraryOnly = false
 type Writer struct {
 	w          io.WriteCloser
 	sessionKey []byte
+	keys       []SealedKey
 }
+
+// SealedKey names one key a sealed message is encrypted to: the
+// certificate's fingerprint and the fingerprint of the key — primary or
+// subkey — its key packet (PKESK) is addressed to, both in uppercase hex.
+type SealedKey struct {
+	Fingerprint   string
+	EncryptionKey string
+}
+
+// Keys returns the keys the message is encrypted to, in recipient order.
+func (w *Writer) Keys() []SealedKey { return w.keys }
 
 // Write encrypts p.
 func (w *Writer) Write(p []byte) (int, error) { return w.w.Write(p) }
@@ -110,11 +124,18 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 		return nil, fmt.Errorf("seal: signing key %s is expired, revoked or cannot sign", opts.Signer.Fingerprint())
 	}
 	to := make([]*openpgp.Entity, 0, len(opts.Recipients))
+	var keys []SealedKey
 	for _, r := range opts.Recipients {
 		if err := r.Check(now()); err != nil {
 			return nil, fmt.Errorf("seal: %w", err)
 		}
 		to = append(to, r.entity)
+		// The key go-crypto's writer and the fast path both encrypt to.
+		ek, err := r.entity.EncryptionKeyWithError(now(), config)
+		if err != nil {
+			return nil, fmt.Errorf("seal: key %s: %w", r.Fingerprint(), err)
+		}
+		keys = append(keys, SealedKey{Fingerprint: r.Fingerprint(), EncryptionKey: strings.ToUpper(hex.EncodeToString(ek.PublicKey.Fingerprint))})
 	}
 
 	// A session key of our own choosing lets the sender verify receipts.
@@ -138,7 +159,7 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("seal: %w", err)
 		}
-		return &Writer{w: pt, sessionKey: plan.sessionKey}, nil
+		return &Writer{w: pt, sessionKey: plan.sessionKey, keys: keys}, nil
 	}
 	params := &openpgp.EncryptParams{
 		Hints:      &openpgp.FileHints{FileName: literalName(opts.FileName), ModTime: modTime},
@@ -160,7 +181,7 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	return &Writer{w: pt, sessionKey: sessionKey}, nil
+	return &Writer{w: pt, sessionKey: sessionKey, keys: keys}, nil
 }
 
 // allSupportAEAD reports whether every recipient advertises SEIPD v2.

@@ -95,6 +95,15 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 			s.refusePolicy(w, r, err)
 			return
 		}
+		if err := s.checkUploadRecipients(r.Context(), d); err != nil {
+			if !errors.Is(err, ErrRecipientKeys) {
+				s.internalError(w, r, "read key packets", err)
+				return
+			}
+			s.rejectUpload(r, d)
+			writeError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
 		if err := s.uploads.commit(r.Context(), s.blobs, d.ID); err != nil {
 			s.internalError(w, r, "store blob", err)
 			return
@@ -126,6 +135,22 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	s.metrics.bytesStored.Add(float64(d.Size))
 	s.notifyReady(d, s.baseURL(r))
 	writeJSON(w, http.StatusOK, relayapi.CompleteResponse{ID: d.ID, State: StateReady, Checkpoint: s.lastCheckpoint()})
+}
+
+// rejectUpload deletes a refused upload and records the refusal (best
+// effort: the drop stays pending and nothing is stored).
+func (s *Server) rejectUpload(r *http.Request, d *Drop) {
+	err := s.uploads.remove(r.Context(), d.ID)
+	if s.uploads.inPlace() {
+		err = errors.Join(err, s.blobs.Delete(r.Context(), d.ID))
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "remove rejected upload", "drop", d.ID, "err", err)
+	}
+	if err := s.record(r.Context(), EventUploadRejected, d.ID, d.SenderID, 0); err != nil {
+		s.log.ErrorContext(r.Context(), "audit", "err", err)
+	}
+	s.metrics.uploadsRejected.Inc()
 }
 
 // blobMatches reports whether the drop's blob is already stored with the

@@ -97,6 +97,9 @@ func validateCreate(req *relayapi.CreateDropRequest, maxSize int64) (*validatedC
 			return nil, fmt.Errorf("access_code must be %d to %d printable ASCII characters", minCodeLen, maxCodeLen)
 		}
 	}
+	if err := checkRecipientKeys(v); err != nil {
+		return nil, err
+	}
 	if req.SenderKey != "" {
 		fpr, err := publicKeyFingerprint(req.SenderKey)
 		if err != nil {
@@ -216,6 +219,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		Size: req.Size, SHA256: req.SHA256, Recipients: req.Recipients, Mode: req.Mode,
 		CreatedAt: now, ExpiresAt: now.Add(req.expiresIn), MaxDownloads: req.maxDownloads,
 		State: StatePending, SenderKey: req.SenderKey, SenderFPR: req.senderFPR, Notify: req.Notify,
+		RecipientKeys: req.RecipientKeys,
 	}
 	if req.IdempotencyKey != "" {
 		// Answer a retry before paying for the code hash.
@@ -242,7 +246,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	var got *Drop
 	var created bool
 	err = s.atomically(r.Context(), func(ctx context.Context) error {
-		if err := s.record(ctx, EventCreate, d.ID, snd.ID, 0); err != nil {
+		if err := s.recordEvent(ctx, AuditEvent{Event: EventCreate, Drop: d.ID, Sender: snd.ID, Keys: recipientFingerprints(d.RecipientKeys)}); err != nil {
 			return err
 		}
 		var err error

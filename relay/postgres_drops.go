@@ -16,10 +16,11 @@ import (
 func pgScanDrop(row pgx.Row) (*Drop, error) {
 	var d Drop
 	var recipients []byte
+	var keys string
 	var ready *time.Time
 	err := row.Scan(&d.ID, &d.SenderID, &d.IdempotencyKey, &d.Size, &d.SHA256, &recipients,
 		&d.Mode, &d.CreatedAt, &d.ExpiresAt, &d.MaxDownloads, &d.Downloads, &d.CodeHash,
-		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready)
+		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready, &keys)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, ErrNotFound
@@ -28,6 +29,9 @@ func pgScanDrop(row pgx.Row) (*Drop, error) {
 	}
 	if err := json.Unmarshal(recipients, &d.Recipients); err != nil {
 		return nil, fmt.Errorf("drop %s: recipients: %w", d.ID, err)
+	}
+	if d.RecipientKeys, err = decodeRecipientKeys(keys); err != nil {
+		return nil, fmt.Errorf("drop %s: %w", d.ID, err)
 	}
 	d.CreatedAt = d.CreatedAt.UTC()
 	d.ExpiresAt = d.ExpiresAt.UTC()
@@ -64,11 +68,12 @@ func (s *PGStore) CreateDrop(ctx context.Context, d *Drop) (*Drop, bool, error) 
 		recipients = []byte("[]")
 	}
 	tag, err := s.db(ctx).Exec(ctx, `INSERT INTO drops (`+dropCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 		ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING`,
 		d.ID, d.SenderID, d.IdempotencyKey, d.Size, d.SHA256, string(recipients), d.Mode,
 		d.CreatedAt.UTC(), d.ExpiresAt.UTC(), d.MaxDownloads, d.Downloads, d.CodeHash,
-		d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, nullTime(d.ReadyAt))
+		d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, nullTime(d.ReadyAt),
+		encodeRecipientKeys(d.RecipientKeys))
 	if err != nil {
 		return nil, false, fmt.Errorf("create drop: %w", err)
 	}

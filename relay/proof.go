@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sealprint/sealprint/relayapi"
@@ -38,15 +39,20 @@ type Proof struct {
 	Size   int64  `json:"size"`
 	// Sender is the relay's sender id; SenderFingerprint the key the
 	// sender signed with, when known.
-	Sender            string      `json:"sender"`
-	SenderFingerprint string      `json:"sender_fingerprint,omitempty"`
-	Recipients        []string    `json:"recipients,omitempty"`
-	Mode              string      `json:"mode"`
-	State             string      `json:"state"`
-	CreatedAt         time.Time   `json:"created_at"`
-	UploadedAt        *time.Time  `json:"uploaded_at,omitempty"`
-	Downloads         []time.Time `json:"downloads"`
-	Receipts          []time.Time `json:"receipts"`
+	Sender            string   `json:"sender"`
+	SenderFingerprint string   `json:"sender_fingerprint,omitempty"`
+	Recipients        []string `json:"recipients,omitempty"`
+	// RecipientKeys are the keys the document is encrypted to, as the
+	// sender stated them at creation; the relay checked at completion
+	// that the message's key packets are addressed to exactly their
+	// encryption keys (see docs/security.md for what that proves).
+	RecipientKeys []relayapi.RecipientKey `json:"recipient_keys,omitempty"`
+	Mode          string                  `json:"mode"`
+	State         string                  `json:"state"`
+	CreatedAt     time.Time               `json:"created_at"`
+	UploadedAt    *time.Time              `json:"uploaded_at,omitempty"`
+	Downloads     []time.Time             `json:"downloads"`
+	Receipts      []time.Time             `json:"receipts"`
 	// Events are the drop's lines of the audit log, as written.
 	Events []AuditEvent `json:"events"`
 	// Checkpoint is the latest signed checkpoint when the proof was made;
@@ -79,7 +85,8 @@ func buildProof(src proofSource, key ed25519.PrivateKey) ([]byte, error) {
 	p := Proof{
 		Version: ProofVersion, Relay: src.relay, Drop: d.ID, SHA256: d.SHA256, Size: d.Size,
 		Sender: d.SenderID, SenderFingerprint: d.SenderFPR, Recipients: d.Recipients, Mode: d.Mode,
-		State: d.StateAt(src.now), CreatedAt: d.CreatedAt.UTC(),
+		RecipientKeys: d.RecipientKeys,
+		State:         d.StateAt(src.now), CreatedAt: d.CreatedAt.UTC(),
 		Downloads: []time.Time{}, Receipts: []time.Time{}, Events: src.events, Checkpoint: src.cp,
 		IssuedAt: src.now.UTC(),
 	}
@@ -181,6 +188,11 @@ func VerifyProof(b []byte, want ed25519.PublicKey) (*Proof, ed25519.PublicKey, e
 		}
 		if e.Seq >= p.Checkpoint.Seq {
 			return bad("audit line %d is not covered by checkpoint %d", e.Seq, p.Checkpoint.Seq)
+		}
+		// The recipient keys the proof names are those the hash-chained
+		// create line recorded.
+		if e.Event == EventCreate && !slices.Equal(e.Keys, recipientFingerprints(p.RecipientKeys)) {
+			return bad("the recipient keys differ from those of audit line %d", e.Seq)
 		}
 	}
 	return &p, pub, nil

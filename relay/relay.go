@@ -274,9 +274,15 @@ func (s *Server) atomically(ctx context.Context, fn func(ctx context.Context) er
 // record is committed (inside the store's update when there is one) and
 // fail the request on error: no state change without its record.
 func (s *Server) record(ctx context.Context, event, drop, sender string, count int) error {
-	err := s.audit.Record(ctx, AuditEvent{At: s.now(), Event: event, Drop: drop, Sender: sender, Count: count})
+	return s.recordEvent(ctx, AuditEvent{Event: event, Drop: drop, Sender: sender, Count: count})
+}
+
+// recordEvent appends e, stamped with the relay's clock, to the audit log.
+func (s *Server) recordEvent(ctx context.Context, e AuditEvent) error {
+	e.At = s.now()
+	err := s.audit.Record(ctx, e)
 	if err != nil {
-		s.log.ErrorContext(ctx, "audit record failed", "event", event, "drop", drop, "err", err)
+		s.log.ErrorContext(ctx, "audit record failed", "event", e.Event, "drop", e.Drop, "err", err)
 		return fmt.Errorf("%w: %v", errAudit, err)
 	}
 	return nil

@@ -87,9 +87,16 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	if err := addColumn(db, "receipts", "download", "INTEGER NOT NULL DEFAULT 0"); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	for _, c := range [][3]string{
+		{"receipts", "download", "INTEGER NOT NULL DEFAULT 0"},
+		{"drops", "recipient_keys", "TEXT NOT NULL DEFAULT ''"},
+		{"receipts", "signer", "TEXT NOT NULL DEFAULT ''"},
+		{"receipts", "signature", "TEXT NOT NULL DEFAULT ''"},
+	} {
+		if err := addColumn(db, c[0], c[1], c[2]); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate %s: %w", path, err)
+		}
 	}
 	return &SQLiteStore{db: db}, nil
 }
@@ -239,15 +246,15 @@ func (s *SQLiteStore) Sender(ctx context.Context, id string) (*Sender, error) {
 
 const dropCols = `id, sender_id, idempotency_key, size, sha256, recipients, mode, created_at,
 	expires_at, max_downloads, downloads, code_hash, code_failures, state, sender_key,
-	sender_fpr, notify, ready_at`
+	sender_fpr, notify, ready_at, recipient_keys`
 
 func scanDrop(row interface{ Scan(...any) error }) (*Drop, error) {
 	var d Drop
-	var recipients string
+	var recipients, keys string
 	var created, expires, ready int64
 	err := row.Scan(&d.ID, &d.SenderID, &d.IdempotencyKey, &d.Size, &d.SHA256, &recipients,
 		&d.Mode, &created, &expires, &d.MaxDownloads, &d.Downloads, &d.CodeHash,
-		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready)
+		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready, &keys)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
@@ -256,6 +263,9 @@ func scanDrop(row interface{ Scan(...any) error }) (*Drop, error) {
 	}
 	if err := json.Unmarshal([]byte(recipients), &d.Recipients); err != nil {
 		return nil, fmt.Errorf("drop %s: recipients: %w", d.ID, err)
+	}
+	if d.RecipientKeys, err = decodeRecipientKeys(keys); err != nil {
+		return nil, fmt.Errorf("drop %s: %w", d.ID, err)
 	}
 	d.CreatedAt = time.Unix(0, created).UTC()
 	d.ExpiresAt = time.Unix(0, expires).UTC()
@@ -295,10 +305,11 @@ func (s *SQLiteStore) CreateDrop(ctx context.Context, d *Drop) (*Drop, bool, err
 		return nil, false, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO drops (`+dropCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.SenderID, d.IdempotencyKey, d.Size, d.SHA256, string(recipients), d.Mode,
 		unixNano(d.CreatedAt), unixNano(d.ExpiresAt), d.MaxDownloads, d.Downloads, d.CodeHash,
-		d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, unixNano(d.ReadyAt))
+		d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, unixNano(d.ReadyAt),
+		encodeRecipientKeys(d.RecipientKeys))
 	if err != nil {
 		return nil, false, fmt.Errorf("create drop: %w", err)
 	}

@@ -97,6 +97,10 @@ type Drop struct {
 	SenderFPR      string    // uppercase hex fingerprint of SenderKey
 	Notify         bool      // mail the recipients once ready
 	ReadyAt        time.Time // zero until ready
+	// RecipientKeys are the keys the sender's client says the document is
+	// encrypted to, checked against the message's key packets at
+	// completion (nil: not stated, by a client from before).
+	RecipientKeys []relayapi.RecipientKey
 }
 
 // Attempt is the outcome of Store.CountCodeAttempt.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +39,9 @@ func testStoreContract(t *testing.T, st Store) {
 			MaxDownloads: max, State: StatePending, Notify: true}
 	}
 	d1 := mk("d1AAAAAAAAAAAAAAAAAAAA", "job-1", now.Add(time.Hour), 3)
+	keys := []relayapi.RecipientKey{{Fingerprint: strings.Repeat("A", 40), EncryptionKey: strings.Repeat("B", 40), Address: "a@b.example"},
+		{Fingerprint: strings.Repeat("C", 64), EncryptionKey: strings.Repeat("D", 64)}}
+	d1.RecipientKeys = keys
 	if _, created, err := st.CreateDrop(ctx, d1); err != nil || !created {
 		t.Fatalf("CreateDrop = %v, %v", created, err)
 	}
@@ -59,6 +64,12 @@ func testStoreContract(t *testing.T, st Store) {
 	d, err := st.Drop(ctx, d1.ID)
 	if err != nil || d.Size != 10 || d.Recipients[0] != "a@b.example" || !d.Notify || !d.ExpiresAt.Equal(d1.ExpiresAt) || !d.ReadyAt.IsZero() {
 		t.Fatalf("Drop = %+v, %v", d, err)
+	}
+	if !slices.Equal(d.RecipientKeys, keys) {
+		t.Fatalf("recipient keys stored %+v, want %+v", d.RecipientKeys, keys)
+	}
+	if d, _ := st.Drop(ctx, "d3AAAAAAAAAAAAAAAAAAAA"); d == nil || d.RecipientKeys != nil {
+		t.Fatalf("a drop without recipient keys reads back %+v", d)
 	}
 
 	// Updates are atomic: parallel increments all count.

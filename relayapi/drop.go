@@ -30,6 +30,11 @@ type CreateDropRequest struct {
 	AccessCode       string   `json:"access_code,omitempty"`
 	SenderKey        string   `json:"sender_key,omitempty"` // armored public key
 	Notify           bool     `json:"notify,omitempty"`     // mail the recipients once ready
+	// RecipientKeys are the keys the sealed document is encrypted to (the
+	// recipients' and the archive key), stated by the sender's client: the
+	// relay checks them against the message's key packets at completion
+	// and names them in the proof of delivery.
+	RecipientKeys []RecipientKey `json:"recipient_keys,omitempty"`
 }
 
 // CreateDropResponse is the answer to POST /api/v1/drops: 201 for a new

@@ -25,7 +25,8 @@ type RenderResult struct {
 // the returned writer is sealed into dst; Close finishes the message. If
 // the writer has a method SessionKey() []byte, the key is kept (encrypted)
 // to check receipts; if it has PDFSignature() string, that description of
-// the PDF's own signature is kept in the job's record.
+// the PDF's own signature is kept in the job's record; if it has
+// SealedKeys() []SealedKey, the keys are kept and passed to Deliver.
 type Sealer interface {
 	Seal(ctx context.Context, job *Job, dst io.Writer) (io.WriteCloser, error)
 }
@@ -48,10 +49,21 @@ type Delivery struct {
 	Size       int64
 	SHA256     string // hex of the sealed file
 	Recipients []string
+	// SealedKeys are the keys the sealed file is encrypted to.
+	SealedKeys []SealedKey
 	// Options are the job's send options; AccessCode the code the relay
 	// must require (link mode with Options.Code).
 	Options    SendOptions
 	AccessCode string
+}
+
+// SealedKey names a key a sealed job is encrypted to: the certificate's
+// fingerprint, the fingerprint of the (sub)key its key packet names, and
+// the recipient address it was chosen for ("" for the archive key).
+type SealedKey struct {
+	Fingerprint   string `json:"fingerprint"`
+	EncryptionKey string `json:"encryption_key"`
+	Address       string `json:"address,omitempty"`
 }
 
 // Drop is a delivered job on the relay.

@@ -67,6 +67,10 @@ type Job struct {
 
 	SealedSize   int64  `json:"sealed_size,omitempty"`
 	SealedSHA256 string `json:"sealed_sha256,omitempty"`
+	// SealedKeys are the keys the sealed message is encrypted to, stated
+	// to the relay at delivery (it checks them against the message and
+	// names them in the proof of delivery).
+	SealedKeys []SealedKey `json:"sealed_keys,omitempty"`
 	// SessionKey of the sealed message, kept (encrypted at rest, never
 	// shown) to check the recipients' receipts.
 	SessionKey []byte `json:"-"`
@@ -122,6 +126,7 @@ func (j *Job) clone() *Job {
 	c.Send = j.Send.clone()
 	c.History = append([]Transition(nil), j.History...)
 	c.Checkpoints = append([]json.RawMessage(nil), j.Checkpoints...)
+	c.SealedKeys = append([]SealedKey(nil), j.SealedKeys...)
 	if j.Attrs != nil {
 		c.Attrs = make(map[string]string, len(j.Attrs))
 		for k, v := range j.Attrs {

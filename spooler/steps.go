@@ -167,6 +167,7 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 	var sum string
 	var sessionKey []byte
 	var pdfSig string
+	var keys []SealedKey
 	err := s.st.create(j.ID, sealedFile, "", false, func(f io.Writer) error {
 		in, err := s.st.openEncrypted(j.ID, pdfFile, pdfFile)
 		if err != nil {
@@ -198,6 +199,9 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 		if ps, ok := w.(interface{ PDFSignature() string }); ok {
 			pdfSig = ps.PDFSignature()
 		}
+		if sk, ok := w.(interface{ SealedKeys() []SealedKey }); ok {
+			keys = append([]SealedKey(nil), sk.SealedKeys()...)
+		}
 		size, sum = cw.n, hex.EncodeToString(h.Sum(nil))
 		return nil
 	})
@@ -211,6 +215,7 @@ func (s *Spooler) seal(ctx context.Context, j *Job) error {
 			return err
 		}
 		j.SealedSize, j.SealedSHA256, j.SessionKey, j.PDFSignature = size, sum, sessionKey, pdfSig
+		j.SealedKeys = keys
 		j.moveTo(Sealed, now, "")
 		return nil
 	})
@@ -228,7 +233,7 @@ func (s *Spooler) upload(ctx context.Context, j *Job) error {
 	}
 	start := time.Now()
 	drop, err := s.opt.Deliverer.Deliver(ctx, Delivery{
-		JobID: j.ID, Size: j.SealedSize, SHA256: j.SealedSHA256, Recipients: j.Recipients,
+		JobID: j.ID, Size: j.SealedSize, SHA256: j.SealedSHA256, Recipients: j.Recipients, SealedKeys: j.SealedKeys,
 		Options: j.SendOptionsOf(), AccessCode: j.AccessCode,
 	}, f)
 	if err != nil {

@@ -79,6 +79,16 @@ func proofSummary(p *relay.Proof) string {
 	if len(p.Recipients) > 0 {
 		fmt.Fprintf(&b, "Recipients:          %s\n", strings.Join(p.Recipients, ", "))
 	}
+	for _, k := range p.RecipientKeys {
+		who := k.Address
+		if who == "" {
+			who = "(no address: archive key)"
+		}
+		fmt.Fprintf(&b, "Encrypted to / chiffré pour: %s\n  key %s\n  encryption key %s\n", who, k.Fingerprint, k.EncryptionKey)
+	}
+	if len(p.RecipientKeys) == 0 {
+		b.WriteString("Encrypted to:        (keys not stated by the sender's client)\n")
+	}
 	fmt.Fprintf(&b, "Created / créé:      %s\n", when(p.CreatedAt))
 	if p.UploadedAt != nil {
 		fmt.Fprintf(&b, "Uploaded / déposé:   %s\n", when(*p.UploadedAt))

@@ -140,9 +140,18 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 		return err
 	}
 	defer in.Close()
-	sealed, docSum, err := p.sealToTemp(in, signer, recipients, secret, filepath.Base(pos[0]), prof)
+	sealed, docSum, sealedKeys, err := p.sealToTemp(in, signer, recipients, secret, filepath.Base(pos[0]), prof)
 	if err != nil {
 		return err
+	}
+	// The relay checks these against the message and names them in the
+	// proof of delivery.
+	for i, k := range sealedKeys {
+		rk := relayapi.RecipientKey{Fingerprint: k.Fingerprint, EncryptionKey: k.EncryptionKey}
+		if i < len(req.Recipients) && strings.Contains(req.Recipients[i], "@") {
+			rk.Address = req.Recipients[i]
+		}
+		req.RecipientKeys = append(req.RecipientKeys, rk)
 	}
 	defer func() {
 		sealed.Close()
@@ -208,26 +217,26 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 // sealToTemp seals in into a temporary file of ciphertext under the home
 // directory and returns it rewound, with the SHA-256 of the plaintext.
 // Plaintext never touches the disk.
-func (p *pc) sealToTemp(in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) (*os.File, string, error) {
+func (p *pc) sealToTemp(in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) (*os.File, string, []envelope.SealedKey, error) {
 	dir := filepath.Join(p.home, "tmp")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	f, err := os.CreateTemp(dir, "sealed-*.pgp")
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	h := sha256.New()
-	err = sealStream(f, io.TeeReader(in, h), signer, to, secret, name, prof)
+	keys, err := sealStream(f, io.TeeReader(in, h), signer, to, secret, name, prof)
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return f, hex.EncodeToString(h.Sum(nil)), nil
+	return f, hex.EncodeToString(h.Sum(nil)), keys, nil
 }
 
 // relayClient builds the relay client from the config; needToken requires
