@@ -44,8 +44,14 @@ func (l *lockedBuffer) String() string {
 
 func startRelayProc(t *testing.T, extra ...string) *relayProc {
 	t.Helper()
+	return startRelayIn(t, t.TempDir(), extra...)
+}
+
+// startRelayIn runs a real 'sealrelay serve' on the data dir data (which
+// may already hold keys or tokens).
+func startRelayIn(t *testing.T, data string, extra ...string) *relayProc {
+	t.Helper()
 	bin := testutil.Binary(t, "sealrelay")
-	data := t.TempDir()
 	addr := testutil.FreeAddr(t)
 	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--listen", addr, "--public-url", "http://" + addr, "--sweep-interval", "1s"}, extra...)...)
 	logs := &lockedBuffer{}

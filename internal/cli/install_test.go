@@ -17,9 +17,9 @@ import (
 )
 
 // startServeProc runs a real 'sealprint serve' for person p at addr.
-func startServeProc(t *testing.T, p *person, addr string) {
+func startServeProc(t *testing.T, p *person, addr string, extra ...string) {
 	t.Helper()
-	cmd := exec.Command(testutil.Binary(t, "sealprint"), "serve", "--listen", addr)
+	cmd := exec.Command(testutil.Binary(t, "sealprint"), append([]string{"serve", "--listen", addr}, extra...)...)
 	cmd.Env = append(os.Environ(), "SEALPRINT_HOME="+p.home, "SEALPRINT_KEYRING=file")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
