@@ -104,9 +104,11 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 	}
 	var proofs []string
 	var times []time.Time
+	var signed []spooler.SignedReceipt
 	for _, r := range st.Receipts {
 		proofs = append(proofs, r.Proof)
 		times = append(times, r.At)
+		signed = append(signed, spooler.SignedReceipt{Signer: r.Signer, Signature: r.Signature, SignedAt: r.SignedAt})
 	}
 	var cp []byte
 	if st.Checkpoint != nil {
@@ -114,7 +116,7 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		cp, _ = json.Marshal(st.Checkpoint)
 	}
 	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt,
-		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt}, nil
+		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt, Signed: signed}, nil
 }
 
 // Chase asks the relay to mail the sender that the drop is still

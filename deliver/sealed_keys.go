@@ -44,3 +44,21 @@ func recipientKeys(keys []spooler.SealedKey) []relayapi.RecipientKey {
 	}
 	return out
 }
+
+// CheckSignedReceipt checks a recipient's signature of a receipt of drop
+// against the key held for its signer (for spooler.Options): keys returns
+// the sender's recipient keys (its address book, pinned).
+func CheckSignedReceipt(keys func() ([]*envelope.Key, error)) func(drop, sealedSHA256 string, r spooler.SignedReceipt) bool {
+	return func(drop, sealedSHA256 string, r spooler.SignedReceipt) bool {
+		list, err := keys()
+		if err != nil {
+			return false
+		}
+		for _, k := range list {
+			if k.Fingerprint() == r.Signer {
+				return envelope.VerifyReceipt(k, relayapi.ReceiptStatement(drop, sealedSHA256, r.SignedAt), r.Signature) == nil
+			}
+		}
+		return false
+	}
+}

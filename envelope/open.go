@@ -76,6 +76,9 @@ type Message struct {
 	// Cover is what the sender sealed with the document (deadline,
 	// reference); read only from a verified signature.
 	Cover Cover
+	// OpenedWith is the fingerprint (hex, upper case) of the key whose
+	// secret part decrypted the message; "" when a link secret did.
+	OpenedWith string
 }
 
 // keyring adapts our keys to go-crypto's KeyRing.
@@ -127,6 +130,9 @@ func Open(src io.Reader, dst io.Writer, opts OpenOptions) (*Message, error) {
 		return nil, fmt.Errorf("open: %w", ErrNotEncrypted)
 	}
 	msg := &Message{Symmetric: md.DecryptedWith.PublicKey == nil}
+	if md.DecryptedWith.Entity != nil && md.DecryptedWith.PublicKey != nil {
+		msg.OpenedWith = fmt.Sprintf("%X", md.DecryptedWith.Entity.PrimaryKey.Fingerprint)
+	}
 	if md.LiteralData != nil {
 		msg.FileName = md.LiteralData.FileName
 		if md.LiteralData.Time != 0 {

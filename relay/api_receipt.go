@@ -2,8 +2,10 @@ package relay
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -11,16 +13,50 @@ import (
 )
 
 // parseReceipt decodes a receipt body; the proof is an HMAC-SHA256 in hex.
-func parseReceipt(r io.Reader) (proof, token string, err error) {
+// A signed receipt carries the signer's fingerprint, a bounded base64
+// signature and the time it states, all three or none.
+func parseReceipt(r io.Reader) (*relayapi.ReceiptRequest, error) {
 	var req relayapi.ReceiptRequest
 	if err := decodeStrict(r, &req); err != nil {
-		return "", "", err
+		return nil, err
 	}
 	b, err := hex.DecodeString(req.Proof)
 	if err != nil || len(b) != 32 {
-		return "", "", errors.New("proof must be 64 hex digits")
+		return nil, errors.New("proof must be 64 hex digits")
 	}
-	return hex.EncodeToString(b), req.Token, nil
+	req.Proof = hex.EncodeToString(b)
+	if req.Signer == "" && req.Signature == "" && req.SignedAt.IsZero() {
+		return &req, nil
+	}
+	if req.Signer, err = relayapi.NormalizeFingerprint(req.Signer); err != nil {
+		return nil, fmt.Errorf("signer: %w", err)
+	}
+	if len(req.Signature) > relayapi.MaxReceiptSignature {
+		return nil, fmt.Errorf("signature larger than %d bytes", relayapi.MaxReceiptSignature)
+	}
+	if sig, err := base64.StdEncoding.Strict().DecodeString(req.Signature); err != nil || len(sig) == 0 {
+		return nil, errors.New("signature must be base64")
+	}
+	if req.SignedAt.IsZero() {
+		return nil, errors.New("a signed receipt needs signed_at")
+	}
+	req.SignedAt = req.SignedAt.UTC()
+	return &req, nil
+}
+
+// signerIsRecipient reports whether a signed receipt's signer is one of
+// the keys the drop states it is encrypted to (any signer when it states
+// none).
+func signerIsRecipient(d *Drop, signer string) bool {
+	if signer == "" || len(d.RecipientKeys) == 0 {
+		return true
+	}
+	for _, k := range d.RecipientKeys {
+		if k.Fingerprint == signer {
+			return true
+		}
+	}
+	return false
 }
 
 // handleReceipt serves POST /api/v1/drops/{id}/receipt, posted by a
@@ -32,9 +68,14 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	proof, token, err := parseReceipt(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	req, err := parseReceipt(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	proof, token := req.Proof, req.Token
+	if !signerIsRecipient(d, req.Signer) {
+		writeError(w, http.StatusForbidden, "the receipt is signed by "+req.Signer+", not a key this drop is encrypted to")
 		return
 	}
 	if d.Downloads == 0 {
@@ -62,10 +103,15 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = s.atomically(r.Context(), func(ctx context.Context) error {
-		if err := s.record(ctx, EventReceipt, d.ID, "", len(have)+1); err != nil {
+		e := AuditEvent{Event: EventReceipt, Drop: d.ID, Count: len(have) + 1}
+		if req.Signer != "" {
+			e.Keys = []string{req.Signer}
+		}
+		if err := s.recordEvent(ctx, e); err != nil {
 			return err
 		}
-		return s.store.AddReceipt(ctx, d.ID, relayapi.Receipt{At: s.now().UTC(), Proof: proof, Download: n})
+		return s.store.AddReceipt(ctx, d.ID, relayapi.Receipt{At: s.now().UTC(), Proof: proof, Download: n,
+			Signer: req.Signer, Signature: req.Signature, SignedAt: req.SignedAt})
 	})
 	if err != nil {
 		s.internalError(w, r, "add receipt", err)

@@ -89,13 +89,24 @@ func FuzzCodeRequest(f *testing.F) {
 }
 
 func FuzzReceiptRequest(f *testing.F) {
-	for _, s := range []string{`{"proof":"` + strings.Repeat("0f", 32) + `"}`, `{"proof":"zz"}`, `{"proof":null}`} {
+	for _, s := range []string{`{"proof":"` + strings.Repeat("0f", 32) + `"}`, `{"proof":"zz"}`, `{"proof":null}`,
+		`{"proof":"` + strings.Repeat("0f", 32) + `","signer":"` + strings.Repeat("A", 40) + `","signature":"AAAA","signed_at":"2026-12-01T10:00:00Z"}`,
+		`{"proof":"` + strings.Repeat("0f", 32) + `","signer":"` + strings.Repeat("A", 40) + `"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, tok, err := parseReceipt(bytes.NewReader(data))
-		if err == nil && (len(p) != 64 || p != strings.ToLower(p)) {
+		req, err := parseReceipt(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		p, tok := req.Proof, req.Token
+		if len(p) != 64 || p != strings.ToLower(p) {
 			t.Fatalf("proof %q accepted", p)
+		}
+		// A signed receipt is whole: signer, bounded signature and time.
+		if (req.Signer != "" || req.Signature != "" || !req.SignedAt.IsZero()) &&
+			(len(req.Signer) != 40 && len(req.Signer) != 64 || req.Signature == "" || len(req.Signature) > relayapi.MaxReceiptSignature || req.SignedAt.IsZero()) {
+			t.Fatalf("partial signed receipt accepted: %+v", req)
 		}
 		// Whatever the token, it is only accepted with the relay's MAC.
 		if n, ok := parseReceiptToken([]byte("fuzz key"), "drop", tok); ok && newReceiptToken([]byte("fuzz key"), "drop", n) != tok {

@@ -115,7 +115,8 @@ func Migrate(ctx context.Context, src DataDir, db *PGStore, blobs Blobs, log *sl
 				return fmt.Errorf("drop %s: %w", d.ID, err)
 			}
 			for _, r := range receipts[d.ID] {
-				if _, err := tx.Exec(ctx, `INSERT INTO receipts (drop_id, at, proof, download) VALUES ($1, $2, $3, $4)`, d.ID, r.At.UTC(), r.Proof, r.Download); err != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+					d.ID, r.At.UTC(), r.Proof, r.Download, r.Signer, r.Signature, nullTime(r.SignedAt)); err != nil {
 					return fmt.Errorf("receipt of %s: %w", d.ID, err)
 				}
 				rep.Receipts++

@@ -194,7 +194,8 @@ func (s *PGStore) CountCodeAttempt(ctx context.Context, id string, max int, then
 
 // AddReceipt appends a receipt.
 func (s *PGStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error {
-	_, err := s.db(ctx).Exec(ctx, `INSERT INTO receipts (drop_id, at, proof, download) VALUES ($1, $2, $3, $4)`, id, r.At.UTC(), r.Proof, r.Download)
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		id, r.At.UTC(), r.Proof, r.Download, r.Signer, r.Signature, nullTime(r.SignedAt))
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23503" {
@@ -207,7 +208,7 @@ func (s *PGStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt)
 
 // Receipts returns a drop's receipts, oldest first.
 func (s *PGStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error) {
-	rows, err := s.db(ctx).Query(ctx, `SELECT at, proof, download FROM receipts WHERE drop_id = $1 ORDER BY seq`, id)
+	rows, err := s.db(ctx).Query(ctx, `SELECT at, proof, download, signer, signature, signed_at FROM receipts WHERE drop_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("receipts: %w", err)
 	}
@@ -215,10 +216,14 @@ func (s *PGStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, 
 	out := []relayapi.Receipt{}
 	for rows.Next() {
 		var r relayapi.Receipt
-		if err := rows.Scan(&r.At, &r.Proof, &r.Download); err != nil {
+		var signed *time.Time
+		if err := rows.Scan(&r.At, &r.Proof, &r.Download, &r.Signer, &r.Signature, &signed); err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
 		}
 		r.At = r.At.UTC()
+		if signed != nil {
+			r.SignedAt = signed.UTC()
+		}
 		out = append(out, r)
 	}
 	return out, rows.Err()

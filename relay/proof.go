@@ -53,12 +53,25 @@ type Proof struct {
 	UploadedAt    *time.Time              `json:"uploaded_at,omitempty"`
 	Downloads     []time.Time             `json:"downloads"`
 	Receipts      []time.Time             `json:"receipts"`
+	// SignedReceipts are the receipts a recipient signed with its own key:
+	// who opened the document (the signature is over
+	// relayapi.ReceiptStatement; whoever holds the recipient's public key
+	// checks it offline).
+	SignedReceipts []SignedReceipt `json:"signed_receipts,omitempty"`
 	// Events are the drop's lines of the audit log, as written.
 	Events []AuditEvent `json:"events"`
 	// Checkpoint is the latest signed checkpoint when the proof was made;
 	// it covers every event listed (their Seq is below its own).
 	Checkpoint *Checkpoint `json:"checkpoint"`
 	IssuedAt   time.Time   `json:"issued_at"`
+}
+
+// SignedReceipt is a receipt signed by a recipient key, as a proof lists it.
+type SignedReceipt struct {
+	At        time.Time `json:"at"` // when the relay received it
+	Signer    string    `json:"signer"`
+	SignedAt  time.Time `json:"signed_at"` // the time the statement gives
+	Signature string    `json:"signature"`
 }
 
 // SignedProof is the proof file.
@@ -101,6 +114,9 @@ func buildProof(src proofSource, key ed25519.PrivateKey) ([]byte, error) {
 	}
 	for _, r := range src.receipts {
 		p.Receipts = append(p.Receipts, r.At.UTC())
+		if r.Signer != "" {
+			p.SignedReceipts = append(p.SignedReceipts, SignedReceipt{At: r.At.UTC(), Signer: r.Signer, SignedAt: r.SignedAt.UTC(), Signature: r.Signature})
+		}
 	}
 	if p.Events == nil {
 		p.Events = []AuditEvent{}
@@ -193,6 +209,11 @@ func VerifyProof(b []byte, want ed25519.PublicKey) (*Proof, ed25519.PublicKey, e
 		// create line recorded.
 		if e.Event == EventCreate && !slices.Equal(e.Keys, recipientFingerprints(p.RecipientKeys)) {
 			return bad("the recipient keys differ from those of audit line %d", e.Seq)
+		}
+	}
+	for _, r := range p.SignedReceipts {
+		if len(p.RecipientKeys) > 0 && !slices.Contains(recipientFingerprints(p.RecipientKeys), r.Signer) {
+			return bad("a receipt is signed by %s, not a key the drop is encrypted to", r.Signer)
 		}
 	}
 	return &p, pub, nil

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/relayapi"
@@ -168,5 +169,83 @@ func TestRecipientKeysValidated(t *testing.T) {
 				t.Errorf("%s: stored %+v, %v", tc.name, d, err)
 			}
 		}
+	}
+}
+
+// A receipt signed with a recipient's key is kept with its signer and
+// signature, recorded in the audit line and listed in the proof; one
+// signed by a key the drop is not encrypted to is refused, and a partial
+// signed receipt is malformed.
+func TestSignedReceipts(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Mail = nil })
+	signer := genKey(t, "Dr Durand", "durand@chu.example", envelope.ProfileCompat)
+	a := genKey(t, "Cdt Martin", "martin@police.example", envelope.ProfileCompat)
+	b := genKey(t, "Adj Blanc", "blanc@police.example", envelope.ProfileCompat)
+	msg, keys := sealStating(t, signer, envelope.ProfileCompat, a, b)
+	id := h.ready(msg, relayapi.CreateDropRequest{Recipients: []string{"martin@police.example", "blanc@police.example"}, RecipientKeys: keys})
+	download := func() string {
+		resp, body := h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
+		expect(t, resp, body, http.StatusOK)
+		return resp.Header.Get(relayapi.HeaderReceiptToken)
+	}
+	at := time.Now().UTC().Truncate(time.Second) // the recipient's clock; its key is from now
+	sign := func(k *envelope.Key) string {
+		s, err := envelope.SignReceipt(k, relayapi.ReceiptStatement(id, hexSHA(msg), at), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	proof := strings.Repeat("0f", 32)
+	post := func(req relayapi.ReceiptRequest) (*http.Response, []byte) {
+		return h.do("POST", "/api/v1/drops/"+id+"/receipt", req)
+	}
+	tok := download()
+	// Signed by a key the drop is not encrypted to.
+	eve := genKey(t, "Eve", "eve@evil.example", envelope.ProfileCompat)
+	resp, body := post(relayapi.ReceiptRequest{Proof: proof, Token: tok, Signer: eve.Fingerprint(), Signature: sign(eve), SignedAt: at})
+	expect(t, resp, body, http.StatusForbidden)
+	// Partial: a signer without a signature, a signature without a time.
+	for _, req := range []relayapi.ReceiptRequest{
+		{Proof: proof, Token: tok, Signer: a.Fingerprint()},
+		{Proof: proof, Token: tok, Signer: a.Fingerprint(), Signature: sign(a)},
+		{Proof: proof, Token: tok, Signer: "XYZ", Signature: sign(a), SignedAt: at},
+		{Proof: proof, Token: tok, Signer: a.Fingerprint(), Signature: strings.Repeat("A", relayapi.MaxReceiptSignature+4), SignedAt: at},
+	} {
+		resp, body = post(req)
+		expect(t, resp, body, http.StatusBadRequest)
+	}
+	sigA := sign(a) // signatures are salted: keep the one posted
+	resp, body = post(relayapi.ReceiptRequest{Proof: proof, Token: tok, Signer: a.Fingerprint(), Signature: sigA, SignedAt: at})
+	expect(t, resp, body, http.StatusNoContent)
+	// An unsigned receipt still counts (link mode, the browser page).
+	resp, body = post(relayapi.ReceiptRequest{Proof: proof, Token: download()})
+	expect(t, resp, body, http.StatusNoContent)
+
+	st := h.status(id)
+	if len(st.Receipts) != 2 || st.Receipts[0].Signer != a.Fingerprint() || st.Receipts[0].Signature != sigA ||
+		!st.Receipts[0].SignedAt.Equal(at) || st.Receipts[1].Signer != "" {
+		t.Fatalf("receipts %+v", st.Receipts)
+	}
+	if err := envelope.VerifyReceipt(a.Public(), relayapi.ReceiptStatement(id, hexSHA(msg), st.Receipts[0].SignedAt), st.Receipts[0].Signature); err != nil {
+		t.Fatalf("stored signature: %v", err)
+	}
+	resp, pb := h.do("GET", "/api/v1/drops/"+id+"/proof", nil, h.auth()...)
+	expect(t, resp, pb, http.StatusOK)
+	p, _, err := VerifyProof(pb, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Receipts) != 2 || len(p.SignedReceipts) != 1 || p.SignedReceipts[0].Signer != a.Fingerprint() || p.SignedReceipts[0].Signature != sigA {
+		t.Fatalf("proof receipts %v, signed %+v", p.Receipts, p.SignedReceipts)
+	}
+	var lines [][]string
+	for _, e := range p.Events {
+		if e.Event == EventReceipt {
+			lines = append(lines, e.Keys)
+		}
+	}
+	if len(lines) != 2 || !slices.Equal(lines[0], []string{a.Fingerprint()}) || lines[1] != nil {
+		t.Fatalf("receipt audit lines %v", lines)
 	}
 }

@@ -92,6 +92,7 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		{"drops", "recipient_keys", "TEXT NOT NULL DEFAULT ''"},
 		{"receipts", "signer", "TEXT NOT NULL DEFAULT ''"},
 		{"receipts", "signature", "TEXT NOT NULL DEFAULT ''"},
+		{"receipts", "signed_at", "INTEGER NOT NULL DEFAULT 0"},
 	} {
 		if err := addColumn(db, c[0], c[1], c[2]); err != nil {
 			db.Close()
@@ -362,8 +363,8 @@ func (s *SQLiteStore) UpdateDrop(ctx context.Context, id string, fn func(d *Drop
 
 // AddReceipt appends a receipt.
 func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof, download) VALUES (?, ?, ?, ?)`,
-		id, r.At.UnixNano(), r.Proof, r.Download)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		id, r.At.UnixNano(), r.Proof, r.Download, r.Signer, r.Signature, unixNano(r.SignedAt))
 	if err != nil {
 		return fmt.Errorf("add receipt: %w", err)
 	}
@@ -372,19 +373,22 @@ func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Rece
 
 // Receipts returns a drop's receipts, oldest first.
 func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, proof, download FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT at, proof, download, signer, signature, signed_at FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
 	if err != nil {
 		return nil, fmt.Errorf("receipts: %w", err)
 	}
 	defer rows.Close()
 	out := []relayapi.Receipt{}
 	for rows.Next() {
-		var at int64
+		var at, signed int64
 		var r relayapi.Receipt
-		if err := rows.Scan(&at, &r.Proof, &r.Download); err != nil {
+		if err := rows.Scan(&at, &r.Proof, &r.Download, &r.Signer, &r.Signature, &signed); err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
 		}
 		r.At = time.Unix(0, at).UTC()
+		if signed != 0 {
+			r.SignedAt = time.Unix(0, signed).UTC()
+		}
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -113,13 +113,20 @@ func testStoreContract(t *testing.T, st Store) {
 	testCountLimits(t, st, mk)
 
 	for i, p := range []string{"01", "02"} {
-		if err := st.AddReceipt(ctx, d1.ID, relayapi.Receipt{At: now.Add(time.Duration(i) * time.Second), Proof: p}); err != nil {
+		r := relayapi.Receipt{At: now.Add(time.Duration(i) * time.Second), Proof: p}
+		if i == 1 { // signed with a recipient's key
+			r.Signer, r.Signature, r.SignedAt = strings.Repeat("A", 40), "c2ln", now.Add(-time.Minute)
+		}
+		if err := st.AddReceipt(ctx, d1.ID, r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	rs, err := st.Receipts(ctx, d1.ID)
 	if err != nil || len(rs) != 2 || rs[0].Proof != "01" || rs[1].Proof != "02" || !rs[1].At.Equal(now.Add(time.Second)) {
 		t.Fatalf("Receipts = %+v, %v", rs, err)
+	}
+	if rs[0].Signer != "" || !rs[0].SignedAt.IsZero() || rs[1].Signer != strings.Repeat("A", 40) || rs[1].Signature != "c2ln" || !rs[1].SignedAt.Equal(now.Add(-time.Minute)) {
+		t.Fatalf("signed receipts stored %+v", rs)
 	}
 	if rs, err := st.Receipts(ctx, "d4AAAAAAAAAAAAAAAAAAAA"); err != nil || rs == nil || len(rs) != 0 {
 		t.Fatalf("no receipts: %v, %v", rs, err)

@@ -94,6 +94,13 @@ type Receipt struct {
 	Proof string    `json:"proof"`
 	// Download is the download whose receipt token came with it.
 	Download int `json:"download,omitempty"`
+	// Signer, Signature and SignedAt are set on a receipt signed with the
+	// recipient's own key (see ReceiptStatement): the sender checks the
+	// signature against the recipient's pinned key, so it knows which
+	// recipient opened the document.
+	Signer    string    `json:"signer,omitempty"`
+	Signature string    `json:"signature,omitempty"`
+	SignedAt  time.Time `json:"signed_at,omitzero"`
 }
 
 // ChaseResponse is the answer to POST /api/v1/drops/{id}/chase: whether
@@ -136,6 +143,13 @@ type ReceiptRequest struct {
 	// Token is the one-time receipt token of the download (the blob
 	// response's X-Sealprint-Receipt-Token header).
 	Token string `json:"token"`
+	// Signer is the fingerprint of the recipient key that signed the
+	// receipt statement; Signature the OpenPGP detached signature
+	// (binary, base64) of ReceiptStatement(drop, sha256, SignedAt).
+	// All three or none.
+	Signer    string    `json:"signer,omitempty"`
+	Signature string    `json:"signature,omitempty"`
+	SignedAt  time.Time `json:"signed_at,omitzero"`
 }
 
 // Error is the JSON body of every error answer.

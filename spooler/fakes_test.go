@@ -154,6 +154,7 @@ type fakeDrop struct {
 	recipients []string
 	downloads  int
 	receipts   []string
+	signed     []SignedReceipt
 	state      string
 	checkpoint []byte
 }
@@ -205,7 +206,8 @@ func (f *fakeRelay) Status(ctx context.Context, dropID string) (DropStatus, erro
 	for _, d := range f.drops {
 		if d.id == dropID {
 			return DropStatus{State: d.state, Downloads: d.downloads, Receipts: append([]string(nil), d.receipts...),
-				ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Checkpoint: d.checkpoint}, nil
+				ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Checkpoint: d.checkpoint,
+				Signed: append([]SignedReceipt(nil), d.signed...)}, nil
 		}
 	}
 	return DropStatus{}, errors.New("unknown drop")

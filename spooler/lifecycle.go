@@ -22,15 +22,31 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 	gone := st.State == "expired" || st.State == "revoked" || st.State == "exhausted" || st.State == "locked"
 	receipts := 0
 	var openedAt time.Time
+	openedBy := map[string]time.Time{}
+	unsigned := 0
 	for i, p := range st.Receipts {
 		if s.opt.CheckReceipt == nil || (len(j.SessionKey) > 0 && s.opt.CheckReceipt(j.SessionKey, j.SealedSHA256, p)) {
 			receipts++
-			if i < len(st.ReceiptTimes) && (openedAt.IsZero() || st.ReceiptTimes[i].Before(openedAt)) {
-				openedAt = st.ReceiptTimes[i]
+			var at time.Time
+			if i < len(st.ReceiptTimes) {
+				at = st.ReceiptTimes[i]
+			}
+			if !at.IsZero() && (openedAt.IsZero() || at.Before(openedAt)) {
+				openedAt = at
+			}
+			who := ""
+			if i < len(st.Signed) {
+				who = s.receiptSigner(j, st.Signed[i])
+			}
+			if who == "" {
+				unsigned++
+			} else if first, ok := openedBy[who]; !ok || at.Before(first) {
+				openedBy[who] = at
 			}
 		}
 	}
-	unchanged := st.Downloads == j.Downloads && receipts == j.Receipts && st.State == j.DropState && st.NotifiedAt.Equal(j.MailedAt)
+	unchanged := st.Downloads == j.Downloads && receipts == j.Receipts && st.State == j.DropState && st.NotifiedAt.Equal(j.MailedAt) &&
+		len(openedBy) == len(j.OpenedBy)
 	if unchanged && (j.State == Delivered || (!gone && st.Downloads == 0)) {
 		s.touch(j.ID, func(j *Job) {
 			j.NextCheck = now.Add(s.opt.PollInterval)
@@ -43,6 +59,10 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 			return errSkip
 		}
 		j.Downloads, j.Receipts = st.Downloads, receipts
+		j.UnsignedReceipts = unsigned
+		if len(openedBy) > 0 {
+			j.OpenedBy = openedBy
+		}
 		j.DropState, j.MailedAt = st.State, st.NotifiedAt
 		if st.Downloads > 0 && j.DownloadedAt.IsZero() {
 			j.DownloadedAt = now
@@ -65,6 +85,29 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 		}
 		return nil
 	})
+}
+
+// receiptSigner returns the recipient (address, or fingerprint for a key
+// without one) whose key signed r, when the signature checks out and the
+// key is one the job was sealed to; "" otherwise.
+func (s *Spooler) receiptSigner(j *Job, r SignedReceipt) string {
+	if r.Signer == "" || s.opt.CheckSignedReceipt == nil {
+		return ""
+	}
+	for _, k := range j.SealedKeys {
+		if k.Fingerprint != r.Signer {
+			continue
+		}
+		if !s.opt.CheckSignedReceipt(j.DropID, j.SealedSHA256, r) {
+			s.log.Warn("receipt signature does not verify", "job", j.ID, "signer", r.Signer)
+			return ""
+		}
+		if k.Address != "" {
+			return k.Address
+		}
+		return k.Fingerprint
+	}
+	return ""
 }
 
 // maxCheckpoints bounds the checkpoints a job keeps.

@@ -59,6 +59,12 @@ type Options struct {
 	// against the sealed message's session key (envelope.CheckReceipt);
 	// unset, every receipt counts.
 	CheckReceipt func(sessionKey []byte, sealedSHA256, proof string) bool
+	// CheckSignedReceipt, if set, checks a recipient's signature of a
+	// receipt of drop (whose ciphertext is sealedSHA256) against the key
+	// the sender holds for r.Signer; a receipt whose signature checks out,
+	// by one of the keys the job was sealed to, says which recipient
+	// opened the job (Job.OpenedBy).
+	CheckSignedReceipt func(drop, sealedSHA256 string, r SignedReceipt) bool
 	// OnChange, if set, is called after each state change (not under any
 	// lock of the spooler, but from the goroutine that made the change).
 	OnChange func(Event)

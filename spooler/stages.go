@@ -66,6 +66,15 @@ type SealedKey struct {
 	Address       string `json:"address,omitempty"`
 }
 
+// SignedReceipt is a recipient's signature of a receipt (see
+// Options.CheckSignedReceipt): the signer key's fingerprint, the
+// signature and the time the signed statement gives.
+type SignedReceipt struct {
+	Signer    string
+	Signature string
+	SignedAt  time.Time
+}
+
 // Drop is a delivered job on the relay.
 type Drop struct {
 	ID        string
@@ -89,6 +98,9 @@ type DropStatus struct {
 	Checkpoint []byte
 	// ReceiptTimes are when each receipt was posted (same order).
 	ReceiptTimes []time.Time
+	// Signed are the recipients' signatures of the receipts (same order;
+	// the zero value for a receipt that is not signed).
+	Signed []SignedReceipt
 	// NotifiedAt is when the relay mailed the recipients (zero: not).
 	NotifiedAt time.Time
 }

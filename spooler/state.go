@@ -104,6 +104,12 @@ type Job struct {
 	MailedAt     time.Time `json:"mailed_at,omitzero"`
 	DownloadedAt time.Time `json:"downloaded_at,omitzero"`
 	OpenedAt     time.Time `json:"opened_at,omitzero"`
+	// OpenedBy maps each recipient address (or, for a key without one,
+	// its fingerprint) to its first receipt signed with that recipient's
+	// key and verified; UnsignedReceipts counts the verified receipts
+	// that say nothing of who opened (link mode, the browser page).
+	OpenedBy         map[string]time.Time `json:"opened_by,omitempty"`
+	UnsignedReceipts int                  `json:"unsigned_receipts,omitempty"`
 
 	History []Transition `json:"history,omitempty"`
 }
@@ -127,6 +133,12 @@ func (j *Job) clone() *Job {
 	c.History = append([]Transition(nil), j.History...)
 	c.Checkpoints = append([]json.RawMessage(nil), j.Checkpoints...)
 	c.SealedKeys = append([]SealedKey(nil), j.SealedKeys...)
+	if j.OpenedBy != nil {
+		c.OpenedBy = make(map[string]time.Time, len(j.OpenedBy))
+		for k, v := range j.OpenedBy {
+			c.OpenedBy[k] = v
+		}
+	}
 	if j.Attrs != nil {
 		c.Attrs = make(map[string]string, len(j.Attrs))
 		for k, v := range j.Attrs {

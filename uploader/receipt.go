@@ -14,14 +14,20 @@ import (
 // only stores it.
 // token is the download's one-time receipt token (Downloaded.ReceiptToken).
 func (c *Client) PostReceipt(ctx context.Context, dropID, token, proof string) error {
+	return c.PostSignedReceipt(ctx, dropID, relayapi.ReceiptRequest{Proof: proof, Token: token})
+}
+
+// PostSignedReceipt posts a receipt that may carry the recipient's
+// signature of the receipt statement (relayapi.ReceiptStatement).
+func (c *Client) PostSignedReceipt(ctx context.Context, dropID string, req relayapi.ReceiptRequest) error {
 	if err := checkID(dropID); err != nil {
 		return err
 	}
-	if len(proof) != 64 {
+	if len(req.Proof) != 64 {
 		return fmt.Errorf("receipt for drop %s: malformed proof", dropID)
 	}
 	if _, err := c.doJSON(ctx, http.MethodPost, "/api/v1/drops/"+dropID+"/receipt", false,
-		relayapi.ReceiptRequest{Proof: proof, Token: token}, nil, nil); err != nil {
+		req, nil, nil); err != nil {
 		return fmt.Errorf("receipt for drop %s: %w", dropID, err)
 	}
 	return nil

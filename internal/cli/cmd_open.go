@@ -30,6 +30,9 @@ type openResult struct {
 	SignerFingerprint string `json:"signer_fingerprint,omitempty"`
 	SignerKnown       bool   `json:"signer_in_address_book"`
 	ReceiptSent       bool   `json:"receipt_sent"`
+	// ReceiptSigned is true when the receipt was signed with the key that
+	// opened the document (key mode): the sender sees who opened it.
+	ReceiptSigned bool `json:"receipt_signed"`
 	// IntendedRecipients are the fingerprints the signature names as
 	// recipients; AddressedToYou is false when the key that opened the
 	// document is not among them (someone passed it on).
@@ -197,9 +200,17 @@ written to standard output only after verification, up to 1 GiB.`, e.stderr)
 	if fetched != nil && len(msg.SessionKey) > 0 {
 		// Tell the sender, with a proof only a decrypting recipient can
 		// make; a failure here does not undo the opening.
-		proof := envelope.ReceiptProof(msg.SessionKey, fetched.sha256)
-		if err := fetched.client.PostReceipt(ctx, fetched.id, fetched.receiptToken, proof); err == nil {
-			res.ReceiptSent = true
+		req := relayapi.ReceiptRequest{Proof: envelope.ReceiptProof(msg.SessionKey, fetched.sha256), Token: fetched.receiptToken}
+		// In key mode the receipt is signed with the key that opened the
+		// document, so the sender knows which recipient opened it.
+		if k := keyWithFingerprint(opts.Keys, msg.OpenedWith); k != nil {
+			now := time.Now().UTC().Truncate(time.Second)
+			if sig, err := envelope.SignReceipt(k, relayapi.ReceiptStatement(fetched.id, fetched.sha256, now), now); err == nil {
+				req.Signer, req.Signature, req.SignedAt = k.Fingerprint(), sig, now
+			}
+		}
+		if err := fetched.client.PostSignedReceipt(ctx, fetched.id, req); err == nil {
+			res.ReceiptSent, res.ReceiptSigned = true, req.Signer != ""
 		}
 	}
 	if *jsonOut {
@@ -384,4 +395,17 @@ func (p *pc) checkWKD(ctx context.Context, signer *envelope.Key) string {
 		return "match"
 	}
 	return "other_key"
+}
+
+// keyWithFingerprint returns the key of keys with fingerprint fpr, or nil.
+func keyWithFingerprint(keys []*envelope.Key, fpr string) *envelope.Key {
+	if fpr == "" {
+		return nil
+	}
+	for _, k := range keys {
+		if k.Fingerprint() == fpr {
+			return k
+		}
+	}
+	return nil
 }

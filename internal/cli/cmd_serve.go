@@ -111,6 +111,8 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 		Deliverer:      st,
 		CheckRecipient: st.CheckRecipient,
 		CheckReceipt:   envelope.CheckReceipt,
+		// A receipt signed with a recipient's pinned key says who opened.
+		CheckSignedReceipt: deliver.CheckSignedReceipt(p.keys.Recipients),
 		OnChange: func(ev spooler.Event) {
 			prtMu.Lock()
 			if prt != nil && ev.Job.PrinterID != "" {

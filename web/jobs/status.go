@@ -19,15 +19,21 @@ const (
 )
 
 // RecipientStatus is where a job stands for one recipient. A job is one
-// drop for all its recipients: the relay cannot tell which recipient
-// opened it, so "opened" means a verified receipt was posted (Receipts of
-// the job's recipients say how many).
+// drop for all its recipients. In key mode a recipient's receipt is signed
+// with its own key and checked against the key pinned for it, so
+// "opened" is that recipient's (OpenedBy "recipient"). A receipt that is
+// not signed (link mode, the browser page) proves that someone holding
+// the document's key decrypted it, not who: each recipient not known to
+// have opened it then shows "opened" with OpenedBy "someone".
 type RecipientStatus struct {
 	Recipient  string    `json:"recipient"`
 	State      string    `json:"state"`
 	UploadedAt time.Time `json:"uploaded_at,omitzero"`
 	MailedAt   time.Time `json:"mailed_at,omitzero"`
 	OpenedAt   time.Time `json:"opened_at,omitzero"`
+	// OpenedBy says what "opened" rests on: "recipient" (a receipt signed
+	// with this recipient's key) or "someone" (an unsigned receipt).
+	OpenedBy string `json:"opened_by,omitempty"`
 	// EndedAt is when the drop expired (the other ends are seen, not
 	// dated, by the relay's answer).
 	EndedAt time.Time `json:"ended_at,omitzero"`
@@ -67,6 +73,22 @@ func recipientStatuses(j *spooler.Job) []RecipientStatus {
 	for _, r := range j.Recipients {
 		s := st
 		s.Recipient = r
+		if s.State == DeliveryOpened {
+			switch at, ok := j.OpenedBy[r]; {
+			case ok:
+				s.OpenedAt, s.OpenedBy = at, "recipient"
+			case len(j.OpenedBy) == 0 || j.UnsignedReceipts > 0:
+				// A receipt that names no one (or a job from before
+				// signed receipts): opened, by someone.
+				s.OpenedBy = "someone"
+			default:
+				// Others signed their receipts; this one has not.
+				s.State, s.OpenedAt = DeliveryMailed, time.Time{}
+				if st.MailedAt.IsZero() {
+					s.State = DeliveryUploaded
+				}
+			}
+		}
 		out = append(out, s)
 	}
 	return out

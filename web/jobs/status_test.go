@@ -73,3 +73,44 @@ func TestRecipientStatusLockedEndsTheJob(t *testing.T) {
 		t.Fatalf("%+v", v.Deliveries)
 	}
 }
+
+// Signed receipts say which recipient opened: only that one shows
+// "opened" (by "recipient"); an unsigned receipt shows the others opened
+// "by someone"; a job from before signed receipts shows everyone opened by
+// someone, as it always did.
+func TestRecipientStatusPerSignedReceipt(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	base := spooler.Job{DropID: "d", Recipients: []string{"martin@police.example", "blanc@police.example"},
+		OpenedAt: at, MailedAt: at.Add(-time.Hour), Receipts: 1}
+	state := func(j spooler.Job) map[string]RecipientStatus {
+		out := map[string]RecipientStatus{}
+		for _, s := range recipientStatuses(&j) {
+			out[s.Recipient] = s
+		}
+		return out
+	}
+	signed := base
+	signed.OpenedBy = map[string]time.Time{"martin@police.example": at}
+	got := state(signed)
+	if m := got["martin@police.example"]; m.State != DeliveryOpened || m.OpenedBy != "recipient" || !m.OpenedAt.Equal(at) {
+		t.Fatalf("Martin %+v", m)
+	}
+	if b := got["blanc@police.example"]; b.State != DeliveryMailed || b.OpenedBy != "" || !b.OpenedAt.IsZero() {
+		t.Fatalf("Blanc, who signed no receipt: %+v", b)
+	}
+	// One more receipt, unsigned: Blanc may have opened it.
+	signed.UnsignedReceipts, signed.Receipts = 1, 2
+	if b := state(signed)["blanc@police.example"]; b.State != DeliveryOpened || b.OpenedBy != "someone" {
+		t.Fatalf("Blanc with an unsigned receipt: %+v", b)
+	}
+	// Before signed receipts: opened, by someone, for each.
+	for r, s := range state(base) {
+		if s.State != DeliveryOpened || s.OpenedBy != "someone" {
+			t.Fatalf("%s %+v", r, s)
+		}
+	}
+	// The page says it in words, in French first.
+	if v := French.T("delivery.opened.by.someone"); !strings.Contains(v, "sans savoir") {
+		t.Fatalf("French wording %q", v)
+	}
+}
