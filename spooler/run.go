@@ -201,8 +201,27 @@ func (s *Spooler) due(j *Job) (time.Time, bool) {
 }
 
 // awaitsReceipt reports whether a delivered job's drop is still checked
-// for the recipient's receipt (until one arrives or the drop expires).
+// for receipts: until one arrives, or — for a job sealed to recipient keys
+// whose receipts are signed — until each recipient's signed receipt has,
+// or the drop expires.
 func (s *Spooler) awaitsReceipt(j *Job) bool {
-	return j.State == Delivered && j.Receipts == 0 && j.DropID != "" &&
-		!j.DropExpires.IsZero() && s.clock.Now().Before(j.DropExpires)
+	if j.State != Delivered || j.DropID == "" || j.DropExpires.IsZero() || !s.clock.Now().Before(j.DropExpires) {
+		return false
+	}
+	if j.Receipts == 0 {
+		return true
+	}
+	return len(j.OpenedBy) > 0 && len(j.OpenedBy) < addressedKeys(j)
+}
+
+// addressedKeys counts the keys a job was sealed to for its recipients
+// (not the archive key).
+func addressedKeys(j *Job) int {
+	n := 0
+	for _, k := range j.SealedKeys {
+		if k.Address != "" {
+			n++
+		}
+	}
+	return n
 }

@@ -75,4 +75,19 @@ func TestSignedReceiptsNameTheRecipient(t *testing.T) {
 			t.Fatal("a signature by a key the job was not sealed to was checked")
 		}
 	}
+	// The delivered job is still followed until each recipient's signed
+	// receipt is in: Blanc opens it later.
+	h.relay.mu.Lock()
+	d.receipts = append(d.receipts, "good")
+	d.signed = append(d.signed, SignedReceipt{Signer: "FB", Signature: "sig-by-FB", SignedAt: at})
+	h.relay.mu.Unlock()
+	h.clock.Advance(2 * time.Minute)
+	h.waitFor("Blanc's receipt", func() bool {
+		j, _ = h.sp.Get(id)
+		_, ok := j.OpenedBy["blanc@police.example"]
+		return ok
+	})
+	if j.State != Delivered || len(j.OpenedBy) != 2 {
+		t.Fatalf("after both receipts: %s %v", j.State, j.OpenedBy)
+	}
 }

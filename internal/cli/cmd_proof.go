@@ -99,6 +99,9 @@ func proofSummary(p *relay.Proof) string {
 	for _, t := range p.Receipts {
 		fmt.Fprintf(&b, "Receipt / accusé:    %s\n", when(t))
 	}
+	for _, r := range p.SignedReceipts {
+		fmt.Fprintf(&b, "  receipt of %s signed by key / accusé signé par la clé %s (opened at %s)\n", when(r.At), r.Signer, when(r.SignedAt))
+	}
 	fmt.Fprintf(&b, "State / état:        %s\n", p.State)
 	if p.Checkpoint != nil {
 		fmt.Fprintf(&b, "Audit checkpoint:    line %d, head %s, %s\n", p.Checkpoint.Seq, p.Checkpoint.Head, when(p.Checkpoint.At))
