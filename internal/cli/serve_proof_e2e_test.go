@@ -205,7 +205,8 @@ func TestJobsProofThroughServe(t *testing.T) {
 		t.Fatalf("proof PDF: %v", err)
 	}
 	out := doctor.must("verify-proof", proofFile, "--audit-key", keyFile)
-	for _, want := range []string{"proof of delivery valid: drop " + v.DropID, "Receipt", "martin@police.example", v.SealedKeys[0].Fingerprint, v.SealedKeys[0].EncryptionKey} {
+	for _, want := range []string{"proof of delivery valid: drop " + v.DropID, "Receipt", "martin@police.example", v.SealedKeys[0].Fingerprint, v.SealedKeys[0].EncryptionKey,
+		"signed by key / accusé signé par la clé " + v.SealedKeys[0].Fingerprint} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("verify-proof printed no %q:\n%s", want, out)
 		}
@@ -263,7 +264,45 @@ func TestJobsProofThroughServe(t *testing.T) {
 	if len(v2.SealedKeys) != 1 || v2.SealedKeys[0].Fingerprint != fpr {
 		t.Fatalf("sent to %+v, confirmed %s", v2.SealedKeys, fpr)
 	}
-	if out := second.must("open", v2.Link, "-o", "got.pdf", "--json"); !strings.Contains(out, `"signature_valid": true`) {
+	if out := second.must("open", v2.Link, "-o", "got.pdf", "--json"); !strings.Contains(out, `"signature_valid": true`) || !strings.Contains(out, `"receipt_signed": true`) {
 		t.Fatalf("Blanc opens: %s", out)
 	}
+
+	// 3. One job to both: each recipient's "opened" is its own, from a
+	// receipt signed with its key.
+	printOverIPP(t, ipptool, uri, "rapport-deux", "Rapport pour deux\n")
+	id3 := sj.heldJob("rapport-deux")
+	if status, b := sj.do("POST", "/jobs/api/"+id3+"/release", jobs.ActionRequest{To: []string{"martin@police.example", "blanc@police.example"}}); status != http.StatusOK {
+		t.Fatalf("release to both: %d %s", status, b)
+	}
+	v3 := sj.waitJob(id3, "uploaded", func(v jobs.JobView) bool { return v.DropID != "" && v.Link != "" })
+	officer.must("open", v3.Link, "-o", "both.pdf")
+	delivery := func(v jobs.JobView, who string) jobs.RecipientStatus {
+		for _, d := range v.Deliveries {
+			if d.Recipient == who {
+				return d
+			}
+		}
+		t.Fatalf("no delivery for %s: %+v", who, v.Deliveries)
+		return jobs.RecipientStatus{}
+	}
+	v3 = sj.waitJob(id3, "opened by Martin", func(v jobs.JobView) bool { return delivery(v, "martin@police.example").State == jobs.DeliveryOpened })
+	if d := delivery(v3, "martin@police.example"); d.OpenedBy != "recipient" {
+		t.Fatalf("Martin %+v", d)
+	}
+	if d := delivery(v3, "blanc@police.example"); d.State == jobs.DeliveryOpened {
+		t.Fatalf("Blanc shown opened before he opened it: %+v", d)
+	}
+	// The same in 'sealprint jobs --json'.
+	var listed []jobs.JobView
+	if err := json.Unmarshal([]byte(doctor.must("jobs", "--json")), &listed); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range listed {
+		if l.ID == id3 && (delivery(l, "martin@police.example").OpenedBy != "recipient" || delivery(l, "blanc@police.example").State == jobs.DeliveryOpened) {
+			t.Fatalf("jobs --json deliveries %+v", l.Deliveries)
+		}
+	}
+	second.must("open", v3.Link, "-o", "both.pdf")
+	sj.waitJob(id3, "opened by Blanc", func(v jobs.JobView) bool { return delivery(v, "blanc@police.example").OpenedBy == "recipient" })
 }
