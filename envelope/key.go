@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -359,4 +360,23 @@ func (k *Key) Revoke(reason string) error {
 		return fmt.Errorf("revoke: key %s has no secret part", k.Fingerprint())
 	}
 	return k.entity.Revoke(packet.KeyRetired, reason, nil)
+}
+
+// BindsEncryptionKey reports whether fpr (hex) names an encryption key of
+// k: its primary key, or a subkey bound to it by a valid binding signature
+// at time at that allows encryption.
+func (k *Key) BindsEncryptionKey(fpr string, at time.Time) bool {
+	fpr = strings.ToUpper(fpr)
+	if strings.ToUpper(hex.EncodeToString(k.entity.PrimaryKey.Fingerprint)) == fpr {
+		return k.entity.PrimaryKey.PubKeyAlgo.CanEncrypt()
+	}
+	for i := range k.entity.Subkeys {
+		sk := &k.entity.Subkeys[i]
+		if strings.ToUpper(hex.EncodeToString(sk.PublicKey.Fingerprint)) != fpr {
+			continue
+		}
+		sig, err := sk.Verify(at, nil)
+		return err == nil && sig.FlagsValid && (sig.FlagEncryptCommunications || sig.FlagEncryptStorage)
+	}
+	return false
 }

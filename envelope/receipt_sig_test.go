@@ -56,3 +56,26 @@ func FuzzVerifyReceipt(f *testing.F) {
 		VerifyReceipt(k.Public(), st, s)
 	})
 }
+
+// BindsEncryptionKey accepts a key's own encryption subkey only.
+func TestBindsEncryptionKey(t *testing.T) {
+	a, _ := GenerateKey("Cdt Martin", "martin@police.example", nil)
+	b, _ := GenerateKey("Adj Blanc", "blanc@police.example", nil)
+	var buf strings.Builder
+	w, err := Seal(&buf, SealOptions{Signer: a, Recipients: []*Key{a, b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	ka, kb := w.Keys()[0], w.Keys()[1]
+	now := time.Now()
+	if !a.Public().BindsEncryptionKey(ka.EncryptionKey, now) || !a.BindsEncryptionKey(strings.ToLower(ka.EncryptionKey), now) {
+		t.Fatal("a key's own encryption subkey refused")
+	}
+	if a.BindsEncryptionKey(kb.EncryptionKey, now) {
+		t.Fatal("another key's subkey accepted")
+	}
+	if a.BindsEncryptionKey(a.Fingerprint(), now) {
+		t.Fatal("an Ed25519 signing primary key accepted as an encryption key")
+	}
+}

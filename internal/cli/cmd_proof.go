@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/atomicfile"
 	"github.com/sealprint/sealprint/relay"
+	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/render"
 )
 
@@ -19,15 +21,19 @@ import (
 const maxProofFile = 1 << 20
 
 func runVerifyProof(ctx context.Context, e *env, args []string) error {
-	const usage = "sealprint verify-proof FILE [--audit-key FILE] [--json]"
+	const usage = "sealprint verify-proof FILE [--audit-key FILE] [--recipient-cert FILE]... [--json]"
 	fs := newFlags("verify-proof", usage+`
 
 Checks a proof of delivery offline: its form (any changed byte is refused),
 the relay's signature and the audit checkpoint it carries. --audit-key is
 the relay's published audit key (sealrelay audit key, or
 /.well-known/sealrelay/audit-key); without it, compare the key id printed
-with the relay's.`, e.stderr)
+with the relay's. Each --recipient-cert is a recipient's public key: the
+proof must name it, the encryption key the message was sealed to must be
+one of its own, and every receipt it signed must verify.`, e.stderr)
 	keyFile := fs.String("audit-key", "", "the relay's audit public key (JSON or base64)")
+	var certs listFlag
+	fs.Var(&certs, "recipient-cert", "a recipient's public key file (repeat) to check the proof's keys and signed receipts against")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parsePositional(fs, args, 1, 1, usage)
 	if err != nil {
@@ -51,15 +57,65 @@ with the relay's.`, e.stderr)
 	if err != nil {
 		return err
 	}
+	checked, err := checkRecipientCerts(p, certs)
+	if err != nil {
+		return err
+	}
 	if *jsonOut {
-		return writeJSON(e, map[string]any{"ok": true, "key_id": relay.AuditKeyID(pub), "key_checked": want != nil, "proof": p})
+		return writeJSON(e, map[string]any{"ok": true, "key_id": relay.AuditKeyID(pub), "key_checked": want != nil, "proof": p,
+			"recipient_certs_checked": checked})
 	}
 	fmt.Fprintf(e.stdout, "proof of delivery valid: drop %s, signed by audit key %s\n", p.Drop, relay.AuditKeyID(pub))
 	if want == nil {
 		fmt.Fprintln(e.stdout, "  the key was not checked against the relay's: compare the key id with 'sealrelay audit key' or give --audit-key FILE")
 	}
 	fmt.Fprint(e.stdout, proofSummary(p))
+	for _, c := range checked {
+		fmt.Fprintln(e.stdout, c)
+	}
 	return nil
+}
+
+// checkRecipientCerts checks the proof against recipients' public keys:
+// each must be named in the proof, the encryption key stated for it must
+// be its own, and every receipt it signed must verify. It returns what
+// was checked, in words.
+func checkRecipientCerts(p *relay.Proof, files []string) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		b, err := readBounded(f, 1<<20)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := envelope.ReadKeys(bytes.NewReader(b))
+		if err != nil || len(keys) != 1 {
+			return nil, fmt.Errorf("--recipient-cert %s: want exactly one public key (%v)", f, err)
+		}
+		k := keys[0].Public()
+		var stated *relayapi.RecipientKey
+		for i := range p.RecipientKeys {
+			if p.RecipientKeys[i].Fingerprint == k.Fingerprint() {
+				stated = &p.RecipientKeys[i]
+			}
+		}
+		if stated == nil {
+			return nil, fmt.Errorf("%w: the proof does not name key %s (%s)", relay.ErrBadProof, k.Fingerprint(), f)
+		}
+		if !k.BindsEncryptionKey(stated.EncryptionKey, p.CreatedAt) {
+			return nil, fmt.Errorf("%w: encryption key %s is not an encryption key of %s", relay.ErrBadProof, stated.EncryptionKey, k.Fingerprint())
+		}
+		out = append(out, fmt.Sprintf("recipient key %s: the message was sealed to its encryption key %s", k.Fingerprint(), stated.EncryptionKey))
+		for _, r := range p.SignedReceipts {
+			if r.Signer != k.Fingerprint() {
+				continue
+			}
+			if err := envelope.VerifyReceipt(k, relayapi.ReceiptStatement(p.Drop, p.SHA256, r.SignedAt), r.Signature); err != nil {
+				return nil, fmt.Errorf("%w: the receipt of %s: %v", relay.ErrBadProof, r.At.UTC().Format(time.RFC3339), err)
+			}
+			out = append(out, fmt.Sprintf("  receipt of %s signed by it: signature verified", r.At.UTC().Format(time.RFC3339)))
+		}
+	}
+	return out, nil
 }
 
 // proofSummary is the human text of a proof (also the PDF's content).

@@ -217,6 +217,14 @@ func TestJobsProofThroughServe(t *testing.T) {
 	bad[i] ^= 0x01 // one byte of the officer's fingerprint
 	os.WriteFile(proofFile, bad, 0o644)
 	doctor.fails("proof of delivery refused", "verify-proof", proofFile, "--audit-key", keyFile)
+	// With the officer's public key, the proof's key and his signed
+	// receipt check offline; another recipient's key is not named in it.
+	os.WriteFile(proofFile, good, 0o644)
+	out = doctor.must("verify-proof", proofFile, "--audit-key", keyFile, "--recipient-cert", martin)
+	if !strings.Contains(out, "the message was sealed to its encryption key "+v.SealedKeys[0].EncryptionKey) || !strings.Contains(out, "signature verified") {
+		t.Fatalf("verify-proof --recipient-cert printed:\n%s", out)
+	}
+	doctor.fails("does not name key", "verify-proof", proofFile, "--audit-key", keyFile, "--recipient-cert", blanc)
 
 	// 2. A first key from the relay's directory: held until confirmed on
 	// the page.
