@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ func FuzzCreateRequest(f *testing.F) {
 		`{"size":1,"sha256":"` + sha + `","mode":"key","sender_key":"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----"}`,
 		`{"size":9223372036854775807,"sha256":"` + sha + `","mode":"key"}`,
 		`{}`, `[]`, `null`, `{"mode":"key"}{}`,
+		`{"size":1,"sha256":"` + sha + `","mode":"key","recipients":["a@b.example"],"recipient_keys":[{"fingerprint":"` + strings.Repeat("a", 40) +
+			`","encryption_key":"` + strings.Repeat("B", 64) + `","address":"a@b.example"}]}`,
+		`{"size":1,"sha256":"` + sha + `","mode":"key","recipient_keys":[{"fingerprint":"` + strings.Repeat("a", 39) + `","encryption_key":""}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -72,6 +76,21 @@ func FuzzCreateRequest(f *testing.F) {
 		}
 		if v.SenderKey != "" && len(v.senderFPR) < 40 {
 			t.Fatalf("sender key without fingerprint")
+		}
+		if len(v.RecipientKeys) > relayapi.MaxRecipientKeys {
+			t.Fatalf("%d recipient keys accepted", len(v.RecipientKeys))
+		}
+		seen := map[string]bool{}
+		for _, k := range v.RecipientKeys {
+			for _, f := range []string{k.Fingerprint, k.EncryptionKey} {
+				if b, err := hex.DecodeString(f); err != nil || (len(b) != 20 && len(b) != 32) || f != strings.ToUpper(f) {
+					t.Fatalf("fingerprint %q accepted", f)
+				}
+			}
+			if seen[k.EncryptionKey] || (k.Address != "" && !slices.Contains(v.Recipients, k.Address)) {
+				t.Fatalf("recipient key %+v accepted", k)
+			}
+			seen[k.EncryptionKey] = true
 		}
 	})
 }
