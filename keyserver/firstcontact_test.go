@@ -66,3 +66,42 @@ func TestFirstContactWKDFirstAndDisagreement(t *testing.T) {
 		t.Fatalf("confirmed key: %+v %v %v", r, err, pins)
 	}
 }
+
+// A domain whose key directory cannot be reached is not a domain that
+// publishes no key: the confirmation asked for says the domain's key was
+// not compared, and why.
+func TestFirstContactWKDUnreachableIsSaid(t *testing.T) {
+	relay := newTestServer(t, nil)
+	ru, _ := url.Parse(relay.URL)
+	// The domain's hosts answer 503 (a broken or blocked WKD server).
+	client := &http.Client{Transport: failWKD{routeByHost{relay: ru, wkd: ru}, ru.Host}}
+	only := newEntity(t, "Adj Blanc", "blanc@police.example")
+	relay.publishVerified(t, only)
+	r, err := Resolve(t.Context(), client, relay.URL, "blanc@police.example", memPins{}, func(*Resolved) bool { return false })
+	if !errors.Is(err, ErrNewKey) || r == nil || !r.OnlyRelay || r.WKDUnreachable == "" ||
+		!strings.Contains(err.Error(), "could not be reached, so nothing was compared") || strings.Contains(err.Error(), "publishes no key") {
+		t.Fatalf("unreachable WKD: %+v %v", r, err)
+	}
+	// A domain that answers 404 publishes no key, and is said so.
+	domain := newTestServer(t, nil)
+	du, _ := url.Parse(domain.URL)
+	client = &http.Client{Transport: routeByHost{relay: ru, wkd: du}}
+	r, err = Resolve(t.Context(), client, relay.URL, "blanc@police.example", memPins{}, func(*Resolved) bool { return false })
+	if !errors.Is(err, ErrNewKey) || r.WKDUnreachable != "" || !strings.Contains(err.Error(), "its domain publishes no key") {
+		t.Fatalf("WKD without the key: %+v %v", r, err)
+	}
+}
+
+// failWKD answers 503 for every host but the relay's.
+type failWKD struct {
+	next  http.RoundTripper
+	relay string
+}
+
+func (f failWKD) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != f.relay {
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable",
+			Body: http.NoBody, Header: http.Header{}, Request: req}, nil
+	}
+	return f.next.RoundTrip(req)
+}

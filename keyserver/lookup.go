@@ -39,27 +39,36 @@ var ErrKeysDisagree = errors.New("key sources disagree")
 // ErrKeyUnusable; a missing key is ErrNoKey. client carries the PC's proxy
 // and TLS settings.
 func Lookup(ctx context.Context, client *http.Client, relayURL, email string) ([]byte, string, error) {
+	armored, source, _, err := lookupWithWKD(ctx, client, relayURL, email)
+	return armored, source, err
+}
+
+// lookupWithWKD is Lookup that also says why the domain's WKD gave no key
+// when the relay's answer is used: nil (it answered), ErrNoKey (it has
+// none), or the error that kept it from answering (unreachable, TLS,
+// server error) — then its key could not be compared with the relay's.
+func lookupWithWKD(ctx context.Context, client *http.Client, relayURL, email string) ([]byte, string, error, error) {
 	wkd, wsrc, werr := lookupURLs(ctx, client, "", email)
 	if relayURL == "" {
-		return wkd, wsrc, werr
+		return wkd, wsrc, werr, werr
 	}
 	if werr != nil && !errors.Is(werr, ErrNoKey) && errors.Is(werr, ErrKeyUnusable) {
-		return nil, wsrc, werr
+		return nil, wsrc, werr, werr
 	}
 	dir, dsrc, derr := lookupURLs(ctx, client, relayURL, email)
 	switch {
 	case werr == nil && derr == nil:
 		wf, dfp := fingerprintOf(wkd), fingerprintOf(dir)
 		if wf != dfp {
-			return nil, wsrc, fmt.Errorf("%w for %s: its domain publishes %s (%s), the relay's directory %s (%s); "+
+			return nil, wsrc, nil, fmt.Errorf("%w for %s: its domain publishes %s (%s), the relay's directory %s (%s); "+
 				"nothing is sent: ask the recipient (by phone) which key is theirs",
 				ErrKeysDisagree, NormalizeEmail(email), wf, wsrc, dfp, dsrc)
 		}
-		return wkd, wsrc, nil
+		return wkd, wsrc, nil, nil
 	case werr == nil:
-		return wkd, wsrc, nil
+		return wkd, wsrc, nil, nil
 	}
-	return dir, dsrc, derr
+	return dir, dsrc, werr, derr
 }
 
 func fingerprintOf(armored []byte) string {

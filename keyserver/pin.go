@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrKeyChanged is wrapped by the error Resolve returns when the key found
@@ -27,8 +28,12 @@ type Resolved struct {
 	// FirstUse is set when the address had no pin and Resolve pinned it.
 	FirstUse bool
 	// OnlyRelay is set when only the relay's directory had the key (the
-	// address's own domain published none).
+	// address's own domain published none, or could not be asked).
 	OnlyRelay bool
+	// WKDUnreachable, with OnlyRelay, says why the domain's own key
+	// directory could not be asked (its key was not compared); "" when it
+	// answered that it has none.
+	WKDUnreachable string
 }
 
 // ErrNewKey is returned by Resolve for an address seen for the first time
@@ -47,7 +52,7 @@ var ErrNewKey = errors.New("new key not confirmed")
 // returns the key with ErrNewKey and pins nothing. With accept nil, a
 // first key is pinned (an explicit 'keys lookup', which shows it).
 func Resolve(ctx context.Context, client *http.Client, relayURL, email string, pins Pins, accept func(*Resolved) bool) (*Resolved, error) {
-	armored, source, err := Lookup(ctx, client, relayURL, email)
+	armored, source, werr, err := lookupWithWKD(ctx, client, relayURL, email)
 	if err != nil {
 		return nil, err
 	}
@@ -58,13 +63,21 @@ func Resolve(ctx context.Context, client *http.Client, relayURL, email string, p
 	addr := NormalizeEmail(email)
 	r := &Resolved{Armored: armored, Fingerprint: c.Fingerprint(), Source: source,
 		OnlyRelay: relayURL != "" && strings.HasPrefix(source, strings.TrimRight(relayURL, "/"))}
+	if r.OnlyRelay && werr != nil && !errors.Is(werr, ErrNoKey) {
+		r.WKDUnreachable = clipText(werr.Error(), 160)
+	}
 	if err := CheckPin(pins, addr, r.Fingerprint); err != nil {
 		return r, err
 	}
 	if _, ok := pins.Pinned(addr); !ok {
 		if accept != nil && !accept(r) {
 			where := "its domain's key directory (WKD)"
-			if r.OnlyRelay {
+			switch {
+			case r.OnlyRelay && r.WKDUnreachable != "":
+				// Not the same as "publishes none": the domain's key
+				// could not be compared with the relay's.
+				where = "the relay's directory only (its domain's key directory could not be reached, so nothing was compared: " + r.WKDUnreachable + ")"
+			case r.OnlyRelay:
 				where = "the relay's directory only (its domain publishes no key)"
 			}
 			return r, NewKeyError(addr, r.Fingerprint, where)
@@ -97,4 +110,15 @@ func NewKeyError(addr, fingerprint, where string) error {
 		"Confirm the fingerprint with the recipient (by phone), then accept it with --accept-new-key %s "+
 		"(sealprint send, or 'sealprint keys lookup %s --accept-new-key %s' before releasing a held printed job)",
 		ErrNewKey, addr, fingerprint, where, fingerprint, addr, fingerprint)
+}
+
+// clipText shortens s to at most n bytes, on a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
