@@ -10,6 +10,7 @@
 // the caller shows "document altéré — supprimez ce fichier".
 
 import { OpenError } from "./opener.js";
+import * as seipd from "./seipd.js";
 import { SHA256 } from "./sha256.js";
 
 /** inlineLimit is the largest document (ciphertext bytes) decrypted in memory and shown inline. */
@@ -106,17 +107,38 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }
     } catch (e) {
       throw new OpenError(keys ? "nomatch" : "badsecret", e.message);
     }
+    const sk = sessionKeys[0];
+    const packet = message.packets.filterByTag(openpgp.enums.packet.symEncryptedIntegrityProtectedData)[0];
     let result;
-    try {
-      result = await openpgp.decrypt({
-        message, sessionKeys: sessionKeys[0], verificationKeys: senderKey, format: "binary",
-        config: { allowUnauthenticatedStream: true },
-      });
-    } catch (e) {
-      throw new OpenError(keys ? "nomatch" : "badsecret", e.message);
+    let filename = "";
+    let checked = null; // the MDC, when seipd.js decrypts
+    if (seipd.supported(packet, sk.algorithm)) {
+      const d = seipd.decryptSEIPD(packet.encrypted, sk.algorithm, sk.data);
+      checked = d.checked;
+      let inner;
+      try {
+        inner = await openpgp.readMessage({ binaryMessage: d.plaintext });
+        result = await openpgp.verify({ message: inner, verificationKeys: senderKey, format: "binary" });
+      } catch (e) {
+        d.plaintext.cancel().catch(() => {});
+        const quick = d.failed() && d.failed().kind === "quickcheck";
+        throw new OpenError(quick ? (keys ? "nomatch" : "badsecret") : "corrupt", e.message);
+      }
+      filename = inner.getFilename() || "";
+    } else {
+      // SEIPD v2 (AEAD) and ciphers other than AES: OpenPGP.js alone.
+      try {
+        result = await openpgp.decrypt({
+          message, sessionKeys: sk, verificationKeys: senderKey, format: "binary",
+          config: { allowUnauthenticatedStream: true },
+        });
+      } catch (e) {
+        throw new OpenError(keys ? "nomatch" : "badsecret", e.message);
+      }
+      filename = result.filename || "";
     }
     if (!result.signatures || result.signatures.length === 0) throw new OpenError("badsig", "not signed");
-    sink = await openSink(result.filename || "");
+    sink = await openSink(filename);
     const hash = new SHA256();
     const reader = result.data.getReader();
     try {
@@ -131,7 +153,15 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }
     } catch (e) {
       throw new OpenError(wrote ? "altered" : "corrupt", e && e.message ? e.message : String(e));
     }
-    // The stream is read to its end: the MDC passed. Now the signature.
+    // The stream is read to its end; with seipd.js the MDC is its own
+    // promise (OpenPGP.js's decrypt errors the stream). Then the signature.
+    if (checked) {
+      try {
+        await checked;
+      } catch (e) {
+        throw new OpenError(wrote ? "altered" : "corrupt", e.message);
+      }
+    }
     const senderIDs = keyIDs(senderKey);
     let good = false;
     for (const s of result.signatures) {
@@ -146,7 +176,7 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }
     return {
       sha256: hash.hex(),
       size: hash.length,
-      filename: result.filename || "",
+      filename,
       sessionKey: sessionKeys[0].data,
       signer: { fingerprint: senderKey.getFingerprint().toUpperCase(), userID: senderKey.getUserIDs()[0] || "" },
     };
