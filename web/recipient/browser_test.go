@@ -107,7 +107,9 @@ func (e *browserEnv) tab(t *testing.T) context.Context {
 	}
 	ctx, cancel := chromedp.NewContext(e.browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(listener))
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	// A bound on the tab's whole life, so a stuck test ends; each wait has
+	// its own (stateWait).
+	ctx, cancelT := context.WithTimeout(ctx, 15*time.Minute)
 	t.Cleanup(cancelT)
 	t.Cleanup(func() { done.Store(true) })
 	return ctx
@@ -160,9 +162,29 @@ func (e *browserEnv) linkDrop(t *testing.T, code string) (*fakeDrop, sealed, str
 	return e.addDrop(t, s, "link", code), s, secret
 }
 
+// stateIs waits until the page's data-state is one of states and returns it.
+//
+// It is event-based: the predicate runs again on each DOM mutation (the page
+// sets data-state on <html>), not on animation frames, which a headless tab
+// busy decrypting delays. It has no timeout of its own (chromedp's default
+// is 30 s, too short for a large document on a loaded machine): the caller's
+// context bounds it; stateWait is the bound waitState gives it.
 func stateIs(states ...string) chromedp.Action[string] {
 	list := `["` + strings.Join(states, `","`) + `"]`
-	return chromedp.Poll[string](`(s => ` + list + `.includes(s) ? s : null)(document.documentElement.dataset.state)`)
+	return chromedp.Poll[string](`(s => `+list+`.includes(s) ? s : null)(document.documentElement.dataset.state)`,
+		chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(0))
+}
+
+// stateWait bounds one wait for a page state: generous, because reaching
+// "altered" or "decrypted" for a large document means downloading and
+// decrypting all of it (the MDC and the signature come at the end).
+const stateWait = 5 * time.Minute
+
+// runState runs stateIs within stateWait.
+func runState(ctx context.Context, states ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, stateWait)
+	defer cancel()
+	return chromedp.Run(ctx, stateIs(states...))
 }
 
 // waitState waits for one of states (or an end state). A page waiting
@@ -171,7 +193,7 @@ func stateIs(states ...string) chromedp.Action[string] {
 func waitState(t *testing.T, ctx context.Context, states ...string) string {
 	t.Helper()
 	all := append([]string{"decrypted", "error", "locked", "expired", "ready"}, states...)
-	got, err := chromedp.Run(ctx, stateIs(all...))
+	got, err := runState(ctx, all...)
 	if err != nil {
 		t.Fatalf("waiting for state %v: %v", states, err)
 	}
@@ -179,7 +201,7 @@ func waitState(t *testing.T, ctx context.Context, states ...string) string {
 		if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`#open-btn`))); err != nil {
 			t.Fatalf("click Open the document: %v", err)
 		}
-		if got, err = chromedp.Run(ctx, stateIs(append([]string{"decrypted", "error", "locked", "expired"}, states...)...)); err != nil {
+		if got, err = runState(ctx, append([]string{"decrypted", "error", "locked", "expired"}, states...)...); err != nil {
 			t.Fatalf("waiting for state %v: %v", states, err)
 		}
 	}

@@ -444,7 +444,7 @@ func TestBrowserWithRealRelay(t *testing.T) {
 		}
 		waitState(t, ctx, "code")
 		for i := 0; i < 5; i++ {
-			if _, err := chromedp.Run(ctx, stateIs("code", "locked")); err != nil {
+			if _, err := runState(ctx, "code", "locked"); err != nil {
 				t.Fatal(err)
 			}
 			typeCode(t, ctx, "0000000"+string(rune('1'+i)))

@@ -247,7 +247,7 @@ type cdpPage struct {
 func (p *cdpPage) waitState(states ...string) string {
 	p.t.Helper()
 	wait := func(extra ...string) string {
-		got, err := chromedp.Run(p.ctx, stateIs(append(append([]string{"decrypted", "error", "locked", "expired", "altered"}, extra...), states...)...))
+		got, err := runState(p.ctx, append(append([]string{"decrypted", "error", "locked", "expired", "altered"}, extra...), states...)...)
 		if err != nil {
 			p.t.Fatalf("waiting for state %v: %v", states, err)
 		}
@@ -285,7 +285,9 @@ func (p *cdpPage) str(expr string) string {
 
 func (p *cdpPage) poll(expr string) string {
 	p.t.Helper()
-	v, err := chromedp.Run(p.ctx, chromedp.Poll[string](`(() => { const v = (`+expr+`); return v ? String(v) : null; })()`))
+	ctx, cancel := context.WithTimeout(p.ctx, stateWait)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const v = (`+expr+`); return v ? String(v) : null; })()`, chromedp.WithPollingTimeout(0)))
 	if err != nil {
 		p.t.Fatal(err)
 	}
