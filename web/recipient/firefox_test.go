@@ -277,6 +277,15 @@ func (f *firefox) rss() int64 { return treeRSS(f.pid) }
 
 // treeRSS sums VmRSS over pid and its descendants.
 func treeRSS(pid int) int64 {
+	var sum int64
+	for _, v := range treeRSSByPid(pid) {
+		sum += v
+	}
+	return sum
+}
+
+// treeRSSByPid returns the VmRSS of pid and of each of its descendants.
+func treeRSSByPid(pid int) map[int]int64 {
 	children := map[int][]int{}
 	rss := map[int]int64{}
 	ents, _ := os.ReadDir("/proc")
@@ -300,16 +309,37 @@ func treeRSS(pid int) int64 {
 			}
 		}
 	}
-	var sum int64
+	out := map[int]int64{}
 	var walk func(int)
 	walk = func(p int) {
-		sum += rss[p]
+		out[p] = rss[p]
 		for _, c := range children[p] {
 			walk(c)
 		}
 	}
 	walk(pid)
-	return sum
+	return out
+}
+
+// processRole names a browser process from its command line: Firefox's
+// content process type (its last argument: tab, socket, rdd…), Chromium's
+// --type, or "main".
+func processRole(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return "gone"
+	}
+	// Firefox's forked processes rewrite their argv as one string.
+	args := strings.Fields(strings.ReplaceAll(string(b), "\x00", " "))
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--type="); ok {
+			return v
+		}
+	}
+	if slices.Contains(args, "-contentproc") && len(args) > 0 {
+		return "content:" + args[len(args)-1]
+	}
+	return "main"
 }
 
 // testLogWriter forwards a child's stderr to the test log until the test ends.

@@ -107,20 +107,55 @@ type stringReader string
 
 func (s stringReader) Read(p []byte) (int, error) { return copy(p, s), io.EOF }
 
-// peakRSS samples rss every 50 ms until stop is closed and returns the peak.
-func peakRSS(rss func() int64, stop <-chan struct{}) <-chan int64 {
-	out := make(chan int64, 1)
+// rssPeak is the peak of a browser's summed RSS and each process's own peak.
+type rssPeak struct {
+	total int64
+	per   map[int]int64
+	role  map[int]string
+}
+
+// String lists the processes whose RSS grew most above idle.
+func (p rssPeak) String(idle map[int]int64) string {
+	type proc struct {
+		pid  int
+		grew int64
+	}
+	var ps []proc
+	for pid, v := range p.per {
+		ps = append(ps, proc{pid, v - idle[pid]})
+	}
+	slices.SortFunc(ps, func(a, b proc) int { return int(b.grew>>20) - int(a.grew>>20) })
+	var parts []string
+	for i, x := range ps {
+		if i == 4 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %d +%d MiB", p.role[x.pid], x.pid, x.grew>>20))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// peakRSS samples the browser's processes every 50 ms until stop is closed
+// and returns the peaks.
+func peakRSS(procs func() map[int]int64, stop <-chan struct{}) <-chan rssPeak {
+	out := make(chan rssPeak, 1)
 	go func() {
-		var peak int64
+		pk := rssPeak{per: map[int]int64{}, role: map[int]string{}}
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if v := rss(); v > peak {
-				peak = v
+			var sum int64
+			for pid, v := range procs() {
+				sum += v
+				if _, ok := pk.role[pid]; !ok {
+					pk.role[pid] = processRole(pid)
+				}
+				pk.per[pid] = max(pk.per[pid], v)
 			}
+			pk.total = max(pk.total, sum)
 			select {
 			case <-stop:
-				out <- peak
+				out <- pk
 				return
 			case <-tick.C:
 			}
@@ -187,8 +222,8 @@ func TestStreamFirefox(t *testing.T) {
 	ff := startFirefox(t)
 	r := startRealRelay(t)
 	b := &streamBrowser{
-		dir: ff.DownloadDir,
-		rss: ff.rss,
+		dir:   ff.DownloadDir,
+		procs: func() map[int]int64 { return treeRSSByPid(ff.pid) },
 		open: func(t *testing.T, url string) browserPage {
 			p := ff.page(t)
 			p.goto_(url)
@@ -215,8 +250,8 @@ func TestStreamChromium(t *testing.T) {
 	}
 	pid := chromedp.FromContext(ctx).Browser.Process().Pid
 	b := &streamBrowser{
-		dir: dir,
-		rss: func() int64 { return treeRSS(pid) },
+		dir:   dir,
+		procs: func() map[int]int64 { return treeRSSByPid(pid) },
 		open: func(t *testing.T, url string) browserPage {
 			tctx, cancelT := context.WithTimeout(ctx, 10*time.Minute)
 			t.Cleanup(cancelT)
@@ -296,9 +331,9 @@ func (p *cdpPage) poll(expr string) string {
 
 // streamBrowser runs the large-document checks in one browser.
 type streamBrowser struct {
-	dir  string
-	rss  func() int64
-	open func(t *testing.T, url string) browserPage
+	dir   string
+	procs func() map[int]int64 // RSS of each of the browser's processes
+	open  func(t *testing.T, url string) browserPage
 }
 
 func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
@@ -307,18 +342,23 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 		p := b.open(t, d.link)
 		p.waitState("save")
 		time.Sleep(time.Second)
-		idle := b.rss()
+		idleProcs := b.procs()
+		var idle int64
+		for _, v := range idleProcs {
+			idle += v
+		}
 		stop := make(chan struct{})
-		peak := peakRSS(b.rss, stop)
+		peak := peakRSS(b.procs, stop)
 		start := time.Now()
 		p.click("#big-save")
 		p.waitState("decrypted")
 		waitSize(t, filepath.Join(b.dir, d.name), d.size)
 		took := time.Since(start)
 		close(stop)
-		pk := <-peak
-		t.Logf("%s: %d MiB streamed to disk in %v; RSS idle %d MiB, peak %d MiB (+%d MiB, %.2f× the document)",
-			name, d.size>>20, took.Round(time.Millisecond), idle>>20, pk>>20, (pk-idle)>>20, float64(pk-idle)/float64(d.size))
+		peaks := <-peak
+		pk := peaks.total
+		t.Logf("%s: %d MiB streamed to disk in %v; RSS idle %d MiB, peak %d MiB (+%d MiB, %.2f× the document); grew most: %s",
+			name, d.size>>20, took.Round(time.Millisecond), idle>>20, pk>>20, (pk-idle)>>20, float64(pk-idle)/float64(d.size), peaks.String(idleProcs))
 		if got := p.str(`document.documentElement.dataset.sha256`); got != d.sha256 {
 			t.Errorf("page fingerprint %s, want %s", got, d.sha256)
 		}

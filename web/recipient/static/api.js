@@ -145,6 +145,22 @@ export async function blob(id, grant, expectedSize) {
 
   let reader = res.body.getReader();
   let next = Math.min(rangeSize, size); // first byte of the next range
+  // The next range is asked for as soon as the current one starts being
+  // read, so the relay's answer is on its way when it is needed: one range
+  // ahead, no more (a request costs a round trip and a disk seek).
+  const ask = (start) => {
+    const end = Math.min(start + rangeSize, size) - 1;
+    const p = fetchBlob(id, { Range: "bytes=" + start + "-" + end, "X-Sealprint-Download": token }).then((r) => {
+      if (r.status !== 206 || r.headers.get("Content-Range") !== "bytes " + start + "-" + end + "/" + size) {
+        r.body?.cancel().catch(() => {});
+        throw new APIError(-1, { error: "unexpected range" });
+      }
+      return r;
+    });
+    p.catch(() => {}); // reported when awaited
+    return { p, end };
+  };
+  let ahead = next < size ? ask(next) : null;
   const body = new ReadableStream({
     async pull(ctl) {
       for (;;) {
@@ -153,21 +169,18 @@ export async function blob(id, grant, expectedSize) {
           ctl.enqueue(value);
           return;
         }
-        if (next >= size) {
+        if (!ahead) {
           ctl.close();
           return;
         }
-        const end = Math.min(next + rangeSize, size) - 1;
-        const r = await fetchBlob(id, { Range: "bytes=" + next + "-" + end, "X-Sealprint-Download": token });
-        if (r.status !== 206 || r.headers.get("Content-Range") !== "bytes " + next + "-" + end + "/" + size) {
-          r.body?.cancel().catch(() => {});
-          throw new APIError(-1, { error: "unexpected range" });
-        }
+        const r = await ahead.p;
         reader = r.body.getReader();
-        next = end + 1;
+        next = ahead.end + 1;
+        ahead = next < size ? ask(next) : null;
       }
     },
     cancel(reason) {
+      if (ahead) ahead.p.then((r) => r.body?.cancel(), () => {});
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
