@@ -15,11 +15,13 @@ export function wanted(size) {
   return size > stream.inlineLimit;
 }
 
-// sinkMode lets browser tests force the download path in a browser that
-// also has the File System Access picker (whose dialog cannot be driven).
+// sinkMode lets browser tests force the private-storage or download path
+// in a browser that also has the File System Access picker (whose dialog
+// cannot be driven), or the download path where there is private storage.
 function sinkMode(testMode) {
   if (!testMode) return "auto";
-  return new URLSearchParams(location.search).get("sink") === "download" ? "download" : "auto";
+  const how = new URLSearchParams(location.search).get("sink");
+  return how === "download" || how === "storage" ? how : "auto";
 }
 
 /**
@@ -61,7 +63,7 @@ export async function run(ui, { id, info, grant, secret, myKeys, senderKey, open
   let opened;
   try {
     opened = await stream.decryptTo(openpgp, got.body, got.size, { secret, keys: myKeys, senderKey }, async (filename) => {
-      const s = await sink.open(opener.safeName(filename, /\.pdf$/i.test(filename)), sinkMode(testMode));
+      const s = await sink.open(opener.safeName(filename, /\.pdf$/i.test(filename)), sinkMode(testMode), info.size);
       name = s.name;
       root().dataset.sink = s.kind;
       return s;

@@ -1,28 +1,90 @@
 // sink opens the file a large document is decrypted into: a file the
 // person picks with the File System Access API where the browser has it
-// (Chromium), else a download fed by this page's service worker (Firefox).
-// Either way the plaintext flows to disk chunk by chunk, and abort() leaves
-// no file that could pass for the document: the picked file is removed, the
-// download fails.
+// (Chromium); else a file in the browser's private storage for this site
+// (Origin Private File System: Firefox), handed to the browser's downloads
+// only once the document is verified; else a download fed by this page's
+// service worker. Each way the plaintext flows to disk chunk by chunk, and
+// abort() leaves no file that could pass for the document: the picked or
+// private file is removed, the download fails.
+//
+// The private file is preferred to the service worker where both exist: a
+// service-worker download crosses two more processes and, in Firefox, held
+// about 2× the document in memory on the way (docs/recipient.md), and it
+// puts an unverified file in the downloads until the end.
 
 const swURL = "/d/static/sw.js";
 const swScope = "/d/static/dl/";
 
 /**
  * open returns a sink {kind, name, write(chunk), close(), abort()} for a
- * file named name. how is "auto" (the picker where there is one), or
- * "download" to force the service-worker download.
+ * file named name of at most size bytes. how is "auto" (the picker where
+ * there is one, else private storage, else the service-worker download),
+ * or "storage" or "download" to force one of the latter two.
  */
-export async function open(name, how = "auto") {
-  if (how !== "download" && typeof window.showSaveFilePicker === "function") {
+export async function open(name, how = "auto", size = 0) {
+  if (how === "auto" && typeof window.showSaveFilePicker === "function") {
     try {
       return await pickedFile(name);
     } catch (e) {
       if (e && e.name === "AbortError") throw e; // the person cancelled
-      // No user activation left, or the picker is blocked: download instead.
+      // No user activation left, or the picker is blocked: go on below.
+    }
+  }
+  if (how !== "download") {
+    try {
+      return await storedFile(name, size);
+    } catch {
+      // No private storage here (private browsing, quota): download.
     }
   }
   return download(name);
+}
+
+const storageDir = "sealprint-documents";
+
+// storedFile writes to a file in the origin's private file system; close()
+// hands it to the browser's downloads as name, abort() removes it.
+async function storedFile(name, size) {
+  if (!navigator.storage || typeof navigator.storage.getDirectory !== "function") throw new Error("no private storage");
+  const est = await navigator.storage.estimate();
+  if (size && (est.quota || 0) - (est.usage || 0) < size + (16 << 20)) throw new Error("not enough private storage");
+  const root = await navigator.storage.getDirectory();
+  const dir = await root.getDirectoryHandle(storageDir, { create: true });
+  // Documents of earlier visits: already handed over, or never verified.
+  for await (const old of dir.keys()) await dir.removeEntry(old).catch(() => {});
+  const file = token();
+  const handle = await dir.getFileHandle(file, { create: true });
+  if (typeof handle.createWritable !== "function") {
+    await dir.removeEntry(file).catch(() => {});
+    throw new Error("no writable private files");
+  }
+  const w = await handle.createWritable();
+  const remove = () => dir.removeEntry(file).catch(() => {});
+  return {
+    kind: "storage",
+    name,
+    write: (chunk) => w.write(chunk),
+    async close() {
+      await w.close();
+      const url = URL.createObjectURL(await handle.getFile());
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = name;
+      a.hidden = true;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      // The downloads copy the file from disk; it is removed when the page
+      // goes, or on the next visit (above).
+      addEventListener("pagehide", () => {
+        URL.revokeObjectURL(url);
+        remove();
+      }, { once: true });
+    },
+    async abort() {
+      try { await w.abort(); } finally { await remove(); }
+    },
+  };
 }
 
 async function pickedFile(name) {
