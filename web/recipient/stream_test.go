@@ -20,6 +20,8 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
 // bigDoc is a large link-mode document sent by the real `sealprint send`
@@ -32,8 +34,8 @@ type bigDoc struct {
 	blob   string // the ciphertext in the relay's data dir
 }
 
-// streamMB is the large document's size: 64 MiB under ./scripts/test,
-// SEALPRINT_STREAM_MB (600 from scripts/bench web) otherwise.
+// streamMB is the large document's size: 64 MiB under ./scripts/test, or
+// SEALPRINT_STREAM_MB (scripts/bench web runs 50 and 600).
 func streamMB() int {
 	if v, err := strconv.Atoi(os.Getenv("SEALPRINT_STREAM_MB")); err == nil && v > 0 {
 		return v
@@ -41,11 +43,20 @@ func streamMB() int {
 	return 64
 }
 
-// writeBig writes streamMB() MiB of pseudo-random "PDF" into the doctor's
+// bigMB is the size of TestStreamBig*'s document: 600 MiB, as the issue
+// asks, or SEALPRINT_STREAM_MB.
+func bigMB() int {
+	if v, err := strconv.Atoi(os.Getenv("SEALPRINT_STREAM_MB")); err == nil && v > 0 {
+		return v
+	}
+	return 600
+}
+
+// writeBig writes mb MiB of pseudo-random "PDF" into the doctor's
 // directory, streaming, and returns its SHA-256.
-func writeBig(t *testing.T, r *realRelay, name string) (int64, string) {
+func writeBig(t *testing.T, r *realRelay, name string, mb int) (int64, string) {
 	t.Helper()
-	size := int64(streamMB()) << 20
+	size := int64(mb) << 20
 	f, err := os.Create(filepath.Join(r.doctor.wd, name))
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +76,11 @@ func writeBig(t *testing.T, r *realRelay, name string) (int64, string) {
 
 // sendBig sends the large document as a link-mode drop; tamper flips one
 // byte in the middle of the ciphertext the relay stores.
-func sendBig(t *testing.T, r *realRelay, tamper bool) *bigDoc {
+func sendBig(t *testing.T, r *realRelay, mb int, tamper bool) *bigDoc {
 	t.Helper()
 	d := &bigDoc{name: "scelle-volumineux.pdf"}
 	if _, err := os.Stat(filepath.Join(r.doctor.wd, d.name)); err != nil {
-		writeBig(t, r, d.name)
+		writeBig(t, r, d.name, mb)
 	}
 	d.size, d.sha256 = fileSHA256(t, filepath.Join(r.doctor.wd, d.name))
 	s := r.doctor.send(d.name, "--link", "--to", r.officerMail)
@@ -214,17 +225,56 @@ func checkNoGoodFile(t *testing.T, dir string, d *bigDoc) {
 	}
 }
 
-// TestStreamFirefox: a large link-mode drop streams to disk in Firefox ESR
-// (service-worker download, ranges from the real relay) with the right
-// SHA-256 while the browser's RSS stays under 1.5× the document above idle;
-// a tampered one ends as "altered" with no good-looking file.
+// TestStreamFirefox: a large link-mode drop (64 MiB) streams to disk in
+// Firefox ESR (private file handed to the downloads once verified, ranges
+// from the real relay) with the right SHA-256; a tampered one ends as
+// "altered" with no good-looking file. The RSS bound is logged, enforced
+// by TestStreamBigFirefox: at 64 MiB the fixed cost of the browser's
+// processes is a large part of it.
 func TestStreamFirefox(t *testing.T) {
+	streamFirefox(t, streamMB(), os.Getenv("SEALPRINT_STREAM_RSS") == "strict")
+}
+
+// TestStreamBigFirefox: the same at 600 MiB, with the browser's peak RSS
+// (all its processes, from /proc) under 1.5× the document above idle.
+// It runs with SEALPRINT_BIG=1 (scripts/bench web): it takes minutes and
+// GBs of disk, too much for ./scripts/test.
+func TestStreamBigFirefox(t *testing.T) {
+	needBig(t)
+	streamFirefox(t, bigMB(), true)
+}
+
+// TestStreamChromium: TestStreamFirefox in Chromium. The File System
+// Access picker's dialog cannot be driven headless, so the test forces the
+// private-storage path (?sink=storage, test pages only), or the
+// service-worker download with SEALPRINT_STREAM_SINK=download.
+func TestStreamChromium(t *testing.T) {
+	streamChromium(t, streamMB(), os.Getenv("SEALPRINT_STREAM_RSS") == "strict")
+}
+
+// TestStreamBigChromium: TestStreamBigFirefox in Chromium.
+func TestStreamBigChromium(t *testing.T) {
+	needBig(t)
+	streamChromium(t, bigMB(), true)
+}
+
+func needBig(t *testing.T) {
+	t.Helper()
+	testutil.NeedIntegration(t)
+	if os.Getenv("SEALPRINT_BIG") != "1" {
+		t.Skip("600 MiB documents: run with SEALPRINT_BIG=1 (scripts/bench web does)")
+	}
+}
+
+func streamFirefox(t *testing.T, mb int, strict bool) {
 	ff := startFirefox(t)
 	r := startRealRelay(t)
 	b := &streamBrowser{
-		sink:  "storage",
-		dir:   ff.DownloadDir,
-		procs: func() map[int]int64 { return treeRSSByPid(ff.pid) },
+		mb:     mb,
+		strict: strict,
+		sink:   "storage",
+		dir:    ff.DownloadDir,
+		procs:  func() map[int]int64 { return treeRSSByPid(ff.pid) },
 		open: func(t *testing.T, url string) browserPage {
 			p := ff.page(t)
 			p.goto_(url)
@@ -234,10 +284,7 @@ func TestStreamFirefox(t *testing.T) {
 	b.run(t, r, "firefox")
 }
 
-// TestStreamChromium: the same in Chromium. The File System Access picker's
-// dialog cannot be driven headless, so the test forces the service-worker
-// download (?sink=download, test pages only).
-func TestStreamChromium(t *testing.T) {
+func streamChromium(t *testing.T, mb int, strict bool) {
 	e := newBrowserEnv(t)
 	r := startRealRelay(t)
 	dir := t.TempDir()
@@ -250,13 +297,20 @@ func TestStreamChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := chromedp.FromContext(ctx).Browser.Process().Pid
+	sink := "storage"
+	if os.Getenv("SEALPRINT_STREAM_SINK") == "download" {
+		sink = "download"
+	}
 	b := &streamBrowser{
-		dir:   dir,
-		procs: func() map[int]int64 { return treeRSSByPid(pid) },
+		mb:     mb,
+		strict: strict,
+		sink:   sink,
+		dir:    dir,
+		procs:  func() map[int]int64 { return treeRSSByPid(pid) },
 		open: func(t *testing.T, url string) browserPage {
 			tctx, cancelT := context.WithTimeout(ctx, 10*time.Minute)
 			t.Cleanup(cancelT)
-			url = strings.Replace(url, "#", "?sink=download#", 1)
+			url = strings.Replace(url, "#", "?sink="+sink+"#", 1)
 			if err := chromedp.Do(tctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
@@ -332,15 +386,17 @@ func (p *cdpPage) poll(expr string) string {
 
 // streamBrowser runs the large-document checks in one browser.
 type streamBrowser struct {
-	sink  string // the sink the page must choose: storage or download
-	dir   string
-	procs func() map[int]int64 // RSS of each of the browser's processes
-	open  func(t *testing.T, url string) browserPage
+	mb     int    // document size, MiB
+	strict bool   // enforce the RSS bound
+	sink   string // the sink the page must choose: storage or download
+	dir    string
+	procs  func() map[int]int64 // RSS of each of the browser's processes
+	open   func(t *testing.T, url string) browserPage
 }
 
 func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 	t.Run("intact", func(t *testing.T) {
-		d := sendBig(t, r, false)
+		d := sendBig(t, r, b.mb, false)
 		p := b.open(t, d.link)
 		p.waitState("save")
 		time.Sleep(time.Second)
@@ -370,11 +426,11 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 		if k := p.str(`document.documentElement.dataset.sink`); k != b.sink {
 			t.Errorf("sink %q, want %q", k, b.sink)
 		}
-		// The 1.5× bound does not hold yet (docs/recipient-streaming.md):
-		// it is enforced only where asked, as scripts/bench web does.
+		// The 1.5× bound is enforced for large documents (TestStreamBig*);
+		// at 64 MiB the browser's fixed costs weigh too much in it.
 		if float64(pk-idle) > 1.5*float64(d.size) {
 			msg := fmt.Sprintf("peak RSS %d MiB above idle, more than 1.5× the %d MiB document", (pk-idle)>>20, d.size>>20)
-			if os.Getenv("SEALPRINT_STREAM_RSS") == "strict" {
+			if b.strict {
 				t.Error(msg)
 			} else {
 				t.Log("not enforced: " + msg)
@@ -392,7 +448,7 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 	})
 
 	t.Run("tampered", func(t *testing.T) {
-		d := sendBig(t, r, true)
+		d := sendBig(t, r, b.mb, true)
 		p := b.open(t, d.link)
 		p.waitState("save")
 		p.click("#big-save")

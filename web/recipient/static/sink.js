@@ -24,7 +24,7 @@ const swScope = "/d/static/dl/";
 export async function open(name, how = "auto", size = 0) {
   if (how === "auto" && typeof window.showSaveFilePicker === "function") {
     try {
-      return await pickedFile(name);
+      return batched(await pickedFile(name));
     } catch (e) {
       if (e && e.name === "AbortError") throw e; // the person cancelled
       // No user activation left, or the picker is blocked: go on below.
@@ -32,12 +32,53 @@ export async function open(name, how = "auto", size = 0) {
   }
   if (how !== "download") {
     try {
-      return await storedFile(name, size);
+      return batched(await storedFile(name, size));
     } catch {
       // No private storage here (private browsing, quota): download.
     }
   }
-  return download(name);
+  return batched(await download(name));
+}
+
+/** batchSize is the size of the writes a sink makes. */
+export const batchSize = 1 << 20;
+
+// batched gathers the decrypted chunks (64 KiB or less) into writes of
+// batchSize, with one write in flight while the next fills: each write to
+// a file or to the service worker is a round trip to another process, and
+// waiting for one per small chunk held the decryption back.
+function batched(s) {
+  let buf = new Uint8Array(batchSize);
+  let fill = 0;
+  let inflight = Promise.resolve();
+  const flush = async () => {
+    if (fill === 0) return;
+    const out = buf.subarray(0, fill);
+    buf = new Uint8Array(batchSize);
+    fill = 0;
+    await inflight; // in order, one at a time; throws the last write's error
+    inflight = s.write(out);
+    inflight.catch(() => {}); // reported by the next await
+  };
+  return {
+    kind: s.kind,
+    name: s.name,
+    async write(chunk) {
+      for (let off = 0; off < chunk.length;) {
+        const n = Math.min(batchSize - fill, chunk.length - off);
+        buf.set(chunk.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === batchSize) await flush();
+      }
+    },
+    async close() {
+      await flush();
+      await inflight;
+      await s.close();
+    },
+    abort: () => s.abort(),
+  };
 }
 
 const storageDir = "sealprint-documents";
@@ -162,8 +203,10 @@ async function download(name) {
       while (credits === 0 && !failed) await new Promise((r) => { wake = r; });
       if (failed) throw failed;
       credits--;
-      const copy = chunk.slice();
-      sw.postMessage({ op: "chunk", token: id, chunk: copy }, [copy.buffer]);
+      // Transferred, not copied, when the chunk is a whole buffer (batched's).
+      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+      const out = whole ? chunk : chunk.slice();
+      sw.postMessage({ op: "chunk", token: id, chunk: out }, [out.buffer]);
     },
     async close() {
       sw.postMessage({ op: "close", token: id });
