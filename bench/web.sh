@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEALPRINT_BENCH_WEB=1 SEALPRINT_BENCH_MB=${1:-20} go test -count=1 -run 'TestBenchDecrypt|TestPageWeight' -v ./web/recipient/ \
-	| grep -E "^(document|chromium|gpg|ratio)|page weight" | sed 's/^ *web_test.go:[0-9]*: //'
+	| grep -E "^(document|chromium|gpg|ratio)|page weight|--- FAIL" | sed 's/^ *web_test.go:[0-9]*: //' || true
 for mb in ${2:-50 600}; do
 	echo "== streamed, $mb MiB"
 	SEALPRINT_INTEGRATION=1 SEALPRINT_BENCH_WEB=1 SEALPRINT_BIG=1 SEALPRINT_STREAM_MB=$mb \

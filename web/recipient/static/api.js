@@ -96,6 +96,14 @@ export async function download(id, grant, expectedSize, progress) {
   };
 }
 
+/** inlineLimit is the largest document (ciphertext bytes) decrypted in memory and shown inline. */
+export const inlineLimit = 32 * 1024 * 1024;
+
+/** large reports whether a document of size bytes (ciphertext) is streamed to a file (bigdoc.js). */
+export function large(size) {
+  return size > inlineLimit;
+}
+
 /** rangeSize is how much of a large ciphertext one request asks for. */
 export const rangeSize = 8 * 1024 * 1024;
 

@@ -15,7 +15,6 @@ import { t } from "./i18n.js";
 import * as api from "./api.js";
 import * as opener from "./opener.js";
 import * as keys from "./keykit.js";
-import * as bigdoc from "./bigdoc.js";
 
 const root = document.documentElement;
 const $ = (id) => document.getElementById(id);
@@ -332,7 +331,8 @@ async function main() {
   let myKeys = null;
   if (info.mode === "key") myKeys = await keys.ask(openpgp, "");
 
-  if (bigdoc.wanted(info.size)) {
+  if (api.large(info.size)) {
+    const bigdoc = await import("./bigdoc.js"); // loaded only for large documents
     const ui = { $, t, show, bind, status, fact, setState, problem, apiProblem, formatSize, groupHex };
     await bigdoc.run(ui, { id, info, grant, secret, myKeys, senderKey, openpgp, testMode });
     return;

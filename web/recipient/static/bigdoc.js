@@ -10,11 +10,6 @@ import * as opener from "./opener.js";
 import * as sink from "./sink.js";
 import * as stream from "./stream.js";
 
-/** wanted reports whether a document of size bytes (ciphertext) is streamed to a file. */
-export function wanted(size) {
-  return size > stream.inlineLimit;
-}
-
 // sinkMode lets browser tests force the private-storage or download path
 // in a browser that also has the File System Access picker (whose dialog
 // cannot be driven), or the download path where there is private storage.

@@ -13,9 +13,6 @@ import { OpenError } from "./opener.js";
 import * as seipd from "./seipd.js";
 import { SHA256 } from "./sha256.js";
 
-/** inlineLimit is the largest document (ciphertext bytes) decrypted in memory and shown inline. */
-export const inlineLimit = 32 * 1024 * 1024;
-
 function keyIDs(key) {
   return key.getKeys().map((k) => k.getKeyID().toHex());
 }
