@@ -107,6 +107,10 @@ func TestPageCrypto(t *testing.T) {
 	add("tampered-middle", flip(len(big)/2), bigSecret, "", "altered")
 	add("tampered-mdc", flip(len(big)-1), bigSecret, "", "altered")
 	add("tampered-mdc-header", flip(len(big)-22), bigSecret, "", "altered")
+	// The signature packet, just before the MDC: garbled by CFB, it does not
+	// parse, and the MDC is never reached by the packet reader.
+	add("tampered-signature", flip(len(big)-60), bigSecret, "", "altered|badsig|corrupt")
+	add("tampered-signature-start", flip(len(big)-130), bigSecret, "", "altered|badsig|corrupt")
 	add("tampered-prefix", flip(body+3), bigSecret, "", "badsecret|corrupt")
 	add("tampered-first-packet", flip(body+20), bigSecret, "", "badsecret|corrupt")
 	add("truncated", big[:len(big)-10], bigSecret, "", "corrupt|altered")
