@@ -97,6 +97,12 @@ func validateCreate(req *relayapi.CreateDropRequest, maxSize int64) (*validatedC
 			return nil, fmt.Errorf("access_code must be %d to %d printable ASCII characters", minCodeLen, maxCodeLen)
 		}
 	}
+	if req.ReplyVerifier != "" {
+		if b, err := hex.DecodeString(req.ReplyVerifier); err != nil || len(b) != 32 {
+			return nil, errors.New("reply_verifier must be 64 hex digits")
+		}
+		v.ReplyVerifier = strings.ToLower(req.ReplyVerifier)
+	}
 	if req.SenderKey != "" {
 		fpr, err := publicKeyFingerprint(req.SenderKey)
 		if err != nil {
@@ -216,6 +222,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		Size: req.Size, SHA256: req.SHA256, Recipients: req.Recipients, Mode: req.Mode,
 		CreatedAt: now, ExpiresAt: now.Add(req.expiresIn), MaxDownloads: req.maxDownloads,
 		State: StatePending, SenderKey: req.SenderKey, SenderFPR: req.senderFPR, Notify: req.Notify,
+		ReplyVerifier: req.ReplyVerifier,
 	}
 	if req.IdempotencyKey != "" {
 		// Answer a retry before paying for the code hash.

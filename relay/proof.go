@@ -47,12 +47,24 @@ type Proof struct {
 	UploadedAt        *time.Time  `json:"uploaded_at,omitempty"`
 	Downloads         []time.Time `json:"downloads"`
 	Receipts          []time.Time `json:"receipts"`
+	// Replies are the recipients' replies to the drop (ciphertext the
+	// relay stored for the sender), oldest first.
+	Replies []ProofReply `json:"replies,omitempty"`
 	// Events are the drop's lines of the audit log, as written.
 	Events []AuditEvent `json:"events"`
 	// Checkpoint is the latest signed checkpoint when the proof was made;
 	// it covers every event listed (their Seq is below its own).
 	Checkpoint *Checkpoint `json:"checkpoint"`
 	IssuedAt   time.Time   `json:"issued_at"`
+}
+
+// ProofReply is one reply listed in a proof of delivery.
+type ProofReply struct {
+	ID        string     `json:"id"`
+	CreatedAt time.Time  `json:"created_at"`
+	ReadyAt   *time.Time `json:"ready_at,omitempty"`
+	Size      int64      `json:"size"`
+	SHA256    string     `json:"sha256"` // hex of the reply's ciphertext
 }
 
 // SignedProof is the proof file.
@@ -71,6 +83,7 @@ type proofSource struct {
 	events   []AuditEvent
 	cp       *Checkpoint
 	now      time.Time
+	replies  []*Drop
 }
 
 // buildProof assembles and signs a proof of delivery.
@@ -94,6 +107,14 @@ func buildProof(src proofSource, key ed25519.PrivateKey) ([]byte, error) {
 	}
 	for _, r := range src.receipts {
 		p.Receipts = append(p.Receipts, r.At.UTC())
+	}
+	for _, r := range src.replies {
+		pr := ProofReply{ID: r.ID, CreatedAt: r.CreatedAt.UTC(), Size: r.Size, SHA256: r.SHA256}
+		if !r.ReadyAt.IsZero() {
+			t := r.ReadyAt.UTC()
+			pr.ReadyAt = &t
+		}
+		p.Replies = append(p.Replies, pr)
 	}
 	if p.Events == nil {
 		p.Events = []AuditEvent{}

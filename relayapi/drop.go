@@ -30,6 +30,9 @@ type CreateDropRequest struct {
 	AccessCode       string   `json:"access_code,omitempty"`
 	SenderKey        string   `json:"sender_key,omitempty"` // armored public key
 	Notify           bool     `json:"notify,omitempty"`     // mail the recipients once ready
+	// ReplyVerifier, when set, lets recipients reply: hex(SHA-256(reply
+	// key)), see ReplyGrantRequest. Without it the drop takes no replies.
+	ReplyVerifier string `json:"reply_verifier,omitempty"`
 }
 
 // CreateDropResponse is the answer to POST /api/v1/drops: 201 for a new
@@ -61,6 +64,9 @@ type DropInfo struct {
 	// the organisation that vouches.
 	SenderVerified bool   `json:"sender_verified"`
 	SenderOrg      string `json:"sender_org,omitempty"`
+	// ReplyMaxSize, when not 0, says the recipient may reply securely to
+	// the sender's bound key, with at most this many bytes of ciphertext.
+	ReplyMaxSize int64 `json:"reply_max_size,omitempty"`
 }
 
 // DropStatus is the sender's answer of GET /api/v1/drops/{id}/status.
@@ -80,6 +86,8 @@ type DropStatus struct {
 	// NotifiedAt is when the relay handed the recipients' mails to its
 	// SMTP server (zero: not mailed, e.g. no SMTP or not asked).
 	NotifiedAt time.Time `json:"notified_at,omitzero"`
+	// Replies are the recipients' replies to the drop, oldest first.
+	Replies []Reply `json:"replies,omitempty"`
 }
 
 // Receipt is a recipient's proof that it decrypted a drop: an HMAC-SHA256
