@@ -153,16 +153,18 @@ func (s *Server) grantedDrop(w http.ResponseWriter, r *http.Request) (*Drop, boo
 		writeError(w, http.StatusNotFound, "no such drop")
 		return nil, false
 	}
-	n, ok := checkReplyGrant(s.cfg.GrantKey, id, grant, s.now())
+	n, _, ok := parseReplyGrant(s.cfg.GrantKey, id, grant)
 	if !ok {
 		// Checked before the drop is loaded: an id alone learns nothing.
-		writeError(w, http.StatusForbidden, "the reply grant is not valid for this drop (or has expired)")
+		writeError(w, http.StatusForbidden, "the reply grant is not valid for this drop")
 		return nil, false
 	}
 	d, ok := s.pathDrop(w, r)
 	if !ok {
 		return nil, false
 	}
+	// The grant expires with the drop: an expired grant meets an expired
+	// drop, answered 410 like any other drop gone.
 	if st := s.replyState(d, n); st != "" {
 		writeGone(w, st)
 		return nil, false

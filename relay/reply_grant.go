@@ -30,21 +30,31 @@ func newReplyGrant(key []byte, id string, n int, exp time.Time) string {
 // checkReplyGrant returns the download number of a reply grant for id
 // that is still valid at now.
 func checkReplyGrant(key []byte, id, tok string, now time.Time) (int, bool) {
-	if tok == "" || len(tok) > 96 {
+	n, exp, ok := parseReplyGrant(key, id, tok)
+	if !ok || !now.Before(exp) {
 		return 0, false
+	}
+	return n, true
+}
+
+// parseReplyGrant checks that tok is a reply grant the relay made for id
+// and returns its download number and expiry (which may be past).
+func parseReplyGrant(key []byte, id, tok string) (int, time.Time, bool) {
+	if tok == "" || len(tok) > 96 {
+		return 0, time.Time{}, false
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(b) != replyGrantLen {
-		return 0, false
+		return 0, time.Time{}, false
 	}
 	if !hmac.Equal(b[12:], replyGrantMAC(key, id, b[:12])) {
-		return 0, false
+		return 0, time.Time{}, false
 	}
 	exp := int64(binary.BigEndian.Uint64(b[4:12]))
-	if exp < 0 || now.Unix() >= exp {
-		return 0, false
+	if exp < 0 {
+		return 0, time.Time{}, false
 	}
-	return int(binary.BigEndian.Uint32(b[:4])), true
+	return int(binary.BigEndian.Uint32(b[:4])), time.Unix(exp, 0), true
 }
 
 func replyGrantMAC(key []byte, id string, head []byte) []byte {
