@@ -16,6 +16,7 @@ import * as api from "./api.js";
 import * as opener from "./opener.js";
 import * as keys from "./keykit.js";
 import * as bigdoc from "./bigdoc.js";
+import * as reply from "./reply.js";
 
 const root = document.documentElement;
 const $ = (id) => document.getElementById(id);
@@ -262,6 +263,8 @@ async function showDocument(id, opened, cipherHex, info, receiptToken) {
   performance.mark("sealprint-shown");
   setState("decrypted");
 
+  reply.offer({ id, info, openpgp: opened.openpgp, senderKey: opened.senderKey, signerFingerprint: fpr,
+    sessionKey: opened.sessionKey, receiptToken, myKeys: opened.myKeys, formatSize });
   const receipt = $("receipt");
   try {
     await api.receipt(id, await opener.receiptProof(opened.sessionKey, cipherHex), receiptToken);
@@ -363,6 +366,7 @@ async function main() {
   for (;;) {
     try {
       const opened = await opener.open(openpgp, got.bytes, { secret, keys: myKeys, senderKey });
+      Object.assign(opened, { openpgp, senderKey, myKeys });
       performance.mark("sealprint-decrypted");
       await showDocument(id, opened, cipherHex, info, got.receiptToken);
       return;

@@ -279,6 +279,11 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 }
 
+/** extend adds texts ({fr: {...}, en: {...}}) of a module of the page; call it before init. */
+export function extend(more) {
+  for (const l of supported) Object.assign(texts[l], more[l] || {});
+}
+
 /** onChange registers fn, called after every language switch. */
 export function onChange(fn) { listeners.push(fn); }
 
