@@ -203,6 +203,8 @@ func (s *Spooler) due(j *Job) (time.Time, bool) {
 // awaitsReceipt reports whether a delivered job's drop is still checked
 // for the recipient's receipt (until one arrives or the drop expires).
 func (s *Spooler) awaitsReceipt(j *Job) bool {
-	return j.State == Delivered && j.Receipts == 0 && j.DropID != "" &&
+	// A drop that takes replies (its session key gave the relay a reply
+	// verifier) is followed until it expires, for the replies.
+	return j.State == Delivered && (j.Receipts == 0 || len(j.SessionKey) > 0) && j.DropID != "" &&
 		!j.DropExpires.IsZero() && s.clock.Now().Before(j.DropExpires)
 }

@@ -100,6 +100,8 @@ type Job struct {
 	MailedAt     time.Time `json:"mailed_at,omitzero"`
 	DownloadedAt time.Time `json:"downloaded_at,omitzero"`
 	OpenedAt     time.Time `json:"opened_at,omitzero"`
+	// Replies are the recipients' replies to the drop (latest maxReplies).
+	Replies []Reply `json:"replies,omitempty"`
 
 	History []Transition `json:"history,omitempty"`
 }
@@ -122,6 +124,7 @@ func (j *Job) clone() *Job {
 	c.Send = j.Send.clone()
 	c.History = append([]Transition(nil), j.History...)
 	c.Checkpoints = append([]json.RawMessage(nil), j.Checkpoints...)
+	c.Replies = append([]Reply(nil), j.Replies...)
 	if j.Attrs != nil {
 		c.Attrs = make(map[string]string, len(j.Attrs))
 		for k, v := range j.Attrs {
