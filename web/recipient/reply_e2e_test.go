@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/chromedp/chromedp"
 
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
@@ -229,6 +230,34 @@ func grepTree(t *testing.T, dir string, markers ...string) []string {
 	return hits
 }
 
+// replyPage is what the reply test needs of a browser tab.
+type replyPage interface {
+	a11yPage
+	goto_(url string)
+	uploadFiles(sel string, files ...string)
+}
+
+func (p *ffPage) uploadFiles(sel string, files ...string) {
+	p.do(nil, "upload", "sel", sel, "files", files)
+}
+
+// cdpReplyPage is a Chromium tab for the reply test.
+type cdpReplyPage struct{ *cdpA11yPage }
+
+func (p cdpReplyPage) goto_(url string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Navigate(url)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p cdpReplyPage) uploadFiles(sel string, files ...string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.SetUploadFiles(chromedp.CSS(sel), files)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
 // TestFirefoxSecureReply: a document printed by the doctor opens in
 // Firefox ESR with the officer's key; the officer replies securely with
 // two files and a message; the doctor's 'sealprint jobs' lists the reply
@@ -240,14 +269,30 @@ func grepTree(t *testing.T, dir string, markers ...string) []string {
 func TestFirefoxSecureReply(t *testing.T) {
 	ff := startFirefox(t)
 	w := startReplyWorld(t)
+	secureReply(t, w, ff.page(t))
+}
+
+// TestChromiumSecureReply is TestFirefoxSecureReply in Chromium.
+func TestChromiumSecureReply(t *testing.T) {
+	e := newBrowserEnv(t)
+	axeSrc, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(), "web", "recipient", "browsertest", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core (scripts/test installs it): %v", err)
+	}
+	w := startReplyWorld(t)
+	ctx := e.tab(t)
+	secureReply(t, w, cdpReplyPage{&cdpA11yPage{cdpPage: cdpPage{t: t, ctx: ctx}, axeSrc: string(axeSrc)}})
+}
+
+// secureReply runs the reply scenario in page p.
+func secureReply(t *testing.T, w *replyWorld, p replyPage) {
 	w.print("martin", "rapport.pdf", samplePDF(1))
 	job := w.waitJob("rapport.pdf", func(j replyJob) bool { return j.Link != "" })
 
-	p := ff.page(t)
 	p.goto_(job.Link)
 	p.click(`button[data-lang="fr"]`)
 	p.waitState("key")
-	p.upload(`#import-file`, w.officerSecret)
+	p.uploadFiles(`#import-file`, w.officerSecret)
 	p.typeIn(`#import-pass`, officerPass)
 	p.click(`#import-form button[type=submit]`)
 	p.waitState("decrypted")
@@ -270,7 +315,7 @@ func TestFirefoxSecureReply(t *testing.T) {
 	f1, f2 := filepath.Join(dir, "procès-verbal.pdf"), filepath.Join(dir, "notes.txt")
 	os.WriteFile(f1, pv, 0o644)
 	os.WriteFile(f2, notes, 0o644)
-	p.do(nil, "upload", "sel", "#reply-files", "files", []string{f1, f2})
+	p.uploadFiles("#reply-files", f1, f2)
 	p.typeIn(`#reply-message`, "Bien reçu, merci. "+m3)
 	p.click(`#reply-form button[type=submit]`)
 	if st := p.poll(`["sent", "failed"].includes(document.documentElement.dataset.reply) && document.documentElement.dataset.reply`); st != "sent" {
@@ -327,7 +372,7 @@ func TestFirefoxSecureReply(t *testing.T) {
 	// Once the drop is gone, a new reply is refused and the page says why.
 	p.click(`#reply-again`)
 	p.poll(`document.documentElement.dataset.reply === "form"`)
-	p.upload(`#reply-files`, f2)
+	p.uploadFiles(`#reply-files`, f2)
 	w.revoke(job.DropID)
 	p.click(`#reply-form button[type=submit]`)
 	if st := p.poll(`["sent", "failed"].includes(document.documentElement.dataset.reply) && document.documentElement.dataset.reply`); st != "failed" {
