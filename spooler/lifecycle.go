@@ -36,7 +36,7 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 		sameReplies(j.Replies, replies)
 	if unchanged && (j.State == Delivered || (!gone && st.Downloads == 0)) {
 		s.touch(j.ID, func(j *Job) {
-			j.NextCheck = now.Add(s.opt.PollInterval)
+			j.NextCheck = now.Add(s.pollInterval(j))
 			j.keepCheckpoint(st.Checkpoint)
 		})
 		return
@@ -57,7 +57,7 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 				j.OpenedAt = now
 			}
 		}
-		j.NextCheck = now.Add(s.opt.PollInterval)
+		j.NextCheck = now.Add(s.pollInterval(j))
 		j.keepCheckpoint(st.Checkpoint)
 		switch {
 		case j.State == Delivered:
@@ -72,6 +72,16 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 	if err == nil && fresh > 0 {
 		s.emitReplies(j.ID, fresh)
 	}
+}
+
+// pollInterval is how long until job j's drop is asked about again: a
+// drop already opened and receipted is only followed for its replies,
+// five times less often.
+func (s *Spooler) pollInterval(j *Job) time.Duration {
+	if j.State == Delivered && j.Receipts > 0 {
+		return 5 * s.opt.PollInterval
+	}
+	return s.opt.PollInterval
 }
 
 // maxReplies bounds the replies a job keeps (the relay keeps at most 20).
