@@ -365,6 +365,11 @@ func secureReply(t *testing.T, w *replyWorld, p replyPage) {
 	if b, _ := os.ReadFile(proof); !bytes.Contains(b, []byte(replyID)) {
 		t.Errorf("the proof of delivery does not list reply %s", replyID)
 	}
+	// So does the relay's own export of it.
+	exported, err := exec.Command(testutil.Binary(t, "sealrelay"), "audit", "export", "--data", w.relayData, "--drop", job.DropID).Output()
+	if err != nil || !bytes.Contains(exported, []byte(replyID)) {
+		t.Errorf("sealrelay audit export: %v; does not list reply %s", err, replyID)
+	}
 	if hits := grepTree(t, w.relayData, m1, m2, m3); len(hits) > 0 {
 		t.Fatalf("plaintext on the relay: %v", hits)
 	}
