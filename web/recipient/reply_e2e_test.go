@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/internal/config"
 	"github.com/sealprint/sealprint/internal/testutil"
+	"github.com/sealprint/sealprint/web/jobs"
 )
 
 // replyWorld is the real sealrelay binary and a doctor's real
@@ -269,7 +271,76 @@ func (p cdpReplyPage) uploadFiles(sel string, files ...string) {
 func TestFirefoxSecureReply(t *testing.T) {
 	ff := startFirefox(t)
 	w := startReplyWorld(t)
-	secureReply(t, w, ff.page(t))
+	p := ff.page(t)
+	secureReply(t, w, p)
+	expiredReply(t, w, p)
+}
+
+// release sends the held job id to the officer through the service's jobs
+// API, with a drop lifetime of expires.
+func (w *replyWorld) release(id string, expires time.Duration) {
+	w.t.Helper()
+	info, err := jobs.ReadServiceInfo(filepath.Join(w.doctor.home, "spool"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	body, _ := json.Marshal(jobs.ActionRequest{To: []string{w.officer}, ExpiresInSeconds: int64(expires / time.Second)})
+	req, _ := http.NewRequest(http.MethodPost, strings.TrimSuffix(info.URL, "/")+"/jobs/api/"+id+"/release", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+info.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		w.t.Fatalf("release: %s %s", resp.Status, b)
+	}
+}
+
+// expiredReply: a reply written while the document was available but sent
+// after it expired is refused, and the page says so. p already holds the
+// officer's key.
+func expiredReply(t *testing.T, w *replyWorld, p replyPage) {
+	w.print("sealed", "bref.pdf", samplePDF(1))
+	held := w.waitJob("bref.pdf", func(j replyJob) bool { return j.State == "held" })
+	w.release(held.ID, 45*time.Second)
+	job := w.waitJob("bref.pdf", func(j replyJob) bool { return j.Link != "" })
+	p.goto_(job.Link)
+	p.waitState("key")
+	p.typeIn(`#unlock-pass`, officerPass)
+	p.click(`#unlock-form button[type=submit]`)
+	p.waitState("decrypted")
+	p.poll(`document.documentElement.dataset.reply === "offered"`)
+	p.click(`#reply-open`)
+	p.typeIn(`#reply-message`, "Trop tard ?")
+	// Wait for the relay to call the drop expired.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		resp, err := http.Get(w.relayURL + "/api/v1/drops/" + job.DropID)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusGone {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the drop never expired")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	p.click(`#reply-form button[type=submit]`)
+	if st := p.poll(`["sent", "failed"].includes(document.documentElement.dataset.reply) && document.documentElement.dataset.reply`); st != "failed" {
+		t.Fatalf("reply to an expired drop: %s", st)
+	}
+	if text := p.str(`document.getElementById("reply-status-text").textContent`); !strings.Contains(text, "expiré") {
+		t.Errorf("failed state: %q", text)
+	}
+	j := w.waitJob("bref.pdf", func(replyJob) bool { return true })
+	if len(j.Replies) != 0 {
+		t.Errorf("the expired drop got replies: %+v", j.Replies)
+	}
 }
 
 // TestChromiumSecureReply is TestFirefoxSecureReply in Chromium.
