@@ -37,8 +37,8 @@ func Notification(ev spooler.Event) (title, body string, ok bool) {
 
 // NotificationIn returns what to tell the sender about an event in l, and
 // whether it is worth a notification: a job that needs recipients, failed
-// for good, was opened by its recipient, or got a secure reply. A held job names the event's
-// jobs page.
+// for good, was opened by its recipient, or got a secure reply. A held
+// job names the event's jobs page.
 func NotificationIn(ev spooler.Event, l Lang) (title, body string, ok bool) {
 	j := ev.Job
 	switch {
