@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/spooler"
 	"github.com/sealprint/sealprint/uploader"
@@ -76,6 +77,10 @@ func dropRequest(d spooler.Delivery, senderPub string) relayapi.CreateDropReques
 	if d.Options.Link() {
 		req.Mode, req.AccessCode = relayapi.ModeLink, d.AccessCode
 	}
+	if len(d.SessionKey) > 0 && senderPub != "" {
+		// Whoever decrypts the drop may reply to the sender's key.
+		req.ReplyVerifier = envelope.ReplyVerifier(d.SessionKey)
+	}
 	return req
 }
 
@@ -115,8 +120,12 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		// Kept by the job as a witness of the relay's audit history.
 		cp, _ = json.Marshal(st.Checkpoint)
 	}
+	var replies []spooler.Reply
+	for _, r := range st.Replies {
+		replies = append(replies, spooler.Reply{ID: r.ID, State: r.State, CreatedAt: r.CreatedAt, ReadyAt: r.ReadyAt, Size: r.Size, SHA256: r.SHA256})
+	}
 	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt,
-		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt, Signed: signed}, nil
+		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt, Signed: signed, Replies: replies}, nil
 }
 
 // Chase asks the relay to mail the sender that the drop is still

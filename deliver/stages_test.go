@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,7 +112,14 @@ func TestDropRequest(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	r = dropRequest(spooler.Delivery{JobID: "j", AccessCode: "ignored"}, "PUB")
-	if r.Mode != relayapi.ModeKey || !r.Notify || r.AccessCode != "" || r.MaxDownloads != nil || r.ExpiresInSeconds != 0 {
+	if r.Mode != relayapi.ModeKey || !r.Notify || r.AccessCode != "" || r.MaxDownloads != nil || r.ExpiresInSeconds != 0 || r.ReplyVerifier != "" {
 		t.Fatalf("%+v", r)
+	}
+	// With the session key, recipients may reply: the relay gets only the
+	// verifier, never the key.
+	sk := []byte("0123456789abcdef0123456789abcdef")
+	r = dropRequest(spooler.Delivery{JobID: "j", SessionKey: sk}, "PUB")
+	if r.ReplyVerifier != envelope.ReplyVerifier(sk) || strings.Contains(fmt.Sprintf("%+v", r), string(sk)) {
+		t.Fatalf("reply verifier %q", r.ReplyVerifier)
 	}
 }

@@ -23,3 +23,20 @@ func CheckReceipt(sessionKey []byte, ciphertextSHA256Hex, proof string) bool {
 	want := ReceiptProof(sessionKey, ciphertextSHA256Hex)
 	return hmac.Equal([]byte(want), []byte(strings.ToLower(proof)))
 }
+
+// ReplyKey is what a recipient proves it decrypted a drop with when it
+// asks the relay for a reply grant: SHA-256("sealprint-reply" ‖ session
+// key). It differs from the receipt key, so that one never gives the
+// other.
+func ReplyKey(sessionKey []byte) []byte {
+	k := sha256.Sum256(append([]byte("sealprint-reply"), sessionKey...))
+	return k[:]
+}
+
+// ReplyVerifier is what the sender gives the relay at drop creation:
+// hex(SHA-256(ReplyKey)). The relay can check a reply key against it but
+// cannot compute the key, nor the session key, from it.
+func ReplyVerifier(sessionKey []byte) string {
+	v := sha256.Sum256(ReplyKey(sessionKey))
+	return hex.EncodeToString(v[:])
+}

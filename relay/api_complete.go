@@ -27,6 +27,12 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer unlock()
+	s.completeDrop(w, r, d)
+}
+
+// completeDrop completes drop d (a sender's drop or a reply) whose upload
+// lock the caller holds.
+func (s *Server) completeDrop(w http.ResponseWriter, r *http.Request, d *Drop) {
 	// Reload under the lock: a concurrent complete may have finished.
 	d, err := s.store.Drop(r.Context(), d.ID)
 	if err != nil {
@@ -83,7 +89,9 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusUnprocessableEntity, "uploaded data does not match the drop's size and sha256; upload again")
 			return
 		}
-		if err := s.checkArchiveUpload(r.Context(), d.ID); err != nil {
+		// A reply is encrypted to the drop's sender only: the archive
+		// rule is the sender organisation's, for what it sends.
+		if err := s.checkArchiveUpload(r.Context(), d.ID); err != nil && !d.IsReply() {
 			rmErr := s.uploads.remove(r.Context(), d.ID)
 			if s.uploads.inPlace() {
 				rmErr = errors.Join(rmErr, s.blobs.Delete(r.Context(), d.ID))
@@ -123,7 +131,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	})
 	var es errState
 	if errors.As(err, &es) {
-		s.deleteBlob(r.Context(), r.PathValue("id"))
+		s.deleteBlob(r.Context(), d.ID)
 		writeJSON(w, http.StatusGone, relayapi.Error{Error: es.Error(), State: es.state})
 		return
 	}
@@ -133,7 +141,11 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.dropsReady.Inc()
 	s.metrics.bytesStored.Add(float64(d.Size))
-	s.notifyReady(d, s.baseURL(r))
+	if d.IsReply() {
+		s.metrics.replies.Inc()
+	} else {
+		s.notifyReady(d, s.baseURL(r))
+	}
 	writeJSON(w, http.StatusOK, relayapi.CompleteResponse{ID: d.ID, State: StateReady, Checkpoint: s.lastCheckpoint()})
 }
 

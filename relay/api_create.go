@@ -100,6 +100,12 @@ func validateCreate(req *relayapi.CreateDropRequest, maxSize int64) (*validatedC
 	if err := checkRecipientKeys(v); err != nil {
 		return nil, err
 	}
+	if req.ReplyVerifier != "" {
+		if b, err := hex.DecodeString(req.ReplyVerifier); err != nil || len(b) != 32 {
+			return nil, errors.New("reply_verifier must be 64 hex digits")
+		}
+		v.ReplyVerifier = strings.ToLower(req.ReplyVerifier)
+	}
 	if req.SenderKey != "" {
 		fpr, err := publicKeyFingerprint(req.SenderKey)
 		if err != nil {
@@ -220,6 +226,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		CreatedAt: now, ExpiresAt: now.Add(req.expiresIn), MaxDownloads: req.maxDownloads,
 		State: StatePending, SenderKey: req.SenderKey, SenderFPR: req.senderFPR, Notify: req.Notify,
 		RecipientKeys: req.RecipientKeys,
+		ReplyVerifier: req.ReplyVerifier,
 	}
 	if req.IdempotencyKey != "" {
 		// Answer a retry before paying for the code hash.

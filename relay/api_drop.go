@@ -52,6 +52,15 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 			resp.SenderVerified, resp.SenderOrg = true, snd.Org
 		}
 	}
+	if ok, err := s.takesReplies(r.Context(), d); err != nil {
+		s.internalError(w, r, "load sender", err)
+		return
+	} else if ok {
+		if resp.ReplyMaxSize, err = s.maxReplySize(); err != nil {
+			s.internalError(w, r, "policy", err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -66,10 +75,16 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "receipts", err)
 		return
 	}
+	replies, err := s.repliesOf(r.Context(), d)
+	if err != nil {
+		s.internalError(w, r, "replies", err)
+		return
+	}
 	writeJSON(w, http.StatusOK, relayapi.DropStatus{
 		ID: d.ID, State: d.StateAt(s.now()), Size: d.Size, CreatedAt: d.CreatedAt,
 		ExpiresAt: d.ExpiresAt, Downloads: d.Downloads, MaxDownloads: d.MaxDownloads,
 		CodeFailures: d.CodeFailures, Receipts: receipts, Checkpoint: s.lastCheckpoint(), NotifiedAt: s.notifiedAt(d),
+		Replies: replies,
 	})
 }
 

@@ -37,7 +37,11 @@ func ProofFromLog(ctx context.Context, st Store, da DropAuditor, cp *Checkpoint,
 	if err != nil {
 		return nil, err
 	}
-	return buildProof(proofSource{relay: relayURL, drop: d, receipts: receipts, events: events, cp: cp, now: now}, key)
+	replies, err := st.Replies(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	return buildProof(proofSource{relay: relayURL, drop: d, receipts: receipts, events: events, cp: cp, now: now, replies: replies}, key)
 }
 
 // handleProof serves GET /api/v1/drops/{id}/proof: the sender's signed

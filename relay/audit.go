@@ -31,6 +31,9 @@ const (
 	EventReceipt        = "receipt"         // recipient posted a receipt
 	EventExpire         = "expire"          // sweeper deleted an expired drop's data
 	EventExhaust        = "exhaust"         // sweeper deleted a drop that reached its download limit
+	EventReplyGrant     = "reply_grant"     // a recipient obtained a reply grant for the drop
+	EventReply          = "reply"           // a reply to the drop was created; Count numbers it
+	EventReplyDownload  = "reply_download"  // the sender fetched a reply (Drop is the reply)
 	EventTornTail       = "torn_tail"       // an unfinished last line (crash mid-write) was cut off; Count is its length
 )
 

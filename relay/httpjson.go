@@ -194,5 +194,10 @@ func (s *Server) pathDrop(w http.ResponseWriter, r *http.Request) (*Drop, bool) 
 		s.internalError(w, r, "load drop", err)
 		return nil, false
 	}
+	if d.IsReply() {
+		// A reply is reached only through its drop's reply endpoints.
+		writeError(w, http.StatusNotFound, "no such drop")
+		return nil, false
+	}
 	return d, true
 }

@@ -23,6 +23,7 @@ type metrics struct {
 	dropsRevoked    prometheus.Counter
 	dropsExpired    prometheus.Counter
 	receipts        prometheus.Counter
+	replies         prometheus.Counter
 	mails           *prometheus.CounterVec
 	bytesStored     prometheus.Counter
 	requests        *prometheus.CounterVec
@@ -67,6 +68,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		dropsRevoked:    c("drops_revoked_total", "Drops revoked by their sender."),
 		dropsExpired:    c("drops_expired_total", "Drops deleted by the expiry sweeper."),
 		receipts:        c("receipts_total", "Receipts posted by recipients."),
+		replies:         c("replies_total", "Replies uploaded and verified."),
 		bytesStored:     c("stored_bytes_total", "Ciphertext bytes accepted into blob storage."),
 		mails: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sealrelay",
 			Name: "mails_total", Help: "Notification mails by result."}, []string{"result"}),

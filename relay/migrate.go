@@ -107,11 +107,11 @@ func Migrate(ctx context.Context, src DataDir, db *PGStore, blobs Blobs, log *sl
 				recipients = []byte("[]")
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO drops (`+dropCols+`)
-				VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+				VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 				d.ID, d.SenderID, d.IdempotencyKey, d.Size, d.SHA256, string(recipients), d.Mode,
 				d.CreatedAt.UTC(), d.ExpiresAt.UTC(), d.MaxDownloads, d.Downloads, d.CodeHash,
 				d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, nullTime(d.ReadyAt),
-				encodeRecipientKeys(d.RecipientKeys)); err != nil {
+				encodeRecipientKeys(d.RecipientKeys), d.ReplyTo, d.ReplyVerifier); err != nil {
 				return fmt.Errorf("drop %s: %w", d.ID, err)
 			}
 			for _, r := range receipts[d.ID] {

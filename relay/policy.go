@@ -21,6 +21,10 @@ import (
 // maxPolicyFile bounds policy.json (an archive key is a few KiB).
 const maxPolicyFile = 256 << 10
 
+// maxReplySizeLimit bounds the policy's reply size (the relay's own
+// --max-size bounds it further).
+const maxReplySizeLimit = 16 << 30
+
 // PolicyFile is the organisation's policy in the data dir.
 func (d DataDir) PolicyFile() string { return filepath.Join(d.Root, "policy.json") }
 
@@ -76,6 +80,9 @@ func CheckPolicy(p *relayapi.Policy) error {
 	}
 	if p.MaxDownloads < 0 || p.MaxDownloads > maxDownloadsLimit {
 		return fmt.Errorf("policy: max downloads must be at most %d", maxDownloadsLimit)
+	}
+	if p.MaxReplySize < 0 || p.MaxReplySize > maxReplySizeLimit {
+		return fmt.Errorf("policy: max reply size must be between 0 and %d bytes", int64(maxReplySizeLimit))
 	}
 	p.ArchiveFingerprint = ""
 	if p.ArchiveKey != "" {

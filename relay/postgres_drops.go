@@ -20,7 +20,7 @@ func pgScanDrop(row pgx.Row) (*Drop, error) {
 	var ready *time.Time
 	err := row.Scan(&d.ID, &d.SenderID, &d.IdempotencyKey, &d.Size, &d.SHA256, &recipients,
 		&d.Mode, &d.CreatedAt, &d.ExpiresAt, &d.MaxDownloads, &d.Downloads, &d.CodeHash,
-		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready, &keys)
+		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready, &keys, &d.ReplyTo, &d.ReplyVerifier)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, ErrNotFound
@@ -68,12 +68,12 @@ func (s *PGStore) CreateDrop(ctx context.Context, d *Drop) (*Drop, bool, error) 
 		recipients = []byte("[]")
 	}
 	tag, err := s.db(ctx).Exec(ctx, `INSERT INTO drops (`+dropCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING`,
 		d.ID, d.SenderID, d.IdempotencyKey, d.Size, d.SHA256, string(recipients), d.Mode,
 		d.CreatedAt.UTC(), d.ExpiresAt.UTC(), d.MaxDownloads, d.Downloads, d.CodeHash,
 		d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, nullTime(d.ReadyAt),
-		encodeRecipientKeys(d.RecipientKeys))
+		encodeRecipientKeys(d.RecipientKeys), d.ReplyTo, d.ReplyVerifier)
 	if err != nil {
 		return nil, false, fmt.Errorf("create drop: %w", err)
 	}
@@ -249,6 +249,11 @@ func (s *PGStore) queryDrops(ctx context.Context, where string, args ...any) ([]
 // Drops returns every drop, newest first.
 func (s *PGStore) Drops(ctx context.Context) ([]*Drop, error) {
 	return s.queryDrops(ctx, `ORDER BY created_at DESC, id`)
+}
+
+// Replies returns the replies to drop id, oldest first.
+func (s *PGStore) Replies(ctx context.Context, id string) ([]*Drop, error) {
+	return s.queryDrops(ctx, `WHERE reply_to = $1 ORDER BY created_at, id`, id)
 }
 
 // DropsToSweep returns pending or ready drops that expired or reached

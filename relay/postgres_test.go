@@ -42,7 +42,7 @@ func TestPostgresStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if all, err := again.Drops(context.Background()); err != nil || len(all) != 5 {
+	if all, err := again.Drops(context.Background()); err != nil || len(all) != 8 {
 		t.Fatalf("reopened: %d drops, %v", len(all), err)
 	}
 }

@@ -58,6 +58,9 @@ type Proof struct {
 	// relayapi.ReceiptStatement; whoever holds the recipient's public key
 	// checks it offline).
 	SignedReceipts []SignedReceipt `json:"signed_receipts,omitempty"`
+	// Replies are the recipients' replies to the drop (ciphertext the
+	// relay stored for the sender), oldest first.
+	Replies []ProofReply `json:"replies,omitempty"`
 	// Events are the drop's lines of the audit log, as written.
 	Events []AuditEvent `json:"events"`
 	// Checkpoint is the latest signed checkpoint when the proof was made;
@@ -72,6 +75,15 @@ type SignedReceipt struct {
 	Signer    string    `json:"signer"`
 	SignedAt  time.Time `json:"signed_at"` // the time the statement gives
 	Signature string    `json:"signature"`
+}
+
+// ProofReply is one reply listed in a proof of delivery.
+type ProofReply struct {
+	ID        string     `json:"id"`
+	CreatedAt time.Time  `json:"created_at"`
+	ReadyAt   *time.Time `json:"ready_at,omitempty"`
+	Size      int64      `json:"size"`
+	SHA256    string     `json:"sha256"` // hex of the reply's ciphertext
 }
 
 // SignedProof is the proof file.
@@ -90,6 +102,7 @@ type proofSource struct {
 	events   []AuditEvent
 	cp       *Checkpoint
 	now      time.Time
+	replies  []*Drop
 }
 
 // buildProof assembles and signs a proof of delivery.
@@ -117,6 +130,14 @@ func buildProof(src proofSource, key ed25519.PrivateKey) ([]byte, error) {
 		if r.Signer != "" {
 			p.SignedReceipts = append(p.SignedReceipts, SignedReceipt{At: r.At.UTC(), Signer: r.Signer, SignedAt: r.SignedAt.UTC(), Signature: r.Signature})
 		}
+	}
+	for _, r := range src.replies {
+		pr := ProofReply{ID: r.ID, CreatedAt: r.CreatedAt.UTC(), Size: r.Size, SHA256: r.SHA256}
+		if !r.ReadyAt.IsZero() {
+			t := r.ReadyAt.UTC()
+			pr.ReadyAt = &t
+		}
+		p.Replies = append(p.Replies, pr)
 	}
 	if p.Events == nil {
 		p.Events = []AuditEvent{}

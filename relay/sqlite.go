@@ -99,6 +99,10 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 			return nil, fmt.Errorf("migrate %s: %w", path, err)
 		}
 	}
+	if err := migrateReplies(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
 	return &SQLiteStore{db: db}, nil
 }
 
@@ -247,7 +251,7 @@ func (s *SQLiteStore) Sender(ctx context.Context, id string) (*Sender, error) {
 
 const dropCols = `id, sender_id, idempotency_key, size, sha256, recipients, mode, created_at,
 	expires_at, max_downloads, downloads, code_hash, code_failures, state, sender_key,
-	sender_fpr, notify, ready_at, recipient_keys`
+	sender_fpr, notify, ready_at, recipient_keys, reply_to, reply_verifier`
 
 func scanDrop(row interface{ Scan(...any) error }) (*Drop, error) {
 	var d Drop
@@ -255,7 +259,7 @@ func scanDrop(row interface{ Scan(...any) error }) (*Drop, error) {
 	var created, expires, ready int64
 	err := row.Scan(&d.ID, &d.SenderID, &d.IdempotencyKey, &d.Size, &d.SHA256, &recipients,
 		&d.Mode, &created, &expires, &d.MaxDownloads, &d.Downloads, &d.CodeHash,
-		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready, &keys)
+		&d.CodeFailures, &d.State, &d.SenderKey, &d.SenderFPR, &d.Notify, &ready, &keys, &d.ReplyTo, &d.ReplyVerifier)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
@@ -306,11 +310,11 @@ func (s *SQLiteStore) CreateDrop(ctx context.Context, d *Drop) (*Drop, bool, err
 		return nil, false, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO drops (`+dropCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.SenderID, d.IdempotencyKey, d.Size, d.SHA256, string(recipients), d.Mode,
 		unixNano(d.CreatedAt), unixNano(d.ExpiresAt), d.MaxDownloads, d.Downloads, d.CodeHash,
 		d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, unixNano(d.ReadyAt),
-		encodeRecipientKeys(d.RecipientKeys))
+		encodeRecipientKeys(d.RecipientKeys), d.ReplyTo, d.ReplyVerifier)
 	if err != nil {
 		return nil, false, fmt.Errorf("create drop: %w", err)
 	}
@@ -414,6 +418,23 @@ func (s *SQLiteStore) queryDrops(ctx context.Context, where string, args ...any)
 // Drops returns every drop, newest first.
 func (s *SQLiteStore) Drops(ctx context.Context) ([]*Drop, error) {
 	return s.queryDrops(ctx, `ORDER BY created_at DESC, id`)
+}
+
+// Replies returns the replies to drop id, oldest first.
+func (s *SQLiteStore) Replies(ctx context.Context, id string) ([]*Drop, error) {
+	return s.queryDrops(ctx, `WHERE reply_to = ? ORDER BY created_at, id`, id)
+}
+
+// migrateReplies adds the reply columns to a database made before replies.
+func migrateReplies(db *sql.DB) error {
+	if err := addColumn(db, "drops", "reply_to", "TEXT NOT NULL DEFAULT ''"); err != nil {
+		return err
+	}
+	if err := addColumn(db, "drops", "reply_verifier", "TEXT NOT NULL DEFAULT ''"); err != nil {
+		return err
+	}
+	_, err := db.Exec(`CREATE INDEX IF NOT EXISTS drops_reply_to ON drops(reply_to) WHERE reply_to != ''`)
+	return err
 }
 
 // DropsToSweep returns pending or ready drops that expired or reached

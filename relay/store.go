@@ -101,7 +101,12 @@ type Drop struct {
 	// encrypted to, checked against the message's key packets at
 	// completion (nil: not stated, by a client from before).
 	RecipientKeys []relayapi.RecipientKey
+	ReplyTo        string    // for a reply: the id of the drop it answers; "" otherwise
+	ReplyVerifier  string    // hex SHA-256 of the reply key; "" when the drop takes no replies
 }
+
+// IsReply reports whether d is a recipient's reply to another drop.
+func (d *Drop) IsReply() bool { return d.ReplyTo != "" }
 
 // Attempt is the outcome of Store.CountCodeAttempt.
 type Attempt int
@@ -185,6 +190,9 @@ type Store interface {
 	Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error)
 	// Drops returns every drop, newest first.
 	Drops(ctx context.Context) ([]*Drop, error)
+	// Replies returns the replies to drop id (drops whose ReplyTo is
+	// id), oldest first.
+	Replies(ctx context.Context, id string) ([]*Drop, error)
 	// DropsToSweep returns drops whose blob or upload may need deleting:
 	// pending or ready drops that expired before now or reached their
 	// download limit.

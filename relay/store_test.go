@@ -135,8 +135,46 @@ func testStoreContract(t *testing.T, st Store) {
 	if err != nil || len(all) != 5 {
 		t.Fatalf("Drops = %d, %v", len(all), err)
 	}
+	testReplies(t, st, mk, now)
 	if err := st.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testReplies: replies are drops tied to the drop they answer, listed in
+// order for it only, with the reply verifier kept.
+func testReplies(t *testing.T, st Store, mk func(id, key string, expires time.Time, max int) *Drop, now time.Time) {
+	ctx := context.Background()
+	orig := mk("o1AAAAAAAAAAAAAAAAAAAA", "", now.Add(time.Hour), 5)
+	orig.ReplyVerifier = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	if _, _, err := st.CreateDrop(ctx, orig); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := st.Drop(ctx, orig.ID); err != nil || d.ReplyVerifier != orig.ReplyVerifier || d.IsReply() {
+		t.Fatalf("original = %+v, %v", d, err)
+	}
+	if rs, err := st.Replies(ctx, orig.ID); err != nil || len(rs) != 0 {
+		t.Fatalf("Replies before any = %v, %v", rs, err)
+	}
+	for i, id := range []string{"r2AAAAAAAAAAAAAAAAAAAA", "r1AAAAAAAAAAAAAAAAAAAA"} {
+		r := mk(id, "", now.Add(48*time.Hour), 0)
+		r.Mode, r.ReplyTo, r.Recipients = relayapi.ModeReply, orig.ID, nil
+		r.CreatedAt = now.Add(time.Duration(i) * time.Minute)
+		if _, created, err := st.CreateDrop(ctx, r); err != nil || !created {
+			t.Fatalf("CreateDrop reply %s = %v, %v", id, created, err)
+		}
+	}
+	rs, err := st.Replies(ctx, orig.ID)
+	if err != nil || len(rs) != 2 || rs[0].ID != "r2AAAAAAAAAAAAAAAAAAAA" || rs[1].ID != "r1AAAAAAAAAAAAAAAAAAAA" ||
+		rs[0].ReplyTo != orig.ID || rs[0].Mode != relayapi.ModeReply || !rs[1].CreatedAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("Replies = %+v, %v", rs, err)
+	}
+	if rs, err := st.Replies(ctx, "d1AAAAAAAAAAAAAAAAAAAA"); err != nil || len(rs) != 0 {
+		t.Fatalf("replies of a drop without: %v, %v", rs, err)
+	}
+	// An update keeps the tie.
+	if d, err := st.UpdateDrop(ctx, "r1AAAAAAAAAAAAAAAAAAAA", func(d *Drop) error { d.State = StateReady; return nil }); err != nil || d.ReplyTo != orig.ID {
+		t.Fatalf("updated reply = %+v, %v", d, err)
 	}
 }
 
@@ -228,7 +266,8 @@ func TestSQLiteStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if all, err := other.Drops(context.Background()); err != nil || len(all) != 5 {
+	// 5 drops, an original with replies and its 2 replies (testReplies).
+	if all, err := other.Drops(context.Background()); err != nil || len(all) != 8 {
 		t.Fatalf("reopened: %d drops, %v", len(all), err)
 	}
 	var mode string

@@ -63,7 +63,7 @@ func (s *Server) Sweep(ctx context.Context) (int, error) {
 		n++
 		if event == EventExpire {
 			s.metrics.dropsExpired.Inc()
-			if d.Downloads == 0 && !d.ReadyAt.IsZero() {
+			if d.Downloads == 0 && !d.ReadyAt.IsZero() && !d.IsReply() {
 				s.notifySender(d, noticeExpired)
 			}
 		}

@@ -120,7 +120,7 @@ func (s *Server) tusHandler() http.Handler {
 		panic(fmt.Sprintf("tus handler: %v", err))
 	}
 	inner := http.StripPrefix("/api/v1/uploads", h)
-	return s.sender(func(w http.ResponseWriter, r *http.Request) {
+	bySender := s.sender(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v1/uploads"), "/")
 		// An s3store upload is named <drop id>+<multipart id> (its
 		// Location); the drop id alone (the create response's upload_url)
@@ -141,23 +141,46 @@ func (s *Server) tusHandler() http.Handler {
 				s.internalError(w, r, "load drop", err)
 				return
 			}
-			if st := d.StateAt(s.now()); st != StatePending {
-				writeJSON(w, http.StatusGone, relayapi.Error{Error: "drop is " + st, State: st})
+			if d.IsReply() {
+				// A reply is uploaded by its recipient, with a grant.
+				writeError(w, http.StatusNotFound, "no such upload")
 				return
 			}
-			tid, err := s.uploads.tusID(r.Context(), id)
-			if err != nil {
-				s.internalError(w, r, "find upload", err)
+			var ok bool
+			if r, ok = s.pendingUpload(w, r, d); !ok {
 				return
-			}
-			if tid != "" && tid != id {
-				r = r.Clone(r.Context())
-				r.URL.Path = "/api/v1/uploads/" + tid
-				r.URL.RawPath = ""
 			}
 		}
 		inner.ServeHTTP(w, r)
 	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(relayapi.HeaderReplyGrant) != "" {
+			s.replyTus(w, r, inner)
+			return
+		}
+		bySender(w, r)
+	})
+}
+
+// pendingUpload checks that drop d still awaits its upload (410
+// otherwise) and points r at the upload's tus id. When it returns false
+// it has answered.
+func (s *Server) pendingUpload(w http.ResponseWriter, r *http.Request, d *Drop) (*http.Request, bool) {
+	if st := d.StateAt(s.now()); st != StatePending {
+		writeJSON(w, http.StatusGone, relayapi.Error{Error: "drop is " + st, State: st})
+		return r, false
+	}
+	tid, err := s.uploads.tusID(r.Context(), d.ID)
+	if err != nil {
+		s.internalError(w, r, "find upload", err)
+		return r, false
+	}
+	if tid != "" && tid != d.ID {
+		r = r.Clone(r.Context())
+		r.URL.Path = "/api/v1/uploads/" + tid
+		r.URL.RawPath = ""
+	}
+	return r, true
 }
 
 // DropIDFromMetadata returns the drop id carried by a tus Upload-Metadata
@@ -192,7 +215,8 @@ func (s *Server) preUploadCreate(ev tushandler.HookEvent) (tushandler.HTTPRespon
 	var none tushandler.HTTPResponse
 	var nochange tushandler.FileInfoChanges
 	snd := senderFrom(ev.Context)
-	if snd == nil {
+	grant := replyGrantFrom(ev.Context)
+	if snd == nil && grant == "" {
 		return none, nochange, tusError(http.StatusUnauthorized, "ERR_UNAUTHORIZED", "missing or unknown enrolment token")
 	}
 	id, err := DropIDFromMetadata(ev.HTTPRequest.Header.Get("Upload-Metadata"))
@@ -200,11 +224,14 @@ func (s *Server) preUploadCreate(ev tushandler.HookEvent) (tushandler.HTTPRespon
 		return none, nochange, tusError(http.StatusBadRequest, "ERR_BAD_METADATA", err.Error())
 	}
 	d, err := s.store.Drop(ev.Context, id)
-	if errors.Is(err, ErrNotFound) || (err == nil && d.SenderID != snd.ID) {
+	if errors.Is(err, ErrNotFound) || (err == nil && !s.mayUpload(ev.Context, d, snd, grant)) {
 		return none, nochange, tusError(http.StatusNotFound, "ERR_NO_DROP", "no such drop")
 	}
 	if err != nil {
 		return none, nochange, fmt.Errorf("load drop: %w", err)
+	}
+	if snd == nil {
+		snd = &Sender{ID: d.SenderID}
 	}
 	if st := d.StateAt(s.now()); st != StatePending {
 		return none, nochange, tusError(http.StatusConflict, "ERR_DROP_STATE", "drop is "+st)

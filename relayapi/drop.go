@@ -35,6 +35,9 @@ type CreateDropRequest struct {
 	// relay checks them against the message's key packets at completion
 	// and names them in the proof of delivery.
 	RecipientKeys []RecipientKey `json:"recipient_keys,omitempty"`
+	// ReplyVerifier, when set, lets recipients reply: hex(SHA-256(reply
+	// key)), see ReplyGrantRequest. Without it the drop takes no replies.
+	ReplyVerifier string `json:"reply_verifier,omitempty"`
 }
 
 // CreateDropResponse is the answer to POST /api/v1/drops: 201 for a new
@@ -66,6 +69,9 @@ type DropInfo struct {
 	// the organisation that vouches.
 	SenderVerified bool   `json:"sender_verified"`
 	SenderOrg      string `json:"sender_org,omitempty"`
+	// ReplyMaxSize, when not 0, says the recipient may reply securely to
+	// the sender's bound key, with at most this many bytes of ciphertext.
+	ReplyMaxSize int64 `json:"reply_max_size,omitempty"`
 }
 
 // DropStatus is the sender's answer of GET /api/v1/drops/{id}/status.
@@ -85,6 +91,8 @@ type DropStatus struct {
 	// NotifiedAt is when the relay handed the recipients' mails to its
 	// SMTP server (zero: not mailed, e.g. no SMTP or not asked).
 	NotifiedAt time.Time `json:"notified_at,omitzero"`
+	// Replies are the recipients' replies to the drop, oldest first.
+	Replies []Reply `json:"replies,omitempty"`
 }
 
 // Receipt is a recipient's proof that it decrypted a drop: an HMAC-SHA256

@@ -20,6 +20,9 @@ type Policy struct {
 	// primary key's fingerprint (uppercase hex).
 	ArchiveKey         string `json:"archive_key,omitempty"`
 	ArchiveFingerprint string `json:"archive_fingerprint,omitempty"`
+	// MaxReplySize bounds a reply's ciphertext in bytes (0: the relay's
+	// default, 64 MiB; never above the relay's own size limit).
+	MaxReplySize int64 `json:"max_reply_size,omitempty"`
 }
 
 // Policy rules, as named in a 403 answer's Error.Rule.

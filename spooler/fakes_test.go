@@ -157,6 +157,8 @@ type fakeDrop struct {
 	signed     []SignedReceipt
 	state      string
 	checkpoint []byte
+	replies    []Reply
+	sessionKey []byte // what Deliver was given
 }
 
 func newFakeRelay() *fakeRelay { return &fakeRelay{drops: map[string]*fakeDrop{}} }
@@ -187,7 +189,7 @@ func (f *fakeRelay) Deliver(ctx context.Context, req Delivery, body io.ReaderAt)
 	d, ok := f.drops[req.JobID]
 	if !ok {
 		f.creates++
-		d = &fakeDrop{id: fmt.Sprintf("drop%d", f.creates), body: b, recipients: req.Recipients, state: "ready"}
+		d = &fakeDrop{id: fmt.Sprintf("drop%d", f.creates), body: b, recipients: req.Recipients, state: "ready", sessionKey: req.SessionKey}
 		f.drops[req.JobID] = d
 	} else if !bytes.Equal(d.body, b) {
 		return Drop{}, Permanent(errors.New("idempotency key reused with another body"))
@@ -207,7 +209,7 @@ func (f *fakeRelay) Status(ctx context.Context, dropID string) (DropStatus, erro
 		if d.id == dropID {
 			return DropStatus{State: d.state, Downloads: d.downloads, Receipts: append([]string(nil), d.receipts...),
 				ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Checkpoint: d.checkpoint,
-				Signed: append([]SignedReceipt(nil), d.signed...)}, nil
+				Signed: append([]SignedReceipt(nil), d.signed...), Replies: append([]Reply(nil), d.replies...)}, nil
 		}
 	}
 	return DropStatus{}, errors.New("unknown drop")

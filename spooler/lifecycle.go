@@ -45,16 +45,18 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 			}
 		}
 	}
+	replies := keptReplies(st.Replies)
+	fresh := newReplies(j.Replies, replies)
 	unchanged := st.Downloads == j.Downloads && receipts == j.Receipts && st.State == j.DropState && st.NotifiedAt.Equal(j.MailedAt) &&
-		len(openedBy) == len(j.OpenedBy)
+		len(openedBy) == len(j.OpenedBy) && sameReplies(j.Replies, replies)
 	if unchanged && (j.State == Delivered || (!gone && st.Downloads == 0)) {
 		s.touch(j.ID, func(j *Job) {
-			j.NextCheck = now.Add(s.opt.PollInterval)
+			j.NextCheck = now.Add(s.pollInterval(j))
 			j.keepCheckpoint(st.Checkpoint)
 		})
 		return
 	}
-	s.commit(j.ID, func(j *Job) error {
+	err = s.commit(j.ID, func(j *Job) error {
 		if j.State != Uploaded && j.State != Delivered {
 			return errSkip
 		}
@@ -63,6 +65,7 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 		if len(openedBy) > 0 {
 			j.OpenedBy = openedBy
 		}
+		j.Replies = replies
 		j.DropState, j.MailedAt = st.State, st.NotifiedAt
 		if st.Downloads > 0 && j.DownloadedAt.IsZero() {
 			j.DownloadedAt = now
@@ -73,7 +76,7 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 				j.OpenedAt = now
 			}
 		}
-		j.NextCheck = now.Add(s.opt.PollInterval)
+		j.NextCheck = now.Add(s.pollInterval(j))
 		j.keepCheckpoint(st.Checkpoint)
 		switch {
 		case j.State == Delivered:
@@ -85,6 +88,73 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 		}
 		return nil
 	})
+	if err == nil && fresh > 0 {
+		s.emitReplies(j.ID, fresh)
+	}
+}
+
+// pollInterval is how long until job j's drop is asked about again: a
+// drop already opened and receipted is only followed for its replies,
+// five times less often.
+func (s *Spooler) pollInterval(j *Job) time.Duration {
+	if j.State == Delivered && j.Receipts > 0 {
+		return 5 * s.opt.PollInterval
+	}
+	return s.opt.PollInterval
+}
+
+// maxReplies bounds the replies a job keeps (the relay keeps at most 20).
+const maxReplies = 50
+
+// keptReplies returns the ready replies in rs (a reply still uploading
+// is not worth showing), at most maxReplies of them.
+func keptReplies(rs []Reply) []Reply {
+	var out []Reply
+	for _, r := range rs {
+		if r.State == "ready" && len(out) < maxReplies {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// newReplies counts the replies in now that old does not have.
+func newReplies(old, now []Reply) int {
+	seen := map[string]bool{}
+	for _, r := range old {
+		seen[r.ID] = true
+	}
+	n := 0
+	for _, r := range now {
+		if !seen[r.ID] {
+			n++
+		}
+	}
+	return n
+}
+
+func sameReplies(a, b []Reply) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.ID != y.ID || x.State != y.State || x.Size != y.Size || x.SHA256 != y.SHA256 ||
+			!x.CreatedAt.Equal(y.CreatedAt) || !x.ReadyAt.Equal(y.ReadyAt) {
+			return false
+		}
+	}
+	return true
+}
+
+// emitReplies tells OnChange that n replies arrived for job id.
+func (s *Spooler) emitReplies(id string, n int) {
+	if s.opt.OnChange == nil {
+		return
+	}
+	if j, err := s.Get(id); err == nil {
+		s.opt.OnChange(Event{Job: j, From: j.State, Page: s.PageURL(), NewReplies: n})
+	}
 }
 
 // receiptSigner returns the recipient (address, or fingerprint for a key

@@ -201,14 +201,16 @@ func (s *Spooler) due(j *Job) (time.Time, bool) {
 }
 
 // awaitsReceipt reports whether a delivered job's drop is still checked
-// for receipts: until one arrives, or — for a job sealed to recipient keys
-// whose receipts are signed — until each recipient's signed receipt has,
-// or the drop expires.
+// for receipts and replies: until a receipt arrives, or — for a job sealed
+// to recipient keys whose receipts are signed — until each recipient's
+// signed receipt has; a drop that takes replies until it expires.
 func (s *Spooler) awaitsReceipt(j *Job) bool {
 	if j.State != Delivered || j.DropID == "" || j.DropExpires.IsZero() || !s.clock.Now().Before(j.DropExpires) {
 		return false
 	}
-	if j.Receipts == 0 {
+	// A drop that takes replies (its session key gave the relay a reply
+	// verifier) is followed until it expires, for the replies.
+	if j.Receipts == 0 || len(j.SessionKey) > 0 {
 		return true
 	}
 	return len(j.OpenedBy) > 0 && len(j.OpenedBy) < addressedKeys(j)

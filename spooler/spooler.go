@@ -32,6 +32,9 @@ type Event struct {
 	// Page is the address of the jobs page (see Spooler.SetPageURL), for
 	// messages that send the user there.
 	Page string
+	// NewReplies counts the replies that arrived with this change (the
+	// job's state may be the same).
+	NewReplies int
 }
 
 // Message is the job's status message naming the event's jobs page.

@@ -55,6 +55,9 @@ type Delivery struct {
 	// must require (link mode with Options.Code).
 	Options    SendOptions
 	AccessCode string
+	// SessionKey is the sealed message's session key, from which the
+	// reply verifier is derived (nil: the drop takes no replies).
+	SessionKey []byte
 }
 
 // SealedKey names a key a sealed job is encrypted to: the certificate's
@@ -103,4 +106,18 @@ type DropStatus struct {
 	Signed []SignedReceipt
 	// NotifiedAt is when the relay mailed the recipients (zero: not).
 	NotifiedAt time.Time
+	// Replies are the recipients' replies to the drop, oldest first.
+	Replies []Reply
+}
+
+// Reply is a recipient's reply to a job's drop, as the relay reports it:
+// ciphertext for the sender's key, fetched and opened with
+// 'sealprint open --reply ID'.
+type Reply struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"` // pending, ready, expired
+	CreatedAt time.Time `json:"created_at"`
+	ReadyAt   time.Time `json:"ready_at,omitzero"`
+	Size      int64     `json:"size"`
+	SHA256    string    `json:"sha256"` // hex of the ciphertext
 }

@@ -110,6 +110,8 @@ type Job struct {
 	// that say nothing of who opened (link mode, the browser page).
 	OpenedBy         map[string]time.Time `json:"opened_by,omitempty"`
 	UnsignedReceipts int                  `json:"unsigned_receipts,omitempty"`
+	// Replies are the recipients' replies to the drop (latest maxReplies).
+	Replies []Reply `json:"replies,omitempty"`
 
 	History []Transition `json:"history,omitempty"`
 }
@@ -139,6 +141,7 @@ func (j *Job) clone() *Job {
 			c.OpenedBy[k] = v
 		}
 	}
+	c.Replies = append([]Reply(nil), j.Replies...)
 	if j.Attrs != nil {
 		c.Attrs = make(map[string]string, len(j.Attrs))
 		for k, v := range j.Attrs {

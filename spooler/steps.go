@@ -234,7 +234,7 @@ func (s *Spooler) upload(ctx context.Context, j *Job) error {
 	start := time.Now()
 	drop, err := s.opt.Deliverer.Deliver(ctx, Delivery{
 		JobID: j.ID, Size: j.SealedSize, SHA256: j.SealedSHA256, Recipients: j.Recipients, SealedKeys: j.SealedKeys,
-		Options: j.SendOptionsOf(), AccessCode: j.AccessCode,
+		Options: j.SendOptionsOf(), AccessCode: j.AccessCode, SessionKey: j.SessionKey,
 	}, f)
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)

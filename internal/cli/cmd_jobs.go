@@ -92,6 +92,9 @@ your secret from your state dir); otherwise it reads the spool itself.
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, lang.Date(j.Created), lang.State(j.State),
 			j.Name, strings.Join(j.Recipients, ","), detail)
+		for _, r := range j.Replies {
+			fmt.Fprintln(tw, lang.T("cli.reply", r.ID, lang.Date(r.CreatedAt), r.Size, r.ID))
+		}
 	}
 	return tw.Flush()
 }

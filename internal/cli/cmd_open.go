@@ -64,23 +64,38 @@ type pdfSignatureResult struct {
 }
 
 func runOpen(ctx context.Context, e *env, args []string) error {
-	const usage = "sealprint open FILE|LINK [-o OUT] [--code CODE] [--force] [--ca ROOTS.pem] [--json]"
+	const usage = "sealprint open FILE|LINK [-o OUT] [--code CODE] [--force] [--ca ROOTS.pem] [--json] | open --reply ID [-o DIR]"
 	fs := newFlags("open", usage+`
 
 Decrypts a sealed file, or downloads and decrypts a relay link, and checks
 the signature. The document is written only if it decrypted whole and the
 signature verified: a damaged or forged document is never left behind.
 Until then it stays in a private folder of your cache dir; with -o - it is
-written to standard output only after verification, up to 1 GiB.`, e.stderr)
+written to standard output only after verification, up to 1 GiB.
+
+--reply ID fetches a recipient's secure reply to one of your jobs (the ids
+'sealprint jobs' lists), decrypts it with your key and writes its files
+(and message.txt) into -o DIR (default reply-ID), reporting the
+recipient's signature when there is one.`, e.stderr)
 	out := fs.String("o", "", "output file (default: the name chosen by the sender, in the current directory; - for stdout)")
 	code := fs.String("code", "", "access code, if the sender set one")
 	force := fs.Bool("force", false, "overwrite an existing output file")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	noWKD := fs.Bool("no-wkd", false, "do not ask the signer's domain (WKD) for its key")
 	caFile := fs.String("ca", "", "PEM file of extra roots trusted for the PDF's signature (e.g. IGC-Santé)")
-	pos, err := parsePositional(fs, args, 1, 1, usage)
+	replyID := fs.String("reply", "", "open the secure reply ID to one of your jobs")
+	pos, err := parsePositional(fs, args, 0, 1, usage)
 	if err != nil {
 		return err
+	}
+	if *replyID != "" {
+		if len(pos) > 0 || *out == "-" {
+			return usageError("--reply ID takes no FILE or LINK, and -o names a directory")
+		}
+		return openReply(ctx, e, *replyID, *out, *force, *jsonOut)
+	}
+	if len(pos) == 0 {
+		return usageError("usage: %s", usage)
 	}
 	p, err := openPC(e)
 	if err != nil {

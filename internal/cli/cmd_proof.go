@@ -158,6 +158,9 @@ func proofSummary(p *relay.Proof) string {
 	for _, r := range p.SignedReceipts {
 		fmt.Fprintf(&b, "  receipt of %s signed by key / accusé signé par la clé %s (opened at %s)\n", when(r.At), r.Signer, when(r.SignedAt))
 	}
+	for _, r := range p.Replies {
+		fmt.Fprintf(&b, "Reply / réponse:     %s, %s, sha256 %s (%d bytes)\n", r.ID, when(r.CreatedAt), r.SHA256, r.Size)
+	}
 	fmt.Fprintf(&b, "State / état:        %s\n", p.State)
 	if p.Checkpoint != nil {
 		fmt.Fprintf(&b, "Audit checkpoint:    line %d, head %s, %s\n", p.Checkpoint.Seq, p.Checkpoint.Head, when(p.Checkpoint.At))

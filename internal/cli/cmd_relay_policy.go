@@ -42,7 +42,7 @@ func runRelayPolicy(ctx context.Context, e *env, args []string) error {
 }
 
 func runRelayPolicySet(e *env, args []string) error {
-	const usage = "sealrelay policy set --data DIR [--allowed-domains LIST] [--max-expiry DUR] [--max-downloads N] [--link-needs-code] [--archive-key FILE]"
+	const usage = "sealrelay policy set --data DIR [--allowed-domains LIST] [--max-expiry DUR] [--max-downloads N] [--link-needs-code] [--archive-key FILE] [--max-reply-size BYTES]"
 	fs := newFlags("policy set", usage, e.stderr)
 	data := fs.String("data", "", "relay data directory")
 	domains := fs.String("allowed-domains", "", `recipient domains allowed, comma separated: "justice.fr" exactly, "*.interieur.gouv.fr" its subdomains`)
@@ -50,6 +50,7 @@ func runRelayPolicySet(e *env, args []string) error {
 	maxDownloads := fs.Int("max-downloads", -1, "largest download limit; drops must then have one (0: no bound)")
 	needsCode := fs.Bool("link-needs-code", false, "refuse link-mode drops without an access code (=false to allow)")
 	archive := fs.String("archive-key", "", "the organisation's archive public key (armored file): every document must be encrypted to it")
+	maxReply := fs.Int64("max-reply-size", -1, "largest secure reply a recipient may send, in bytes of ciphertext (0: the relay's default, 64 MiB)")
 	if _, err := parsePositional(fs, args, 0, 0, usage); err != nil {
 		return err
 	}
@@ -86,6 +87,12 @@ func runRelayPolicySet(e *env, args []string) error {
 			return usageError("--max-downloads must be 0 or more")
 		}
 		p.MaxDownloads = *maxDownloads
+	}
+	if given["max-reply-size"] {
+		if *maxReply < 0 {
+			return usageError("--max-reply-size must be 0 or more")
+		}
+		p.MaxReplySize = *maxReply
 	}
 	if given["link-needs-code"] {
 		p.LinkNeedsCode = *needsCode
@@ -148,6 +155,10 @@ func printPolicy(e *env, p relayapi.Policy) {
 	if p.ArchiveFingerprint != "" {
 		arch = p.ArchiveFingerprint
 	}
-	fmt.Fprintf(e.stdout, "allowed domains:  %s\nmax expiry:       %s\nmax downloads:    %s\nlink needs code:  %v\narchive key:      %s\n",
-		dom, exp, dl, p.LinkNeedsCode, arch)
+	reply := "relay default (64 MiB)"
+	if p.MaxReplySize > 0 {
+		reply = fmt.Sprintf("%d bytes", p.MaxReplySize)
+	}
+	fmt.Fprintf(e.stdout, "allowed domains:  %s\nmax expiry:       %s\nmax downloads:    %s\nlink needs code:  %v\narchive key:      %s\nmax reply size:   %s\n",
+		dom, exp, dl, p.LinkNeedsCode, arch, reply)
 }

@@ -232,6 +232,11 @@ var messages = map[string]msg{
 	"notify.opened.body":  {"« %s » a été ouvert par %s", `"%s" was opened by %s`},
 	"notify.expired":      {"Document expiré sans être ouvert", "Document expired unopened"},
 	"notify.expired.body": {"« %s » n'a pas été ouvert à temps", `"%s" was not opened in time`},
+	"notify.reply":        {"Réponse sécurisée reçue", "Secure reply received"},
+	"notify.reply.body":   {"%d nouvelle(s) réponse(s) à « %s » : sealprint jobs les liste", `%d new repl(ies) to "%s": sealprint jobs lists them`},
+
+	"replies":    {"Réponses sécurisées :", "Secure replies:"},
+	"reply.item": {"%s — %d octets chiffrés — sealprint open --reply %s", "%s — %d encrypted bytes — sealprint open --reply %s"},
 
 	"mode":            {"Mode d'envoi", "How to send"},
 	"mode.key":        {"Chiffré pour la clé du destinataire (il reçoit un courriel)", "Encrypted to the recipient's key (they get a mail)"},
@@ -300,6 +305,7 @@ var messages = map[string]msg{
 	"cli.pin.ok":           {"Code PIN accepté : %d document(s) en attente signé(s) et envoyé(s).", "PIN accepted: %d waiting document(s) signed and sent."},
 	"cli.all.admin":        {"--all : seul root ou un administrateur voit les travaux de tous les utilisateurs", "--all: only root or an administrator sees every user's jobs"},
 	"cli.all.service":      {"--all : le service ne tourne pas en administrateur, il ne montre que les travaux de son utilisateur", "--all: the service does not run as an administrator; it shows only its user's jobs"},
+	"cli.reply":            {"  ↳ réponse %s\t%s\t%d octets chiffrés\tsealprint open --reply %s", "  ↳ reply %s\t%s\t%d encrypted bytes\tsealprint open --reply %s"},
 
 	"err.expiry.range":     {"durée hors limites", "expiry out of range"},
 	"err.expiry.config":    {"durée plus longue que ce que permet le relais (%d jours)", "expiry longer than the relay allows (%d days)"},

@@ -37,11 +37,13 @@ func Notification(ev spooler.Event) (title, body string, ok bool) {
 
 // NotificationIn returns what to tell the sender about an event in l, and
 // whether it is worth a notification: a job that needs recipients, failed
-// for good, or was opened by its recipient. A held job names the event's
-// jobs page.
+// for good, was opened by its recipient, or got a secure reply. A held
+// job names the event's jobs page.
 func NotificationIn(ev spooler.Event, l Lang) (title, body string, ok bool) {
 	j := ev.Job
 	switch {
+	case ev.NewReplies > 0:
+		return l.T("notify.reply"), l.T("notify.reply.body", ev.NewReplies, j.Name), true
 	case NeedsPIN(j) && ev.From != spooler.Held:
 		return l.T("pin.required"), l.T("notify.pin.body", j.Name), true
 	case j.State == spooler.Held && ev.From != spooler.Held:

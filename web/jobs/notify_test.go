@@ -66,3 +66,16 @@ func TestNotificationPIN(t *testing.T) {
 		t.Fatalf("view %+v", v)
 	}
 }
+
+// A new secure reply is announced even when the job's state stays the
+// same, naming the job and the count only.
+func TestNotificationOfReply(t *testing.T) {
+	j := &spooler.Job{Name: "rapport", State: spooler.Delivered}
+	title, body, ok := Notification(spooler.Event{Job: j, From: spooler.Delivered, NewReplies: 2})
+	if !ok || title != "Réponse sécurisée reçue" || !strings.Contains(body, "2") || !strings.Contains(body, "rapport") {
+		t.Fatalf("%q %q %v", title, body, ok)
+	}
+	if _, _, ok := Notification(spooler.Event{Job: j, From: spooler.Delivered}); ok {
+		t.Fatal("notified without a change")
+	}
+}

@@ -31,8 +31,9 @@ type a11yPage interface {
 }
 
 // a11yStates builds the page's states on a fake relay: code asked (and a
-// wrong code typed), key asked, decrypted, a large document waiting for
-// the save click, expired, not found, incomplete link.
+// wrong code typed), key asked, decrypted, the secure reply's form, sent
+// and failed states, a large document waiting for the save click,
+// expired, not found, incomplete link.
 func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 	t.Helper()
 	code, _, codeSecret := e.linkDrop(t, "48213907")
@@ -40,6 +41,10 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 	e.cover = envelope.Cover{Deadline: time.Now().Add(20 * time.Hour), Reference: "PV 2026/001234"}
 	covered, _, coveredSecret := e.linkDrop(t, "")
 	e.cover = envelope.Cover{}
+	replyable, _, replySecret := e.linkDrop(t, "")
+	replyable.replyMax, replyable.downloadsMax = 1<<20, 0 // opened by every browser and language
+	replyGone, _, replyGoneSecret := e.linkDrop(t, "")
+	replyGone.replyMax, replyGone.replyGone, replyGone.downloadsMax = 1<<20, true, 0
 	gone, _, goneSecret := e.linkDrop(t, "")
 	e.relay.setState(gone.id, "expired")
 	s := e.seal(t, samplePDF(1), []*envelope.Key{e.sender}, "")
@@ -77,6 +82,27 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 		{name: "save-large", url: u(bigDrop.id+"?sink=download", bigSecret), state: "save"},
 		{name: "altered", url: u(alteredDrop.id+"?sink=download", bigSecret), before: "save", state: "altered", do: func(p a11yPage) {
 			p.click("#big-save")
+		}},
+		{name: "reply-form", url: u(replyable.id, replySecret), state: "decrypted", do: func(p a11yPage) {
+			p.poll(`document.documentElement.dataset.reply === "offered"`)
+			p.click("#reply-open")
+			p.poll(`document.documentElement.dataset.reply === "form"`)
+		}},
+		{name: "reply-sent", url: u(replyable.id, replySecret), state: "decrypted", do: func(p a11yPage) {
+			p.poll(`document.documentElement.dataset.reply === "offered"`)
+			p.click("#reply-open")
+			p.typeIn("#reply-message", "Bien reçu.")
+			p.click("#reply-form button[type=submit]")
+			if st := p.poll(`["sent", "failed"].includes(document.documentElement.dataset.reply) && document.documentElement.dataset.reply`); st != "sent" {
+				t.Errorf("reply %s: %s", st, p.str(`document.getElementById("reply-status-text").textContent`))
+			}
+		}},
+		{name: "reply-failed", url: u(replyGone.id, replyGoneSecret), state: "decrypted", do: func(p a11yPage) {
+			p.poll(`document.documentElement.dataset.reply === "offered"`)
+			p.click("#reply-open")
+			p.typeIn("#reply-message", "Bien reçu.")
+			p.click("#reply-form button[type=submit]")
+			p.poll(`document.documentElement.dataset.reply === "failed"`)
 		}},
 		{name: "expired", url: u(gone.id, goneSecret), state: "expired"},
 		{name: "notfound", url: func() string { return e.srv.URL + "/d/AAAAAAAAAAAAAAAAAAAAAA#x" }, state: "error"},
@@ -138,7 +164,7 @@ func TestAccessibility(t *testing.T) {
 				p := &cdpA11yPage{cdpPage: cdpPage{t: t, ctx: ctx}, axeSrc: string(axeSrc)}
 				p.click(`button[data-lang="` + lang + `"]`)
 				checkA11yState(t, p, st, lang)
-				if st.name == "save-large" || st.name == "altered" || st.name == "code-wrong" {
+				if st.name == "save-large" || st.name == "altered" || st.name == "code-wrong" || strings.HasPrefix(st.name, "reply-") {
 					// The phone layout of the newer states (scripts/screenshots).
 					shot(t, ctx, st.name+"-"+lang+"-phone", lang, true)
 				}

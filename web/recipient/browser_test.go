@@ -45,6 +45,7 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	mux := http.NewServeMux()
 	mux.Handle("/d/", recipient.NewHandler(recipient.Options{TestHooks: true}))
 	mux.Handle("/api/v1/drops/", e.relay)
+	mux.Handle("/api/v1/uploads/", fakeTus{e.relay})
 	e.rec = &recorder{next: mux}
 	e.srv = httptest.NewServer(e.rec)
 	t.Cleanup(e.srv.Close)

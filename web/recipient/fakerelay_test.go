@@ -19,8 +19,9 @@ import (
 // access code, download, receipt) over in-memory drops, so the page can be
 // tested in a real browser on its own.
 type fakeRelay struct {
-	mu    sync.Mutex
-	drops map[string]*fakeDrop
+	mu      sync.Mutex
+	drops   map[string]*fakeDrop
+	replies map[string]*fakeReply // by reply id (fakereply_test.go)
 }
 
 type fakeDrop struct {
@@ -39,6 +40,8 @@ type fakeDrop struct {
 	senderKey    string
 	senderFpr    string
 	receipts     []string
+	replyMax     int64 // > 0: the drop takes replies up to this size
+	replyGone    bool  // the reply grant is refused with 410
 }
 
 func newFakeRelay() *fakeRelay { return &fakeRelay{drops: map[string]*fakeDrop{}} }
@@ -119,6 +122,7 @@ func (f *fakeRelay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"id": d.id, "state": d.state, "size": len(d.ciphertext), "expires_at": d.expires.UTC().Format(time.RFC3339),
 			"downloads_left": left, "needs_code": d.code != "", "mode": d.mode,
 			"sender": d.sender, "sender_key": d.senderKey, "sender_fingerprint": d.senderFpr,
+			"reply_max_size": d.replyMax,
 		})
 	case action == "code" && r.Method == http.MethodPost:
 		var req struct{ Code string }
@@ -152,6 +156,7 @@ func (f *fakeRelay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", fmt.Sprint(len(d.ciphertext)))
 		w.Header().Set("X-Sealprint-SHA256", hex.EncodeToString(sum[:]))
+		w.Header().Set("X-Sealprint-Receipt-Token", fmt.Sprint("rt-", d.downloads))
 		w.Write(d.ciphertext)
 	case action == "receipt" && r.Method == http.MethodPost:
 		var req struct{ Proof string }
@@ -162,7 +167,9 @@ func (f *fakeRelay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.receipts = append(d.receipts, req.Proof)
 		w.WriteHeader(204)
 	default:
-		writeJSON(w, 405, map[string]string{"error": "method not allowed"})
+		if !f.serveReply(w, r, d, action) {
+			writeJSON(w, 405, map[string]string{"error": "method not allowed"})
+		}
 	}
 }
 

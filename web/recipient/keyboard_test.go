@@ -65,6 +65,7 @@ func pageServer(t *testing.T) (*httptest.Server, *fakeRelay) {
 	mux := http.NewServeMux()
 	mux.Handle("/d/", recipient.NewHandler(recipient.Options{TestHooks: true}))
 	mux.Handle("/api/v1/drops/", f)
+	mux.Handle("/api/v1/uploads/", fakeTus{f})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, f

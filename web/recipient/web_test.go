@@ -208,14 +208,19 @@ var largeOnly = map[string]bool{
 	"sha1.js": true, "sha256.js": true, "sink.js": true, "sw.js": true,
 }
 
+// replyOnly are the modules of the reply form (app.js imports reply.js
+// once a document is shown).
+var replyOnly = map[string]bool{"reply.js": true, "tus.js": true, "replyarchive.js": true}
+
 // TestPageWeight measures what a first visit downloads: the page, its
 // stylesheet, icon and every module including OpenPGP.js. The budget is
-// 500 KB uncompressed, and 540 KB with the modules of a large document.
+// 500 KB uncompressed; 540 KB with the modules of a large document or of
+// the reply form, which load only when needed.
 func TestPageWeight(t *testing.T) {
 	h := recipient.NewHandler(recipient.Options{})
 	page := get(t, h, "/d/"+sampleID).Body.Bytes()
 	total, gz := len(page), len(page)
-	large := 0
+	large, replied := 0, 0
 	sub, err := fs.Sub(os.DirFS("static"), ".")
 	if err != nil {
 		t.Fatal(err)
@@ -229,20 +234,27 @@ func TestPageWeight(t *testing.T) {
 			large += n
 			return nil
 		}
+		if replyOnly[p] {
+			replied += n
+			return nil
+		}
 		total += n
 		gz += get(t, h, recipient.StaticPrefix+p, "Accept-Encoding", "gzip").Body.Len()
 		return nil
 	})
-	t.Logf("page weight: %d bytes uncompressed, %d bytes gzip; a large document adds %d bytes", total, gz, large)
+	t.Logf("page weight: %d bytes uncompressed, %d bytes gzip; a large document adds %d bytes, the reply form %d", total, gz, large, replied)
 	if total > 500_000 {
 		t.Errorf("page weighs %d bytes, over the 500 KB budget", total)
 	}
 	if total+large > 540_000 {
 		t.Errorf("page with a large document weighs %d bytes, over the 540 KB budget", total+large)
 	}
+	if total+replied > 540_000 {
+		t.Errorf("page with the reply form weighs %d bytes, over the 540 KB budget", total+replied)
+	}
 	// The large-document modules must stay out of the first visit.
 	app := get(t, h, recipient.StaticPrefix+"app.js").Body.String()
-	for name := range largeOnly {
+	for name := range merged(largeOnly, replyOnly) {
 		if strings.Contains(app, `from "./`+name+`"`) {
 			t.Errorf("app.js imports %s statically", name)
 		}
@@ -299,6 +311,26 @@ func TestTranslationsComplete(t *testing.T) {
 		return m
 	}
 	enKeys, frKeys := keys(s[en:fr]), keys(s[fr:end])
+	// Modules add their own texts with i18n.extend({fr: {…}, en: {…}}).
+	for _, f := range []string{"static/reply.js"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := string(b)
+		start := strings.Index(m, "i18n.extend({")
+		fr, en := strings.Index(m, "\n  fr: {"), strings.Index(m, "\n  en: {")
+		end := strings.Index(m, "\n});")
+		if start < 0 || fr < start || en < fr || end < en {
+			t.Fatalf("%s: i18n.extend layout changed", f)
+		}
+		for k := range keys(m[fr:en]) {
+			frKeys[k] = true
+		}
+		for k := range keys(m[en:end]) {
+			enKeys[k] = true
+		}
+	}
 	for k := range enKeys {
 		if !frKeys[k] {
 			t.Errorf("French lacks %q", k)
@@ -310,7 +342,7 @@ func TestTranslationsComplete(t *testing.T) {
 		}
 	}
 	var used []string
-	for _, f := range []string{"static/index.html", "static/app.js", "static/keykit.js", "static/bigdoc.js"} {
+	for _, f := range []string{"static/index.html", "static/app.js", "static/keykit.js", "static/bigdoc.js", "static/reply.js"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -332,4 +364,16 @@ func TestTranslationsComplete(t *testing.T) {
 			t.Errorf("text %q used but not defined", k)
 		}
 	}
+}
+
+// merged returns the union of two sets.
+func merged(a, b map[string]bool) map[string]bool {
+	m := make(map[string]bool, len(a)+len(b))
+	for k := range a {
+		m[k] = true
+	}
+	for k := range b {
+		m[k] = true
+	}
+	return m
 }

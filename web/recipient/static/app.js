@@ -261,6 +261,10 @@ async function showDocument(id, opened, cipherHex, info, receiptToken) {
   performance.mark("sealprint-shown");
   setState("decrypted");
 
+  // The reply form's modules load only once a document is shown.
+  import("./reply.js").then((reply) => reply.offer({ id, info, openpgp: opened.openpgp, senderKey: opened.senderKey,
+    signerFingerprint: fpr, sessionKey: opened.sessionKey, receiptToken, myKeys: opened.myKeys, formatSize }))
+    .catch((e) => console.warn("reply form unavailable", e));
   const receipt = $("receipt");
   try {
     await api.receipt(id, await opener.receiptProof(opened.sessionKey, cipherHex), receiptToken);
@@ -363,6 +367,7 @@ async function main() {
   for (;;) {
     try {
       const opened = await opener.open(openpgp, got.bytes, { secret, keys: myKeys, senderKey });
+      Object.assign(opened, { openpgp, senderKey, myKeys });
       performance.mark("sealprint-decrypted");
       await showDocument(id, opened, cipherHex, info, got.receiptToken);
       return;

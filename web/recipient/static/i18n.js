@@ -279,6 +279,17 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 }
 
+/** extend adds texts ({fr: {...}, en: {...}}) of a module of the page, before or after init. */
+export function extend(more) {
+  for (const l of supported) Object.assign(texts[l], more[l] || {});
+  // A module loaded after the page was translated brings texts for
+  // elements already in it.
+  const added = more[current] || {};
+  for (const el of document.querySelectorAll("[data-t]")) {
+    if (el.dataset.t in added) el.textContent = t(el.dataset.t);
+  }
+}
+
 /** onChange registers fn, called after every language switch. */
 export function onChange(fn) { listeners.push(fn); }
 

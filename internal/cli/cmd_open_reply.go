@@ -1,0 +1,206 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sealprint/sealprint/envelope"
+	"github.com/sealprint/sealprint/relayapi"
+	"github.com/sealprint/sealprint/web/jobs"
+)
+
+// maxReplyDownload bounds a reply's ciphertext fetched by open --reply.
+const maxReplyDownload = 2 << 30
+
+// openReplyResult is what 'sealprint open --reply ID --json' prints.
+type openReplyResult struct {
+	Reply  string `json:"reply"`
+	Job    string `json:"job"`
+	Drop   string `json:"drop"`
+	Dir    string `json:"dir"`
+	SHA256 string `json:"sha256"` // of the reply's ciphertext
+	// Files are the attachments written to Dir.
+	Files   []openReplyFile `json:"files"`
+	Message string          `json:"message,omitempty"`
+	// Signed: the reply carries a signature; SignatureValid: by a key of
+	// your address book (Signer, SignerFingerprint); a signature by an
+	// unknown key is reported with its key id only.
+	Signed            bool   `json:"signed"`
+	SignatureValid    bool   `json:"signature_valid"`
+	Signer            string `json:"signer,omitempty"`
+	SignerFingerprint string `json:"signer_fingerprint,omitempty"`
+	SignerKeyID       string `json:"signer_key_id,omitempty"`
+}
+
+type openReplyFile struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+}
+
+// findReply returns the job whose drop got reply id.
+func findReply(ctx context.Context, e *env, id string) (*jobs.JobView, error) {
+	var list []jobs.JobView
+	err := withJobs(ctx, e, func(c jobController) error {
+		var err error
+		list, err = c.List(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		for _, r := range list[i].Replies {
+			if r.ID == id {
+				return &list[i], nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no job has the reply %s (see 'sealprint jobs'; replies appear there once the service has seen them)", id)
+}
+
+// openReply fetches reply id of one of your jobs, decrypts it with your
+// key and writes its files into dir (default: reply-ID in the current
+// directory). Nothing is written unless the whole reply decrypted and its
+// signature, when there is one, verified.
+func openReply(ctx context.Context, e *env, id, dir string, force, jsonOut bool) error {
+	if !relayapi.ValidDropID(id) {
+		return usageError("%q is not a reply id (see 'sealprint jobs')", id)
+	}
+	job, err := findReply(ctx, e, id)
+	if err != nil {
+		return err
+	}
+	var want string
+	for _, r := range job.Replies {
+		if r.ID == id {
+			want = r.SHA256
+		}
+	}
+	if dir == "" {
+		dir = "reply-" + id[:8]
+	}
+	p, err := openPC(e)
+	if err != nil {
+		return err
+	}
+	own, err := p.ownKeys()
+	if err != nil {
+		return err
+	}
+	if len(own) == 0 {
+		return errors.New("no key of yours to open the reply: replies are encrypted to your sender key")
+	}
+	client, err := p.relayClient(true)
+	if err != nil {
+		return err
+	}
+	priv, err := newPrivateDir(p.home)
+	if err != nil {
+		return err
+	}
+	defer priv.remove()
+	sealed, err := priv.create("reply.pgp")
+	if err != nil {
+		return err
+	}
+	defer sealed.Close()
+	if _, err := client.DownloadReply(ctx, job.DropID, id, want, maxReplyDownload, sealed); err != nil {
+		return err
+	}
+	if _, err := sealed.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	plain, err := priv.create("reply.tar")
+	if err != nil {
+		return err
+	}
+	defer plain.Close()
+	msg, err := envelope.Open(sealed, plain, envelope.OpenOptions{Keys: own, Verifiers: p.verifiers(), AllowUnverified: true})
+	if err != nil {
+		return fmt.Errorf("open reply %s: %w", id, err)
+	}
+	res := openReplyResult{Reply: id, Job: job.ID, Drop: job.DropID, Dir: dir, SHA256: want, Files: []openReplyFile{}}
+	res.Signed = msg.SignerKeyID != "" || msg.Signer != nil
+	if msg.Verified && msg.Signer != nil {
+		res.SignatureValid, res.Signer, res.SignerFingerprint = true, msg.Signer.Identity(), msg.Signer.Fingerprint()
+	}
+	res.SignerKeyID = msg.SignerKeyID
+
+	// Unpack into the private dir first: a broken archive leaves nothing.
+	if _, err := plain.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	var staged []*os.File
+	defer func() {
+		for _, f := range staged {
+			f.Close()
+		}
+	}()
+	manifest, err := envelope.ReadReplyArchive(plain, func(name string, size int64, r io.Reader) error {
+		f, err := priv.create(fmt.Sprintf("file-%d", len(staged)))
+		if err != nil {
+			return err
+		}
+		staged = append(staged, f)
+		if _, err := io.Copy(f, r); err != nil {
+			return err
+		}
+		res.Files = append(res.Files, openReplyFile{Name: name, Size: size})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("open reply %s: %w", id, err)
+	}
+	res.Message = manifest.Message
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for i, f := range staged {
+		if err := placeVerified(f, filepath.Join(dir, res.Files[i].Name), force); err != nil {
+			return err
+		}
+	}
+	if res.Message != "" {
+		name := "message.txt"
+		for _, f := range res.Files {
+			if strings.EqualFold(f.Name, name) {
+				name = "message-sealprint.txt"
+			}
+		}
+		m, err := priv.create("message")
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		if _, err := io.WriteString(m, res.Message+"\n"); err != nil {
+			return err
+		}
+		if err := placeVerified(m, filepath.Join(dir, name), force); err != nil {
+			return err
+		}
+	}
+	if jsonOut {
+		return writeJSON(e, res)
+	}
+	w := e.stdout
+	switch {
+	case res.SignatureValid:
+		fmt.Fprintf(w, "Good signature from %s (recipient's key)\n  signature valide du destinataire\n  fingerprint %s\n", res.Signer, res.SignerFingerprint)
+	case res.Signed:
+		fmt.Fprintf(w, "Signed by an unknown key %s — NOT verified / signée par une clé inconnue, non vérifiée\n", res.SignerKeyID)
+	default:
+		fmt.Fprintln(w, "Not signed: the recipient had no personal key / réponse non signée")
+	}
+	for _, f := range res.Files {
+		fmt.Fprintf(w, "saved:   %s (%s)\n", filepath.Join(dir, f.Name), humanBytes(f.Size))
+	}
+	if res.Message != "" {
+		fmt.Fprintf(w, "message:\n%s\n", res.Message)
+	}
+	return nil
+}
