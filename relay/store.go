@@ -101,8 +101,8 @@ type Drop struct {
 	// encrypted to, checked against the message's key packets at
 	// completion (nil: not stated, by a client from before).
 	RecipientKeys []relayapi.RecipientKey
-	ReplyTo        string    // for a reply: the id of the drop it answers; "" otherwise
-	ReplyVerifier  string    // hex SHA-256 of the reply key; "" when the drop takes no replies
+	ReplyTo       string // for a reply: the id of the drop it answers; "" otherwise
+	ReplyVerifier string // hex SHA-256 of the reply key; "" when the drop takes no replies
 }
 
 // IsReply reports whether d is a recipient's reply to another drop.
