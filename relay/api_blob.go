@@ -60,7 +60,10 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-store")
 		return
 	}
-	blob, size, err := s.blobs.Open(r.Context(), d.ID)
+	if !ranged {
+		rng = byteRange{0, d.Size}
+	}
+	blob, size, positioned, err := s.openBlob(r.Context(), d.ID, rng, ranged)
 	if err != nil {
 		s.internalError(w, r, "open blob", err)
 		return
@@ -101,15 +104,14 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Set(relayapi.HeaderDownload, newDownloadToken(s.cfg.GrantKey, d.ID, d.Downloads, exp))
 	}
-	if !ranged {
-		rng = byteRange{0, size}
-	}
 	if ranged {
 		s.reading.touch(d.ID, s.now())
 	}
-	if err := skipTo(blob, rng.start); err != nil {
-		s.internalError(w, r, "seek blob", err)
-		return
+	if !positioned {
+		if err := skipTo(blob, rng.start); err != nil {
+			s.internalError(w, r, "seek blob", err)
+			return
+		}
 	}
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(rng.end-rng.start, 10))
@@ -126,4 +128,25 @@ func (s *Server) handleBlob(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.CopyN(w, blob, rng.end-rng.start); err != nil {
 		s.log.WarnContext(r.Context(), "download interrupted", "drop", d.ID, "err", err)
 	}
+}
+
+// rangeOpener is implemented by blob stores that read part of a blob
+// without reading what comes before it (S3: a ranged GetObject).
+type rangeOpener interface {
+	// OpenRange returns bytes [start, end) of the blob and the blob's
+	// whole size.
+	OpenRange(ctx context.Context, id string, start, end int64) (io.ReadCloser, int64, error)
+}
+
+// openBlob opens the blob for the range asked for. positioned reports
+// whether the reader already starts at rng.start (else the caller skips
+// to it); a store that reads ranges is asked for exactly rng, so that no
+// byte before it (nor after it) is fetched.
+func (s *Server) openBlob(ctx context.Context, id string, rng byteRange, ranged bool) (io.ReadCloser, int64, bool, error) {
+	if ro, ok := s.blobs.(rangeOpener); ok && ranged {
+		b, size, err := ro.OpenRange(ctx, id, rng.start, rng.end)
+		return b, size, true, err
+	}
+	b, size, err := s.blobs.Open(ctx, id)
+	return b, size, false, err
 }

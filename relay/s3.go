@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,7 +73,10 @@ type S3Blobs struct {
 	tmpDir string
 }
 
-var _ Blobs = (*S3Blobs)(nil)
+var (
+	_ Blobs       = (*S3Blobs)(nil)
+	_ rangeOpener = (*S3Blobs)(nil)
+)
 
 // NewS3Blobs returns blob storage in the bucket of o. Requests use
 // path-style addressing and compute checksums only when the operation
@@ -155,6 +159,45 @@ func (b *S3Blobs) Open(ctx context.Context, id string) (io.ReadCloser, int64, er
 		return nil, 0, fmt.Errorf("open blob %s: %w", id, err)
 	}
 	return out.Body, aws.ToInt64(out.ContentLength), nil
+}
+
+// OpenRange streams bytes [start, end) of the blob with a ranged
+// GetObject, so that a download continued past its start does not make
+// the server read (and send) the prefix again. It returns the blob's
+// whole size, from the answer's Content-Range.
+func (b *S3Blobs) OpenRange(ctx context.Context, id string, start, end int64) (io.ReadCloser, int64, error) {
+	key, err := b.key(id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+	}
+	if start < 0 || end <= start {
+		return nil, 0, fmt.Errorf("open blob %s: bad range %d-%d", id, start, end)
+	}
+	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: key,
+		Range: aws.String("bytes=" + strconv.FormatInt(start, 10) + "-" + strconv.FormatInt(end-1, 10))})
+	if err != nil {
+		if isS3NotFound(err) {
+			return nil, 0, fmt.Errorf("open blob %s: %w", id, fs.ErrNotExist)
+		}
+		return nil, 0, fmt.Errorf("open blob %s: %w", id, err)
+	}
+	size, ok := contentRangeSize(aws.ToString(out.ContentRange))
+	if !ok || aws.ToInt64(out.ContentLength) != end-start {
+		out.Body.Close()
+		return nil, 0, fmt.Errorf("open blob %s: range answered with Content-Range %q, %d bytes",
+			id, aws.ToString(out.ContentRange), aws.ToInt64(out.ContentLength))
+	}
+	return out.Body, size, nil
+}
+
+// contentRangeSize reads the complete length of "bytes A-B/SIZE".
+func contentRangeSize(h string) (int64, bool) {
+	_, total, ok := strings.Cut(h, "/")
+	if !ok || !strings.HasPrefix(h, "bytes ") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(total, 10, 64)
+	return n, err == nil && n >= 0
 }
 
 // Delete removes the blob; S3 answers success for a missing key.
