@@ -5,7 +5,7 @@
 # what the machine does without the relay in the same run: cp + sync of the
 # same file (the disk's durable write) and openssl dgst -sha256 (the hash the relay
 # recomputes; openssl, which uses the CPU's SHA instructions). Prints times, throughput, the relay's peak RSS and ratios.
-#   scripts/bench relay [SIZE_MIB]
+#   scripts/bench relay-file [SIZE_MIB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mib=${1:-512}
