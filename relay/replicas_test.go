@@ -237,6 +237,25 @@ func TestReplicas(t *testing.T) {
 		if !bytes.Equal(keyA, keyB) || !bytes.Contains(proof, []byte(id)) || !bytes.Contains(proof, []byte(`"download"`)) {
 			t.Fatalf("proof %s; keys %s / %s", proof, keyA, keyB)
 		}
+		// The operator's commands read the same key and chain from the
+		// database: 'audit key --db' prints the served key, and the proof
+		// 'audit export --db' writes verifies with it.
+		var served, printed AuditPublicKey
+		if err := json.Unmarshal(keyA, &served); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(c.run("audit", "key")), &printed); err != nil || printed != served {
+			t.Fatalf("audit key --db printed %+v (%v), replicas serve %+v", printed, err, served)
+		}
+		pub, err := ParseAuditPublicKey(keyA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exported := c.run("audit", "export", "--drop", id, "--public-url", "https://relay.example")
+		p, _, err := VerifyProof([]byte(exported), pub)
+		if err != nil || p.Drop != id || p.SHA256 != hexSHA(data) {
+			t.Fatalf("audit export --db: %v, %+v", err, p)
+		}
 	})
 
 	t.Run("download limit across replicas", func(t *testing.T) {

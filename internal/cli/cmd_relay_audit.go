@@ -20,9 +20,12 @@ const relayAuditUsage = `sealrelay audit COMMAND
 Commands:
   verify --data DIR [--key FILE] [--witness FILE] [--json]
                                   check the audit log's hash chain and signed checkpoints
-  key --data DIR                  print the relay's audit public key
-  export --data DIR --drop ID [-o FILE] [--public-url URL]
-                                  write the signed proof of delivery of a drop`
+  key (--data DIR | --db URL)     print the relay's audit public key
+  export (--data DIR | --db URL) --drop ID [-o FILE] [--public-url URL]
+                                  write the signed proof of delivery of a drop
+
+Each takes --db postgres://… (with --blobs s3://…, as for serve) to read
+the replicas' shared database instead of a data directory.`
 
 func runRelayAudit(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
@@ -36,7 +39,7 @@ func runRelayAudit(ctx context.Context, e *env, args []string) error {
 	case "verify":
 		return runAuditVerify(e, args[1:])
 	case "key":
-		return runAuditKey(e, args[1:])
+		return runAuditKey(ctx, e, args[1:])
 	case "export":
 		return runAuditExport(ctx, e, args[1:])
 	}
@@ -176,19 +179,28 @@ func checkWitness(logPath, file string) error {
 	return nil
 }
 
-func runAuditKey(e *env, args []string) error {
-	const usage = "sealrelay audit key --data DIR"
+func runAuditKey(ctx context.Context, e *env, args []string) error {
+	const usage = "sealrelay audit key (--data DIR | --db postgres://… --blobs s3://…)"
 	flags := newFlags("audit key", usage+"\n\nPrints the relay's audit public key (JSON, as served at /.well-known/sealrelay/audit-key).", e.stderr)
 	storage := addRelayStorageFlags(flags)
 	data := storage.data
 	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
 		return err
 	}
-	if storage.shared() {
-		return usageError("audit key reads the data directory; with --db, fetch /.well-known/sealrelay/audit-key from a replica")
+	if err := storage.check("audit key"); err != nil {
+		return err
 	}
-	if *data == "" {
-		return usageError("audit key needs --data DIR")
+	if storage.shared() {
+		st, err := relay.OpenPostgres(ctx, *storage.db, relay.PGOptions{MaxConns: 2})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		key, err := st.AuditKey(ctx)
+		if err != nil {
+			return err
+		}
+		return writeJSON(e, relay.NewAuditPublicKey(key.Public().(ed25519.PublicKey)))
 	}
 	pub, err := relay.LoadAuditPublicKey(relay.DataDir{Root: *data}.AuditKey())
 	if err != nil {
@@ -198,46 +210,28 @@ func runAuditKey(e *env, args []string) error {
 }
 
 func runAuditExport(ctx context.Context, e *env, args []string) error {
-	const usage = "sealrelay audit export --data DIR --drop ID [-o FILE] [--public-url URL]"
+	const usage = "sealrelay audit export (--data DIR | --db postgres://… --blobs s3://…) --drop ID [-o FILE] [--public-url URL]"
 	flags := newFlags("audit export", usage+"\n\nWrites the signed proof of delivery of a drop (JSON; check it with 'sealprint verify-proof FILE').", e.stderr)
 	storage := addRelayStorageFlags(flags)
-	data := storage.data
 	drop := flags.String("drop", "", "drop id")
 	out := flags.String("o", "", "output file (default: stdout)")
 	publicURL := flags.String("public-url", "", "the relay's public URL, written into the proof")
 	if _, err := parsePositional(flags, args, 0, 0, usage); err != nil {
 		return err
 	}
+	if *drop == "" {
+		return usageError("audit export needs --drop ID")
+	}
+	if err := storage.check("audit export"); err != nil {
+		return err
+	}
+	var b []byte
+	var err error
 	if storage.shared() {
-		return usageError("audit export reads the data directory; with --db, senders fetch proofs with GET /api/v1/drops/ID/proof")
+		b, err = sharedProof(ctx, *storage.db, *drop, *publicURL)
+	} else {
+		b, err = fileProof(ctx, storage, *drop, *publicURL)
 	}
-	if *data == "" || *drop == "" {
-		return usageError("audit export needs --data DIR and --drop ID")
-	}
-	dd := relay.DataDir{Root: *data}
-	key, err := relay.LoadOrCreateAuditKey(dd.AuditKey())
-	if err != nil {
-		return err
-	}
-	st, err := storage.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	d, err := st.Drop(ctx, *drop)
-	if err != nil {
-		return fmt.Errorf("drop %s: %w", *drop, err)
-	}
-	f, err := os.Open(dd.AuditLog())
-	if err != nil {
-		return err
-	}
-	rep, err := relay.VerifySignedAudit(f, key.Public().(ed25519.PublicKey))
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("audit log: %w: no proof from a broken log", err)
-	}
-	b, err := relay.ProofFromLog(ctx, st, auditFile(dd.AuditLog()), rep.LastCheckpoint, key, d, *publicURL, time.Now())
 	if err != nil {
 		return err
 	}
@@ -246,6 +240,61 @@ func runAuditExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return atomicfile.WriteFile(*out, b, 0o644)
+}
+
+// sharedProof builds a drop's proof of delivery from the chain in
+// PostgreSQL, after checking the whole chain and its signatures, with the
+// key every replica signs with.
+func sharedProof(ctx context.Context, db, drop, publicURL string) ([]byte, error) {
+	st, err := relay.OpenPostgres(ctx, db, relay.PGOptions{MaxConns: 2})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	d, err := st.Drop(ctx, drop)
+	if err != nil {
+		return nil, fmt.Errorf("drop %s: %w", drop, err)
+	}
+	key, err := st.AuditKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(st.WriteAudit(ctx, pw)) }()
+	rep, err := relay.VerifySignedAudit(pr, key.Public().(ed25519.PublicKey))
+	pr.Close()
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: %w: no proof from a broken chain", err)
+	}
+	return relay.ProofFromLog(ctx, st, st, rep.LastCheckpoint, key, d, publicURL, time.Now())
+}
+
+// fileProof builds a drop's proof of delivery from a data directory.
+func fileProof(ctx context.Context, storage *relayStorage, drop, publicURL string) ([]byte, error) {
+	dd := relay.DataDir{Root: *storage.data}
+	key, err := relay.LoadOrCreateAuditKey(dd.AuditKey())
+	if err != nil {
+		return nil, err
+	}
+	st, err := storage.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	d, err := st.Drop(ctx, drop)
+	if err != nil {
+		return nil, fmt.Errorf("drop %s: %w", drop, err)
+	}
+	f, err := os.Open(dd.AuditLog())
+	if err != nil {
+		return nil, err
+	}
+	rep, err := relay.VerifySignedAudit(f, key.Public().(ed25519.PublicKey))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w: no proof from a broken log", err)
+	}
+	return relay.ProofFromLog(ctx, st, auditFile(dd.AuditLog()), rep.LastCheckpoint, key, d, publicURL, time.Now())
 }
 
 // auditFile lists a drop's events from an audit log file.
