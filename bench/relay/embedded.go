@@ -37,7 +37,9 @@ func (st *relayStorage) startRelay(round string, i int, cpu string) (*proc, stri
 	args, env := st.serve(round, i)
 	args = append([]string{"serve", "--listen", addr, "--metrics-listen", "", "--max-conns-per-ip", "0",
 		"--sweep-interval", "1h"}, args...)
-	p, err := startProc(st.b.o.work, fmt.Sprintf("sealrelay-%s-%d", round, i), cpu, env, st.b.o.sealrelay, args...)
+	name := fmt.Sprintf("sealrelay-%s-%d", round, i)
+	bin, pre, penv := st.b.relayCommand(name)
+	p, err := startProc(st.b.o.work, name, cpu, append(env, penv...), bin, append(pre, args...)...)
 	if err != nil {
 		return nil, "", err
 	}

@@ -32,11 +32,14 @@ type opts struct {
 	sizeMiB, downloads, uploads      int
 	small, drops, rounds             int
 	pin                              bool
-	groups                           string
+	groups, profile                  string
 	timeout                          time.Duration
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == profiledArg {
+		os.Exit(runProfiled(os.Args[2:]))
+	}
 	var o opts
 	flag.StringVar(&o.sealrelay, "sealrelay", "", "sealrelay binary")
 	flag.StringVar(&o.tusd, "tusd", "", "tusd binary (v2.9.1)")
@@ -50,6 +53,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds per scenario (best kept)")
 	flag.BoolVar(&o.pin, "pin", true, "also run the replicas pinned to one core each (taskset)")
 	flag.StringVar(&o.groups, "groups", "embedded,s3", "which storages to test: embedded, s3")
+	flag.StringVar(&o.profile, "profile", "", "run each relay in process under pprof, profiles written to this directory")
 	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "stop everything after this long")
 	flag.Parse()
 	if o.sealrelay == "" || o.work == "" {
