@@ -100,3 +100,28 @@ func (s *FileStore) DeleteToken(ctx context.Context, hash string) error {
 	}
 	return atomicfile.SyncDir(filepath.Dir(p))
 }
+
+// TakeToken implements Store: the token file's removal is the claim
+// (of concurrent removals of one file exactly one succeeds).
+func (s *FileStore) TakeToken(ctx context.Context, hash, kind string) (*Token, error) {
+	t, err := s.GetToken(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind != kind {
+		return nil, ErrNotFound
+	}
+	p, err := s.tokenPath(hash)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("take token: %w", err)
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(p)); err != nil {
+		return nil, fmt.Errorf("take token: %w", err)
+	}
+	return t, nil
+}

@@ -224,6 +224,25 @@ func (s *PGStore) DeleteToken(ctx context.Context, hash string) error {
 	return nil
 }
 
+// TakeToken implements Store with one conditional DELETE … RETURNING:
+// of concurrent takes on any replicas, exactly one gets the row.
+func (s *PGStore) TakeToken(ctx context.Context, hash, kind string) (*Token, error) {
+	var b []byte
+	err := s.db(ctx).QueryRow(ctx, `DELETE FROM keydir_tokens WHERE hash = $1 AND expires >= $2 AND token->>'kind' = $3
+		RETURNING token`, hash, s.now().UTC(), kind).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("take token: %w", err)
+	}
+	var t Token
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("parse token: %w", err)
+	}
+	return &t, nil
+}
+
 // AllowedDomains implements DomainPolicy (nil: every domain).
 func (s *PGStore) AllowedDomains() ([]string, error) {
 	rows, err := s.pool.Query(context.Background(), `SELECT domain FROM keydir_domains ORDER BY domain`)

@@ -70,6 +70,12 @@ type Store interface {
 	GetToken(ctx context.Context, hash string) (*Token, error)
 	// DeleteToken removes a token; a missing token is not an error.
 	DeleteToken(ctx context.Context, hash string) error
+	// TakeToken removes and returns the live token of this kind with
+	// this hash in one step, so that a single-use token is consumed once
+	// whichever process (replica) the concurrent requests reach; it
+	// returns ErrNotFound when there is none (missing, expired, already
+	// taken) and leaves a token of another kind alone.
+	TakeToken(ctx context.Context, hash, kind string) (*Token, error)
 }
 
 // Serializer is implemented by stores shared by several processes

@@ -89,15 +89,22 @@ func (h *Handler) lookupToken(r *http.Request, kind string) (*Token, string) {
 	return t, secret
 }
 
-// consumeToken deletes the live token of kind named by the path, so a
-// link works once. When it cannot, it has answered the request.
+// consumeToken takes the live token of kind named by the path, in one
+// step of the store, so a link works once even when the same link is
+// posted to several replicas at once. When it cannot, it has answered
+// the request.
 func (h *Handler) consumeToken(w http.ResponseWriter, r *http.Request, kind string) (*Token, bool) {
-	t, _ := h.lookupToken(r, kind)
-	if t == nil {
+	secret := r.PathValue("token")
+	if !validTokenSyntax(secret) {
 		writePage(w, http.StatusNotFound, invalidLink)
 		return nil, false
 	}
-	if err := h.dir.store.DeleteToken(r.Context(), t.Hash); err != nil {
+	t, err := h.dir.store.TakeToken(r.Context(), tokenHash(secret), kind)
+	if errors.Is(err, ErrNotFound) {
+		writePage(w, http.StatusNotFound, invalidLink)
+		return nil, false
+	}
+	if err != nil {
 		h.internalError(w, "consume token", err)
 		return nil, false
 	}
