@@ -60,8 +60,15 @@ CREATE INDEX IF NOT EXISTS receipts_drop ON receipts(drop_id);
 // SQLiteStore is the embedded Store: one SQLite file in WAL mode with
 // synchronous=FULL, so a committed change survives a power cut.
 type SQLiteStore struct {
-	db *sql.DB
+	db *sql.DB // the one writing connection
+	// rd is a pool of read-only connections: in WAL mode readers see the
+	// last commit without waiting for the writer, so looking up a sender
+	// or a drop does not queue behind a transaction's fsync.
+	rd *sql.DB
 }
+
+// sqliteReaders is the size of the read-only pool.
+const sqliteReaders = 4
 
 var _ Store = (*SQLiteStore)(nil)
 
@@ -103,11 +110,22 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	return &SQLiteStore{db: db}, nil
+	rq := url.Values{}
+	for _, p := range []string{"query_only(1)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		rq.Add("_pragma", p)
+	}
+	rd, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	rd.SetMaxOpenConns(sqliteReaders)
+	rd.SetMaxIdleConns(sqliteReaders)
+	return &SQLiteStore{db: db, rd: rd}, nil
 }
 
 // Close closes the database.
-func (s *SQLiteStore) Close() error { return s.db.Close() }
+func (s *SQLiteStore) Close() error { return errors.Join(s.rd.Close(), s.db.Close()) }
 
 // Ping checks that the database answers.
 func (s *SQLiteStore) Ping(ctx context.Context) error {
@@ -197,7 +215,7 @@ func migrateSenders(db *sql.DB) error {
 
 // Senders returns every sender and organisation token, oldest first.
 func (s *SQLiteStore) Senders(ctx context.Context) ([]*Sender, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+senderCols+` FROM senders ORDER BY created_at, id`)
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+senderCols+` FROM senders ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("senders: %w", err)
 	}
@@ -241,12 +259,12 @@ func (s *SQLiteStore) UpdateSender(ctx context.Context, id string, fn func(*Send
 
 // SenderByTokenHash returns the sender whose token hashes to h.
 func (s *SQLiteStore) SenderByTokenHash(ctx context.Context, h []byte) (*Sender, error) {
-	return scanSender(s.db.QueryRowContext(ctx, `SELECT `+senderCols+` FROM senders WHERE token_hash = ?`, h))
+	return scanSender(s.rd.QueryRowContext(ctx, `SELECT `+senderCols+` FROM senders WHERE token_hash = ?`, h))
 }
 
 // Sender returns the sender with this id.
 func (s *SQLiteStore) Sender(ctx context.Context, id string) (*Sender, error) {
-	return scanSender(s.db.QueryRowContext(ctx, `SELECT `+senderCols+` FROM senders WHERE id = ?`, id))
+	return scanSender(s.rd.QueryRowContext(ctx, `SELECT `+senderCols+` FROM senders WHERE id = ?`, id))
 }
 
 const dropCols = `id, sender_id, idempotency_key, size, sha256, recipients, mode, created_at,
@@ -326,7 +344,7 @@ func (s *SQLiteStore) CreateDrop(ctx context.Context, d *Drop) (*Drop, bool, err
 
 // Drop returns the drop with this id.
 func (s *SQLiteStore) Drop(ctx context.Context, id string) (*Drop, error) {
-	return scanDrop(s.db.QueryRowContext(ctx, `SELECT `+dropCols+` FROM drops WHERE id = ?`, id))
+	return scanDrop(s.rd.QueryRowContext(ctx, `SELECT `+dropCols+` FROM drops WHERE id = ?`, id))
 }
 
 // DropByIdempotencyKey returns the sender's drop created with key.
@@ -334,7 +352,7 @@ func (s *SQLiteStore) DropByIdempotencyKey(ctx context.Context, senderID, key st
 	if key == "" {
 		return nil, ErrNotFound
 	}
-	return scanDrop(s.db.QueryRowContext(ctx,
+	return scanDrop(s.rd.QueryRowContext(ctx,
 		`SELECT `+dropCols+` FROM drops WHERE sender_id = ? AND idempotency_key = ?`, senderID, key))
 }
 
@@ -377,7 +395,7 @@ func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Rece
 
 // Receipts returns a drop's receipts, oldest first.
 func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, proof, download, signer, signature, signed_at FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
+	rows, err := s.rd.QueryContext(ctx, `SELECT at, proof, download, signer, signature, signed_at FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
 	if err != nil {
 		return nil, fmt.Errorf("receipts: %w", err)
 	}
@@ -399,7 +417,7 @@ func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]relayapi.Recei
 }
 
 func (s *SQLiteStore) queryDrops(ctx context.Context, where string, args ...any) ([]*Drop, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+dropCols+` FROM drops `+where, args...)
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+dropCols+` FROM drops `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list drops: %w", err)
 	}

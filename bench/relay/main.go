@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -32,7 +33,7 @@ type opts struct {
 	sizeMiB, downloads, uploads      int
 	small, drops, rounds             int
 	pin                              bool
-	groups, profile                  string
+	groups, profile, only            string
 	timeout                          time.Duration
 }
 
@@ -53,6 +54,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds per scenario (best kept)")
 	flag.BoolVar(&o.pin, "pin", true, "also run the replicas pinned to one core each (taskset)")
 	flag.StringVar(&o.groups, "groups", "embedded,s3", "which storages to test: embedded, s3")
+	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name matches this regular expression")
 	flag.StringVar(&o.profile, "profile", "", "run each relay in process under pprof, profiles written to this directory")
 	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "stop everything after this long")
 	flag.Parse()
@@ -159,7 +161,17 @@ type scenario struct {
 
 // runGroup runs every scenario for each round, in the other order on
 // odd rounds so that caches and the machine's other load favour none.
-func (b *bench) runGroup(ctx context.Context, list []scenario) error {
+func (b *bench) runGroup(ctx context.Context, all []scenario) error {
+	re, err := regexp.Compile(b.o.only)
+	if err != nil {
+		return fmt.Errorf("-only: %w", err)
+	}
+	var list []scenario
+	for _, sc := range all {
+		if re.MatchString(sc.name) {
+			list = append(list, sc)
+		}
+	}
 	for r := 0; r < b.o.rounds; r++ {
 		for k := range list {
 			sc := list[k]
