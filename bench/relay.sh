@@ -11,7 +11,8 @@
 #  - peak RSS (VmHWM) of each server, and at 100 concurrent downloads.
 # Every server is started fresh for each round, best of 2 rounds kept,
 # `sync` before each round. Prints a table and the ratios to the goals.
-#   scripts/bench relay [FLAGS of bench/relay, e.g. -rounds 3 -pin=false -groups embedded]
+#   scripts/bench relay [FLAGS of bench/relay, e.g. -rounds 3 -pin=false -groups embedded
+#                        -only 'download' -profile DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gobin=$(go env GOPATH)/bin
@@ -42,7 +43,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-go build -o "$work/sealrelay" ./cmd/sealrelay
+tags=
+case " $* " in *" -profile "*) tags=relayprofile ;; esac # profiles: see bench/relay -help
+go build -tags "$tags" -o "$work/sealrelay" ./cmd/sealrelay
 go build -o "$work/relaybench" ./bench/relay
 start=$(date +%s)
 "$work/relaybench" -sealrelay "$work/sealrelay" -tusd "$gobin/tusd" -versitygw "$gobin/versitygw" -work "$work" "$@"

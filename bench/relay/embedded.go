@@ -38,8 +38,7 @@ func (st *relayStorage) startRelay(round string, i int, cpu string) (*proc, stri
 	args = append([]string{"serve", "--listen", addr, "--metrics-listen", "", "--max-conns-per-ip", "0",
 		"--sweep-interval", "1h"}, args...)
 	name := fmt.Sprintf("sealrelay-%s-%d", round, i)
-	bin, pre, penv := st.b.relayCommand(name)
-	p, err := startProc(st.b.o.work, name, cpu, append(env, penv...), bin, append(pre, args...)...)
+	p, err := startProc(st.b.o.work, name, cpu, append(env, st.b.relayEnv(name)...), st.b.o.sealrelay, args...)
 	if err != nil {
 		return nil, "", err
 	}

@@ -38,9 +38,6 @@ type opts struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == profiledArg {
-		os.Exit(runProfiled(os.Args[2:]))
-	}
 	var o opts
 	flag.StringVar(&o.sealrelay, "sealrelay", "", "sealrelay binary")
 	flag.StringVar(&o.tusd, "tusd", "", "tusd binary (v2.9.1)")
@@ -55,7 +52,7 @@ func main() {
 	flag.BoolVar(&o.pin, "pin", true, "also run the replicas pinned to one core each (taskset)")
 	flag.StringVar(&o.groups, "groups", "embedded,s3", "which storages to test: embedded, s3")
 	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name matches this regular expression")
-	flag.StringVar(&o.profile, "profile", "", "run each relay in process under pprof, profiles written to this directory")
+	flag.StringVar(&o.profile, "profile", "", "write each relay's CPU, block and mutex profiles to this directory (-sealrelay built with -tags relayprofile)")
 	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "stop everything after this long")
 	flag.Parse()
 	if o.sealrelay == "" || o.work == "" {

@@ -15,5 +15,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.RunRelay(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
+	atExit()
 	os.Exit(code)
 }
+
+// atExit is replaced by builds that profile (profile.go).
+var atExit = func() {}
