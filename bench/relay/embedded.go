@@ -209,6 +209,15 @@ func (st *relayStorage) tusd(name string, conc int, gw *gateway) scenario {
 		}}
 }
 
+// tusdSynced is tusd's file store with a sync of the disk counted at the
+// end of the round: tusd acknowledges uploads without fsync, the relay
+// only once they are durable.
+func (st *relayStorage) tusdSynced(name string, conc int) scenario {
+	sc := st.tusd(name, conc, nil)
+	sc.syncAfter = true
+	return sc
+}
+
 // s3PartSize is the relay's multipart part size (relay.S3PartSize),
 // given to tusd too so that both do the same S3 requests.
 const s3PartSize = 8 << 20
@@ -237,6 +246,7 @@ func (b *bench) embedded(ctx context.Context) error {
 		st.download(fmt.Sprintf("embedded download relay c=%d", sm), sm, one),
 		st.upload(fmt.Sprintf("embedded upload relay c=%d", u), u, one),
 		st.tusd(fmt.Sprintf("embedded upload tusd-filestore c=%d", u), u, nil),
+		st.tusdSynced(fmt.Sprintf("embedded upload tusd-filestore+sync c=%d", u), u),
 	})
 }
 

@@ -151,6 +151,10 @@ type scenario struct {
 	// takes one process at a time).
 	before func(ctx context.Context) error
 	start  func(ctx context.Context, round string) (*servers, error)
+	// syncAfter counts, in the round's wall time, a sync of the file
+	// systems after the last job: the time until what a server that does
+	// not fsync acknowledged is on disk too.
+	syncAfter bool
 	// prepare returns the job to run against a started round and what
 	// to do after it (with the servers still up).
 	prepare func(ctx context.Context, s *servers) (job, func(), error)
@@ -227,7 +231,12 @@ func (b *bench) round(ctx context.Context, sc scenario, round string) (result, e
 	if err != nil {
 		return result{}, err
 	}
+	t0 := time.Now()
 	res := load(ctx, sc.conc, j)
+	if sc.syncAfter {
+		syncDisk()
+		res.wall = time.Since(t0)
+	}
 	for _, p := range s.rss {
 		res.rss = append(res.rss, p.peakRSS(s.tree))
 	}
