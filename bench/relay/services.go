@@ -195,6 +195,10 @@ defaults
 	timeout client 10m
 	timeout server 10m
 	timeout http-request 1m
+	# A loaded replica answers /readyz slowly: give the check time, and
+	# three failures in a row before a replica is taken out.
+	timeout check 20s
+	default-server inter 3s fall 3 rise 2
 frontend relay
 	bind %s
 	default_backend replicas
@@ -205,7 +209,7 @@ backend replicas
 	http-check expect status 200
 `, addr)
 	for i, s := range servers {
-		fmt.Fprintf(&b, "\tserver r%d %s check inter 2s\n", i+1, s)
+		fmt.Fprintf(&b, "\tserver r%d %s check\n", i+1, s)
 	}
 	cf := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(cf, []byte(b.String()), 0o600); err != nil {
