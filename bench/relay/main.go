@@ -106,10 +106,11 @@ func runBench(ctx context.Context, o opts) error {
 		default:
 			err = fmt.Errorf("unknown group %q", g)
 		}
+		loads = append(loads, loadavg())
 		if err != nil {
+			b.print(dd, time.Since(t0), load0, loads) // what was measured
 			return fmt.Errorf("%s: %w", g, err)
 		}
-		loads = append(loads, loadavg())
 	}
 	b.print(dd, time.Since(t0), load0, loads)
 	return nil
@@ -186,8 +187,12 @@ func (b *bench) runGroup(ctx context.Context, all []scenario) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "  %-52s round %d: %7.0f MiB/s  p50 %6.0f ms  p99 %6.0f ms  errors %d  load %s\n",
-				sc.name, r+1, res.mibps(), ms(res.pct(0.5)), ms(res.pct(0.99)), res.errs, loadavg())
+			var rss []string
+			for _, v := range res.rss {
+				rss = append(rss, fmt.Sprintf("%.0f", float64(v)/(1<<20)))
+			}
+			fmt.Fprintf(os.Stderr, "  %-52s round %d: %7.0f MiB/s  p50 %6.0f ms  p99 %6.0f ms  errors %d  RSS MiB %s  load %s\n",
+				sc.name, r+1, res.mibps(), ms(res.pct(0.5)), ms(res.pct(0.99)), res.errs, strings.Join(rss, " "), loadavg())
 			if res.firstErr != "" {
 				fmt.Fprintf(os.Stderr, "    first error: %s\n", res.firstErr)
 			}
