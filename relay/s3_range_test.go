@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -106,5 +107,36 @@ func TestS3RangedDownload(t *testing.T) {
 	expect(t, resp, body, http.StatusOK)
 	if !bytes.Equal(body, data) || rec.read != int64(len(data)) {
 		t.Fatalf("whole download: %d bytes served, %d read", len(body), rec.read)
+	}
+}
+
+// contentRangeSize reads what an S3 server answers; any input is safe and
+// a size it accepts is the number after the slash.
+func FuzzContentRangeSize(f *testing.F) {
+	for _, s := range []string{"bytes 0-99/3145728", "bytes */100", "bytes 1-2/", "bytes 1-2/-5", "", "bytes 0-0/9223372036854775807"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		n, ok := contentRangeSize(h)
+		if !ok {
+			return
+		}
+		_, total, _ := strings.Cut(h, "/")
+		if m, err := strconv.ParseInt(total, 10, 64); n < 0 || err != nil || m != n {
+			t.Fatalf("contentRangeSize(%q) = %d", h, n)
+		}
+	})
+}
+
+func TestContentRangeSize(t *testing.T) {
+	for h, want := range map[string]int64{"bytes 0-99/3145728": 3145728, "bytes 5-5/6": 6} {
+		if n, ok := contentRangeSize(h); !ok || n != want {
+			t.Errorf("contentRangeSize(%q) = %d, %v", h, n, ok)
+		}
+	}
+	for _, bad := range []string{"", "bytes 0-1", "bytes 0-1/x", "bytes 0-1/-1", "items 0-1/5"} {
+		if _, ok := contentRangeSize(bad); ok {
+			t.Errorf("contentRangeSize(%q) accepted", bad)
+		}
 	}
 }
