@@ -31,8 +31,9 @@ type a11yPage interface {
 }
 
 // a11yStates builds the page's states on a fake relay: code asked (and a
-// wrong code typed), key asked, decrypted, the secure reply's form, sent
-// and failed states, a large document waiting for the save click,
+// wrong code typed), key asked, decrypted, decrypted with each verdict on
+// the PDF's own signature, the secure reply's form, sent and failed
+// states, a large document waiting for the save click,
 // expired, not found, incomplete link.
 func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 	t.Helper()
@@ -65,6 +66,25 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 	u := func(id, secret string) func() string {
 		return func() string { return e.srv.URL + "/d/" + id + "#" + secret }
 	}
+	// Signed PDFs: the PDF signature's verdicts beside the OpenPGP one.
+	pdfSigs, _ := pdfSigSet(t)
+	pdfSigState := func(name, verdict string) a11yState {
+		for _, c := range pdfSigs {
+			if c.name != name {
+				continue
+			}
+			secret, err := envelope.NewLinkSecret()
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := e.addDrop(t, e.seal(t, c.pdf, nil, secret), "link", "")
+			return a11yState{name: "pdfsig-" + name, url: u(d.id, secret), state: "decrypted", do: func(p a11yPage) {
+				p.poll(`document.documentElement.dataset.pdfsig === "` + verdict + `"`)
+			}}
+		}
+		t.Fatalf("no PDF %s", name)
+		return a11yState{}
+	}
 	return []a11yState{
 		{name: "code", url: u(code.id, codeSecret), state: "code"},
 		{name: "code-wrong", url: u(code.id, codeSecret), state: "code", do: func(p a11yPage) {
@@ -79,6 +99,11 @@ func a11yStates(t *testing.T, e *browserEnv) []a11yState {
 			// axe checks the page with the deadline and reference shown.
 			p.poll(`document.documentElement.dataset.cover === "yes" && !document.getElementById("f-deadline").hidden && !document.getElementById("f-reference").hidden`)
 		}},
+		pdfSigState("valid-bt", "valid"),
+		pdfSigState("incremental-update", "modified"),
+		pdfSigState("two-signatures", "modified"),
+		pdfSigState("garbage-cms", "invalid"),
+		pdfSigState("unsigned", "none"),
 		{name: "save-large", url: u(bigDrop.id+"?sink=download", bigSecret), state: "save"},
 		{name: "altered", url: u(alteredDrop.id+"?sink=download", bigSecret), before: "save", state: "altered", do: func(p a11yPage) {
 			p.click("#big-save")
@@ -164,7 +189,8 @@ func TestAccessibility(t *testing.T) {
 				p := &cdpA11yPage{cdpPage: cdpPage{t: t, ctx: ctx}, axeSrc: string(axeSrc)}
 				p.click(`button[data-lang="` + lang + `"]`)
 				checkA11yState(t, p, st, lang)
-				if st.name == "save-large" || st.name == "altered" || st.name == "code-wrong" || strings.HasPrefix(st.name, "reply-") {
+				if st.name == "save-large" || st.name == "altered" || st.name == "code-wrong" || strings.HasPrefix(st.name, "reply-") ||
+					lang == "fr" && (st.name == "pdfsig-valid-bt" || st.name == "pdfsig-incremental-update") {
 					// The phone layout of the newer states (scripts/screenshots).
 					shot(t, ctx, st.name+"-"+lang+"-phone", lang, true)
 				}

@@ -426,6 +426,11 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 		if k := p.str(`document.documentElement.dataset.sink`); k != b.sink {
 			t.Errorf("sink %q, want %q", k, b.sink)
 		}
+		// Streamed to a file, the PDF's own signature is not checked here,
+		// and the page says so.
+		if v := p.poll(`document.documentElement.dataset.pdfsig`); v != "unchecked" || !strings.Contains(p.str(`document.getElementById("pdfsig-title").textContent`), "not checked") {
+			t.Errorf("PDF signature state %q: %q", v, p.str(`document.getElementById("pdfsig").textContent`))
+		}
 		// The 1.5× bound is enforced for large documents (TestStreamBig*);
 		// at 64 MiB the browser's fixed costs weigh too much in it.
 		if float64(pk-idle) > 1.5*float64(d.size) {

@@ -17,7 +17,9 @@
 // Once decrypted it carries data-sha256 (of the plaintext, as printed by
 // `sealprint send`) and then data-receipt ("sent" or "failed"); after a key
 // is created and published in the page, data-key-published holds its
-// fingerprint.
+// fingerprint. For a PDF, data-pdfsig gives the verdict on its own PAdES
+// signature (static/pdfsig.js): checking, then none, valid, modified,
+// invalid or error; unchecked for a document streamed to a file.
 package recipient
 
 import (

@@ -155,6 +155,34 @@ func TestVendoredOpenPGP(t *testing.T) {
 	}
 }
 
+// The vendored asn1js bundle is the file scripts/update-asn1js recorded,
+// built from the versions web/recipient/vendorbuild pins.
+func TestVendoredASN1js(t *testing.T) {
+	rec, err := os.ReadFile("static/vendor/ASN1JS_VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := os.ReadFile("static/vendor/asn1js.min.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rec), "\nsri "+sri384(lib)+"\n") {
+		t.Errorf("asn1js.min.mjs (%s) differs from the recorded vendored file:\n%s", sri384(lib), rec)
+	}
+	lock, err := os.ReadFile("vendorbuild/package-lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rec), "package asn1js 3.1.0\n") || !bytes.HasPrefix(lib, []byte("/*! asn1js 3.1.0 ")) ||
+		!strings.Contains(string(lock), `"node_modules/asn1js": {
+      "version": "3.1.0"`) {
+		t.Error("vendored asn1js is not 3.1.0 or the lock file disagrees")
+	}
+	if l, err := os.ReadFile("static/vendor/ASN1JS_LICENSE"); err != nil || !strings.Contains(string(l), "==== asn1js 3.1.0") {
+		t.Error("licence missing")
+	}
+}
+
 func TestNotFoundAndMethods(t *testing.T) {
 	h := recipient.NewHandler(recipient.Options{})
 	for _, p := range []string{"/d/", "/d/short", "/d/" + sampleID + "x", "/d/AAAAAAAAAAAAAAAAAAAAA!", "/d/static/", "/d/static/nope.js",
@@ -212,15 +240,21 @@ var largeOnly = map[string]bool{
 // once a document is shown).
 var replyOnly = map[string]bool{"reply.js": true, "tus.js": true, "replyarchive.js": true}
 
+// pdfsigOnly are the modules of the PDF signature check: pdfsig.js once a
+// decrypted PDF is shown, the others and asn1js only when it has a
+// signature dictionary.
+var pdfsigOnly = map[string]bool{"pdfsig.js": true, "pdfsigcms.js": true, "pdfsigcert.js": true, "pdfsigder.js": true, "vendor/asn1js.min.mjs": true}
+
 // TestPageWeight measures what a first visit downloads: the page, its
 // stylesheet, icon and every module including OpenPGP.js. The budget is
 // 500 KB uncompressed; 540 KB with the modules of a large document or of
-// the reply form, which load only when needed.
+// the reply form, 600 KB with the PDF signature check, which load only
+// when needed.
 func TestPageWeight(t *testing.T) {
 	h := recipient.NewHandler(recipient.Options{})
 	page := get(t, h, "/d/"+sampleID).Body.Bytes()
 	total, gz := len(page), len(page)
-	large, replied := 0, 0
+	large, replied, pdfsig := 0, 0, 0
 	sub, err := fs.Sub(os.DirFS("static"), ".")
 	if err != nil {
 		t.Fatal(err)
@@ -238,11 +272,15 @@ func TestPageWeight(t *testing.T) {
 			replied += n
 			return nil
 		}
+		if pdfsigOnly[p] {
+			pdfsig += n
+			return nil
+		}
 		total += n
 		gz += get(t, h, recipient.StaticPrefix+p, "Accept-Encoding", "gzip").Body.Len()
 		return nil
 	})
-	t.Logf("page weight: %d bytes uncompressed, %d bytes gzip; a large document adds %d bytes, the reply form %d", total, gz, large, replied)
+	t.Logf("page weight: %d bytes uncompressed, %d bytes gzip; a large document adds %d bytes, the reply form %d, the PDF signature check %d", total, gz, large, replied, pdfsig)
 	if total > 500_000 {
 		t.Errorf("page weighs %d bytes, over the 500 KB budget", total)
 	}
@@ -252,12 +290,37 @@ func TestPageWeight(t *testing.T) {
 	if total+replied > 540_000 {
 		t.Errorf("page with the reply form weighs %d bytes, over the 540 KB budget", total+replied)
 	}
-	// The large-document modules must stay out of the first visit.
-	app := get(t, h, recipient.StaticPrefix+"app.js").Body.String()
-	for name := range merged(largeOnly, replyOnly) {
-		if strings.Contains(app, `from "./`+name+`"`) {
-			t.Errorf("app.js imports %s statically", name)
+	if total+replied+pdfsig > 600_000 {
+		t.Errorf("page with the reply form and the PDF signature check weighs %d bytes, over the 600 KB budget", total+replied+pdfsig)
+	}
+	if pdfsig == 0 {
+		t.Fatal("the PDF signature modules were not found")
+	}
+	// The lazily loaded modules must stay out of the first visit: no
+	// static import of them from any module of the first visit.
+	lazy := merged(merged(largeOnly, replyOnly), pdfsigOnly)
+	staticImport := regexp.MustCompile(`(?m)^\s*import\s+(?:[^"'()]*?\s+from\s+)?"\./([^"]+)"`)
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(name string) {
+		if seen[name] {
+			return
 		}
+		seen[name] = true
+		src, err := os.ReadFile("static/" + name)
+		if err != nil {
+			t.Fatalf("read %s: %v", name, err)
+		}
+		for _, m := range staticImport.FindAllStringSubmatch(string(src), -1) {
+			if lazy[m[1]] {
+				t.Errorf("%s imports %s statically", name, m[1])
+			}
+			walk(m[1])
+		}
+	}
+	walk("app.js")
+	if !seen["opener.js"] || !seen["i18n.js"] {
+		t.Fatalf("import graph not followed: %v", seen)
 	}
 }
 
@@ -342,7 +405,7 @@ func TestTranslationsComplete(t *testing.T) {
 		}
 	}
 	var used []string
-	for _, f := range []string{"static/index.html", "static/app.js", "static/keykit.js", "static/bigdoc.js", "static/reply.js"} {
+	for _, f := range []string{"static/index.html", "static/app.js", "static/keykit.js", "static/bigdoc.js", "static/reply.js", "static/pdfsig.js"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -257,6 +257,11 @@ async function showDocument(id, opened, cipherHex, info, receiptToken) {
       },
     };
   }
+  // The PDF's own PAdES signature, checked beside the OpenPGP one.
+  if (pdf) import("./pdfsig.js").then((m) => m.show(data, testMode)).catch(() => {
+    root.dataset.pdfsig = "error";
+    bind($("pdfsig-title"), () => t("pdfsig.error"));
+  });
   root.dataset.sha256 = sha;
   performance.mark("sealprint-shown");
   setState("decrypted");

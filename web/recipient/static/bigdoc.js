@@ -87,6 +87,8 @@ export async function run(ui, { id, info, grant, secret, myKeys, senderKey, open
   ui.bind($("big-done"), () => t("big.done", { name }));
   root().dataset.sha256 = opened.sha256;
   ui.setState("decrypted");
+  // Not held in memory: the PDF's own signature is not checked here.
+  if (/\.pdf$/i.test(name)) import("./pdfsig.js").then((m) => m.unchecked(), () => {});
 
   const receipt = $("receipt");
   ui.show($("actions"), true);

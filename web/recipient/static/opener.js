@@ -44,8 +44,10 @@ export function isPDF(bytes) {
 
 /**
  * countPages counts page objects ("/Type /Page", not "/Pages") in a PDF,
- * scanning the bytes without copying them. Pages hidden in compressed
- * object streams are not seen: 0 means unknown.
+ * scanning the bytes without copying them. A page written again by an
+ * incremental update (a signature adds its field to the page) keeps its
+ * object number and counts once. Pages hidden in compressed object
+ * streams are not seen: 0 means unknown.
  */
 export function countPages(bytes) {
   if (!isPDF(bytes)) return 0;
@@ -54,14 +56,24 @@ export function countPages(bytes) {
   const at = (i, word) => word.every((c, k) => bytes[i + k] === c);
   const isSpace = (c) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0c || c === 0x00;
   const isLetter = (c) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-  let n = 0;
+  const seen = new Set();
   for (let i = bytes.indexOf(0x2f); i >= 0 && i < bytes.length - 10; i = bytes.indexOf(0x2f, i + 1)) {
     if (!at(i, type)) continue;
     let j = i + type.length;
     while (j < bytes.length && isSpace(bytes[j])) j++;
-    if (at(j, page) && !isLetter(bytes[j + page.length])) n++;
+    if (at(j, page) && !isLetter(bytes[j + page.length])) seen.add(objectNumber(bytes, i) ?? "@" + i);
   }
-  return n;
+  return seen.size;
+}
+
+// objectNumber returns N of the "N G obj" before offset i (within 4 KB).
+function objectNumber(bytes, i) {
+  const from = Math.max(0, i - 4096);
+  for (let k = i - 3; k >= from; k--) {
+    if (bytes[k] === 0x6f && bytes[k + 1] === 0x62 && bytes[k + 2] === 0x6a) {
+      return (String.fromCharCode(...bytes.subarray(Math.max(from, k - 24), k)).match(/(\d+)\s+\d+\s+$/) || [])[1];
+    }
+  }
 }
 
 /** safeName turns the sealed file name into a harmless download name. */
