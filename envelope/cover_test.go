@@ -71,7 +71,7 @@ func TestGnuPGReadsCover(t *testing.T) {
 	g.importKey(sender, false)
 	secret := mustSecret(t)
 	ct := seal(t, []byte("%PDF-1.4 x\n"), SealOptions{Signer: sender, Secret: secret, Cover: Cover{Reference: "PV 42"}})
-	_, status, err := g.run(ct, "--passphrase", secret, "--decrypt")
+	_, status, err := g.run(ct, "--passphrase="+secret, "--decrypt")
 	if err != nil {
 		t.Fatal(err)
 	}

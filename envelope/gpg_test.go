@@ -154,7 +154,7 @@ func TestGnuPGOpensOurMessages(t *testing.T) {
 	t.Run("link secret", func(t *testing.T) {
 		secret := mustSecret(t)
 		ct := seal(t, plain, SealOptions{Signer: sender, Secret: secret})
-		out, status, err := g.run(ct, "--passphrase", secret, "--decrypt")
+		out, status, err := g.run(ct, "--passphrase="+secret, "--decrypt")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,7 +67,7 @@ func TestBenchDecrypt(t *testing.T) {
 		t.Fatalf("gpg import: %v\n%s", err, out)
 	}
 	start = time.Now()
-	out, err := exec.Command("gpg", "--homedir", gpgHome, "--batch", "--pinentry-mode", "loopback", "--passphrase", secret,
+	out, err := exec.Command("gpg", "--homedir", gpgHome, "--batch", "--pinentry-mode", "loopback", "--passphrase="+secret,
 		"--output", filepath.Join(t.TempDir(), "doc.pdf"), "--decrypt", ct).CombinedOutput()
 	gpgTime := time.Since(start)
 	if err != nil {

@@ -486,7 +486,7 @@ func gpgDecrypt(t *testing.T, r *realRelay, d *bigDoc) time.Duration {
 	out := filepath.Join(t.TempDir(), "doc.pdf")
 	secret := d.link[strings.Index(d.link, "#")+1:]
 	start := time.Now()
-	msg, err := exec.Command("gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", secret,
+	msg, err := exec.Command("gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase="+secret,
 		"--output", out, "--decrypt", d.blob).CombinedOutput()
 	took := time.Since(start)
 	if err != nil || !strings.Contains(string(msg), "Good signature") {
