@@ -109,7 +109,8 @@ func ReadReplyArchive(r io.Reader, file func(name string, size int64, r io.Reade
 }
 
 func regular(h *tar.Header) bool {
-	return h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA //nolint:staticcheck // old writers use '\0'
+	// Old writers mark a regular file '\x00' (the deprecated TypeRegA).
+	return h.Typeflag == tar.TypeReg || h.Typeflag == '\x00'
 }
 
 // windowsReserved are device names Windows refuses as file names.

@@ -77,7 +77,6 @@ type bench struct {
 	size  int64
 	res   map[string]result
 	order []string
-	notes []string
 }
 
 func runBench(ctx context.Context, o opts) error {
@@ -135,7 +134,6 @@ type servers struct {
 	rss  []*proc // whose peak RSS is reported
 	tree bool    // sum each rss process's children (nginx workers)
 	all  []*proc // stopped in this order
-	pg   *postgres
 }
 
 func (s *servers) stop() {

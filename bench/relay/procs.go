@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -192,5 +191,3 @@ func loadavg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
-
-var errStopped = errors.New("stopped")

@@ -101,7 +101,7 @@ func (t fakeTus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPatch:
 		rep := f.replies[id]
 		if rep == nil || r.Header.Get("Upload-Offset") != strconv.Itoa(len(rep.received)) {
-			http.Error(w, "conflict", 409)
+			http.Error(w, "conflict", http.StatusConflict)
 			return
 		}
 		b, _ := io.ReadAll(io.LimitReader(r.Body, rep.size-int64(len(rep.received))))
@@ -109,7 +109,7 @@ func (t fakeTus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Upload-Offset", fmt.Sprint(len(rep.received)))
 		w.WriteHeader(204)
 	default:
-		http.Error(w, "method not allowed", 405)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
 }
 

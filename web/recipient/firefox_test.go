@@ -271,19 +271,6 @@ type axeResult struct {
 	}
 }
 
-// rss returns the resident memory of the browser, in bytes: the sum of
-// VmRSS over its main process and every descendant, from /proc.
-func (f *firefox) rss() int64 { return treeRSS(f.pid) }
-
-// treeRSS sums VmRSS over pid and its descendants.
-func treeRSS(pid int) int64 {
-	var sum int64
-	for _, v := range treeRSSByPid(pid) {
-		sum += v
-	}
-	return sum
-}
-
 // treeRSSByPid returns the VmRSS of pid and of each of its descendants.
 func treeRSSByPid(pid int) map[int]int64 {
 	children := map[int][]int{}
