@@ -225,6 +225,26 @@ func TestBrowserWithRealRelay(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, ctx, r)
+		// The page signed the receipt with the officer's key: the doctor
+		// can tell this recipient opened it.
+		if st, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.dataset.receiptSigned || ""`)); st != "yes" {
+			t.Fatalf("receipt signed: %q, want yes", st)
+		}
+		d, err := cfg.Store.Drop(context.Background(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcpts, err := cfg.Store.Receipts(context.Background(), r.ID)
+		if err != nil || len(rcpts) != 1 {
+			t.Fatalf("receipts %+v, %v", rcpts, err)
+		}
+		rc := rcpts[0]
+		if rc.Signer != officer.Fingerprint() {
+			t.Fatalf("receipt signed by %q, want the officer's key %s", rc.Signer, officer.Fingerprint())
+		}
+		if err := envelope.VerifyReceipt(officer, relayapi.ReceiptStatement(r.ID, d.SHA256, rc.SignedAt), rc.Signature); err != nil {
+			t.Fatalf("the page's receipt signature does not verify with the officer's key: %v", err)
+		}
 	})
 
 	t.Run("link mode: nothing counts before the click", func(t *testing.T) {

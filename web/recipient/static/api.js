@@ -46,9 +46,13 @@ export function code(id, value) {
   return post(encodeURIComponent(id) + "/code", { code: value });
 }
 
-/** receipt posts the proof that the document was decrypted, with the download's one-time receipt token. */
-export function receipt(id, proof, token) {
-  return post(encodeURIComponent(id) + "/receipt", { proof, token });
+/**
+ * receipt posts the proof that the document was decrypted, with the
+ * download's one-time receipt token; signed, when given, adds the
+ * recipient's signature of the receipt statement ({signer, signature, signed_at}).
+ */
+export function receipt(id, proof, token, signed) {
+  return post(encodeURIComponent(id) + "/receipt", { proof, token, ...(signed || {}) });
 }
 
 /**

@@ -272,7 +272,20 @@ async function showDocument(id, opened, cipherHex, info, receiptToken) {
     .catch((e) => console.warn("reply form unavailable", e));
   const receipt = $("receipt");
   try {
-    await api.receipt(id, await opener.receiptProof(opened.sessionKey, cipherHex), receiptToken);
+    const proof = await opener.receiptProof(opened.sessionKey, cipherHex);
+    // In key mode the receipt is signed with the key that opened the
+    // document (the sender learns which recipient opened it); a relay
+    // that refuses the signature still gets the plain receipt.
+    let signed = null;
+    if (opened.openedWith) signed = await opener.signReceipt(opened.openpgp, opened.openedWith, id, cipherHex).catch(() => null);
+    try {
+      await api.receipt(id, proof, receiptToken, signed);
+    } catch (e) {
+      if (!signed) throw e;
+      await api.receipt(id, proof, receiptToken);
+      root.dataset.receiptSigned = "refused";
+    }
+    if (signed && root.dataset.receiptSigned !== "refused") root.dataset.receiptSigned = "yes";
     bind(receipt, () => t("receipt.sent"));
     root.dataset.receipt = "sent";
   } catch {

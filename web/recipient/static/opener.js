@@ -150,6 +150,8 @@ export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
     }
   }
   const mine = keys ? keys.map((k) => k.getFingerprint().toUpperCase()) : [];
+  const addressed = message.getEncryptionKeyIDs().map((k) => k.toHex());
+  const openedWith = keys ? keys.find((k) => keyIDs(k).some((id) => addressed.includes(id))) || null : null;
   const notForMe = !!keys && intended.length > 0 && !intended.some((f) => mine.includes(f));
   if (!good) throw new OpenError("badsig", "no signature by the sender's key");
   return {
@@ -160,7 +162,25 @@ export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
     intended,
     notForMe,
     cover,
+    openedWith,
   };
+}
+
+/**
+ * signReceipt signs the receipt statement (relayapi.ReceiptStatement:
+ * drop, ciphertext SHA-256, time to the second) with the key that opened a
+ * key-mode document, so the sender knows which recipient opened it.
+ * Returns the fields a signed receipt adds: {signer, signature, signed_at}.
+ */
+export async function signReceipt(openpgp, key, id, cipherHex) {
+  const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const stamp = at.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const statement = "sealprint receipt v1\ndrop: " + id + "\nsha256: " + cipherHex.toLowerCase() + "\nopened-at: " + stamp + "\n";
+  const message = await openpgp.createMessage({ binary: new TextEncoder().encode(statement) });
+  const sig = await openpgp.sign({ message, signingKeys: key, detached: true, format: "binary", date: at });
+  let s = "";
+  for (let i = 0; i < sig.length; i += 0x8000) s += String.fromCharCode(...sig.subarray(i, i + 0x8000));
+  return { signer: key.getFingerprint().toUpperCase(), signature: btoa(s), signed_at: stamp };
 }
 
 /**
