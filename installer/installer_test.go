@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeRunner records commands and answers from a table.
@@ -206,5 +208,25 @@ func TestRemoveOwnRemovesOnlyTheServicePrinters(t *testing.T) {
 	want := []string{"Remove-Printer -Name 'Sealed print'", "Remove-Printer -Name 'OPJ-Lyon'"}
 	if !reflect.DeepEqual(removes, want) {
 		t.Fatalf("ran %q\nwant %q", removes, want)
+	}
+}
+
+// TestExecRunnerBounded: a command that hangs is stopped after the
+// runner's timeout, and a process left behind holding the output does not
+// keep Run waiting (a hung PowerShell once held the service).
+func TestExecRunnerBounded(t *testing.T) {
+	if _, err := exec.LookPath("sleep"); err != nil {
+		t.Skip("no sleep command")
+	}
+	_, err := ExecRunner{Timeout: 300 * time.Millisecond}.Run(context.Background(), "sleep", "30")
+	if err == nil || !strings.Contains(err.Error(), "no answer after") {
+		t.Fatalf("hung command: err %v", err)
+	}
+	if _, err := exec.LookPath("sh"); err != nil {
+		return
+	}
+	out, err := ExecRunner{}.Run(context.Background(), "sh", "-c", "echo started; sleep 60 &")
+	if err != nil || !strings.Contains(out, "started") {
+		t.Fatalf("command leaving a child behind: %q, %v", out, err)
 	}
 }
