@@ -103,7 +103,25 @@ func (g *gnupg) importKey(k *Key, secret bool) {
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	g.must(buf.Bytes(), "--import")
+	// gpg has been seen (once, under load) to answer an import with
+	// success and then not know the key: check, and import once more,
+	// so a failure says where it happened instead of "No public key".
+	for try := 0; ; try++ {
+		_, status, err := g.run(buf.Bytes(), "--import")
+		if err == nil && g.knows(k.Fingerprint()) {
+			return
+		}
+		if try == 1 {
+			g.t.Fatalf("gpg --import of %s: %v; key not in the keyring afterwards\n%s", k.Fingerprint(), err, status)
+		}
+		g.t.Logf("gpg --import of %s did not take (%v), trying again:\n%s", k.Fingerprint(), err, status)
+	}
+}
+
+// knows reports whether gpg's keyring holds the key with fingerprint fpr.
+func (g *gnupg) knows(fpr string) bool {
+	out, _, err := g.run(nil, "--with-colons", "--list-keys", fpr)
+	return err == nil && strings.Contains(string(out), fpr)
 }
 
 func readKey(t *testing.T, b []byte) *Key {
