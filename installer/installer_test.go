@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealprint/sealprint/internal/testutil"
 )
 
 // fakeRunner records commands and answers from a table.
@@ -215,17 +216,13 @@ func TestRemoveOwnRemovesOnlyTheServicePrinters(t *testing.T) {
 // runner's timeout, and a process left behind holding the output does not
 // keep Run waiting (a hung PowerShell once held the service).
 func TestExecRunnerBounded(t *testing.T) {
-	if _, err := exec.LookPath("sleep"); err != nil {
-		t.Skip("no sleep command")
-	}
-	_, err := ExecRunner{Timeout: 300 * time.Millisecond}.Run(context.Background(), "sleep", "30")
+	sleep := testutil.NeedTool(t, "sleep")
+	_, err := ExecRunner{Timeout: 300 * time.Millisecond}.Run(context.Background(), sleep, "30")
 	if err == nil || !strings.Contains(err.Error(), "no answer after") {
 		t.Fatalf("hung command: err %v", err)
 	}
-	if _, err := exec.LookPath("sh"); err != nil {
-		return
-	}
-	out, err := ExecRunner{}.Run(context.Background(), "sh", "-c", "echo started; sleep 60 &")
+	sh := testutil.NeedTool(t, "sh")
+	out, err := ExecRunner{}.Run(context.Background(), sh, "-c", "echo started; sleep 60 &")
 	if err != nil || !strings.Contains(out, "started") {
 		t.Fatalf("command leaving a child behind: %q, %v", out, err)
 	}
