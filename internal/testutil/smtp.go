@@ -235,6 +235,27 @@ func (s *SMTPServer) WaitMessages(t testing.TB, n int) []ReceivedMail {
 	}
 }
 
+// WaitMessage waits (up to a minute) for a message, among those after the
+// first skip received, for which match is true, and returns it. Tests use it
+// where other mail (a drop notification sent in the background) may arrive
+// in between.
+func (s *SMTPServer) WaitMessage(t testing.TB, skip int, match func(ReceivedMail) bool) ReceivedMail {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		msgs := s.Messages(t)
+		for i := skip; i < len(msgs); i++ {
+			if match(msgs[i]) {
+				return msgs[i]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SMTP server received %d messages, none after the first %d matches", len(msgs), skip)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // SelfSignedCert writes a certificate and key (PEM) for 127.0.0.1 and
 // localhost and returns a client TLS config that trusts it.
 func SelfSignedCert(t testing.TB, certFile, keyFile string) *tls.Config {
