@@ -143,6 +143,7 @@ func (s *Server) completeDrop(w http.ResponseWriter, r *http.Request, d *Drop) {
 	s.metrics.bytesStored.Add(float64(d.Size))
 	if d.IsReply() {
 		s.metrics.replies.Inc()
+		s.notifyReply(r.Context(), d)
 	} else {
 		s.notifyReady(d, s.baseURL(r))
 	}

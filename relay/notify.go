@@ -21,6 +21,7 @@ const (
 	noticeLocked                 // too many wrong access codes
 	noticeExpired                // expired without any download
 	noticeUnopened               // the sender's client chases: not opened in time
+	noticeReply                  // a recipient's secure reply arrived
 )
 
 // mailData feeds the templates. Mails are bilingual (French first) since
@@ -177,6 +178,14 @@ func (s *Server) notifySender(d *Drop, n notice) {
 		subjFR, subjEN = "Document expiré sans être ouvert", "Document expired unopened"
 		data.FR = "Votre document scellé a expiré sans avoir été téléchargé ; il est effacé du relais."
 		data.EN = "Your sealed document expired without being downloaded; it is erased from the relay."
+	case noticeReply:
+		// The relay knows no title and the reply is ciphertext: the mail
+		// names the drop by when it was sent, nothing of the reply's content.
+		subjFR, subjEN = "Réponse sécurisée reçue", "Secure reply received"
+		data.FR = "Une réponse chiffrée est arrivée à votre envoi du " + dateFR(d.CreatedAt) +
+			". Ouvrez-la avec sealprint (sealprint jobs ou sealprint replies, puis sealprint open --reply)."
+		data.EN = "An encrypted reply arrived to what you sent on " + dateEN(d.CreatedAt) +
+			". Open it with sealprint (sealprint jobs or sealprint replies, then sealprint open --reply)."
 	}
 	text, html, err := render(senderTextTmpl, senderHTMLTmpl, data)
 	if err != nil {
@@ -185,6 +194,20 @@ func (s *Server) notifySender(d *Drop, n notice) {
 	}
 	s.sendMail(&mail.Message{From: s.cfg.MailFrom, To: []string{snd.Email},
 		Subject: subjFR + " / " + subjEN, Text: text, HTML: html})
+}
+
+// notifyReply mails the sender of the drop that reply answers that a
+// reply arrived (see notifySender).
+func (s *Server) notifyReply(ctx context.Context, reply *Drop) {
+	if s.cfg.Mail == nil || reply.ReplyTo == "" {
+		return
+	}
+	orig, err := s.store.Drop(ctx, reply.ReplyTo)
+	if err != nil {
+		s.log.WarnContext(ctx, "reply notice: load drop", "drop", reply.ReplyTo, "err", err)
+		return
+	}
+	s.notifySender(orig, noticeReply)
 }
 
 // sendMail delivers m in the background; Close waits for it.
