@@ -64,7 +64,7 @@ type pdfSignatureResult struct {
 }
 
 func runOpen(ctx context.Context, e *env, args []string) error {
-	const usage = "sealprint open FILE|LINK [-o OUT] [--code CODE] [--force] [--ca ROOTS.pem] [--json] | open --reply ID [-o DIR]"
+	const usage = "sealprint open FILE|LINK [-o OUT] [--code CODE] [--force] [--ca ROOTS.pem] [--json] | open --reply ID [--drop DROP] [-o DIR]"
 	fs := newFlags("open", usage+`
 
 Decrypts a sealed file, or downloads and decrypts a relay link, and checks
@@ -73,8 +73,9 @@ signature verified: a damaged or forged document is never left behind.
 Until then it stays in a private folder of your cache dir; with -o - it is
 written to standard output only after verification, up to 1 GiB.
 
---reply ID fetches a recipient's secure reply to one of your jobs (the ids
-'sealprint jobs' lists), decrypts it with your key and writes its files
+--reply ID fetches a recipient's secure reply to one of your jobs or of
+the drops you made with 'sealprint send' (the ids 'sealprint jobs' and
+'sealprint replies' list; --drop DROP names the drop it answers), decrypts it with your key and writes its files
 (and message.txt) into -o DIR (default reply-ID), reporting the
 recipient's signature when there is one.`, e.stderr)
 	out := fs.String("o", "", "output file (default: the name chosen by the sender, in the current directory; - for stdout)")
@@ -83,7 +84,8 @@ recipient's signature when there is one.`, e.stderr)
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	noWKD := fs.Bool("no-wkd", false, "do not ask the signer's domain (WKD) for its key")
 	caFile := fs.String("ca", "", "PEM file of extra roots trusted for the PDF's signature (e.g. IGC-Santé)")
-	replyID := fs.String("reply", "", "open the secure reply ID to one of your jobs")
+	replyID := fs.String("reply", "", "open the secure reply ID to one of your jobs or sent drops")
+	replyDrop := fs.String("drop", "", "with --reply: the drop the reply answers (default: looked up)")
 	pos, err := parsePositional(fs, args, 0, 1, usage)
 	if err != nil {
 		return err
@@ -92,7 +94,10 @@ recipient's signature when there is one.`, e.stderr)
 		if len(pos) > 0 || *out == "-" {
 			return usageError("--reply ID takes no FILE or LINK, and -o names a directory")
 		}
-		return openReply(ctx, e, *replyID, *out, *force, *jsonOut)
+		return openReply(ctx, e, *replyID, *replyDrop, *out, *force, *jsonOut)
+	}
+	if *replyDrop != "" {
+		return usageError("--drop goes with --reply ID")
 	}
 	if len(pos) == 0 {
 		return usageError("usage: %s", usage)

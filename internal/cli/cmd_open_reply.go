@@ -20,7 +20,7 @@ const maxReplyDownload = 2 << 30
 // openReplyResult is what 'sealprint open --reply ID --json' prints.
 type openReplyResult struct {
 	Reply  string `json:"reply"`
-	Job    string `json:"job"`
+	Job    string `json:"job,omitempty"` // "" for a drop of 'sealprint send'
 	Drop   string `json:"drop"`
 	Dir    string `json:"dir"`
 	SHA256 string `json:"sha256"` // of the reply's ciphertext
@@ -63,28 +63,72 @@ func findReply(ctx context.Context, e *env, id string) (*jobs.JobView, error) {
 	return nil, fmt.Errorf("no job has the reply %s (see 'sealprint jobs'; replies appear there once the service has seen them)", id)
 }
 
-// openReply fetches reply id of one of your jobs, decrypts it with your
-// key and writes its files into dir (default: reply-ID in the current
-// directory). Nothing is written unless the whole reply decrypted and its
-// signature, when there is one, verified.
-func openReply(ctx context.Context, e *env, id, dir string, force, jsonOut bool) error {
-	if !relayapi.ValidDropID(id) {
-		return usageError("%q is not a reply id (see 'sealprint jobs')", id)
-	}
-	job, err := findReply(ctx, e, id)
-	if err != nil {
-		return err
-	}
-	var want string
-	for _, r := range job.Replies {
-		if r.ID == id {
-			want = r.SHA256
+// locateReply returns the job (when a printed job has it), the drop and
+// the ciphertext SHA-256 of reply id: from the drop given with --drop, else
+// the jobs the service follows, else the drops of 'sealprint send'.
+func locateReply(ctx context.Context, e *env, p *pc, id, drop string) (jobID, dropID, sum string, err error) {
+	if drop != "" {
+		client, err := p.relayClient(true)
+		if err != nil {
+			return "", "", "", err
 		}
+		list, err := client.Replies(ctx, drop)
+		if err != nil {
+			return "", "", "", err
+		}
+		for _, r := range list {
+			if r.ID == id {
+				return "", drop, r.SHA256, nil
+			}
+		}
+		return "", "", "", fmt.Errorf("drop %s has no reply %s (see 'sealprint replies %s')", drop, id, drop)
+	}
+	var jobsErr error
+	if _, err := os.Stat(filepath.Join(p.home, "spool")); err == nil {
+		job, err := findReply(ctx, e, id)
+		if err == nil {
+			for _, r := range job.Replies {
+				if r.ID == id {
+					sum = r.SHA256
+				}
+			}
+			return job.ID, job.DropID, sum, nil
+		}
+		jobsErr = err
+	}
+	dropID, sum, err = findSentReply(ctx, p, id)
+	if err == nil {
+		return "", dropID, sum, nil
+	}
+	if !errors.Is(err, errNoReply) {
+		return "", "", "", err
+	}
+	if jobsErr != nil && !strings.HasPrefix(jobsErr.Error(), "no job has the reply") {
+		return "", "", "", jobsErr
+	}
+	return "", "", "", fmt.Errorf("no job or sent drop has the reply %s (see 'sealprint jobs' and 'sealprint replies'; or give its drop with --drop DROP)", id)
+}
+
+// openReply fetches reply id to one of your jobs or sent drops (or to
+// drop, when given), decrypts it with your key and writes its files into
+// dir (default: reply-ID in the current directory). Nothing is written
+// unless the whole reply decrypted and its signature, when there is one,
+// verified.
+func openReply(ctx context.Context, e *env, id, drop, dir string, force, jsonOut bool) error {
+	if !relayapi.ValidDropID(id) {
+		return usageError("%q is not a reply id (see 'sealprint jobs' or 'sealprint replies')", id)
+	}
+	if drop != "" && !relayapi.ValidDropID(drop) {
+		return usageError("--drop %q is not a drop id", drop)
 	}
 	if dir == "" {
 		dir = "reply-" + id[:8]
 	}
 	p, err := openPC(e)
+	if err != nil {
+		return err
+	}
+	jobID, dropID, want, err := locateReply(ctx, e, p, id, drop)
 	if err != nil {
 		return err
 	}
@@ -109,7 +153,7 @@ func openReply(ctx context.Context, e *env, id, dir string, force, jsonOut bool)
 		return err
 	}
 	defer sealed.Close()
-	if _, err := client.DownloadReply(ctx, job.DropID, id, want, maxReplyDownload, sealed); err != nil {
+	if _, err := client.DownloadReply(ctx, dropID, id, want, maxReplyDownload, sealed); err != nil {
 		return err
 	}
 	if _, err := sealed.Seek(0, io.SeekStart); err != nil {
@@ -124,7 +168,7 @@ func openReply(ctx context.Context, e *env, id, dir string, force, jsonOut bool)
 	if err != nil {
 		return fmt.Errorf("open reply %s: %w", id, err)
 	}
-	res := openReplyResult{Reply: id, Job: job.ID, Drop: job.DropID, Dir: dir, SHA256: want, Files: []openReplyFile{}}
+	res := openReplyResult{Reply: id, Job: jobID, Drop: dropID, Dir: dir, SHA256: want, Files: []openReplyFile{}}
 	res.Signed = msg.SignerKeyID != "" || msg.Signer != nil
 	if msg.Verified && msg.Signer != nil {
 		res.SignatureValid, res.Signer, res.SignerFingerprint = true, msg.Signer.Identity(), msg.Signer.Fingerprint()

@@ -71,7 +71,7 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return err
 			}
-			if _, err := sealStream(aw, in, signer, recipients, "", filepath.Base(pos[0]), prof); err != nil {
+			if _, _, err := sealStream(aw, in, signer, recipients, "", filepath.Base(pos[0]), prof); err != nil {
 				return err
 			}
 			if err := aw.Close(); err != nil {
@@ -80,7 +80,7 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 			_, err = io.WriteString(w, "\n")
 			return err
 		}
-		_, err := sealStream(w, in, signer, recipients, "", filepath.Base(pos[0]), prof)
+		_, _, err := sealStream(w, in, signer, recipients, "", filepath.Base(pos[0]), prof)
 		return err
 	}
 	if dest == "-" {
@@ -97,17 +97,18 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// sealStream copies in through a sealing writer into w.
-func sealStream(w io.Writer, in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) ([]envelope.SealedKey, error) {
+// sealStream copies in through a sealing writer into w and returns the
+// recipients' sealed keys and the message's session key.
+func sealStream(w io.Writer, in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) ([]envelope.SealedKey, []byte, error) {
 	sw, err := envelope.Seal(w, envelope.SealOptions{Signer: signer, Recipients: to, Secret: secret, FileName: name, Profile: prof})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Large reads let hashing and encryption overlap in big steps.
 	if _, err := io.CopyBuffer(sw, struct{ io.Reader }{in}, make([]byte, 256<<10)); err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
+		return nil, nil, fmt.Errorf("seal: %w", err)
 	}
-	return sw.Keys(), sw.Close()
+	return sw.Keys(), sw.SessionKey(), sw.Close()
 }
 
 // resolveAll resolves every --to value, then every --to-file.

@@ -140,10 +140,13 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 		return err
 	}
 	defer in.Close()
-	sealed, docSum, sealedKeys, err := p.sealToTemp(in, signer, recipients, secret, filepath.Base(pos[0]), prof)
+	sealed, docSum, sealedKeys, sessionKey, err := p.sealToTemp(in, signer, recipients, secret, filepath.Base(pos[0]), prof)
 	if err != nil {
 		return err
 	}
+	// Whoever decrypts the drop may reply to the sender's key, as for the
+	// drops the service delivers; the relay keeps only this verifier.
+	req.ReplyVerifier = envelope.ReplyVerifier(sessionKey)
 	// The relay checks these against the message and names them in the
 	// proof of delivery.
 	for i, k := range sealedKeys {
@@ -193,6 +196,12 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if secret != "" {
 		res.Link += "#" + secret
 	}
+	// Kept (without the link's secret) so that 'sealprint replies' finds
+	// the recipients' replies to this drop.
+	if err := recordSent(p.home, sentDrop{ID: drop.ID, File: filepath.Base(pos[0]), Mode: req.Mode, Recipients: res.Recipients,
+		SentAt: time.Now().UTC(), ExpiresAt: drop.ExpiresAt}, time.Now()); err != nil {
+		fmt.Fprintf(e.stderr, "sealprint: the document is sent, but it is not in your list of sent drops (%v): see its replies with 'sealprint replies %s'\n", err, drop.ID)
+	}
 	if *jsonOut {
 		return writeJSON(e, res)
 	}
@@ -211,32 +220,33 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if *link {
 		fmt.Fprintln(e.stdout, "The link itself opens the document: send it only to the recipient.")
 	}
+	fmt.Fprintf(e.stdout, "replies: sealprint replies %s\n", drop.ID)
 	return nil
 }
 
 // sealToTemp seals in into a temporary file of ciphertext under the home
-// directory and returns it rewound, with the SHA-256 of the plaintext.
-// Plaintext never touches the disk.
-func (p *pc) sealToTemp(in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) (*os.File, string, []envelope.SealedKey, error) {
+// directory and returns it rewound, with the SHA-256 of the plaintext, the
+// sealed keys and the session key. Plaintext never touches the disk.
+func (p *pc) sealToTemp(in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) (*os.File, string, []envelope.SealedKey, []byte, error) {
 	dir := filepath.Join(p.home, "tmp")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	f, err := os.CreateTemp(dir, "sealed-*.pgp")
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	h := sha256.New()
-	keys, err := sealStream(f, io.TeeReader(in, h), signer, to, secret, name, prof)
+	keys, sk, err := sealStream(f, io.TeeReader(in, h), signer, to, secret, name, prof)
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
-	return f, hex.EncodeToString(h.Sum(nil)), keys, nil
+	return f, hex.EncodeToString(h.Sum(nil)), keys, sk, nil
 }
 
 // relayClient builds the relay client from the config; needToken requires

@@ -16,6 +16,7 @@ func senderCommands() []command {
 		{"demo", "run the whole product in one process on embedded defaults", runDemo},
 		{"serve", "run the printer and the delivery service", runServe},
 		{"jobs", "list, release, cancel and retry print jobs", runJobs},
+		{"replies", "list the recipients' secure replies to the drops you sent", runReplies},
 		{"queues", "list, add and remove printer queues", runQueues},
 		{"doctor", "check config, keys, relay, proxies and printer queues", runDoctor},
 		{"install", "install the service, the agent and the printers on this computer", runInstall},
