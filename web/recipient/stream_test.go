@@ -444,6 +444,9 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 		if st := p.poll(`document.documentElement.dataset.receipt`); st != "sent" {
 			t.Errorf("receipt %q", st)
 		}
+		// Verified, the streamed link-mode document offers the secure
+		// reply (TestStreamReply* sends one in key mode).
+		p.poll(`document.documentElement.dataset.reply === "offered"`)
 		os.Remove(filepath.Join(b.dir, d.name))
 		if os.Getenv("SEALPRINT_BENCH_WEB") == "1" {
 			g := gpgDecrypt(t, r, d)

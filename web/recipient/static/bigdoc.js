@@ -90,12 +90,30 @@ export async function run(ui, { id, info, grant, secret, myKeys, senderKey, open
   // Not held in memory: the PDF's own signature is not checked here.
   if (/\.pdf$/i.test(name)) import("./pdfsig.js").then((m) => m.unchecked(), () => {});
 
+  // Verified (modification check and the sender's signature): the same
+  // reply offer as for a document shown inline.
+  import("./reply.js").then((reply) => reply.offer({ id, info, openpgp, senderKey, signerFingerprint: opened.signer.fingerprint,
+    sessionKey: opened.sessionKey, receiptToken: got.receiptToken, myKeys, formatSize: ui.formatSize }))
+    .catch((e) => console.warn("reply form unavailable", e));
+
   const receipt = $("receipt");
   ui.show($("actions"), true);
   ui.show($("save"), false);
   try {
     if (!got.sha256) throw new Error("no ciphertext hash");
-    await api.receipt(id, await opener.receiptProof(opened.sessionKey, got.sha256), got.receiptToken);
+    const proof = await opener.receiptProof(opened.sessionKey, got.sha256);
+    // Key mode: signed with the key that opened the document, as inline;
+    // a relay that refuses the signature still gets the plain receipt.
+    let signed = null;
+    if (opened.openedWith) signed = await opener.signReceipt(openpgp, opened.openedWith, id, got.sha256).catch(() => null);
+    try {
+      await api.receipt(id, proof, got.receiptToken, signed);
+    } catch (e) {
+      if (!signed) throw e;
+      await api.receipt(id, proof, got.receiptToken);
+      root().dataset.receiptSigned = "refused";
+    }
+    if (signed && root().dataset.receiptSigned !== "refused") root().dataset.receiptSigned = "yes";
     ui.bind(receipt, () => t("receipt.sent"));
     root().dataset.receipt = "sent";
   } catch {

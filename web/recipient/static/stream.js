@@ -77,7 +77,8 @@ function gated(body, limit, progress, gate) {
  * and writes the plaintext to the sink that openSink(filename) returns
  * ({write(Uint8Array), close(), abort()}), opened once the sealed file name
  * is known.
- * Returns {sha256, size, filename, sessionKey, signer}. On any failure it
+ * Returns {sha256, size, filename, sessionKey, signer, openedWith}
+ * (openedWith: the key of keys that opened it, or null). On any failure it
  * aborts the sink and throws an OpenError; kind "altered" means plaintext
  * may already be on disk.
  */
@@ -170,12 +171,17 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }
     }
     if (!good) throw new OpenError(wrote ? "altered" : "badsig", "no signature by the sender's key");
     await sink.close();
+    // The recipient key the message was encrypted to (key mode): it signs
+    // the receipt and the reply, as for documents opened in memory.
+    const addressed = message.getEncryptionKeyIDs().map((k) => k.toHex());
+    const openedWith = keys ? keys.find((k) => keyIDs(k).some((id) => addressed.includes(id))) || null : null;
     return {
       sha256: hash.hex(),
       size: hash.length,
       filename,
       sessionKey: sessionKeys[0].data,
       signer: { fingerprint: senderKey.getFingerprint().toUpperCase(), userID: senderKey.getUserIDs()[0] || "" },
+      openedWith,
     };
   } catch (e) {
     if (sink) {
