@@ -65,8 +65,11 @@ type Options struct {
 	ConfirmKey func(ctx context.Context, address, fingerprint string) error
 	// PIN, if set, takes the PDF signing card's PIN from the page's PIN
 	// form and the API (see pin.go).
-	PIN    PINEntry
-	Logger *slog.Logger
+	PIN PINEntry
+	// Replies, if set, lets the page decrypt the recipients' replies on
+	// this computer (see reply.go).
+	Replies ReplyOpener
+	Logger  *slog.Logger
 }
 
 //go:embed page.html
@@ -178,6 +181,8 @@ type pageData struct {
 	// PINWait are the jobs waiting for the card's PIN: the page shows
 	// the PIN form above them.
 	PINWait []JobView
+	// CanOpenReplies: the page decrypts replies itself (Options.Replies).
+	CanOpenReplies bool
 }
 
 func (w *web) page(rw http.ResponseWriter, r *http.Request) {
@@ -211,6 +216,7 @@ func (w *web) render(rw http.ResponseWriter, l Lang, status int, errMsg, done st
 func (w *web) renderData(rw http.ResponseWriter, status int, d pageData) {
 	l := d.L
 	d.Defaults = w.opt.Defaults
+	d.CanOpenReplies = w.opt.Replies != nil
 	d.Policy = w.policy(context.Background())
 	if m := d.Policy.MaxExpirySeconds; m > 0 && (d.Defaults.MaxExpiry == 0 || time.Duration(m)*time.Second < d.Defaults.MaxExpiry) {
 		d.Defaults.MaxExpiry = time.Duration(m) * time.Second
@@ -290,6 +296,10 @@ func (w *web) form(rw http.ResponseWriter, r *http.Request) {
 	}
 	if r.PathValue("action") == "confirm-key" {
 		w.confirmForm(rw, r)
+		return
+	}
+	if r.PathValue("action") == "reply" {
+		w.replyForm(rw, r)
 		return
 	}
 	var req ActionRequest
