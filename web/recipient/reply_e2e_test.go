@@ -272,7 +272,7 @@ func TestFirefoxSecureReply(t *testing.T) {
 	ff := startFirefox(t)
 	w := startReplyWorld(t)
 	p := ff.page(t)
-	secureReply(t, w, p)
+	secureReply(t, w, p, nil)
 	expiredReply(t, w, p)
 }
 
@@ -352,11 +352,15 @@ func TestChromiumSecureReply(t *testing.T) {
 	}
 	w := startReplyWorld(t)
 	ctx := e.tab(t)
-	secureReply(t, w, cdpReplyPage{&cdpA11yPage{cdpPage: cdpPage{t: t, ctx: ctx}, axeSrc: string(axeSrc)}})
+	secureReply(t, w, cdpReplyPage{&cdpA11yPage{cdpPage: cdpPage{t: t, ctx: ctx}, axeSrc: string(axeSrc)}}, func(replyID string, files map[string][]byte, markers []string) {
+		jobsPageReply(t, w, e.tab(t), replyID, files, markers)
+	})
 }
 
-// secureReply runs the reply scenario in page p.
-func secureReply(t *testing.T, w *replyWorld, p replyPage) {
+// secureReply runs the reply scenario in page p; opened, when set, is
+// called once the reply reached the doctor, with its files and the
+// plaintext markers in it.
+func secureReply(t *testing.T, w *replyWorld, p replyPage, opened func(replyID string, files map[string][]byte, markers []string)) {
 	w.print("martin", "rapport.pdf", samplePDF(1))
 	job := w.waitJob("rapport.pdf", func(j replyJob) bool { return j.Link != "" })
 
@@ -443,6 +447,9 @@ func secureReply(t *testing.T, w *replyWorld, p replyPage) {
 	}
 	if hits := grepTree(t, w.relayData, m1, m2, m3); len(hits) > 0 {
 		t.Fatalf("plaintext on the relay: %v", hits)
+	}
+	if opened != nil {
+		opened(replyID, map[string][]byte{"procès-verbal.pdf": pv, "notes.txt": notes}, []string{m1, m2, m3})
 	}
 
 	// Once the drop is gone, a new reply is refused and the page says why.

@@ -1,0 +1,85 @@
+package recipient_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sealprint/sealprint/web/jobs"
+)
+
+// jobsPageReply opens the reply replyID on the doctor's jobs page (served
+// by the real 'sealprint serve') in the Chromium tab ctx: the page's
+// "Open" form shows the officer's valid signature, the message and each
+// file, which its own download form hands out byte for byte; the service
+// wrote none of it to the doctor's disk.
+func jobsPageReply(t *testing.T, w *replyWorld, ctx context.Context, replyID string, files map[string][]byte, markers []string) {
+	t.Helper()
+	info, err := jobs.ReadServiceInfo(filepath.Join(w.doctor.home, "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSuffix(info.URL, "/")
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/jobs?key="+info.Token)); err != nil {
+		t.Fatal(err)
+	}
+	open := `form.reply-open input[name=rid][value="` + replyID + `"]`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector('`+open+`')`, chromedp.WithPollingTimeout(stateWait))); err != nil {
+		html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("the jobs page offers no form to open reply %s: %v\n%s", replyID, err, html)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(open+` ~ button`))); err != nil {
+		t.Fatal(err)
+	}
+	// The form's POST navigates: wait for the new document's verdict.
+	wctx, cancel := context.WithTimeout(ctx, stateWait)
+	defer cancel()
+	if err := chromedp.Do(wctx, chromedp.WaitReady(chromedp.CSS(`#reply-verdict`))); err != nil {
+		t.Fatalf("no reply page: %v", err)
+	}
+	verdict, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const v = document.getElementById("reply-verdict"); return v ? v.dataset.verdict + "|" + v.textContent : null; })()`,
+		chromedp.WithPollingTimeout(stateWait)))
+	if err != nil {
+		t.Fatalf("no reply page: %v", err)
+	}
+	if !strings.HasPrefix(verdict, "valid|") || !strings.Contains(verdict, w.officerFPR) || !strings.Contains(verdict, "Cdt Martin") {
+		t.Errorf("verdict %q, want the officer's valid signature %s", verdict, w.officerFPR)
+	}
+	if msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("reply-message").textContent`)); !strings.Contains(msg, markers[2]) {
+		t.Errorf("message %q", msg)
+	}
+	// Each file through its own button (a POST form: same origin, CSRF
+	// token), saved by the browser as a download.
+	dir := t.TempDir()
+	c := chromedp.FromContext(ctx)
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, BrowserContextID: c.BrowserContextID}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("form.reply-file").length`))
+	if err != nil || n != len(files) {
+		t.Fatalf("%d file forms, want %d (%v)", n, len(files), err)
+	}
+	for i := 1; i <= n; i++ {
+		sel := `ul.files li:nth-child(` + strconv.Itoa(i) + `) form.reply-file button`
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range files {
+		waitSize(t, filepath.Join(dir, name), int64(len(want)))
+		if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("downloaded %s: %d bytes, %v; want the %d bytes attached", name, len(got), err, len(want))
+		}
+	}
+	if hits := grepTree(t, w.doctor.home, markers...); len(hits) > 0 {
+		t.Fatalf("the reply's plaintext on the doctor's disk: %v", hits)
+	}
+}
