@@ -135,6 +135,12 @@ func streamReply(t *testing.T, r *realRelay, p streamReplyPage, downloads, query
 		t.Fatalf("reply %s: %s", st, p.str(`document.getElementById("reply-status-text").textContent`))
 	}
 	replyID := p.str(`document.documentElement.dataset.replyId`)
+	// The relay mails the doctor (her enrolled identity's address) that a
+	// reply arrived, without its content.
+	m := waitMail(t, r.smtp, r.doctorMail, "Secure reply received")
+	if strings.Contains(m.Data, marker) || strings.Contains(m.Data, replyID) {
+		t.Error("the reply notice carries the reply's content or id")
+	}
 
 	// The doctor finds it under the sent drop and opens it.
 	var list []struct {
