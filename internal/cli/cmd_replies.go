@@ -149,7 +149,11 @@ func findSentReply(ctx context.Context, p *pc, id string) (drop, sum string, err
 	if err != nil {
 		return "", "", err
 	}
+	now := time.Now()
 	for i := len(sent) - 1; i >= 0; i-- {
+		if e := sent[i].ExpiresAt; !e.IsZero() && now.After(e.Add(sentKeep)) {
+			continue // no reply outlives its drop by that long
+		}
 		list, err := client.Replies(ctx, sent[i].ID)
 		if _, gone := goneState(err); gone {
 			continue
