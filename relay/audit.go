@@ -80,6 +80,7 @@ type AuditLog struct {
 	mu    sync.Mutex
 	path  string
 	f     *os.File
+	size  int64 // bytes written (a failed write is cut back to it)
 	seq   int64
 	prev  string
 	key   ed25519.PrivateKey
@@ -87,6 +88,7 @@ type AuditLog struct {
 	since int64 // records since the last checkpoint
 	last  *Checkpoint
 	now   func() time.Time
+	gs    groupSync
 }
 
 // OpenAuditLog opens an unsigned log at path, verifying the chain already
@@ -125,8 +127,14 @@ func OpenSignedAuditLog(path string, key ed25519.PrivateKey, every int) (*AuditL
 	if every <= 0 {
 		every = DefaultCheckpointEvery
 	}
-	a := &AuditLog{path: path, f: f, seq: rep.Records, prev: rep.head, key: key, every: int64(every),
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	a := &AuditLog{path: path, f: f, size: size, seq: rep.Records, prev: rep.head, key: key, every: int64(every),
 		since: rep.Unsigned, last: rep.LastCheckpoint, now: time.Now}
+	a.gs.init(&a.mu, rep.Records, f.Sync)
 	if torn > 0 {
 		// Leave a trace in the chain itself.
 		if err := a.Record(context.Background(), AuditEvent{At: time.Now(), Event: EventTornTail, Count: int(torn)}); err != nil {
@@ -196,27 +204,50 @@ func checkpointTime(e AuditEvent, now func() time.Time) time.Time {
 	return now()
 }
 
-// Record appends e (its Seq and Prev are filled in) and fsyncs the file;
-// then, when due, a signed checkpoint. An error means the event may not be
-// on disk: the caller must not report success for what it records.
+// Record appends e (its Seq and Prev are filled in) and, when due, a
+// signed checkpoint, in one write; it returns once the lines are fsynced.
+// Concurrent records share fsyncs (group commit): each caller waits for
+// a sync that began after its own write. Inside a store's batched
+// transaction (a context from withCommitHooks) it returns once written and
+// the batch syncs the log before it commits. An error means the event may
+// not be on disk: the caller must not report success for what it records.
 func (a *AuditLog) Record(ctx context.Context, e AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if e.Event == EventCheckpoint {
 		return errors.New("audit: checkpoints are written by the log itself")
 	}
-	if err := a.append(e); err != nil {
+	if err := a.gs.err; err != nil {
 		return err
 	}
-	a.since++
-	if a.key != nil && (checkpointAfter[e.Event] || a.since >= a.every) {
-		c := signCheckpoint(a.key, a.seq+1, a.prev, checkpointTime(e, a.now))
-		if err := a.append(AuditEvent{At: c.At, Event: EventCheckpoint, KeyID: c.KeyID, Sig: c.Sig}); err != nil {
+	lines, hash, err := ChainNext(a.seq, a.prev, e)
+	if err != nil {
+		return err
+	}
+	lines = append(lines, '\n')
+	seq, prev, since := a.seq+1, hash, a.since+1
+	var cp *Checkpoint
+	if a.key != nil && (checkpointAfter[e.Event] || since >= a.every) {
+		c := signCheckpoint(a.key, seq+1, prev, checkpointTime(e, a.now))
+		line, hash, err := ChainNext(seq, prev, AuditEvent{At: c.At, Event: EventCheckpoint, KeyID: c.KeyID, Sig: c.Sig})
+		if err != nil {
 			return err
 		}
-		a.since, a.last = 0, &c
+		lines = append(append(lines, line...), '\n')
+		seq, prev, since, cp = seq+1, hash, 0, &c
 	}
-	return nil
+	if err := a.write(lines); err != nil {
+		return err
+	}
+	a.seq, a.prev, a.since = seq, prev, since
+	if cp != nil {
+		a.gs.pending = append(a.gs.pending, *cp)
+	}
+	if h := commitHooksFrom(ctx); h != nil {
+		h.add(func() error { return a.syncTo(seq) })
+		return nil
+	}
+	return a.syncToLocked(seq)
 }
 
 // DropEvents returns the log's lines about drop, in order.
@@ -266,21 +297,23 @@ func (a *AuditLog) LastCheckpoint() *Checkpoint {
 	return &c
 }
 
-// append writes one line; a.mu is held.
-func (a *AuditLog) append(e AuditEvent) error {
-	line, hash, err := ChainNext(a.seq, a.prev, e)
-	if err != nil {
-		return err
+// write appends whole lines; a.mu is held. A short write is cut back so
+// that the file never keeps half a line the chain does not know of (a
+// full disk that frees up lets the log go on).
+func (a *AuditLog) write(lines []byte) error {
+	n, err := a.f.Write(lines)
+	if err == nil {
+		a.size += int64(n)
+		return nil
 	}
-	if _, err := a.f.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("audit: %w", err)
+	if n > 0 {
+		if terr := a.f.Truncate(a.size); terr != nil {
+			// The file now holds a line the chain does not: refuse every
+			// record until a restart cuts the torn tail.
+			a.gs.fail(fmt.Errorf("audit: cut a failed write: %w", terr))
+		}
 	}
-	if err := a.f.Sync(); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	a.seq++
-	a.prev = hash
-	return nil
+	return fmt.Errorf("audit: %w", err)
 }
 
 // ChainNext builds the line that follows a chain whose head is (seq,

@@ -61,6 +61,9 @@ CREATE INDEX IF NOT EXISTS receipts_drop ON receipts(drop_id);
 // synchronous=FULL, so a committed change survives a power cut.
 type SQLiteStore struct {
 	db *sql.DB // the one writing connection
+	// w batches the frequent changes (drops, downloads, code attempts,
+	// receipts) into shared transactions on db.
+	w *writer
 	// rd is a pool of read-only connections: in WAL mode readers see the
 	// last commit without waiting for the writer, so looking up a sender
 	// or a drop does not queue behind a transaction's fsync.
@@ -121,11 +124,14 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 	}
 	rd.SetMaxOpenConns(sqliteReaders)
 	rd.SetMaxIdleConns(sqliteReaders)
-	return &SQLiteStore{db: db, rd: rd}, nil
+	return &SQLiteStore{db: db, rd: rd, w: newWriter(db)}, nil
 }
 
 // Close closes the database.
-func (s *SQLiteStore) Close() error { return errors.Join(s.rd.Close(), s.db.Close()) }
+func (s *SQLiteStore) Close() error {
+	s.w.close()
+	return errors.Join(s.rd.Close(), s.db.Close())
+}
 
 // Ping checks that the database answers.
 func (s *SQLiteStore) Ping(ctx context.Context) error {
@@ -307,37 +313,38 @@ func unixNano(t time.Time) int64 {
 
 // CreateDrop stores d unless the sender already used its idempotency key.
 func (s *SQLiteStore) CreateDrop(ctx context.Context, d *Drop) (*Drop, bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, false, fmt.Errorf("create drop: %w", err)
-	}
-	defer tx.Rollback()
-	if d.IdempotencyKey != "" {
-		old, err := scanDrop(tx.QueryRowContext(ctx,
-			`SELECT `+dropCols+` FROM drops WHERE sender_id = ? AND idempotency_key = ?`,
-			d.SenderID, d.IdempotencyKey))
-		if err == nil {
-			return old, false, nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return nil, false, fmt.Errorf("create drop: %w", err)
-		}
-	}
 	recipients, err := json.Marshal(d.Recipients)
 	if err != nil {
 		return nil, false, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO drops (`+dropCols+`)
+	var old *Drop
+	err = s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		old = nil
+		if d.IdempotencyKey != "" {
+			o, err := scanDrop(tx.QueryRowContext(ctx,
+				`SELECT `+dropCols+` FROM drops WHERE sender_id = ? AND idempotency_key = ?`,
+				d.SenderID, d.IdempotencyKey))
+			if err == nil {
+				old = o
+				return nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO drops (`+dropCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.SenderID, d.IdempotencyKey, d.Size, d.SHA256, string(recipients), d.Mode,
-		unixNano(d.CreatedAt), unixNano(d.ExpiresAt), d.MaxDownloads, d.Downloads, d.CodeHash,
-		d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, unixNano(d.ReadyAt),
-		encodeRecipientKeys(d.RecipientKeys), d.ReplyTo, d.ReplyVerifier)
+			d.ID, d.SenderID, d.IdempotencyKey, d.Size, d.SHA256, string(recipients), d.Mode,
+			unixNano(d.CreatedAt), unixNano(d.ExpiresAt), d.MaxDownloads, d.Downloads, d.CodeHash,
+			d.CodeFailures, d.State, d.SenderKey, d.SenderFPR, d.Notify, unixNano(d.ReadyAt),
+			encodeRecipientKeys(d.RecipientKeys), d.ReplyTo, d.ReplyVerifier)
+		return err
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("create drop: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, false, fmt.Errorf("create drop: %w", err)
+	if old != nil {
+		return old, false, nil
 	}
 	return d, true, nil
 }
@@ -359,34 +366,36 @@ func (s *SQLiteStore) DropByIdempotencyKey(ctx context.Context, senderID, key st
 // UpdateDrop applies fn to the drop inside one transaction. Only the
 // mutable fields (downloads, code failures, state, ready time) are written.
 func (s *SQLiteStore) UpdateDrop(ctx context.Context, id string, fn func(d *Drop) error) (*Drop, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("update drop: %w", err)
-	}
-	defer tx.Rollback()
-	d, err := scanDrop(tx.QueryRowContext(ctx, `SELECT `+dropCols+` FROM drops WHERE id = ?`, id))
+	var d *Drop
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		d, err = scanDrop(tx.QueryRowContext(ctx, `SELECT `+dropCols+` FROM drops WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE drops SET downloads = ?, code_failures = ?, state = ?, ready_at = ? WHERE id = ?`,
+			d.Downloads, d.CodeFailures, d.State, unixNano(d.ReadyAt), id); err != nil {
+			return fmt.Errorf("update drop: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if err := fn(d); err != nil {
-		return nil, err
-	}
-	_, err = tx.ExecContext(ctx,
-		`UPDATE drops SET downloads = ?, code_failures = ?, state = ?, ready_at = ? WHERE id = ?`,
-		d.Downloads, d.CodeFailures, d.State, unixNano(d.ReadyAt), id)
-	if err != nil {
-		return nil, fmt.Errorf("update drop: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("update drop: %w", err)
 	}
 	return d, nil
 }
 
 // AddReceipt appends a receipt.
 func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		id, r.At.UnixNano(), r.Proof, r.Download, r.Signer, r.Signature, unixNano(r.SignedAt))
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, r.At.UnixNano(), r.Proof, r.Download, r.Signer, r.Signature, unixNano(r.SignedAt))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("add receipt: %w", err)
 	}
@@ -490,64 +499,63 @@ func addColumn(db *sql.DB, table, column, decl string) error {
 // CountDownload counts a download with one conditional UPDATE; then runs
 // in the same transaction.
 func (s *SQLiteStore) CountDownload(ctx context.Context, id string, now time.Time, then func(d *Drop) error) (*Drop, bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, false, fmt.Errorf("count download: %w", err)
-	}
-	defer tx.Rollback()
-	d, err := scanDrop(tx.QueryRowContext(ctx, `UPDATE drops SET downloads = downloads + 1
+	var d *Drop
+	counted := false
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		counted = false
+		d, err = scanDrop(tx.QueryRowContext(ctx, `UPDATE drops SET downloads = downloads + 1
 		WHERE id = ? AND state = ? AND expires_at > ? AND (max_downloads = 0 OR downloads < max_downloads)
 		RETURNING `+dropCols, id, StateReady, now.UnixNano()))
-	if errors.Is(err, ErrNotFound) {
-		tx.Rollback()
-		d, err = s.Drop(ctx, id)
-		return d, false, err
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("count download: %w", err)
-	}
-	if then != nil {
-		if err := then(d); err != nil {
-			return nil, false, err
+		if errors.Is(err, ErrNotFound) {
+			d, err = scanDrop(tx.QueryRowContext(ctx, `SELECT `+dropCols+` FROM drops WHERE id = ?`, id))
+			return err
 		}
+		if err != nil {
+			return fmt.Errorf("count download: %w", err)
+		}
+		counted = true
+		if then != nil {
+			return then(d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, false, fmt.Errorf("count download: %w", err)
-	}
-	return d, true, nil
+	return d, counted, nil
 }
 
 // CountCodeAttempt counts an attempt, or locks the drop at max, with one
 // conditional UPDATE; then runs in the same transaction.
 func (s *SQLiteStore) CountCodeAttempt(ctx context.Context, id string, max int, then func(d *Drop, a Attempt) error) (*Drop, Attempt, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, AttemptRefused, fmt.Errorf("count attempt: %w", err)
-	}
-	defer tx.Rollback()
-	d, err := scanDrop(tx.QueryRowContext(ctx, `UPDATE drops SET
+	var d *Drop
+	outcome := AttemptRefused
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		outcome = AttemptRefused
+		d, err = scanDrop(tx.QueryRowContext(ctx, `UPDATE drops SET
 		state = CASE WHEN code_failures >= ? THEN ? ELSE state END,
 		code_failures = CASE WHEN code_failures >= ? THEN code_failures ELSE code_failures + 1 END
 		WHERE id = ? AND state = ? RETURNING `+dropCols, max, StateLocked, max, id, StateReady))
-	if errors.Is(err, ErrNotFound) {
-		tx.Rollback()
-		d, err = s.Drop(ctx, id)
-		return d, AttemptRefused, err
-	}
-	if err != nil {
-		return nil, AttemptRefused, fmt.Errorf("count attempt: %w", err)
-	}
-	outcome := AttemptCounted
-	if d.State == StateLocked {
-		outcome = AttemptLocked
-	}
-	if then != nil {
-		if err := then(d, outcome); err != nil {
-			return nil, AttemptRefused, err
+		if errors.Is(err, ErrNotFound) {
+			d, err = scanDrop(tx.QueryRowContext(ctx, `SELECT `+dropCols+` FROM drops WHERE id = ?`, id))
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, AttemptRefused, fmt.Errorf("count attempt: %w", err)
+		if err != nil {
+			return fmt.Errorf("count attempt: %w", err)
+		}
+		outcome = AttemptCounted
+		if d.State == StateLocked {
+			outcome = AttemptLocked
+		}
+		if then != nil {
+			return then(d, outcome)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, AttemptRefused, err
 	}
 	return d, outcome, nil
 }
