@@ -243,8 +243,8 @@ func (a *AuditLog) Record(ctx context.Context, e AuditEvent) error {
 	if cp != nil {
 		a.gs.pending = append(a.gs.pending, *cp)
 	}
-	if h := commitHooksFrom(ctx); h != nil {
-		h.add(func() error { return a.syncTo(seq) })
+	if sl := syncSlotFrom(ctx); sl != nil {
+		sl.defer_(func() error { return a.syncTo(seq) })
 		return nil
 	}
 	return a.syncToLocked(seq)

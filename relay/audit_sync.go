@@ -94,20 +94,25 @@ type commitHooks struct {
 	fns []func() error
 }
 
-func (h *commitHooks) add(fn func() error) {
+func (h *commitHooks) add(fn ...func() error) {
 	h.mu.Lock()
-	h.fns = append(h.fns, fn)
+	h.fns = append(h.fns, fn...)
 	h.mu.Unlock()
+}
+
+// take returns the hooks added so far and forgets them.
+func (h *commitHooks) take() []func() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fns := h.fns
+	h.fns = nil
+	return fns
 }
 
 // run calls every hook, in order, and returns the first error.
 func (h *commitHooks) run() error {
-	h.mu.Lock()
-	fns := h.fns
-	h.fns = nil
-	h.mu.Unlock()
 	var first error
-	for _, fn := range fns {
+	for _, fn := range h.take() {
 		if err := fn(); err != nil && first == nil {
 			first = err
 		}
@@ -115,15 +120,57 @@ func (h *commitHooks) run() error {
 	return first
 }
 
-type commitHooksKey struct{}
-
-// withCommitHooks returns a context whose audit records leave their
-// fsync to h.
-func withCommitHooks(ctx context.Context, h *commitHooks) context.Context {
-	return context.WithValue(ctx, commitHooksKey{}, h)
+// syncSlot is what Server.atomically puts in the context of one change:
+// the audit records made under it leave their fsync to the slot. While
+// the store runs the change in a batch, the slot points at the batch's
+// hooks (synced before the batch commits); records made before are
+// pending and join the batch; atomically syncs what is left before it
+// returns. So no record is answered before it is durable, and a batch
+// of changes shares one audit fsync.
+type syncSlot struct {
+	mu      sync.Mutex
+	batch   *commitHooks
+	pending commitHooks
 }
 
-func commitHooksFrom(ctx context.Context) *commitHooks {
-	h, _ := ctx.Value(commitHooksKey{}).(*commitHooks)
-	return h
+// defer_ leaves fn (a sync) to the batch or to the end of the change.
+func (sl *syncSlot) defer_(fn func() error) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.batch != nil {
+		sl.batch.add(fn)
+		return
+	}
+	sl.pending.add(fn)
+}
+
+// join points the slot at a batch's hooks, moving the pending syncs there.
+func (sl *syncSlot) join(h *commitHooks) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	sl.batch = h
+	h.add(sl.pending.take()...)
+}
+
+// leave ends the batch's hold on the slot.
+func (sl *syncSlot) leave() {
+	sl.mu.Lock()
+	sl.batch = nil
+	sl.mu.Unlock()
+}
+
+// finish runs the syncs no batch took.
+func (sl *syncSlot) finish() error { return sl.pending.run() }
+
+type syncSlotKey struct{}
+
+// withSyncSlot returns a context whose audit records leave their fsync
+// to sl.
+func withSyncSlot(ctx context.Context, sl *syncSlot) context.Context {
+	return context.WithValue(ctx, syncSlotKey{}, sl)
+}
+
+func syncSlotFrom(ctx context.Context) *syncSlot {
+	sl, _ := ctx.Value(syncSlotKey{}).(*syncSlot)
+	return sl
 }

@@ -266,13 +266,21 @@ type txRunner interface {
 // atomically runs fn — a store change and the record of it, both made
 // with the context fn is given — in one transaction when the store is
 // also the audit trail (PostgreSQL), so that they commit together;
-// otherwise (the embedded SQLite store and file log) it just runs fn, the
-// record written inside the store's update as before.
+// otherwise (the embedded SQLite store and file log) it runs fn with the
+// record written inside the store's update, the log's fsync shared by the
+// store's batch (see syncSlot), and returns once both are durable.
 func (s *Server) atomically(ctx context.Context, fn func(ctx context.Context) error) error {
 	if s.txAudit != nil {
 		return s.txAudit.InTx(ctx, fn)
 	}
-	return fn(ctx)
+	// Audit records made in fn share the fsync of the store's batch that
+	// commits fn's change; any left are synced before returning.
+	sl := &syncSlot{}
+	err := fn(withSyncSlot(ctx, sl))
+	if serr := sl.finish(); err == nil {
+		err = serr
+	}
+	return err
 }
 
 // record writes an audit event. Callers record before the change they

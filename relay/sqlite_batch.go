@@ -127,8 +127,15 @@ func (w *writer) run(batch []*writeOp) {
 			failAll(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		ctx := withCommitHooks(context.WithoutCancel(op.ctx), hooks)
-		if errs[i] = op.fn(ctx, tx); errs[i] != nil {
+		sl := syncSlotFrom(op.ctx)
+		if sl != nil {
+			sl.join(hooks)
+		}
+		errs[i] = op.fn(context.WithoutCancel(op.ctx), tx)
+		if sl != nil {
+			sl.leave()
+		}
+		if errs[i] != nil {
 			if _, err := tx.Exec(`ROLLBACK TO op`); err != nil {
 				failAll(fmt.Errorf("roll back a change: %w", err))
 				return
