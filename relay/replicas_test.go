@@ -298,83 +298,7 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("SIGKILL during uploads", func(t *testing.T) {
-		const n = 50
-		datas := make([][]byte, n)
-		ids := make([]string, n)
-		for i := range datas {
-			datas[i] = randomBytes(t, (1+i%5)*(1<<20))
-			ids[i] = c.createDrop(b, datas[i], relayapi.CreateDropRequest{})
-		}
-		var mu sync.Mutex
-		completed := map[string]bool{}
-		started := make(chan struct{}, n)
-		var wg sync.WaitGroup
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				id, data := ids[i], datas[i]
-				st, _, _, err := c.do(a, "POST", "/api/v1/uploads/", nil, true, tusCreateHdr(id, len(data))...)
-				started <- struct{}{}
-				if err != nil || st != http.StatusCreated {
-					return
-				}
-				if st, _, _, err := c.do(a, "PATCH", "/api/v1/uploads/"+id, data, true, tusPatchHdr(0)...); err != nil || st != http.StatusNoContent {
-					return
-				}
-				if st, _, _, err := c.do(a, "POST", "/api/v1/drops/"+id+"/complete", nil, true); err == nil && st == http.StatusOK {
-					mu.Lock()
-					completed[id] = true
-					mu.Unlock()
-				}
-			}()
-		}
-		for i := 0; i < n/2; i++ {
-			<-started
-		}
-		// Kill A once some drops are complete and others still uploading.
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			mu.Lock()
-			k := len(completed)
-			mu.Unlock()
-			if k >= 3 {
-				break
-			}
-		}
-		a.kill()
-		wg.Wait()
-		t.Logf("%d of %d drops completed before SIGKILL", len(completed), n)
-		// Every completed drop downloads intact from B; every other one
-		// resumes and completes there, intact.
-		for i, id := range ids {
-			data := datas[i]
-			if !completed[id] {
-				st, h, _, err := c.do(b, "HEAD", "/api/v1/uploads/"+id, nil, true, "Tus-Resumable", "1.0.0")
-				switch {
-				case err != nil:
-					t.Fatal(err)
-				case st == http.StatusNotFound:
-					c.must(b, http.StatusCreated, "POST", "/api/v1/uploads/", nil, true, tusCreateHdr(id, len(data))...)
-					c.must(b, http.StatusNoContent, "PATCH", "/api/v1/uploads/"+id, data, true, tusPatchHdr(0)...)
-				case st == http.StatusOK:
-					off, _ := strconv.Atoi(h.Get("Upload-Offset"))
-					if off < len(data) {
-						c.must(b, http.StatusNoContent, "PATCH", "/api/v1/uploads/"+id, data[off:], true, tusPatchHdr(off)...)
-					}
-				case st == http.StatusGone:
-					// Completed on A after all (its answer was lost).
-				default:
-					t.Fatalf("HEAD of drop %d on B: %d", i, st)
-				}
-				if st != http.StatusGone {
-					c.must(b, http.StatusOK, "POST", "/api/v1/drops/"+id+"/complete", nil, true)
-				}
-			}
-			_, got := c.must(b, http.StatusOK, "GET", "/api/v1/drops/"+id+"/blob", nil, false)
-			if !bytes.Equal(got, data) {
-				t.Fatalf("drop %d (completed before the kill: %v) corrupted", i, completed[id])
-			}
-		}
+		killDuringUploads(t, c, b, a, func() *replica { return b })
 	})
 
 	out := c.run("audit", "verify")
@@ -406,4 +330,89 @@ func parallel(n int, f func(i int) int) map[int]int {
 	close(start)
 	wg.Wait()
 	return out
+}
+
+// killDuringUploads runs 50 uploads through replica a (drops created on
+// on) and kills it with SIGKILL once a few have completed; then, on the
+// replica restart returns, every upload acknowledged complete must be
+// ready and intact, and every other one resumes and completes, intact.
+func killDuringUploads(t *testing.T, c *cluster, on, a *replica, restart func() *replica) {
+	const n = 50
+	datas := make([][]byte, n)
+	ids := make([]string, n)
+	for i := range datas {
+		datas[i] = randomBytes(t, (1+i%5)*(1<<20))
+		ids[i] = c.createDrop(on, datas[i], relayapi.CreateDropRequest{})
+	}
+	var mu sync.Mutex
+	completed := map[string]bool{}
+	started := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, data := ids[i], datas[i]
+			st, _, _, err := c.do(a, "POST", "/api/v1/uploads/", nil, true, tusCreateHdr(id, len(data))...)
+			started <- struct{}{}
+			if err != nil || st != http.StatusCreated {
+				return
+			}
+			if st, _, _, err := c.do(a, "PATCH", "/api/v1/uploads/"+id, data, true, tusPatchHdr(0)...); err != nil || st != http.StatusNoContent {
+				return
+			}
+			if st, _, _, err := c.do(a, "POST", "/api/v1/drops/"+id+"/complete", nil, true); err == nil && st == http.StatusOK {
+				mu.Lock()
+				completed[id] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < n/2; i++ {
+		<-started
+	}
+	// Kill A once some drops are complete and others still uploading.
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		k := len(completed)
+		mu.Unlock()
+		if k >= 3 {
+			break
+		}
+	}
+	a.kill()
+	wg.Wait()
+	b := restart()
+	t.Logf("%d of %d drops completed before SIGKILL", len(completed), n)
+	// Every completed drop downloads intact from B; every other one
+	// resumes and completes there, intact.
+	for i, id := range ids {
+		data := datas[i]
+		if !completed[id] {
+			st, h, _, err := c.do(b, "HEAD", "/api/v1/uploads/"+id, nil, true, "Tus-Resumable", "1.0.0")
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case st == http.StatusNotFound:
+				c.must(b, http.StatusCreated, "POST", "/api/v1/uploads/", nil, true, tusCreateHdr(id, len(data))...)
+				c.must(b, http.StatusNoContent, "PATCH", "/api/v1/uploads/"+id, data, true, tusPatchHdr(0)...)
+			case st == http.StatusOK:
+				off, _ := strconv.Atoi(h.Get("Upload-Offset"))
+				if off < len(data) {
+					c.must(b, http.StatusNoContent, "PATCH", "/api/v1/uploads/"+id, data[off:], true, tusPatchHdr(off)...)
+				}
+			case st == http.StatusGone:
+				// Completed on A after all (its answer was lost).
+			default:
+				t.Fatalf("HEAD of drop %d on B: %d", i, st)
+			}
+			if st != http.StatusGone {
+				c.must(b, http.StatusOK, "POST", "/api/v1/drops/"+id+"/complete", nil, true)
+			}
+		}
+		_, got := c.must(b, http.StatusOK, "GET", "/api/v1/drops/"+id+"/blob", nil, false)
+		if !bytes.Equal(got, data) {
+			t.Fatalf("drop %d (completed before the kill: %v) corrupted", i, completed[id])
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // maxWriteBatch bounds how many changes share one SQLite transaction.
@@ -34,6 +35,8 @@ type writer struct {
 	quit chan struct{}
 	stop sync.Once
 	wg   sync.WaitGroup
+	// waiting counts changes not yet taken by the loop.
+	waiting atomic.Int32
 	// nBatches counts transactions and nOps changes (tests look at them).
 	mu             sync.Mutex
 	nBatches, nOps int
@@ -58,11 +61,15 @@ func (w *writer) close() {
 // the commit.
 func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	w.waiting.Add(1)
 	select {
 	case w.ops <- op:
+		w.waiting.Add(-1)
 	case <-ctx.Done():
+		w.waiting.Add(-1)
 		return ctx.Err()
 	case <-w.quit:
+		w.waiting.Add(-1)
 		return errStoreClosed
 	}
 	return <-op.done
