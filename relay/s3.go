@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -66,6 +67,10 @@ func ParseS3URL(raw string) (S3Options, error) {
 	return o, nil
 }
 
+// s3IdleConns is how many idle connections to the bucket a replica keeps
+// for reuse.
+const s3IdleConns = 256
+
 // S3Blobs keeps ciphertext in an S3 bucket, one object per drop.
 type S3Blobs struct {
 	client *s3.Client
@@ -104,6 +109,14 @@ func NewS3Blobs(o S3Options, tmpDir string) (*S3Blobs, error) {
 	}
 	if o.HTTPClient != nil {
 		opts.HTTPClient = o.HTTPClient
+	} else {
+		// The SDK keeps 10 idle connections per host: under hundreds of
+		// concurrent downloads every other GetObject dialled the bucket
+		// anew and the closed connections piled up in TIME_WAIT.
+		opts.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConns = s3IdleConns
+			tr.MaxIdleConnsPerHost = s3IdleConns
+		})
 	}
 	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return nil, fmt.Errorf("s3 temp dir: %w", err)

@@ -94,8 +94,11 @@ func startGateway(work, bin string) (*gateway, error) {
 	}
 	addr := freeAddr()
 	// Always the loopback address: versitygw's default listens everywhere.
+	// Keep-alive, as docs/relay.md asks of a deployment: without it
+	// versitygw closes every connection after one answer, and the relay
+	// and tusd's s3store dial it for every request.
 	p, err := startProc(work, "versitygw", "", []string{"ROOT_ACCESS_KEY=" + gwKey, "ROOT_SECRET_KEY=" + gwSecret},
-		bin, "--port", addr, "posix", dir)
+		bin, "--port", addr, "--keep-alive", "posix", dir)
 	if err != nil {
 		return nil, err
 	}

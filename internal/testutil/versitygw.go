@@ -37,7 +37,9 @@ func StartVersitygw(t testing.TB) *Versitygw {
 		t.Fatal(err)
 	}
 	// Always the loopback address: versitygw's default listens everywhere.
-	cmd := exec.Command(bin, "--port", addr, "posix", store)
+	// Keep-alive as a deployment would have it (versitygw closes every
+	// connection after one answer by default).
+	cmd := exec.Command(bin, "--port", addr, "--keep-alive", "posix", store)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+v.AccessKey, "ROOT_SECRET_KEY="+v.SecretKey)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
