@@ -10,8 +10,9 @@ import (
 
 // With the relayprofile build tag (scripts/bench relay -profile DIR),
 // sealrelay runs under the CPU, block and mutex profilers and writes
-// $SEALRELAY_PROFILE.{cpu,block,mutex}.pprof when it exits. Release builds
-// have none of this.
+// $SEALRELAY_PROFILE.{cpu,block,mutex,heap}.pprof when it exits (heap:
+// read its alloc_space for what requests allocated). Release builds have
+// none of this.
 func init() {
 	base := os.Getenv("SEALRELAY_PROFILE")
 	if base == "" {
@@ -27,7 +28,7 @@ func init() {
 	atExit = func() {
 		pprof.StopCPUProfile()
 		cpu.Close()
-		for _, p := range []string{"block", "mutex"} {
+		for _, p := range []string{"block", "mutex", "heap"} {
 			if f, err := os.Create(base + "." + p + ".pprof"); err == nil {
 				pprof.Lookup(p).WriteTo(f, 0)
 				f.Close()
