@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -261,9 +260,9 @@ func (a *AuditLog) DropEvents(ctx context.Context, drop string) ([]AuditEvent, e
 }
 
 // ReadDropEvents returns the lines of an audit log about drop, in order.
+// An unfinished last line (being written) is left out.
 func ReadDropEvents(r io.Reader, drop string) ([]AuditEvent, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), maxAuditLine)
+	sc := newAuditScanner(r, nil)
 	var out []AuditEvent
 	needle := []byte(`"drop":` + strconvQuote(drop))
 	for sc.Scan() {
@@ -349,7 +348,9 @@ var ErrAuditBroken = errors.New("audit chain broken")
 
 // VerifyAudit reads an audit log and checks that every line is well formed,
 // numbered in sequence and carries the hash of the line before. It returns
-// the number of lines checked. It does not check signatures: see
+// the number of lines checked. A last line without its newline is not
+// checked (see AuditReport.Partial), so a log can be verified while the
+// relay appends to it. It does not check signatures: see
 // VerifySignedAudit.
 func VerifyAudit(r io.Reader) (int64, error) {
 	rep, err := verifyAudit(r, nil)
@@ -370,6 +371,10 @@ type AuditReport struct {
 	// FirstBad is the number of the first line that cannot be trusted
 	// when the check failed (0 when it passed).
 	FirstBad int64
+	// Partial is the length of an unfinished last line (no newline yet),
+	// which is not checked: a running relay is writing it, or a crash cut
+	// it and the relay removes it when it next starts. 0 when none.
+	Partial int64
 
 	head string
 }
@@ -388,9 +393,8 @@ func VerifySignedAudit(r io.Reader, pub ed25519.PublicKey) (AuditReport, error) 
 }
 
 func verifyAudit(r io.Reader, pub ed25519.PublicKey) (AuditReport, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), maxAuditLine)
 	var rep AuditReport
+	sc := newAuditScanner(r, &rep.Partial)
 	prev := zeroHash
 	fail := func(line int64, format string, args ...any) (AuditReport, error) {
 		rep.FirstBad = line

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -86,8 +85,7 @@ func LoadAuditPublicKey(path string) (ed25519.PublicKey, error) {
 // ReadCheckpoints returns the checkpoint lines of an audit log by their
 // sequence number.
 func ReadCheckpoints(r io.Reader) (map[int64]Checkpoint, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), maxAuditLine)
+	sc := newAuditScanner(r, nil)
 	out := map[int64]Checkpoint{}
 	needle := []byte(`"event":"` + EventCheckpoint + `"`)
 	for sc.Scan() {

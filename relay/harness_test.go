@@ -118,13 +118,21 @@ func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	mux := http.NewServeMux()
 	h.srv.Mount(mux)
 	h.ts = httptest.NewServer(h.srv.Wrap(mux))
-	t.Cleanup(func() {
-		h.ts.Close()
-		h.srv.Close()
-		h.closer.Close()
-	})
+	t.Cleanup(h.stop)
 	h.sender, h.token = h.enrol("Dr Durand", "durand@hospital.example")
 	return h
+}
+
+// stop stops the relay and releases its data dir (and is a no-op the
+// second time), as stopping the process would.
+func (h *harness) stop() {
+	if h.closer == nil {
+		return
+	}
+	h.ts.Close()
+	h.srv.Close()
+	h.closer.Close()
+	h.closer = nil
 }
 
 // enrol creates a sender and returns it with its token.

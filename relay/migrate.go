@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -34,7 +33,9 @@ type MigrateReport struct {
 // chain (verified before, copied line for line, verified after) are
 // written in one transaction. The database must hold no drop and no audit
 // record yet; a failed run leaves it so, and can be run again. Uploads in
-// progress are not moved: their senders start them again.
+// progress are not moved: their senders start them again. The data dir's
+// lock is held throughout: a relay still serving from src would go on
+// taking drops the copy misses, so Migrate refuses to run beside one.
 func Migrate(ctx context.Context, src DataDir, db *PGStore, blobs Blobs, log *slog.Logger) (*MigrateReport, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -50,6 +51,11 @@ func Migrate(ctx context.Context, src DataDir, db *PGStore, blobs Blobs, log *sl
 	if _, err := os.Stat(src.DB()); err != nil {
 		return nil, fmt.Errorf("migrate: no relay database in %s: %w", src.Root, err)
 	}
+	lock, err := src.Lock()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer lock.Close()
 	st, err := OpenSQLite(src.DB())
 	if err != nil {
 		return nil, err
@@ -182,8 +188,9 @@ func readAuditLines(path string) ([][]byte, error) {
 		return nil, fmt.Errorf("migrate: source audit log: %w", err)
 	}
 	var lines [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 4096), maxAuditLine)
+	// Like VerifyAudit, an unfinished last line (cut by a crash, never
+	// acknowledged) is left out.
+	sc := newAuditScanner(bytes.NewReader(b), nil)
 	for sc.Scan() {
 		lines = append(lines, append([]byte(nil), sc.Bytes()...))
 	}

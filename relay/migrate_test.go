@@ -3,6 +3,7 @@ package relay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,6 +43,13 @@ func TestMigrate(t *testing.T) {
 
 	pg, _ := openTestPG(t, PGOptions{CallerClock: true})
 	blobs := testS3Blobs(t, filepath.Join(t.TempDir(), "tmp"))
+
+	// While the old relay serves its data dir, nothing migrates it: drops
+	// it took after the copy would be lost.
+	if _, err := Migrate(ctx, old.data, pg, blobs, nil); !errors.Is(err, ErrDataDirBusy) {
+		t.Fatalf("migrate beside a running relay: %v", err)
+	}
+	old.stop()
 
 	// A corrupted blob stops the migration before anything is written.
 	p := filepath.Join(old.data.Blobs(), idCoded[:2], idCoded)
@@ -126,6 +134,7 @@ func TestMigrateBinary(t *testing.T) {
 	key.WritePublic(&pub, true)
 	os.WriteFile(keyFile, pub.Bytes(), 0o600)
 	c := newCluster(t)
+	old.stop()
 	if out, err := exec.Command(c.bin, "keys", "import", "--data", old.dir, "--verified", keyFile).CombinedOutput(); err != nil {
 		t.Fatalf("keys import: %v\n%s", err, out)
 	}

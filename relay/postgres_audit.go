@@ -109,7 +109,14 @@ func (s *PGStore) DropEvents(ctx context.Context, drop string) ([]AuditEvent, er
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	return ReadDropEvents(strings.NewReader(strings.Join(lines, "\n")), drop)
+	// Whole lines, each with its newline (a last line without one would
+	// read as still being written).
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return ReadDropEvents(strings.NewReader(b.String()), drop)
 }
 
 // WriteAudit writes the audit chain to w in the file log's format (JSON

@@ -350,44 +350,51 @@ func (d DataDir) AuditKey() string { return filepath.Join(d.Root, "audit.key") }
 func (d DataDir) GrantKey() string { return filepath.Join(d.Root, "grant.key") }
 
 // Open opens (creating if needed) the embedded store, blobs, audit log and
-// grant key of the data dir, and returns a Config using them. The caller
+// grant key of the data dir, and returns a Config using them. It first
+// takes the data dir's lock (see Lock): while the returned closer is open,
+// another Open of the same dir fails with a *DataDirBusyError. The caller
 // closes the returned closer when done.
 func (d DataDir) Open() (Config, io.Closer, error) {
 	if err := os.MkdirAll(d.Root, 0o700); err != nil {
 		return Config{}, nil, fmt.Errorf("data dir: %w", err)
 	}
+	lock, err := d.Lock()
+	if err != nil {
+		return Config{}, nil, err
+	}
+	opened := closers{lock} // closed in reverse order on failure
+	fail := func(err error) (Config, io.Closer, error) {
+		opened.Close()
+		return Config{}, nil, err
+	}
 	st, err := OpenSQLite(d.DB())
 	if err != nil {
-		return Config{}, nil, err
+		return fail(err)
 	}
+	opened = append(opened, st)
 	blobs, err := NewFileBlobs(d.Blobs())
 	if err != nil {
-		st.Close()
-		return Config{}, nil, err
+		return fail(err)
 	}
 	if err := os.MkdirAll(d.Uploads(), 0o700); err != nil {
-		st.Close()
-		return Config{}, nil, fmt.Errorf("upload dir: %w", err)
+		return fail(fmt.Errorf("upload dir: %w", err))
 	}
 	auditKey, err := LoadOrCreateAuditKey(d.AuditKey())
 	if err != nil {
-		st.Close()
-		return Config{}, nil, err
+		return fail(err)
 	}
 	audit, err := OpenSignedAuditLog(d.AuditLog(), auditKey, 0)
 	if err != nil {
-		st.Close()
-		return Config{}, nil, err
+		return fail(err)
 	}
+	opened = append(opened, audit)
 	key, err := loadOrCreateKey(d.GrantKey())
 	if err != nil {
-		st.Close()
-		audit.Close()
-		return Config{}, nil, err
+		return fail(err)
 	}
 	cfg := Config{Store: st, Blobs: blobs, Audit: audit, AuditKey: auditKey,
 		UploadDir: d.Uploads(), GrantKey: key, PolicyFile: d.PolicyFile()}
-	return cfg, closers{audit, st}, nil
+	return cfg, opened, nil
 }
 
 // OpenStore opens only the metadata store of the data dir (for admin
@@ -399,12 +406,13 @@ func (d DataDir) OpenStore() (*SQLiteStore, error) {
 	return OpenSQLite(d.DB())
 }
 
+// closers closes its members last first.
 type closers []io.Closer
 
 func (c closers) Close() error {
 	var errs []error
-	for _, x := range c {
-		errs = append(errs, x.Close())
+	for i := len(c) - 1; i >= 0; i-- {
+		errs = append(errs, c[i].Close())
 	}
 	return errors.Join(errs...)
 }

@@ -112,11 +112,15 @@ holds the checkpoints a sender was shown (a JSON checkpoint or list).`, e.stderr
 	}
 	if *jsonOut {
 		return writeJSON(e, map[string]any{"ok": true, "lines": rep.Records, "checkpoints": rep.Checkpoints,
-			"unsigned_tail": rep.Unsigned, "last_checkpoint": rep.LastCheckpoint, "key_id": relay.AuditKeyID(pub)})
+			"unsigned_tail": rep.Unsigned, "last_checkpoint": rep.LastCheckpoint, "key_id": relay.AuditKeyID(pub),
+			"partial_line_bytes": rep.Partial})
 	}
 	fmt.Fprintf(e.stdout, "audit log intact: %d lines, %d signed checkpoints (audit key %s)\n", rep.Records, rep.Checkpoints, relay.AuditKeyID(pub))
 	if rep.Unsigned > 0 {
 		fmt.Fprintf(e.stdout, "  the last %d lines are not yet covered by a checkpoint\n", rep.Unsigned)
+	}
+	if rep.Partial > 0 {
+		fmt.Fprintf(e.stdout, "  after them, %d bytes of an unfinished line were not checked: the running relay is writing it, or a crash cut it (the relay removes it when it next starts)\n", rep.Partial)
 	}
 	return nil
 }
