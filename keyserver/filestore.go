@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sealprint/sealprint/internal/atomicfile"
+	"github.com/sealprint/sealprint/internal/filelock"
 )
 
 // FileStore is the embedded Store: one JSON file per key and per token,
@@ -27,6 +28,11 @@ import (
 //	index/<sha256(key)>/<FPR>   index entries (key IDs, addresses, WKD hashes)
 //	tokens/<sha256 hex>.json    tokens
 //	domains.json                domains allowed to publish (optional)
+//	store.lock                  held while a key and its index change
+//
+// A change to a key reads its old index entries and rewrites them: that is
+// done under store.lock (a file lock), so that `sealrelay keys …` and the
+// running relay, two processes, never interleave two changes of one key.
 type FileStore struct {
 	dir string
 	now func() time.Time
@@ -92,6 +98,11 @@ func (s *FileStore) get(fpr string) (*Record, error) {
 func (s *FileStore) Put(ctx context.Context, r *Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lockFiles()
+	if err != nil {
+		return fmt.Errorf("put key: %w", err)
+	}
+	defer unlock()
 	p, err := s.certPath(r.Fingerprint)
 	if err != nil {
 		return fmt.Errorf("put key: bad fingerprint %q", r.Fingerprint)
@@ -133,6 +144,16 @@ func (s *FileStore) Put(ctx context.Context, r *Record) error {
 	return nil
 }
 
+// lockFiles waits for store.lock, which other processes using the same
+// directory take too; s.mu is held.
+func (s *FileStore) lockFiles() (func(), error) {
+	l, err := filelock.Acquire(filepath.Join(s.dir, "store.lock"))
+	if err != nil {
+		return nil, err
+	}
+	return func() { l.Unlock() }, nil
+}
+
 // addIndex adds one index entry and makes it durable; it reports whether
 // the entry's directory was created (its parent then needs a sync).
 func (s *FileStore) addIndex(key, fpr string) (bool, error) {
@@ -167,6 +188,11 @@ func (s *FileStore) removeIndex(key, fpr string) {
 func (s *FileStore) Delete(ctx context.Context, fpr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lockFiles()
+	if err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	defer unlock()
 	old, err := s.get(fpr)
 	if err != nil {
 		return err

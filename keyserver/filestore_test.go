@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/sealprint/sealprint/internal/filelock"
 )
 
 func TestFileStoreIndexes(t *testing.T) {
@@ -108,4 +110,36 @@ type zeroReader struct{}
 func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// A change to a key waits for store.lock, which `sealrelay keys …` and the
+// running relay (two processes on one directory) both take: neither can
+// interleave its index rewrite with the other's.
+func TestFileStorePutWaitsForOtherProcess(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := filelock.TryLock(filepath.Join(dir, "store.lock")) // what another process's Put holds
+	if err != nil {
+		t.Fatal(err)
+	}
+	fpr := "0123456789ABCDEF0123456789ABCDEF01234567"
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Put(t.Context(), &Record{Fingerprint: fpr, Key: []byte{1}, KeyIDs: []string{fpr}})
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Put ran while another process held the store lock: %v", err)
+	case <-time.After(200 * time.Millisecond): // a bounded look for a wrong early return
+	}
+	other.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(t.Context(), fpr); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -11,4 +11,8 @@ func tryLock(f *os.File) (bool, error) {
 	return false, errors.New("file locks are not supported on this system")
 }
 
+func waitLock(f *os.File) error {
+	return errors.New("file locks are not supported on this system")
+}
+
 func unlock(f *os.File) error { return nil }

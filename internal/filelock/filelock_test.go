@@ -78,3 +78,27 @@ func TestLockOfKilledProcessIsFree(t *testing.T) {
 	}
 	l.Unlock()
 }
+
+// Acquire waits for the holder to let go.
+func TestAcquireWaits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	held, err := TryLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *Lock)
+	go func() {
+		l, err := Acquire(path)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- l
+	}()
+	select {
+	case <-got:
+		t.Fatal("Acquire returned while the lock was held")
+	case <-time.After(200 * time.Millisecond): // a bounded look for a wrong early return, not a timing assertion
+	}
+	held.Unlock()
+	(<-got).Unlock()
+}

@@ -27,6 +27,16 @@ func tryLock(f *os.File) (bool, error) {
 	}
 }
 
+// waitLock takes flock(LOCK_EX), waiting for it.
+func waitLock(f *os.File) error {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
 func unlock(f *os.File) error {
 	return unix.Flock(int(f.Fd()), unix.LOCK_UN)
 }

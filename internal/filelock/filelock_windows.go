@@ -27,6 +27,12 @@ func tryLock(f *os.File) (bool, error) {
 	return false, err
 }
 
+// waitLock takes the same lock as tryLock, waiting for it.
+func waitLock(f *os.File) error {
+	ol := &windows.Overlapped{OffsetHigh: lockOffsetHigh}
+	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol)
+}
+
 func unlock(f *os.File) error {
 	ol := &windows.Overlapped{OffsetHigh: lockOffsetHigh}
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
