@@ -3,7 +3,6 @@
 package testutil
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -44,15 +43,18 @@ func NeedIntegration(t testing.TB) {
 	}
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago,
+// for a program the test starts. It is outside the kernel's ephemeral
+// range (see pickPort), so that the machine's own traffic does not take
+// it before the program binds it; a program that still finds it taken
+// should be started again on another (see StartVersitygw).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := pickPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // FreeAddr returns "127.0.0.1:PORT" for a free port.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,7 +23,9 @@ type Versitygw struct {
 
 // StartVersitygw starts versitygw for the test (stopped at cleanup).
 // Without the binary (scripts/test installs it with go install) the test
-// fails under SEALPRINT_INTEGRATION=1 and is skipped otherwise.
+// fails under SEALPRINT_INTEGRATION=1 and is skipped otherwise. A gateway
+// that cannot bind its port (taken since it was picked) is started again
+// on another.
 func StartVersitygw(t testing.TB) *Versitygw {
 	t.Helper()
 	bin := findGoTool(t, "versitygw")
@@ -30,9 +34,26 @@ func StartVersitygw(t testing.TB) *Versitygw {
 	if err := os.Mkdir(store, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	addr := FreeAddr(t)
+	for attempt := 1; ; attempt++ {
+		v, log, err := startVersitygw(t, bin, store, filepath.Join(dir, fmt.Sprintf("versitygw-%d.log", attempt)))
+		if err == nil {
+			return v
+		}
+		if attempt == 5 || !strings.Contains(log, "address already in use") {
+			t.Fatalf("versitygw: %v\n%s", err, log)
+		}
+		t.Logf("versitygw: port taken since it was picked, starting on another: %v", err)
+	}
+}
+
+// startVersitygw starts one gateway and waits until it accepts
+// connections. When it exits first, it returns its log. A gateway that
+// answers is registered for cleanup.
+func startVersitygw(t testing.TB, bin, store, logPath string) (*Versitygw, string, error) {
+	port := FreePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	v := &Versitygw{Endpoint: "http://" + addr, AccessKey: "sealprinttest", SecretKey: "sealprinttestsecret"}
-	logf, err := os.Create(filepath.Join(dir, "versitygw.log"))
+	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,26 +68,36 @@ func StartVersitygw(t testing.TB) *Versitygw {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
+	stop := func() {
 		cmd.Process.Kill()
 		<-exited
 		logf.Close()
-	})
-	deadline := time.Now().Add(30 * time.Second)
+	}
+	readLog := func() string {
+		b, _ := os.ReadFile(logPath)
+		return string(b)
+	}
+	deadline := time.Now().Add(60 * time.Second)
 	for {
+		select {
+		case <-exited:
+			logf.Close()
+			return nil, readLog(), fmt.Errorf("exited before listening on %s", addr)
+		default:
+		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return v
-		}
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("versitygw exited:\n%s", log)
-		default:
+			// The listener must be this gateway's, not another program's
+			// that took the port since it was picked (this one then exits).
+			if ListensOn(cmd.Process.Pid, port) {
+				t.Cleanup(stop)
+				return v, "", nil
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("versitygw not listening on %s", addr)
+			stop()
+			return nil, readLog(), fmt.Errorf("not listening on %s after 60 s", addr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
