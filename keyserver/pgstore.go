@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sealprint/sealprint/internal/pgschema"
+	"github.com/sealprint/sealprint/internal/pgtx"
 )
 
 //go:embed migrations/postgres/*.sql
@@ -66,34 +66,20 @@ func (s *PGStore) Close() error {
 	return nil
 }
 
-type pgTxKey struct{}
-
-type pgDB interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func (s *PGStore) db(ctx context.Context) pgDB {
-	if tx, ok := ctx.Value(pgTxKey{}).(pgx.Tx); ok {
-		return tx
-	}
-	return s.pool
-}
+func (s *PGStore) db(ctx context.Context) pgtx.Querier { return pgtx.DB(ctx, s.pool) }
 
 // Serialize runs fn in one transaction holding the directory's change
 // lock: no other change, on any replica, runs meanwhile, and fn's store
 // calls commit together.
 func (s *PGStore) Serialize(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(pgTxKey{}).(pgx.Tx); ok {
+	if pgtx.Active(ctx, s.pool) {
 		return fn(ctx)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", pgChangeLock); err != nil {
+	return pgtx.InTx(ctx, s.pool, func(ctx context.Context) error {
+		if _, err := s.db(ctx).Exec(ctx, "SELECT pg_advisory_xact_lock($1)", pgChangeLock); err != nil {
 			return err
 		}
-		return fn(context.WithValue(ctx, pgTxKey{}, tx))
+		return fn(ctx)
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sealprint/sealprint/internal/pgschema"
+	"github.com/sealprint/sealprint/internal/pgtx"
 )
 
 //go:embed migrations/postgres/*.sql
@@ -207,36 +208,15 @@ func (s *PGStore) UpdateSender(ctx context.Context, id string, fn func(*Sender) 
 	return out, nil
 }
 
-// txKey carries a transaction in a context (see InTx).
-type txKey struct{}
-
-// pgDB is what the store's queries need: the pool, or a transaction.
-type pgDB interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// db returns the transaction ctx carries, or the pool.
-func (s *PGStore) db(ctx context.Context) pgDB {
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return tx
-	}
-	return s.pool
-}
+// db returns the transaction ctx carries (see InTx), or the pool.
+func (s *PGStore) db(ctx context.Context) pgtx.Querier { return pgtx.DB(ctx, s.pool) }
 
 // InTx runs fn in one transaction: every store call and audit append made
 // with the context fn is given commits with the others or not at all, so
 // no change is stored without the audit record of it. Nested calls join
 // the outer transaction.
 func (s *PGStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return fn(ctx)
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
-	})
+	return pgtx.InTx(ctx, s.pool, fn)
 }
 
 // SharedSecret returns the secret called name, creating it from 32
