@@ -87,18 +87,7 @@ func (u *s3Uploads) state(ctx context.Context, id string) (offset, size int64, e
 	if err != nil || tid == "" {
 		return 0, 0, false, err
 	}
-	up, err := u.store.GetUpload(ctx, tid)
-	if errors.Is(err, tushandler.ErrNotFound) {
-		return 0, 0, false, nil
-	}
-	if err != nil {
-		return 0, 0, false, err
-	}
-	info, err := up.GetInfo(ctx)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	return info.Offset, info.Size, true, nil
+	return uploadState(ctx, u.store, tid)
 }
 
 // hash reads the completed object, which is already the blob. A replica

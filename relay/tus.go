@@ -253,7 +253,18 @@ func (s *Server) preUploadCreate(ev tushandler.HookEvent) (tushandler.HTTPRespon
 
 // state reports how far the upload of drop id has come.
 func (u *uploadArea) state(ctx context.Context, id string) (offset, size int64, exists bool, err error) {
-	up, err := u.store.GetUpload(ctx, id)
+	return uploadState(ctx, u.store, id)
+}
+
+// uploadGetter is the part of a tusd store that uploadState uses.
+type uploadGetter interface {
+	GetUpload(ctx context.Context, id string) (tushandler.Upload, error)
+}
+
+// uploadState reports how far tusd's upload tid (in either store) has
+// come; exists is false when the store has no such upload.
+func uploadState(ctx context.Context, store uploadGetter, tid string) (offset, size int64, exists bool, err error) {
+	up, err := store.GetUpload(ctx, tid)
 	if errors.Is(err, tushandler.ErrNotFound) {
 		return 0, 0, false, nil
 	}
