@@ -184,6 +184,36 @@ func TestOldDataDirMigrates(t *testing.T) {
 	}
 }
 
+// An admin command and the relay opening an old data directory at the
+// same moment both migrate it without tripping on each other's columns.
+func TestOldDataDirMigratesConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE senders (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL DEFAULT '',
+		token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			st, err := OpenSQLite(path)
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // A credential from before key binding binds the first key it sends.
 func TestLegacyCredentialBindsFirstKey(t *testing.T) {
 	h := newHarness(t)

@@ -194,26 +194,9 @@ var senderColumns = []struct{ name, def string }{
 }
 
 func migrateSenders(db *sql.DB) error {
-	rows, err := db.Query(`SELECT name FROM pragma_table_info('senders')`)
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
-		}
-		have[n] = true
-	}
-	rows.Close()
 	for _, c := range senderColumns {
-		if have[c.name] {
-			continue
-		}
-		if _, err := db.Exec(`ALTER TABLE senders ADD COLUMN ` + c.name + ` ` + c.def); err != nil {
-			return fmt.Errorf("add column %s: %w", c.name, err)
+		if err := addColumn(db, "senders", c.name, c.def); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -472,28 +455,27 @@ func (s *SQLiteStore) DropsToSweep(ctx context.Context, now time.Time) ([]*Drop,
 		StatePending, StateReady, now.UnixNano())
 }
 
-// addColumn adds a column to a table made by an older schema.
+// addColumn adds a column to a table made by an older schema. The check
+// and the change are one write transaction (BEGIN IMMEDIATE), so that an
+// admin command and the relay opening an old database together do not
+// both add it.
 func addColumn(db *sql.DB, table, column, decl string) error {
-	rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
+	tx, err := db.Begin()
 	if err != nil {
-		return err
+		return fmt.Errorf("add column %s.%s: %w", table, column, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return err
-		}
-		if name == column {
-			return nil
-		}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n); err != nil {
+		return fmt.Errorf("add column %s.%s: %w", table, column, err)
 	}
-	if err := rows.Err(); err != nil {
-		return err
+	if n > 0 {
+		return nil
 	}
-	rows.Close()
-	_, err = db.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + column + ` ` + decl)
-	return err
+	if _, err := tx.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + column + ` ` + decl); err != nil {
+		return fmt.Errorf("add column %s.%s: %w", table, column, err)
+	}
+	return tx.Commit()
 }
 
 // CountDownload counts a download with one conditional UPDATE; then runs
