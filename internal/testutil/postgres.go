@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,7 +43,16 @@ var (
 // otherwise.
 func SharedPostgres(t testing.TB) *Postgres {
 	t.Helper()
-	pgOnce.Do(func() { pgShared, pgSkip, pgErr = startPostgres() })
+	pgOnce.Do(func() {
+		// A port taken between its pick and the server's bind: again on
+		// another.
+		for attempt := 1; attempt <= 3; attempt++ {
+			pgShared, pgSkip, pgErr = startPostgres()
+			if pgErr == nil || !strings.Contains(pgErr.Error(), "already in use") {
+				break
+			}
+		}
+	})
 	if pgSkip != "" {
 		if Integration() {
 			t.Fatalf("PostgreSQL: %s (scripts/test installs it)", pgSkip)
