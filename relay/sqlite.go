@@ -78,7 +78,10 @@ var _ Store = (*SQLiteStore)(nil)
 // OpenSQLite opens (creating if needed) the SQLite database at path.
 func OpenSQLite(path string) (*SQLiteStore, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	// busy_timeout first: the pragmas run in order when a connection
+	// opens, and switching an old database to WAL must wait for another
+	// process opening it too, not fail with SQLITE_BUSY.
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -114,7 +117,7 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	rq := url.Values{}
-	for _, p := range []string{"query_only(1)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	for _, p := range []string{"busy_timeout(10000)", "query_only(1)", "foreign_keys(1)"} {
 		rq.Add("_pragma", p)
 	}
 	rd, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
