@@ -160,19 +160,7 @@ func TestTokenRevokeAndExpiryOnRunningRelay(t *testing.T) {
 // A data directory from before organisation tokens opens, and its tokens
 // keep working as single-sender credentials that bind their first key.
 func TestOldDataDirMigrates(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "relay.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE senders (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL DEFAULT '',
-		token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO senders VALUES ('s_old', 'Dr Old', 'old@chu.example', ?, 1)`, TokenHash("spt_old")); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	path := oldSendersDB(t, TokenHash("spt_old"))
 	st, err := OpenSQLite(path)
 	if err != nil {
 		t.Fatal(err)
@@ -187,16 +175,7 @@ func TestOldDataDirMigrates(t *testing.T) {
 // An admin command and the relay opening an old data directory at the
 // same moment both migrate it without tripping on each other's columns.
 func TestOldDataDirMigratesConcurrently(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "relay.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE senders (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL DEFAULT '',
-		token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	path := oldSendersDB(t, TokenHash("spt_old"))
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {
@@ -212,6 +191,27 @@ func TestOldDataDirMigratesConcurrently(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// oldSendersDB writes a relay database as made before organisation
+// tokens, holding one sender whose token hashes to tokenHash, and returns
+// its path.
+func oldSendersDB(t *testing.T, tokenHash []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "relay.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE senders (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL DEFAULT '',
+		token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO senders VALUES ('s_old', 'Dr Old', 'old@chu.example', ?, 1)`, tokenHash); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // A credential from before key binding binds the first key it sends.
