@@ -187,9 +187,10 @@ type sealedParts struct {
 	keys  [][]byte    // session key recovered from each PKESK/SKESK, cipher byte first
 }
 
-// dissect decrypts every key packet with the given keys or secret and the
-// SEIPD packet with the session key, and splits what is inside.
-func dissect(t testing.TB, ct []byte, recipients []*Key, secret string, sessionKey []byte) *sealedParts {
+// dissect decrypts every key packet with the given keys or secrets (the
+// n-th SKESK with the n-th secret) and the SEIPD packet with the session
+// key, and splits what is inside.
+func dissect(t testing.TB, ct []byte, recipients []*Key, secrets []string, sessionKey []byte) *sealedParts {
 	t.Helper()
 	outer, err := splitPackets(ct)
 	if err != nil {
@@ -220,7 +221,11 @@ func dissect(t testing.TB, ct []byte, recipients []*Key, secret string, sessionK
 			cipher = p.CipherFunc
 			parts.keys = append(parts.keys, append([]byte{byte(p.CipherFunc)}, p.Key...))
 		case *packet.SymmetricKeyEncrypted:
-			k, c, err := p.Decrypt([]byte(secret))
+			if len(secrets) == 0 {
+				t.Fatal("more SKESK packets than link secrets")
+			}
+			k, c, err := p.Decrypt([]byte(secrets[0]))
+			secrets = secrets[1:]
 			if err != nil {
 				t.Fatalf("decrypt SKESK: %v", err)
 			}
@@ -267,7 +272,8 @@ func diffSealed(t testing.TB, plain []byte, opts SealOptions) (fast, lib *sealed
 		if err != nil {
 			t.Fatalf("seal (library=%v): %v", library, err)
 		}
-		return dissect(t, buf.Bytes(), opts.Recipients, opts.Secret, w.SessionKey()), w.SessionKey()
+		secrets, _ := opts.linkSecrets()
+		return dissect(t, buf.Bytes(), opts.Recipients, secrets, w.SessionKey()), w.SessionKey()
 	}
 	fast, fk := run(false)
 	lib, lk := run(true)
@@ -430,21 +436,25 @@ func diffKeys(t testing.TB) (*Key, []*Key) {
 func TestFastSealMatchesLibrary(t *testing.T) {
 	sender, recips := diffKeys(t)
 	secret := mustSecret(t)
+	more := []string{mustSecret(t), mustSecret(t), mustSecret(t)}
 	now := time.Now().Add(time.Hour).Truncate(time.Second)
 	clock := func() time.Time { return now }
 	for _, tc := range []struct {
-		name   string
-		to     []*Key
-		secret string
+		name    string
+		to      []*Key
+		secret  string
+		secrets []string
 	}{
-		{"one recipient", recips[:1], ""},
-		{"three recipients", recips, ""},
-		{"recipients and link secret", recips[:2], secret},
-		{"link secret only", nil, secret},
+		{"one recipient", recips[:1], "", nil},
+		{"three recipients", recips, "", nil},
+		{"recipients and link secret", recips[:2], secret, nil},
+		{"link secret only", nil, secret, nil},
+		{"a link secret per recipient", nil, secret, more},
+		{"recipients and a link secret each for others", recips[:1], "", more},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			plain := bytes.Repeat([]byte("%PDF-1.7 rapport "), 5000)
-			fast, _ := diffSealed(t, plain, SealOptions{Signer: sender, Recipients: tc.to, Secret: tc.secret,
+			fast, _ := diffSealed(t, plain, SealOptions{Signer: sender, Recipients: tc.to, Secret: tc.secret, Secrets: tc.secrets,
 				FileName: "rapport.pdf", ModTime: now.Add(-time.Hour), Now: clock})
 			got := intendedRecipients(t, fast)
 			if len(got) != len(tc.to) {
@@ -469,14 +479,19 @@ func FuzzSealDifferential(f *testing.F) {
 		sender, recips := diffKeys(t)
 		to := recips[:int(n)%(len(recips)+1)]
 		secret := ""
+		var more []string
 		if link || len(to) == 0 {
 			secret = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+			// n also picks how many more link secrets (0 to 2).
+			for i := 0; i < int(n/4)%3; i++ {
+				more = append(more, "0123456789abcdefghijklmnopqrstuvwxyzABCDE"+string(rune('a'+i))+"A")
+			}
 		}
 		now := time.Now().Add(time.Hour).Truncate(time.Second)
 		if mod < 0 || mod > 1<<32-1 {
 			mod = 0
 		}
-		diffSealed(t, plain, SealOptions{Signer: sender, Recipients: to, Secret: secret, FileName: name,
+		diffSealed(t, plain, SealOptions{Signer: sender, Recipients: to, Secret: secret, Secrets: more, FileName: name,
 			ModTime: time.Unix(mod, 0), Now: func() time.Time { return now }})
 	})
 }

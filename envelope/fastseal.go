@@ -99,17 +99,15 @@ type fastWriter struct {
 	closed   bool
 }
 
-func sealFast(dst io.Writer, plan *fastPlan, secret, fileName string, modTime time.Time, config *packet.Config) (io.WriteCloser, error) {
+func sealFast(dst io.Writer, plan *fastPlan, secrets []string, fileName string, modTime time.Time, config *packet.Config) (io.WriteCloser, error) {
 	config.DefaultCipher = plan.cipher
 	for _, k := range plan.encKeys {
 		if err := packet.SerializeEncryptedKeyAEADwithHiddenOption(dst, k.PublicKey, plan.cipher, false, plan.sessionKey, false, config); err != nil {
 			return nil, err
 		}
 	}
-	if secret != "" {
-		if err := packet.SerializeSymmetricKeyEncryptedReuseKey(dst, plan.sessionKey, []byte(secret), config); err != nil {
-			return nil, err
-		}
+	if err := writeSKESKs(dst, plan.sessionKey, secrets, config); err != nil {
+		return nil, err
 	}
 	seipd, err := newSEIPDWriter(dst, plan.sessionKey, config.Random())
 	if err != nil {

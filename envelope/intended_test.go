@@ -21,7 +21,7 @@ func reencrypt(t *testing.T, ct []byte, opener *Key, all []*Key, to *Key) []byte
 		t.Fatal(err)
 	}
 	sk = msg.SessionKey
-	parts := dissect(t, ct, all, "", sk)
+	parts := dissect(t, ct, all, nil, sk)
 	var inner bytes.Buffer
 	for _, p := range parts.inner {
 		inner.WriteByte(0xc0 | p.tag)

@@ -40,3 +40,22 @@ func ReplyVerifier(sessionKey []byte) string {
 	v := sha256.Sum256(ReplyKey(sessionKey))
 	return hex.EncodeToString(v[:])
 }
+
+// LinkReceiptProof is the second proof a link-mode recipient posts: an
+// HMAC-SHA256 keyed with SHA-256("sealprint-receipt-link" ‖ link secret)
+// over the ciphertext's SHA-256 in lower-case hex. When each recipient of
+// a drop has a secret of its own, the sender, who keeps every secret,
+// tells by it which recipient opened; the relay never sees a secret.
+func LinkReceiptProof(secret, ciphertextSHA256Hex string) string {
+	k := sha256.Sum256(append([]byte("sealprint-receipt-link"), secret...))
+	m := hmac.New(sha256.New, k[:])
+	m.Write([]byte(strings.ToLower(ciphertextSHA256Hex)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// CheckLinkReceipt reports whether proof matches LinkReceiptProof in
+// constant time.
+func CheckLinkReceipt(secret, ciphertextSHA256Hex, proof string) bool {
+	want := LinkReceiptProof(secret, ciphertextSHA256Hex)
+	return hmac.Equal([]byte(want), []byte(strings.ToLower(proof)))
+}

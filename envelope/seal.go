@@ -37,9 +37,13 @@ func ValidLinkSecret(s string) bool {
 	return err == nil && len(b) == 32
 }
 
-// SealOptions says who signs a message and who may open it. Exactly one of
-// Recipients and Secret must be set, or both (a message that either the
-// recipients' keys or the link secret opens).
+// MaxLinkSecrets bounds the link secrets of one message (one SKESK packet
+// each).
+const MaxLinkSecrets = 50
+
+// SealOptions says who signs a message and who may open it: recipient keys,
+// link secrets, or both (a message that either the recipients' keys or any
+// of the link secrets opens). At least one key or secret is required.
 type SealOptions struct {
 	// Signer is the sender's secret key. Required.
 	Signer *Key
@@ -47,6 +51,12 @@ type SealOptions struct {
 	Recipients []*Key
 	// Secret is the link secret (link mode), see NewLinkSecret.
 	Secret string
+	// Secrets are more link secrets, after Secret: link mode with several
+	// recipients gives each its own secret, so that a receipt keyed from
+	// it (LinkReceiptProof) says which recipient opened. Each secret
+	// becomes one SKESK packet around the one session key: the document
+	// is encrypted once.
+	Secrets []string
 	// FileName and ModTime go into the (encrypted) literal data packet.
 	FileName string
 	ModTime  time.Time
@@ -104,11 +114,12 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 	if opts.Signer.IsLocked() {
 		return nil, errors.New("seal: the signing key is locked (passphrase needed)")
 	}
-	if len(opts.Recipients) == 0 && opts.Secret == "" {
-		return nil, errors.New("seal: no recipient and no link secret")
+	secrets, err := opts.linkSecrets()
+	if err != nil {
+		return nil, err
 	}
-	if opts.Secret != "" && !ValidLinkSecret(opts.Secret) {
-		return nil, errors.New("seal: malformed link secret")
+	if len(opts.Recipients) == 0 && len(secrets) == 0 {
+		return nil, errors.New("seal: no recipient and no link secret")
 	}
 	now := time.Now
 	if opts.Now != nil {
@@ -155,7 +166,7 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 	}
 	if plan := planFast(opts, to, config, now()); plan != nil && !aead && !libraryOnly {
 		plan.sessionKey = sessionKey[:plan.cipher.KeySize()]
-		pt, err := sealFast(dst, plan, opts.Secret, literalName(opts.FileName), modTime, config)
+		pt, err := sealFast(dst, plan, secrets, literalName(opts.FileName), modTime, config)
 		if err != nil {
 			return nil, fmt.Errorf("seal: %w", err)
 		}
@@ -168,20 +179,45 @@ func Seal(dst io.Writer, opts SealOptions) (*Writer, error) {
 		Config:     config,
 	}
 	var pt io.WriteCloser
+	for _, s := range secrets {
+		params.Passwords = append(params.Passwords, []byte(s))
+	}
 	if len(to) == 0 {
 		// Link mode: symmetric only. A v4 SKESK + SEIPD v1 opens in gpg
-		// 2.2 and OpenPGP.js; RFC 9580 profile uses AEAD.
-		pt, err = openpgp.SymmetricallyEncryptWithParams([]byte(opts.Secret), dst, params)
+		// 2.2 and OpenPGP.js; RFC 9580 profile uses AEAD. The first
+		// secret's SKESK is written first, then one per other secret.
+		params.Passwords = params.Passwords[1:]
+		pt, err = openpgp.SymmetricallyEncryptWithParams([]byte(secrets[0]), dst, params)
 	} else {
-		if opts.Secret != "" {
-			params.Passwords = [][]byte{[]byte(opts.Secret)}
-		}
 		pt, err = openpgp.EncryptWithParams(dst, to, nil, params)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	return &Writer{w: pt, sessionKey: sessionKey, keys: keys}, nil
+}
+
+// linkSecrets returns Secret then Secrets, each checked, none twice.
+func (opts SealOptions) linkSecrets() ([]string, error) {
+	var out []string
+	if opts.Secret != "" {
+		out = append(out, opts.Secret)
+	}
+	out = append(out, opts.Secrets...)
+	if len(out) > MaxLinkSecrets {
+		return nil, fmt.Errorf("seal: %d link secrets, at most %d", len(out), MaxLinkSecrets)
+	}
+	seen := make(map[string]bool, len(out))
+	for _, s := range out {
+		if !ValidLinkSecret(s) {
+			return nil, errors.New("seal: malformed link secret")
+		}
+		if seen[s] {
+			return nil, errors.New("seal: the same link secret twice")
+		}
+		seen[s] = true
+	}
+	return out, nil
 }
 
 // allSupportAEAD reports whether every recipient advertises SEIPD v2.
