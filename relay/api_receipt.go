@@ -25,6 +25,13 @@ func parseReceipt(r io.Reader) (*relayapi.ReceiptRequest, error) {
 		return nil, errors.New("proof must be 64 hex digits")
 	}
 	req.Proof = hex.EncodeToString(b)
+	if req.LinkProof != "" {
+		b, err := hex.DecodeString(req.LinkProof)
+		if err != nil || len(b) != 32 {
+			return nil, errors.New("link_proof must be 64 hex digits")
+		}
+		req.LinkProof = hex.EncodeToString(b)
+	}
 	if req.Signer == "" && req.Signature == "" && req.SignedAt.IsZero() {
 		return &req, nil
 	}
@@ -74,6 +81,10 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	proof, token := req.Proof, req.Token
+	if req.LinkProof != "" && d.Mode != relayapi.ModeLink {
+		writeError(w, http.StatusBadRequest, "link_proof goes with a link-mode drop")
+		return
+	}
 	if !signerIsRecipient(d, req.Signer) {
 		writeError(w, http.StatusForbidden, "the receipt is signed by "+req.Signer+", not a key this drop is encrypted to")
 		return
@@ -110,7 +121,7 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		if err := s.recordEvent(ctx, e); err != nil {
 			return err
 		}
-		return s.store.AddReceipt(ctx, d.ID, relayapi.Receipt{At: s.now().UTC(), Proof: proof, Download: n,
+		return s.store.AddReceipt(ctx, d.ID, relayapi.Receipt{At: s.now().UTC(), Proof: proof, LinkProof: req.LinkProof, Download: n,
 			Signer: req.Signer, Signature: req.Signature, SignedAt: req.SignedAt})
 	})
 	if err != nil {

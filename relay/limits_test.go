@@ -200,3 +200,36 @@ func TestReceipts(t *testing.T) {
 	resp, body = receipt(proof, resp.Header.Get(relayapi.HeaderReceiptToken))
 	expect(t, resp, body, http.StatusTooManyRequests)
 }
+
+// TestLinkReceiptProof: a link-mode receipt may carry a second HMAC, keyed
+// from the link secret (64 hex digits, kept and given back to the sender);
+// a malformed one, or one on a key-mode drop, is refused before the
+// download's token is spent.
+func TestLinkReceiptProof(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Mail = nil })
+	data := randomBytes(t, 100)
+	proof, linkProof := strings.Repeat("0f", 32), strings.Repeat("Ab", 32)
+	id := h.ready(data, relayapi.CreateDropRequest{Mode: relayapi.ModeLink, MaxDownloads: new(int)})
+	resp, body := h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
+	expect(t, resp, body, http.StatusOK)
+	token := resp.Header.Get(relayapi.HeaderReceiptToken)
+	for _, bad := range []string{"xyz", "abcd", strings.Repeat("0g", 32), strings.Repeat("0f", 33)} {
+		resp, body = h.do("POST", "/api/v1/drops/"+id+"/receipt", relayapi.ReceiptRequest{Proof: proof, LinkProof: bad, Token: token})
+		expect(t, resp, body, http.StatusBadRequest)
+	}
+	resp, body = h.do("POST", "/api/v1/drops/"+id+"/receipt", relayapi.ReceiptRequest{Proof: proof, LinkProof: linkProof, Token: token})
+	expect(t, resp, body, http.StatusNoContent)
+	st := h.status(id)
+	if len(st.Receipts) != 1 || st.Receipts[0].LinkProof != strings.ToLower(linkProof) || st.Receipts[0].Proof != proof {
+		t.Fatalf("receipts %+v", st.Receipts)
+	}
+
+	key := h.ready(data, relayapi.CreateDropRequest{MaxDownloads: new(int)})
+	resp, body = h.do("GET", "/api/v1/drops/"+key+"/blob", nil)
+	expect(t, resp, body, http.StatusOK)
+	token = resp.Header.Get(relayapi.HeaderReceiptToken)
+	resp, body = h.do("POST", "/api/v1/drops/"+key+"/receipt", relayapi.ReceiptRequest{Proof: proof, LinkProof: linkProof, Token: token})
+	expect(t, resp, body, http.StatusBadRequest)
+	resp, body = h.do("POST", "/api/v1/drops/"+key+"/receipt", relayapi.ReceiptRequest{Proof: proof, Token: token})
+	expect(t, resp, body, http.StatusNoContent)
+}

@@ -194,8 +194,8 @@ func (s *PGStore) CountCodeAttempt(ctx context.Context, id string, max int, then
 
 // AddReceipt appends a receipt.
 func (s *PGStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error {
-	_, err := s.db(ctx).Exec(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		id, r.At.UTC(), r.Proof, r.Download, r.Signer, r.Signature, nullTime(r.SignedAt))
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at, link_proof) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, r.At.UTC(), r.Proof, r.Download, r.Signer, r.Signature, nullTime(r.SignedAt), r.LinkProof)
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23503" {
@@ -208,7 +208,7 @@ func (s *PGStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt)
 
 // Receipts returns a drop's receipts, oldest first.
 func (s *PGStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error) {
-	rows, err := s.db(ctx).Query(ctx, `SELECT at, proof, download, signer, signature, signed_at FROM receipts WHERE drop_id = $1 ORDER BY seq`, id)
+	rows, err := s.db(ctx).Query(ctx, `SELECT at, proof, download, signer, signature, signed_at, link_proof FROM receipts WHERE drop_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("receipts: %w", err)
 	}
@@ -217,7 +217,7 @@ func (s *PGStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, 
 	for rows.Next() {
 		var r relayapi.Receipt
 		var signed *time.Time
-		if err := rows.Scan(&r.At, &r.Proof, &r.Download, &r.Signer, &r.Signature, &signed); err != nil {
+		if err := rows.Scan(&r.At, &r.Proof, &r.Download, &r.Signer, &r.Signature, &signed, &r.LinkProof); err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
 		}
 		r.At = r.At.UTC()

@@ -106,6 +106,7 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		{"receipts", "signer", "TEXT NOT NULL DEFAULT ''"},
 		{"receipts", "signature", "TEXT NOT NULL DEFAULT ''"},
 		{"receipts", "signed_at", "INTEGER NOT NULL DEFAULT 0"},
+		{"receipts", "link_proof", "TEXT NOT NULL DEFAULT ''"},
 	} {
 		if err := addColumn(db, c[0], c[1], c[2]); err != nil {
 			db.Close()
@@ -378,8 +379,8 @@ func (s *SQLiteStore) UpdateDrop(ctx context.Context, id string, fn func(d *Drop
 // AddReceipt appends a receipt.
 func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Receipt) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			id, r.At.UnixNano(), r.Proof, r.Download, r.Signer, r.Signature, unixNano(r.SignedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO receipts (drop_id, at, proof, download, signer, signature, signed_at, link_proof) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, r.At.UnixNano(), r.Proof, r.Download, r.Signer, r.Signature, unixNano(r.SignedAt), r.LinkProof)
 		return err
 	})
 	if err != nil {
@@ -390,7 +391,7 @@ func (s *SQLiteStore) AddReceipt(ctx context.Context, id string, r relayapi.Rece
 
 // Receipts returns a drop's receipts, oldest first.
 func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]relayapi.Receipt, error) {
-	rows, err := s.rd.QueryContext(ctx, `SELECT at, proof, download, signer, signature, signed_at FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
+	rows, err := s.rd.QueryContext(ctx, `SELECT at, proof, download, signer, signature, signed_at, link_proof FROM receipts WHERE drop_id = ? ORDER BY rowid`, id)
 	if err != nil {
 		return nil, fmt.Errorf("receipts: %w", err)
 	}
@@ -399,7 +400,7 @@ func (s *SQLiteStore) Receipts(ctx context.Context, id string) ([]relayapi.Recei
 	for rows.Next() {
 		var at, signed int64
 		var r relayapi.Receipt
-		if err := rows.Scan(&at, &r.Proof, &r.Download, &r.Signer, &r.Signature, &signed); err != nil {
+		if err := rows.Scan(&at, &r.Proof, &r.Download, &r.Signer, &r.Signature, &signed, &r.LinkProof); err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
 		}
 		r.At = time.Unix(0, at).UTC()

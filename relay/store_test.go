@@ -114,8 +114,9 @@ func testStoreContract(t *testing.T, st Store) {
 
 	for i, p := range []string{"01", "02"} {
 		r := relayapi.Receipt{At: now.Add(time.Duration(i) * time.Second), Proof: p}
-		if i == 1 { // signed with a recipient's key
+		if i == 1 { // signed with a recipient's key, with a link secret's proof
 			r.Signer, r.Signature, r.SignedAt = strings.Repeat("A", 40), "c2ln", now.Add(-time.Minute)
+			r.LinkProof = strings.Repeat("ab", 32)
 		}
 		if err := st.AddReceipt(ctx, d1.ID, r); err != nil {
 			t.Fatal(err)
@@ -124,6 +125,9 @@ func testStoreContract(t *testing.T, st Store) {
 	rs, err := st.Receipts(ctx, d1.ID)
 	if err != nil || len(rs) != 2 || rs[0].Proof != "01" || rs[1].Proof != "02" || !rs[1].At.Equal(now.Add(time.Second)) {
 		t.Fatalf("Receipts = %+v, %v", rs, err)
+	}
+	if rs[0].LinkProof != "" || rs[1].LinkProof != strings.Repeat("ab", 32) {
+		t.Fatalf("link proofs stored %q, %q", rs[0].LinkProof, rs[1].LinkProof)
 	}
 	if rs[0].Signer != "" || !rs[0].SignedAt.IsZero() || rs[1].Signer != strings.Repeat("A", 40) || rs[1].Signature != "c2ln" || !rs[1].SignedAt.Equal(now.Add(-time.Minute)) {
 		t.Fatalf("signed receipts stored %+v", rs)

@@ -100,6 +100,10 @@ type DropStatus struct {
 type Receipt struct {
 	At    time.Time `json:"at"`
 	Proof string    `json:"proof"`
+	// LinkProof is the receipt's HMAC keyed from the link secret that
+	// opened the drop ("" when none was posted): the sender, who keeps
+	// each recipient's secret, tells by it which recipient opened.
+	LinkProof string `json:"link_proof,omitempty"`
 	// Download is the download whose receipt token came with it.
 	Download int `json:"download,omitempty"`
 	// Signer, Signature and SignedAt are set on a receipt signed with the
@@ -148,6 +152,11 @@ type CodeResponse struct {
 // ReceiptRequest is the body of POST /api/v1/drops/{id}/receipt.
 type ReceiptRequest struct {
 	Proof string `json:"proof"`
+	// LinkProof, in link mode, is the HMAC-SHA256 keyed from the link
+	// secret that opened the drop (64 hex digits, see
+	// envelope.LinkReceiptProof): when each recipient has a secret of its
+	// own, the sender tells by it who opened. Optional.
+	LinkProof string `json:"link_proof,omitempty"`
 	// Token is the one-time receipt token of the download (the blob
 	// response's X-Sealprint-Receipt-Token header).
 	Token string `json:"token"`
