@@ -110,8 +110,10 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 	var proofs []string
 	var times []time.Time
 	var signed []spooler.SignedReceipt
+	var linkProofs []string
 	for _, r := range st.Receipts {
 		proofs = append(proofs, r.Proof)
+		linkProofs = append(linkProofs, r.LinkProof)
 		times = append(times, r.At)
 		signed = append(signed, spooler.SignedReceipt{Signer: r.Signer, Signature: r.Signature, SignedAt: r.SignedAt})
 	}
@@ -125,7 +127,7 @@ func (s *Stages) Status(ctx context.Context, dropID string) (spooler.DropStatus,
 		replies = append(replies, spooler.Reply{ID: r.ID, State: r.State, CreatedAt: r.CreatedAt, ReadyAt: r.ReadyAt, Size: r.Size, SHA256: r.SHA256})
 	}
 	return spooler.DropStatus{State: st.State, Downloads: st.Downloads, Receipts: proofs, ExpiresAt: st.ExpiresAt,
-		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt, Signed: signed, Replies: replies}, nil
+		Checkpoint: cp, ReceiptTimes: times, NotifiedAt: st.NotifiedAt, Signed: signed, LinkProofs: linkProofs, Replies: replies}, nil
 }
 
 // Chase asks the relay to mail the sender that the drop is still

@@ -102,10 +102,21 @@ func (s *Stages) Seal(ctx context.Context, job *spooler.Job, dst io.Writer) (io.
 		Cover: envelope.Cover{Deadline: opt.Deadline, Reference: opt.Reference},
 	}
 	if opt.Link() {
-		if !envelope.ValidLinkSecret(job.LinkSecret) {
-			return nil, spooler.Permanent(errors.New("link mode without a valid link secret"))
+		// Each recipient's own secret (one SKESK packet each, in the
+		// order of the recipients), or one for all of them (a job
+		// released before recipients had their own).
+		so.Secrets = job.RecipientLinkSecrets()
+		if len(so.Secrets) == 0 {
+			so.Secret = job.LinkSecret
+			if !envelope.ValidLinkSecret(job.LinkSecret) {
+				return nil, spooler.Permanent(errors.New("link mode without a valid link secret"))
+			}
 		}
-		so.Secret = job.LinkSecret
+		for _, s := range so.Secrets {
+			if !envelope.ValidLinkSecret(s) {
+				return nil, spooler.Permanent(errors.New("link mode without a valid link secret"))
+			}
+		}
 	} else {
 		keys, err := s.opt.Recipients(ctx, job.Recipients)
 		if spooler.IsConfirmation(err) {

@@ -155,6 +155,7 @@ type fakeDrop struct {
 	downloads  int
 	receipts   []string
 	signed     []SignedReceipt
+	linkProofs []string
 	state      string
 	checkpoint []byte
 	replies    []Reply
@@ -209,7 +210,7 @@ func (f *fakeRelay) Status(ctx context.Context, dropID string) (DropStatus, erro
 		if d.id == dropID {
 			return DropStatus{State: d.state, Downloads: d.downloads, Receipts: append([]string(nil), d.receipts...),
 				ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Checkpoint: d.checkpoint,
-				Signed: append([]SignedReceipt(nil), d.signed...), Replies: append([]Reply(nil), d.replies...)}, nil
+				Signed: append([]SignedReceipt(nil), d.signed...), LinkProofs: append([]string(nil), d.linkProofs...), Replies: append([]Reply(nil), d.replies...)}, nil
 		}
 	}
 	return DropStatus{}, errors.New("unknown drop")

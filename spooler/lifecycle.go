@@ -38,6 +38,9 @@ func (s *Spooler) poll(ctx context.Context, j *Job) {
 			if i < len(st.Signed) {
 				who = s.receiptSigner(j, st.Signed[i])
 			}
+			if who == "" && i < len(st.LinkProofs) {
+				who = s.linkOpener(j, st.LinkProofs[i])
+			}
 			if who == "" {
 				unsigned++
 			} else if first, ok := openedBy[who]; !ok || at.Before(first) {
@@ -176,6 +179,25 @@ func (s *Spooler) receiptSigner(j *Job, r SignedReceipt) string {
 			return k.Address
 		}
 		return k.Fingerprint
+	}
+	return ""
+}
+
+// linkOpener returns the recipient whose own link secret keyed proof (a
+// link-mode receipt's second HMAC); "" when none does. A job released with
+// one secret for all its recipients names its recipient only when it has
+// one.
+func (s *Spooler) linkOpener(j *Job, proof string) string {
+	if proof == "" || s.opt.CheckLinkReceipt == nil {
+		return ""
+	}
+	for _, r := range j.Recipients {
+		if secret := j.LinkSecrets[r]; secret != "" && s.opt.CheckLinkReceipt(secret, j.SealedSHA256, proof) {
+			return r
+		}
+	}
+	if len(j.LinkSecrets) == 0 && j.LinkSecret != "" && len(j.Recipients) == 1 && s.opt.CheckLinkReceipt(j.LinkSecret, j.SealedSHA256, proof) {
+		return j.Recipients[0]
 	}
 	return ""
 }

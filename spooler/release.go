@@ -113,10 +113,44 @@ type Release struct {
 	To []string
 	// Options say how the job leaves.
 	Options SendOptions
-	// LinkSecret (link mode) and AccessCode (with Options.Code) are made by
-	// the caller. They are kept only in the job's encrypted record, never
-	// shown by List or Get's JSON, never logged.
+	// LinkSecrets (link mode) are each recipient's own link secret, by
+	// address as in To; LinkSecret is one secret for all the recipients
+	// (as jobs were released before each had its own): one of the two.
+	// They and AccessCode (with Options.Code; one for the drop) are made by
+	// the caller, kept only in the job's encrypted record, never shown by
+	// List or Get's JSON, never logged.
 	LinkSecret, AccessCode string
+	LinkSecrets            map[string]string
+}
+
+// linkSecrets returns rel's secrets by normalized recipient address, each
+// of to having one and no other; nil for a release with one LinkSecret.
+func (rel Release) linkSecrets(to []string) (map[string]string, error) {
+	if len(rel.LinkSecrets) == 0 {
+		return nil, nil
+	}
+	if rel.LinkSecret != "" {
+		return nil, errors.New("a link secret for all recipients and one each: choose")
+	}
+	out := make(map[string]string, len(rel.LinkSecrets))
+	seen := map[string]bool{}
+	for addr, secret := range rel.LinkSecrets {
+		addr = strings.ToLower(strings.TrimSpace(addr))
+		if secret == "" || seen[secret] {
+			return nil, errors.New("each recipient needs a link secret of its own")
+		}
+		seen[secret] = true
+		out[addr] = secret
+	}
+	for _, r := range to {
+		if out[r] == "" {
+			return nil, fmt.Errorf("recipient %s has no link secret", r)
+		}
+	}
+	if len(out) != len(to) {
+		return nil, errors.New("a link secret for an address that is not a recipient")
+	}
+	return out, nil
 }
 
 // ReleaseWith is Release with send options: link mode (no recipient key
@@ -133,8 +167,12 @@ func (s *Spooler) ReleaseWith(ctx context.Context, id string, rel Release) (*Job
 	if err := opt.Check(); err != nil {
 		return nil, err
 	}
-	if opt.Link() != (rel.LinkSecret != "") {
+	if opt.Link() != (rel.LinkSecret != "" || len(rel.LinkSecrets) > 0) {
 		return nil, errors.New("link mode needs a link secret, and only link mode")
+	}
+	secrets, err := rel.linkSecrets(to)
+	if err != nil {
+		return nil, err
 	}
 	if opt.Code != (rel.AccessCode != "") {
 		return nil, errors.New("an access code was asked for but not given, or the reverse")
@@ -154,7 +192,7 @@ func (s *Spooler) ReleaseWith(ctx context.Context, id string, rel Release) (*Job
 		}
 		j.Recipients = to
 		j.Send = opt.clone()
-		j.LinkSecret, j.AccessCode = rel.LinkSecret, rel.AccessCode
+		j.LinkSecret, j.LinkSecrets, j.AccessCode = rel.LinkSecret, secrets, rel.AccessCode
 		j.moveTo(Rendered, now, "released ("+opt.Mode+") to "+strings.Join(to, ", "))
 		return nil
 	})
@@ -165,6 +203,19 @@ func (s *Spooler) ReleaseWith(ctx context.Context, id string, rel Release) (*Job
 	s.emit(j, from)
 	s.kick()
 	return j, nil
+}
+
+// RecipientLinkSecrets returns the link secrets of a job whose recipients
+// each have their own, in the order of j.Recipients; nil otherwise.
+func (j *Job) RecipientLinkSecrets() []string {
+	if len(j.LinkSecrets) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(j.Recipients))
+	for _, r := range j.Recipients {
+		out = append(out, j.LinkSecrets[r])
+	}
+	return out
 }
 
 // SendOptionsOf returns j's send options (the zero value for a job

@@ -216,10 +216,10 @@ func (s *Spooler) awaitsReceipt(j *Job) bool {
 	return len(j.OpenedBy) > 0 && len(j.OpenedBy) < addressedKeys(j)
 }
 
-// addressedKeys counts the keys a job was sealed to for its recipients
-// (not the archive key).
+// addressedKeys counts the keys and link secrets a job was sealed to for
+// its recipients (not the archive key).
 func addressedKeys(j *Job) int {
-	n := 0
+	n := len(j.LinkSecrets)
 	for _, k := range j.SealedKeys {
 		if k.Address != "" {
 			n++

@@ -68,6 +68,11 @@ type Options struct {
 	// by one of the keys the job was sealed to, says which recipient
 	// opened the job (Job.OpenedBy).
 	CheckSignedReceipt func(drop, sealedSHA256 string, r SignedReceipt) bool
+	// CheckLinkReceipt, if set, checks a link-mode receipt's second proof
+	// against a link secret (envelope.CheckLinkReceipt): a verified
+	// receipt whose link proof matches one recipient's own secret says
+	// that recipient opened the job (Job.OpenedBy).
+	CheckLinkReceipt func(secret, sealedSHA256, proof string) bool
 	// OnChange, if set, is called after each state change (not under any
 	// lock of the spooler, but from the goroutine that made the change).
 	OnChange func(Event)

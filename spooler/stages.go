@@ -104,6 +104,9 @@ type DropStatus struct {
 	// Signed are the recipients' signatures of the receipts (same order;
 	// the zero value for a receipt that is not signed).
 	Signed []SignedReceipt
+	// LinkProofs are the receipts' HMACs keyed from the link secret that
+	// opened the drop (same order; "" when a receipt has none).
+	LinkProofs []string
 	// NotifiedAt is when the relay mailed the recipients (zero: not).
 	NotifiedAt time.Time
 	// Replies are the recipients' replies to the drop, oldest first.

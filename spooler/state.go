@@ -77,10 +77,13 @@ type Job struct {
 	// Send are the options the job was released with (nil: key mode,
 	// relay defaults).
 	Send *SendOptions `json:"send,omitempty"`
-	// LinkSecret (link mode) and AccessCode are kept encrypted at rest and
-	// never shown in JSON (see Release).
-	LinkSecret string `json:"-"`
-	AccessCode string `json:"-"`
+	// LinkSecret (link mode, one secret for every recipient: jobs
+	// released before each had its own), LinkSecrets (link mode, each
+	// recipient address's own secret) and AccessCode are kept encrypted at
+	// rest and never shown in JSON (see Release).
+	LinkSecret  string            `json:"-"`
+	LinkSecrets map[string]string `json:"-"`
+	AccessCode  string            `json:"-"`
 
 	DropID      string    `json:"drop_id,omitempty"`
 	Link        string    `json:"link,omitempty"`
@@ -142,6 +145,12 @@ func (j *Job) clone() *Job {
 		}
 	}
 	c.Replies = append([]Reply(nil), j.Replies...)
+	if j.LinkSecrets != nil {
+		c.LinkSecrets = make(map[string]string, len(j.LinkSecrets))
+		for k, v := range j.LinkSecrets {
+			c.LinkSecrets[k] = v
+		}
+	}
 	if j.Attrs != nil {
 		c.Attrs = make(map[string]string, len(j.Attrs))
 		for k, v := range j.Attrs {

@@ -72,13 +72,14 @@ func (s *store) init() error {
 type record struct {
 	*Job
 	SessionKey []byte `json:"session_key,omitempty"`
-	LinkSecret string `json:"link_secret,omitempty"`
-	AccessCode string `json:"access_code,omitempty"`
+	LinkSecret  string            `json:"link_secret,omitempty"`
+	LinkSecrets map[string]string `json:"link_secrets,omitempty"`
+	AccessCode  string            `json:"access_code,omitempty"`
 }
 
 // sealedRecord returns j's record, encrypted.
 func (s *store) sealedRecord(j *Job) ([]byte, error) {
-	plain, err := json.Marshal(record{Job: j, SessionKey: j.SessionKey, LinkSecret: j.LinkSecret, AccessCode: j.AccessCode})
+	plain, err := json.Marshal(record{Job: j, SessionKey: j.SessionKey, LinkSecret: j.LinkSecret, LinkSecrets: j.LinkSecrets, AccessCode: j.AccessCode})
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func (s *store) readRecord(id string) (*Job, error) {
 		return nil, fmt.Errorf("job %s: %w", id, ErrCorrupt)
 	}
 	r.Job.SessionKey = r.SessionKey
-	r.Job.LinkSecret, r.Job.AccessCode = r.LinkSecret, r.AccessCode
+	r.Job.LinkSecret, r.Job.LinkSecrets, r.Job.AccessCode = r.LinkSecret, r.LinkSecrets, r.AccessCode
 	return r.Job, nil
 }
 

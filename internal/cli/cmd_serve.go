@@ -104,13 +104,14 @@ Stop it with Ctrl-C or SIGTERM; unfinished jobs resume on the next start.`, e.st
 	var prt *printer.Server
 	var prtMu sync.Mutex
 	opts := spooler.Options{
-		Dir:            filepath.Join(p.home, "spool"),
-		Key:            spoolKey,
-		Renderer:       st,
-		Sealer:         st,
-		Deliverer:      st,
-		CheckRecipient: st.CheckRecipient,
-		CheckReceipt:   envelope.CheckReceipt,
+		Dir:              filepath.Join(p.home, "spool"),
+		Key:              spoolKey,
+		Renderer:         st,
+		Sealer:           st,
+		Deliverer:        st,
+		CheckRecipient:   st.CheckRecipient,
+		CheckReceipt:     envelope.CheckReceipt,
+		CheckLinkReceipt: envelope.CheckLinkReceipt,
 		// A receipt signed with a recipient's pinned key says who opened.
 		CheckSignedReceipt: deliver.CheckSignedReceipt(p.keys.Recipients),
 		OnChange: func(ev spooler.Event) {

@@ -76,7 +76,7 @@ func (w *web) enterPIN(ctx context.Context, pin string) (int, error) {
 		if !NeedsPIN(j) || !w.mine(j) {
 			continue
 		}
-		rel := spooler.Release{To: j.Recipients, Options: j.SendOptionsOf(), LinkSecret: j.LinkSecret, AccessCode: j.AccessCode}
+		rel := spooler.Release{To: j.Recipients, Options: j.SendOptionsOf(), LinkSecret: j.LinkSecret, LinkSecrets: j.LinkSecrets, AccessCode: j.AccessCode}
 		if _, err := w.s.ReleaseWith(ctx, j.ID, rel); err != nil {
 			w.opt.Logger.Warn("job waiting for the PIN not resumed", "job", j.ID, "err", err)
 			continue

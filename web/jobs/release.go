@@ -76,8 +76,8 @@ func (w *web) release(req ActionRequest, l Lang) (spooler.Release, error) {
 
 // PrepareRelease checks req against the configured bounds d and the
 // relay's policy p (the zero Policy when unknown: the relay enforces it
-// again), and builds the spooler release, with the link secret and the
-// access code it needs. Refusals are worded in l. The page and 'sealprint
+// again), and builds the spooler release, with the link secrets (one per
+// recipient) and the access code (one for the drop) it needs. Refusals are worded in l. The page and 'sealprint
 // jobs release' both use it.
 func PrepareRelease(req ActionRequest, d SendDefaults, p relayapi.Policy, l Lang) (spooler.Release, error) {
 	rel := spooler.Release{To: req.To, Options: spooler.SendOptions{
@@ -99,8 +99,17 @@ func PrepareRelease(req ActionRequest, d SendDefaults, p relayapi.Policy, l Lang
 	}
 	var err error
 	if rel.Options.Link() {
-		if rel.LinkSecret, err = envelope.NewLinkSecret(); err != nil {
-			return rel, err
+		// Each recipient gets a link of its own, so that its receipt
+		// says who opened; the access code is one for the drop.
+		rel.LinkSecrets = map[string]string{}
+		for _, to := range rel.To {
+			to = strings.ToLower(strings.TrimSpace(to))
+			if to == "" || rel.LinkSecrets[to] != "" {
+				continue
+			}
+			if rel.LinkSecrets[to], err = envelope.NewLinkSecret(); err != nil {
+				return rel, err
+			}
 		}
 	}
 	if rel.Options.Code {

@@ -57,12 +57,13 @@ func TestReleaseFormLinkMode(t *testing.T) {
 		t.Fatalf("delivered with %+v", d)
 	}
 	j, _ := h.sp.Get(id)
-	if len(j.LinkSecret) < 40 {
-		t.Fatal("no link secret")
+	secret := j.LinkSecrets["opj@police.example"]
+	if len(secret) < 40 || j.LinkSecret != "" {
+		t.Fatal("no link secret of the recipient's own")
 	}
 	// The page shows the full link (to pass on), never the code again.
 	page = get(t, srv.URL+"/jobs")
-	if !strings.Contains(page, "#"+j.LinkSecret) || strings.Contains(page, code) || !strings.Contains(page, "PV 2026/001234") {
+	if !strings.Contains(page, "#"+secret) || strings.Contains(page, code) || !strings.Contains(page, "PV 2026/001234") {
 		t.Fatalf("page after release:\n%s", page)
 	}
 	// The API's JSON carries the link, not the code.
@@ -78,7 +79,7 @@ func TestReleaseFormLinkMode(t *testing.T) {
 		t.Fatalf("API: %s", api)
 	}
 	// The spool is encrypted at rest: neither secret is on disk in clear.
-	for _, secret := range []string{code, j.LinkSecret, "PV 2026/001234"} {
+	for _, secret := range []string{code, secret, "PV 2026/001234"} {
 		filepath.WalkDir(h.dir, func(p string, e fs.DirEntry, err error) error {
 			if err != nil || e.IsDir() {
 				return err
@@ -200,5 +201,60 @@ func TestReleasePolicy(t *testing.T) {
 	}
 	if j, _ := h.sp.Get(id); j.State != spooler.Held {
 		t.Fatalf("refused releases changed the job: %s", j.State)
+	}
+}
+
+// Link mode to several recipients from the form: each gets a link of its
+// own (its own secret), shown once on its line of the page and in the
+// API's deliveries; no link for the job as a whole, which would let one
+// be passed to all.
+func TestReleaseFormLinkPerRecipient(t *testing.T) {
+	h := newHarness(t)
+	id := h.accept("rapport GAV")
+	h.waitState(id, spooler.Held)
+	srv := httptest.NewServer(Handler(h.sp, Options{APIToken: "tok"}))
+	defer srv.Close()
+	page := get(t, srv.URL+"/jobs")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	form := url.Values{"csrf": {csrf}, "other": {"opj@police.example, Greffe@Justice.example"}, "mode": {"link"}}
+	resp, err := signedIn.PostForm(srv.URL+"/jobs/"+id+"/release", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h.waitState(id, spooler.Uploaded)
+	j, _ := h.sp.Get(id)
+	a, b := j.LinkSecrets["opj@police.example"], j.LinkSecrets["greffe@justice.example"]
+	if len(a) < 40 || len(b) < 40 || a == b || len(j.LinkSecrets) != 2 {
+		t.Fatalf("link secrets %d, distinct %v", len(j.LinkSecrets), a != b)
+	}
+	page = get(t, srv.URL+"/jobs")
+	for _, s := range []string{a, b} {
+		if strings.Count(page, "#"+s+`"`) != 1 {
+			t.Fatalf("link with secret %s… not shown once:\n%s", s[:6], page)
+		}
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/jobs/api", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err = signedIn.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []JobView
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	var v *JobView
+	for i := range list {
+		if list[i].ID == id {
+			v = &list[i]
+		}
+	}
+	if v == nil || v.SecretLink != "" || len(v.Deliveries) != 2 {
+		t.Fatalf("API view %+v", v)
+	}
+	for _, d := range v.Deliveries {
+		if want := j.Link + "#" + j.LinkSecrets[d.Recipient]; d.SecretLink != want {
+			t.Errorf("%s: link %q, want its own", d.Recipient, d.SecretLink)
+		}
 	}
 }

@@ -114,3 +114,45 @@ func TestRecipientStatusPerSignedReceipt(t *testing.T) {
 		t.Fatalf("French wording %q", v)
 	}
 }
+
+// Link mode with a secret per recipient: the receipt keyed from Martin's
+// secret makes only Martin's line "opened by the recipient, with their own
+// link"; Blanc's stays mailed. A job whose recipients share one secret
+// (released before they each had their own) says "someone" for both.
+func TestRecipientStatusPerLinkSecret(t *testing.T) {
+	mailed := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	opened := mailed.Add(time.Hour)
+	j := &spooler.Job{DropID: "D", Link: "https://relay.example/d/D", State: spooler.Delivered,
+		Recipients:  []string{"martin@police.example", "blanc@police.example"},
+		Send:        &spooler.SendOptions{Mode: spooler.ModeLink},
+		LinkSecrets: map[string]string{"martin@police.example": "SA", "blanc@police.example": "SB"},
+		History:     []spooler.Transition{{State: spooler.Uploaded, At: mailed}},
+		MailedAt:    mailed, OpenedAt: opened, Receipts: 1,
+		OpenedBy: map[string]time.Time{"martin@police.example": opened}}
+	v := ViewIn(j, "", French)
+	m, b := v.Deliveries[0], v.Deliveries[1]
+	if m.State != DeliveryOpened || m.OpenedBy != "recipient" || m.OpenedWith != "link" || !m.OpenedAt.Equal(opened) || m.SecretLink != j.Link+"#SA" {
+		t.Fatalf("Martin: %+v", m)
+	}
+	if b.State != DeliveryMailed || b.OpenedBy != "" || !b.OpenedAt.IsZero() || b.SecretLink != j.Link+"#SB" {
+		t.Fatalf("Blanc: %+v", b)
+	}
+	if v.SecretLink != "" {
+		t.Fatalf("one link for the job as a whole: %s", v.SecretLink)
+	}
+	if got := French.T("delivery.opened.by." + m.OpenedBy + m.OpenedWith); got != "ouvert avec son propre lien" {
+		t.Fatalf("French label %q", got)
+	}
+
+	old := *j
+	old.LinkSecrets, old.LinkSecret, old.OpenedBy, old.UnsignedReceipts = nil, "S", nil, 1
+	v = ViewIn(&old, "", French)
+	for _, d := range v.Deliveries {
+		if d.State != DeliveryOpened || d.OpenedBy != "someone" || d.SecretLink != "" {
+			t.Fatalf("shared secret: %+v", d)
+		}
+	}
+	if v.SecretLink != j.Link+"#S" {
+		t.Fatalf("shared link %q", v.SecretLink)
+	}
+}

@@ -8,7 +8,9 @@ type JobView struct {
 	*spooler.Job
 	Message string `json:"message"`
 	// SecretLink is a link-mode job's full link, its secret in the
-	// fragment: the sender passes it to the recipient.
+	// fragment, when there is one link for the job (one secret shared by
+	// all recipients, or one recipient): the sender passes it on. With
+	// several recipients each has its own, in Deliveries.
 	SecretLink string `json:"secret_link,omitempty"`
 	// Deliveries is the status per recipient, once uploaded.
 	Deliveries []RecipientStatus `json:"deliveries,omitempty"`
@@ -36,6 +38,11 @@ func ViewIn(j *spooler.Job, page string, l Lang) JobView {
 	v := JobView{Job: j, Message: l.Message(j, page), Deliveries: recipientStatuses(j), ConfirmKey: keyToConfirm(j)}
 	if j.Link != "" && j.LinkSecret != "" {
 		v.SecretLink = j.Link + "#" + j.LinkSecret
+	}
+	if j.Link != "" && len(j.LinkSecrets) == 1 {
+		for _, secret := range j.LinkSecrets {
+			v.SecretLink = j.Link + "#" + secret
+		}
 	}
 	if NeedsPIN(j) {
 		v.NeedsPIN = true
