@@ -92,6 +92,14 @@ your secret from your state dir); otherwise it reads the spool itself.
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, lang.Date(j.Created), lang.State(j.State),
 			j.Name, strings.Join(j.Recipients, ","), detail)
+		if j.SecretLink == "" && j.State != spooler.Failed {
+			// Link mode, several recipients: each has a link of its own.
+			for _, d := range j.Deliveries {
+				if d.SecretLink != "" {
+					fmt.Fprintln(tw, lang.T("cli.link.recipient", d.Recipient, d.SecretLink))
+				}
+			}
+		}
 		for _, r := range j.Replies {
 			fmt.Fprintln(tw, lang.T("cli.reply", r.ID, lang.Date(r.CreatedAt), r.Size, r.ID))
 		}

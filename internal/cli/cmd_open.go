@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -229,7 +230,21 @@ recipient's signature when there is one.`, e.stderr)
 				req.Signer, req.Signature, req.SignedAt = k.Fingerprint(), sig, now
 			}
 		}
-		if err := fetched.client.PostSignedReceipt(ctx, fetched.id, req); err == nil {
+		// In link mode its second HMAC is keyed from the link's secret:
+		// when each recipient has its own, the sender knows whose link
+		// opened the document.
+		if msg.Symmetric && opts.Secret != "" {
+			req.LinkProof = envelope.LinkReceiptProof(opts.Secret, fetched.sha256)
+		}
+		err := fetched.client.PostSignedReceipt(ctx, fetched.id, req)
+		var ae *uploader.APIError
+		if req.LinkProof != "" && errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			// A relay from before link proofs refuses the field: the
+			// receipt alone still says "opened".
+			req.LinkProof = ""
+			err = fetched.client.PostSignedReceipt(ctx, fetched.id, req)
+		}
+		if err == nil {
 			res.ReceiptSent, res.ReceiptSigned = true, req.Signer != ""
 		}
 	}

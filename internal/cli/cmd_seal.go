@@ -71,7 +71,7 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return err
 			}
-			if _, _, err := sealStream(aw, in, signer, recipients, "", filepath.Base(pos[0]), prof); err != nil {
+			if _, _, err := sealStream(aw, in, signer, recipients, nil, filepath.Base(pos[0]), prof); err != nil {
 				return err
 			}
 			if err := aw.Close(); err != nil {
@@ -80,7 +80,7 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 			_, err = io.WriteString(w, "\n")
 			return err
 		}
-		_, _, err := sealStream(w, in, signer, recipients, "", filepath.Base(pos[0]), prof)
+		_, _, err := sealStream(w, in, signer, recipients, nil, filepath.Base(pos[0]), prof)
 		return err
 	}
 	if dest == "-" {
@@ -99,8 +99,8 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 
 // sealStream copies in through a sealing writer into w and returns the
 // recipients' sealed keys and the message's session key.
-func sealStream(w io.Writer, in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) ([]envelope.SealedKey, []byte, error) {
-	sw, err := envelope.Seal(w, envelope.SealOptions{Signer: signer, Recipients: to, Secret: secret, FileName: name, Profile: prof})
+func sealStream(w io.Writer, in io.Reader, signer *envelope.Key, to []*envelope.Key, secrets []string, name string, prof envelope.Profile) ([]envelope.SealedKey, []byte, error) {
+	sw, err := envelope.Seal(w, envelope.SealOptions{Signer: signer, Recipients: to, Secrets: secrets, FileName: name, Profile: prof})
 	if err != nil {
 		return nil, nil, err
 	}

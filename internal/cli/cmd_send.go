@@ -26,15 +26,25 @@ import (
 
 // sendResult is what 'sealprint send --json' prints.
 type sendResult struct {
-	ID         string    `json:"id"`
-	Link       string    `json:"link"`
-	Mode       string    `json:"mode"`
-	Code       string    `json:"code,omitempty"`
-	CodeSentTo string    `json:"code_sent_to,omitempty"`
-	SHA256     string    `json:"sha256"`
-	Size       int64     `json:"size"`
-	Recipients []string  `json:"recipients"`
-	ExpiresAt  time.Time `json:"expires_at"`
+	ID string `json:"id"`
+	// Link is the full link (with its secret) when there is one; in link
+	// mode to several recipients, the drop's link without a secret, and
+	// Links gives each recipient its own.
+	Link       string          `json:"link"`
+	Links      []recipientLink `json:"links,omitempty"`
+	Mode       string          `json:"mode"`
+	Code       string          `json:"code,omitempty"`
+	CodeSentTo string          `json:"code_sent_to,omitempty"`
+	SHA256     string          `json:"sha256"`
+	Size       int64           `json:"size"`
+	Recipients []string        `json:"recipients"`
+	ExpiresAt  time.Time       `json:"expires_at"`
+}
+
+// recipientLink is one recipient's own link (link mode).
+type recipientLink struct {
+	Recipient string `json:"recipient"`
+	Link      string `json:"link"`
 }
 
 func runSend(ctx context.Context, e *env, args []string) error {
@@ -44,7 +54,9 @@ func runSend(ctx context.Context, e *env, args []string) error {
 Seals FILE (signed with your key) and uploads it to the relay, then prints
 the download link and the document's SHA-256. Key mode (default) encrypts
 to each recipient's key; --link encrypts to a random secret carried only in
-the link's #fragment, for recipients without a key.`, e.stderr)
+the link's #fragment, for recipients without a key: each --to gets a link of
+its own (one secret each, one document), so that the sender's receipts say
+who opened; the access code is one for the drop.`, e.stderr)
 	var to listFlag
 	fs.Var(&to, "to", "recipient email or fingerprint (repeatable; comma-separated lists work too)")
 	var toFile listFlag
@@ -104,13 +116,18 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	}
 	req := relayapi.CreateDropRequest{Mode: "key", ExpiresInSeconds: int64(ttl / time.Second), Notify: !*link}
 	var recipients []*envelope.Key
-	var secret string
+	var secrets []string
 	if *link {
 		req.Mode = "link"
-		if secret, err = envelope.NewLinkSecret(); err != nil {
-			return err
+		req.Recipients = dedupe(lowerAll(to))
+		// One secret per recipient (one for a link to no one named).
+		for range max(1, len(req.Recipients)) {
+			s, err := envelope.NewLinkSecret()
+			if err != nil {
+				return err
+			}
+			secrets = append(secrets, s)
 		}
-		req.Recipients = lowerAll(to)
 	} else {
 		if recipients, err = p.resolveAll(to, toFile...); err != nil {
 			return err
@@ -140,7 +157,7 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 		return err
 	}
 	defer in.Close()
-	sealed, docSum, sealedKeys, sessionKey, err := p.sealToTemp(in, signer, recipients, secret, filepath.Base(pos[0]), prof)
+	sealed, docSum, sealedKeys, sessionKey, err := p.sealToTemp(in, signer, recipients, secrets, filepath.Base(pos[0]), prof)
 	if err != nil {
 		return err
 	}
@@ -193,8 +210,13 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if res.Recipients == nil {
 		res.Recipients = []string{}
 	}
-	if secret != "" {
-		res.Link += "#" + secret
+	switch {
+	case len(secrets) == 1:
+		res.Link += "#" + secrets[0]
+	case len(secrets) > 1:
+		for i, r := range req.Recipients {
+			res.Links = append(res.Links, recipientLink{Recipient: r, Link: drop.Link + "#" + secrets[i]})
+		}
 	}
 	// Kept (without the link's secret) so that 'sealprint replies' finds
 	// the recipients' replies to this drop.
@@ -205,7 +227,12 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if *jsonOut {
 		return writeJSON(e, res)
 	}
-	fmt.Fprintf(e.stdout, "link:    %s\n", res.Link)
+	if len(res.Links) == 0 {
+		fmt.Fprintf(e.stdout, "link:    %s\n", res.Link)
+	}
+	for _, l := range res.Links {
+		fmt.Fprintf(e.stdout, "link:    %s  (for %s only)\n", l.Link, l.Recipient)
+	}
 	if accessCode != "" {
 		if codeSent != "" {
 			fmt.Fprintf(e.stdout, "code:    %s   (sent by the relay to %s)\n", accessCode, codeSent)
@@ -217,7 +244,9 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 	if !drop.ExpiresAt.IsZero() {
 		fmt.Fprintf(e.stdout, "expires: %s\n", drop.ExpiresAt.Local().Format("2006-01-02 15:04 MST"))
 	}
-	if *link {
+	if len(res.Links) > 0 {
+		fmt.Fprintln(e.stdout, "Each link itself opens the document: send each only to its recipient.")
+	} else if *link {
 		fmt.Fprintln(e.stdout, "The link itself opens the document: send it only to the recipient.")
 	}
 	fmt.Fprintf(e.stdout, "replies: sealprint replies %s\n", drop.ID)
@@ -227,7 +256,7 @@ the link's #fragment, for recipients without a key.`, e.stderr)
 // sealToTemp seals in into a temporary file of ciphertext under the home
 // directory and returns it rewound, with the SHA-256 of the plaintext, the
 // sealed keys and the session key. Plaintext never touches the disk.
-func (p *pc) sealToTemp(in io.Reader, signer *envelope.Key, to []*envelope.Key, secret, name string, prof envelope.Profile) (*os.File, string, []envelope.SealedKey, []byte, error) {
+func (p *pc) sealToTemp(in io.Reader, signer *envelope.Key, to []*envelope.Key, secrets []string, name string, prof envelope.Profile) (*os.File, string, []envelope.SealedKey, []byte, error) {
 	dir := filepath.Join(p.home, "tmp")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, "", nil, nil, err
@@ -237,7 +266,7 @@ func (p *pc) sealToTemp(in io.Reader, signer *envelope.Key, to []*envelope.Key, 
 		return nil, "", nil, nil, err
 	}
 	h := sha256.New()
-	keys, sk, err := sealStream(f, io.TeeReader(in, h), signer, to, secret, name, prof)
+	keys, sk, err := sealStream(f, io.TeeReader(in, h), signer, to, secrets, name, prof)
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
@@ -297,6 +326,19 @@ func recipientAddress(k *envelope.Key, asked []string) string {
 		return emails[0]
 	}
 	return k.Fingerprint()
+}
+
+// dedupe drops repeated values, keeping the first of each.
+func dedupe(in []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func lowerAll(in []string) []string {

@@ -316,6 +316,7 @@ var messages = map[string]msg{
 
 	"cli.none":             {"aucun travail", "no jobs"},
 	"cli.header":           {"ID\tIMPRIMÉ\tÉTAT\tNOM\tDESTINATAIRES\tLIEN / ÉTAT", "ID\tPRINTED\tSTATE\tNAME\tRECIPIENTS\tLINK / STATUS"},
+	"cli.link.recipient":   {"  ↳ lien de %s\t%s", "  ↳ link for %s\t%s"},
 	"cli.downloaded":       {"(téléchargé %d fois)", "(downloaded %d×)"},
 	"cli.release.to":       {"release demande --to ADRESSE", "release needs --to EMAIL"},
 	"cli.release.code":     {"--code va avec --link (le mode clé n'a pas besoin de code)", "--code goes with --link (key mode needs no code)"},
