@@ -268,6 +268,45 @@ func TestBrowser(t *testing.T) {
 		e.screenshots(t, ctx)
 	})
 
+	t.Run("a link of its own among three", func(t *testing.T) {
+		// One document, one SKESK per recipient's secret: the second
+		// recipient's link opens it, and the receipt's link proof is keyed
+		// from that secret, so the sender knows whose link it was.
+		secrets := make([]string, 3)
+		for i := range secrets {
+			secrets[i], _ = envelope.NewLinkSecret()
+		}
+		e.secrets = append(e.secrets, secrets...)
+		var ct bytes.Buffer
+		w, err := envelope.Seal(&ct, envelope.SealOptions{Signer: e.sender, Secrets: secrets,
+			FileName: "rapport-medico-legal-2026-1142.pdf", ModTime: time.Now(), Cover: e.cover})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := samplePDF(3)
+		w.Write(plain)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s := sealed{plain: plain, cipher: ct.Bytes(), sessionKey: w.SessionKey()}
+		d := e.addDrop(t, s, "link", "")
+		ctx := e.tab(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/d/"+d.id+"#"+secrets[1])); err != nil {
+			t.Fatal(err)
+		}
+		checkDecrypted(t, ctx, d, s)
+		cs := sha256.Sum256(s.cipher)
+		lp := e.relay.linkProofsOf(d.id)
+		if len(lp) != 1 || !envelope.CheckLinkReceipt(secrets[1], hex.EncodeToString(cs[:]), lp[0]) {
+			t.Fatalf("link proofs %v, want one keyed from the second secret", lp)
+		}
+		for _, other := range []string{secrets[0], secrets[2]} {
+			if envelope.CheckLinkReceipt(other, hex.EncodeToString(cs[:]), lp[0]) {
+				t.Fatal("the link proof checks against another recipient's secret")
+			}
+		}
+	})
+
 	t.Run("link with access code", func(t *testing.T) {
 		d, s, secret := e.linkDrop(t, "48213907")
 		ctx := e.tab(t)

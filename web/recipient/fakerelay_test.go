@@ -40,6 +40,7 @@ type fakeDrop struct {
 	senderKey    string
 	senderFpr    string
 	receipts     []string
+	linkProofs   []string // the receipts' link_proof ("" for none)
 	replyMax     int64 // > 0: the drop takes replies up to this size
 	replyGone    bool  // the reply grant is refused with 410
 }
@@ -80,6 +81,12 @@ func (f *fakeRelay) setState(id, state string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.drops[id].state = state
+}
+
+func (f *fakeRelay) linkProofsOf(id string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.drops[id].linkProofs...)
 }
 
 func (f *fakeRelay) receiptsOf(id string) []string {
@@ -159,12 +166,16 @@ func (f *fakeRelay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Sealprint-Receipt-Token", fmt.Sprint("rt-", d.downloads))
 		w.Write(d.ciphertext)
 	case action == "receipt" && r.Method == http.MethodPost:
-		var req struct{ Proof string }
+		var req struct {
+			Proof     string
+			LinkProof string `json:"link_proof"`
+		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
 			writeJSON(w, 400, map[string]string{"error": "bad json"})
 			return
 		}
 		d.receipts = append(d.receipts, req.Proof)
+		d.linkProofs = append(d.linkProofs, req.LinkProof)
 		w.WriteHeader(204)
 	default:
 		if !f.serveReply(w, r, d, action) {

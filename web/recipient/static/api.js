@@ -49,7 +49,8 @@ export function code(id, value) {
 /**
  * receipt posts the proof that the document was decrypted, with the
  * download's one-time receipt token; signed, when given, adds the
- * recipient's signature of the receipt statement ({signer, signature, signed_at}).
+ * recipient's signature of the receipt statement ({signer, signature, signed_at})
+ * or, in link mode, the proof keyed from the link's secret ({link_proof}).
  */
 export function receipt(id, proof, token, signed) {
   return post(encodeURIComponent(id) + "/receipt", { proof, token, ...(signed || {}) });

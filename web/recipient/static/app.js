@@ -278,12 +278,15 @@ async function showDocument(id, opened, cipherHex, info, receiptToken) {
     // that refuses the signature still gets the plain receipt.
     let signed = null;
     if (opened.openedWith) signed = await opener.signReceipt(opened.openpgp, opened.openedWith, id, cipherHex).catch(() => null);
+    // In link mode a second HMAC, keyed from this link's own secret, tells
+    // the sender whose link opened it (the relay never sees the secret).
+    const linked = opened.linkSecret ? { link_proof: await opener.linkReceiptProof(opened.linkSecret, cipherHex) } : null;
     try {
-      await api.receipt(id, proof, receiptToken, signed);
+      await api.receipt(id, proof, receiptToken, signed || linked);
     } catch (e) {
-      if (!signed) throw e;
+      if (!signed && !linked) throw e;
       await api.receipt(id, proof, receiptToken);
-      root.dataset.receiptSigned = "refused";
+      if (signed) root.dataset.receiptSigned = "refused";
     }
     if (signed && root.dataset.receiptSigned !== "refused") root.dataset.receiptSigned = "yes";
     bind(receipt, () => t("receipt.sent"));
@@ -385,7 +388,7 @@ async function main() {
   for (;;) {
     try {
       const opened = await opener.open(openpgp, got.bytes, { secret, keys: myKeys, senderKey });
-      Object.assign(opened, { openpgp, senderKey, myKeys });
+      Object.assign(opened, { openpgp, senderKey, myKeys, linkSecret: myKeys ? "" : secret });
       performance.mark("sealprint-decrypted");
       await showDocument(id, opened, cipherHex, info, got.receiptToken);
       return;

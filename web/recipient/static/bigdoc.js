@@ -104,14 +104,16 @@ export async function run(ui, { id, info, grant, secret, myKeys, senderKey, open
     const proof = await opener.receiptProof(opened.sessionKey, got.sha256);
     // Key mode: signed with the key that opened the document, as inline;
     // a relay that refuses the signature still gets the plain receipt.
+    // Link mode: a second HMAC keyed from this link's own secret.
     let signed = null;
     if (opened.openedWith) signed = await opener.signReceipt(openpgp, opened.openedWith, id, got.sha256).catch(() => null);
+    const linked = !myKeys && secret ? { link_proof: await opener.linkReceiptProof(secret, got.sha256) } : null;
     try {
-      await api.receipt(id, proof, got.receiptToken, signed);
+      await api.receipt(id, proof, got.receiptToken, signed || linked);
     } catch (e) {
-      if (!signed) throw e;
+      if (!signed && !linked) throw e;
       await api.receipt(id, proof, got.receiptToken);
-      root().dataset.receiptSigned = "refused";
+      if (signed) root().dataset.receiptSigned = "refused";
     }
     if (signed && root().dataset.receiptSigned !== "refused") root().dataset.receiptSigned = "yes";
     ui.bind(receipt, () => t("receipt.sent"));

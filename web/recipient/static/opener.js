@@ -37,6 +37,17 @@ export async function receiptProof(sessionKey, cipherHex) {
   return hex(await crypto.subtle.sign("HMAC", key, enc.encode(cipherHex.toLowerCase())));
 }
 
+/**
+ * linkReceiptProof returns hex(HMAC-SHA256(key = SHA-256("sealprint-receipt-link" ‖ secret),
+ * message = ciphertext SHA-256 in lowercase hex)): the receipt's second proof in
+ * link mode, by which the sender tells whose link opened the document.
+ */
+export async function linkReceiptProof(secret, cipherHex) {
+  const k = await crypto.subtle.digest("SHA-256", enc.encode("sealprint-receipt-link" + secret));
+  const key = await crypto.subtle.importKey("raw", k, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return hex(await crypto.subtle.sign("HMAC", key, enc.encode(cipherHex.toLowerCase())));
+}
+
 /** isPDF reports whether bytes start like a PDF file. */
 export function isPDF(bytes) {
   return bytes.length > 5 && String.fromCharCode(...bytes.subarray(0, 5)) === "%PDF-";
