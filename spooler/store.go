@@ -71,7 +71,7 @@ func (s *store) init() error {
 // record is what is stored of a job: the job and its hidden fields.
 type record struct {
 	*Job
-	SessionKey []byte `json:"session_key,omitempty"`
+	SessionKey  []byte            `json:"session_key,omitempty"`
 	LinkSecret  string            `json:"link_secret,omitempty"`
 	LinkSecrets map[string]string `json:"link_secrets,omitempty"`
 	AccessCode  string            `json:"access_code,omitempty"`

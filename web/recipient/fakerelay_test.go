@@ -41,8 +41,8 @@ type fakeDrop struct {
 	senderFpr    string
 	receipts     []string
 	linkProofs   []string // the receipts' link_proof ("" for none)
-	replyMax     int64 // > 0: the drop takes replies up to this size
-	replyGone    bool  // the reply grant is refused with 410
+	replyMax     int64    // > 0: the drop takes replies up to this size
+	replyGone    bool     // the reply grant is refused with 410
 }
 
 func newFakeRelay() *fakeRelay { return &fakeRelay{drops: map[string]*fakeDrop{}} }
