@@ -110,7 +110,9 @@ func FuzzCodeRequest(f *testing.F) {
 func FuzzReceiptRequest(f *testing.F) {
 	for _, s := range []string{`{"proof":"` + strings.Repeat("0f", 32) + `"}`, `{"proof":"zz"}`, `{"proof":null}`,
 		`{"proof":"` + strings.Repeat("0f", 32) + `","signer":"` + strings.Repeat("A", 40) + `","signature":"AAAA","signed_at":"2026-12-01T10:00:00Z"}`,
-		`{"proof":"` + strings.Repeat("0f", 32) + `","signer":"` + strings.Repeat("A", 40) + `"}`} {
+		`{"proof":"` + strings.Repeat("0f", 32) + `","signer":"` + strings.Repeat("A", 40) + `"}`,
+		`{"proof":"` + strings.Repeat("0f", 32) + `","link_proof":"` + strings.Repeat("AB", 32) + `"}`,
+		`{"proof":"` + strings.Repeat("0f", 32) + `","link_proof":"zz"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -121,6 +123,9 @@ func FuzzReceiptRequest(f *testing.F) {
 		p, tok := req.Proof, req.Token
 		if len(p) != 64 || p != strings.ToLower(p) {
 			t.Fatalf("proof %q accepted", p)
+		}
+		if lp := req.LinkProof; lp != "" && (len(lp) != 64 || lp != strings.ToLower(lp)) {
+			t.Fatalf("link proof %q accepted", lp)
 		}
 		// A signed receipt is whole: signer, bounded signature and time.
 		if (req.Signer != "" || req.Signature != "" || !req.SignedAt.IsZero()) &&
