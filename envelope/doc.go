@@ -1,7 +1,8 @@
 // Package envelope seals documents with OpenPGP: it signs them with the
 // sender's key and encrypts them to recipients' public keys or, in link
-// mode, to a random secret carried in the link's fragment. It also opens
-// sealed messages and reports who signed them.
+// mode, to a random secret carried in the link's fragment — one secret per
+// recipient when there are several, each wrapping the same session key. It
+// also opens sealed messages and reports who signed them.
 //
 // Everything streams: Seal returns an io.WriteCloser and Open copies into
 // an io.Writer, so memory use does not depend on the document's size.
