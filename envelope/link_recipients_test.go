@@ -182,3 +182,40 @@ func TestPeersOpenEachLinkSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkSecretPerRecipientRFC9580: with the RFC 9580 profile (go-crypto's
+// own writer, authenticated v6 SKESK packets) each secret opens too.
+func TestLinkSecretPerRecipientRFC9580(t *testing.T) {
+	sender := mustKey(t, "Dr Claire Durand", "claire.durand@chu.example", nil)
+	secrets := []string{mustSecret(t), mustSecret(t), mustSecret(t)}
+	plain := []byte("%PDF-1.7 rapport\n")
+	ct := seal(t, plain, SealOptions{Signer: sender, Secrets: secrets, Profile: ProfileRFC9580})
+	for i, s := range secrets {
+		var out bytes.Buffer
+		if _, err := Open(bytes.NewReader(ct), &out, OpenOptions{Secret: s, Verifiers: []*Key{sender.Public()}}); err != nil || !bytes.Equal(out.Bytes(), plain) {
+			t.Fatalf("secret %d: %v", i, err)
+		}
+	}
+	if got := len(skeskPackets(t, ct)); got != 3 {
+		t.Fatalf("%d SKESK packets", got)
+	}
+}
+
+// Seal refuses a secret given twice and too many secrets.
+func TestLinkSecretsRefused(t *testing.T) {
+	sender := mustKey(t, "A", "a@example.org", nil)
+	s := mustSecret(t)
+	if _, err := Seal(&bytes.Buffer{}, SealOptions{Signer: sender, Secret: s, Secrets: []string{s}}); err == nil {
+		t.Fatal("the same secret twice")
+	}
+	if _, err := Seal(&bytes.Buffer{}, SealOptions{Signer: sender, Secrets: []string{"short"}}); err == nil {
+		t.Fatal("a malformed secret")
+	}
+	many := make([]string, MaxLinkSecrets+1)
+	for i := range many {
+		many[i] = mustSecret(t)
+	}
+	if _, err := Seal(&bytes.Buffer{}, SealOptions{Signer: sender, Secrets: many}); err == nil {
+		t.Fatal("more secrets than MaxLinkSecrets")
+	}
+}
