@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,6 +211,29 @@ func TestSendOpenThroughRealRelay(t *testing.T) {
 		}
 		// Without the fragment, the link opens nothing.
 		stranger.fails("", "open", strings.Split(r.Link, "#")[0], "-o", "d.pdf")
+	})
+
+	t.Run("link mode, a link per recipient", func(t *testing.T) {
+		r := doctor.send("report.pdf", "--link", "--to", "a@police.example", "--to", "B@justice.example", "--to", "a@police.example")
+		if strings.Contains(r.Link, "#") || len(r.Links) != 2 || r.Links[0].Recipient != "a@police.example" || r.Links[1].Recipient != "b@justice.example" ||
+			r.Links[0].Link == r.Links[1].Link || !strings.HasPrefix(r.Links[0].Link, r.Link+"#") || !strings.HasPrefix(r.Links[1].Link, r.Link+"#") {
+			t.Fatalf("send result %+v", r)
+		}
+		for i, l := range r.Links {
+			var res openResult
+			if err := json.Unmarshal([]byte(stranger.must("open", l.Link, "-o", fmt.Sprintf("link%d.pdf", i), "--json")), &res); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(filepath.Join(stranger.dir, fmt.Sprintf("link%d.pdf", i)))
+			if !res.ReceiptSent || !res.Verified || !bytes.Equal(got, report) {
+				t.Fatalf("link %d: %+v", i, res)
+			}
+		}
+		// The text output gives each recipient its link.
+		out := doctor.must("send", "report.pdf", "--link", "--to", "a@police.example", "--to", "b@justice.example")
+		if strings.Count(out, "link:    ") != 2 || !strings.Contains(out, "(for b@justice.example only)") {
+			t.Fatalf("send printed %q", out)
+		}
 	})
 
 	t.Run("expiry", func(t *testing.T) {
