@@ -76,3 +76,65 @@ func TestLinkModeJobReachesTheRelay(t *testing.T) {
 		t.Fatalf("cover %+v", msg.Cover)
 	}
 }
+
+// A link-mode job with a secret per recipient is sealed once for both: each
+// secret opens the drop the relay holds, and a receipt's link proof comes
+// back in the status, in the receipt's place, for the spooler to match.
+func TestLinkSecretPerRecipientReachesTheRelay(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	secrets := map[string]string{}
+	to := []string{"martin@nokey.example", "blanc@nokey.example"}
+	for _, r := range to {
+		s, err := envelope.NewLinkSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[r] = s
+	}
+	job := &spooler.Job{ID: "job-cccccccccccccccccccccccccc", Name: "rapport", Format: "application/pdf",
+		Recipients: to, Created: time.Now(), LinkSecrets: secrets, Send: &spooler.SendOptions{Mode: spooler.ModeLink}}
+	pdf := []byte("%PDF-1.7 rapport médico-légal\n")
+	var sealed bytes.Buffer
+	sw, err := w.stages.Seal(ctx, job, &sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw.Write(pdf)
+	if err := sw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(sealed.Bytes())
+	sumHex := hex.EncodeToString(sum[:])
+	drop, err := w.stages.Deliver(ctx, spooler.Delivery{JobID: job.ID, Size: int64(sealed.Len()), SHA256: sumHex,
+		Recipients: job.Recipients, Options: job.SendOptionsOf()}, bytes.NewReader(sealed.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	for _, r := range to {
+		var blob, got bytes.Buffer
+		dl, err := w.client.DownloadDrop(ctx, drop.ID, "", &blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token = dl.ReceiptToken
+		msg, err := envelope.Open(&blob, &got, envelope.OpenOptions{Secret: secrets[r], Verifiers: []*envelope.Key{w.sender.Public()}})
+		if err != nil || !msg.Verified || !bytes.Equal(got.Bytes(), pdf) {
+			t.Fatalf("%s's secret: %v", r, err)
+		}
+	}
+	// Blanc's receipt (the second download's token).
+	sk := sw.(interface{ SessionKey() []byte }).SessionKey()
+	if err := w.client.PostSignedReceipt(ctx, drop.ID, relayapi.ReceiptRequest{Proof: envelope.ReceiptProof(sk, sumHex),
+		LinkProof: envelope.LinkReceiptProof(secrets[to[1]], sumHex), Token: token}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := w.stages.Status(ctx, drop.ID)
+	if err != nil || len(st.Receipts) != 1 || len(st.LinkProofs) != 1 {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	if !envelope.CheckLinkReceipt(secrets[to[1]], sumHex, st.LinkProofs[0]) || envelope.CheckLinkReceipt(secrets[to[0]], sumHex, st.LinkProofs[0]) {
+		t.Fatal("the link proof does not name Blanc alone")
+	}
+}
