@@ -257,4 +257,16 @@ func TestReleaseFormLinkPerRecipient(t *testing.T) {
 			t.Errorf("%s: link %q, want its own", d.Recipient, d.SecretLink)
 		}
 	}
+	// Neither secret is on disk in clear (the job's record is encrypted).
+	for _, secret := range []string{a, b} {
+		filepath.WalkDir(h.dir, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			if data, _ := os.ReadFile(p); bytes.Contains(data, []byte(secret)) {
+				t.Errorf("%s holds a link secret in clear", p)
+			}
+			return nil
+		})
+	}
 }
