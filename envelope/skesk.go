@@ -3,7 +3,6 @@ package envelope
 import (
 	"bytes"
 	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -101,9 +100,11 @@ func unambiguousSKESK(pkt []byte, secrets []string, own int) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		var first [1]byte
-		cipher.NewCFBDecrypter(block, make([]byte, block.BlockSize())).XORKeyStream(first[:], esk[:1]) //nolint:staticcheck // OpenPGP's CFB, as the packet is made
-		if first[0] <= 13 {
+		// The packet's CFB uses a zero IV: its first plaintext byte is the
+		// first byte of AES(0) XOR the first encrypted byte.
+		var ks [16]byte
+		block.Encrypt(ks[:], make([]byte, block.BlockSize()))
+		if ks[0]^esk[0] <= 13 {
 			return false, nil
 		}
 	}
