@@ -30,7 +30,8 @@ type cryptoCase struct {
 // TestPageCrypto runs the differential tests of the page's own AES-CFB,
 // SHA-1 and SHA-256 and of its SEIPD v1 streaming decryption against
 // WebCrypto and OpenPGP.js, in node, on messages sealed here by envelope:
-// intact ones of several sizes, and tampered, truncated, wrongly keyed and
+// intact ones of several sizes (one over several of the worker's 1 MiB
+// pieces), on the page's thread and in workers, and tampered, truncated, wrongly keyed and
 // wrongly signed ones that must all be refused.
 func TestPageCrypto(t *testing.T) {
 	testutil.NeedIntegration(t)
@@ -90,7 +91,7 @@ func TestPageCrypto(t *testing.T) {
 	}
 	var big []byte
 	var bigSecret string
-	for _, n := range []int{0, 1, 17, 65535, 65536, 65537, 300_001} {
+	for _, n := range []int{0, 1, 17, 65535, 65536, 65537, 2_621_447, 300_001} {
 		plain := make([]byte, n)
 		rand.Read(plain)
 		ct, secret := seal(sender, plain)

@@ -15,6 +15,8 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 
 const dir = process.argv[2];
 const aes = await import(join(dir, "aes.js"));
@@ -140,12 +142,49 @@ function body(b) {
   });
 }
 
+// nodeWorker runs the page's cryptoworker.js in a node worker thread behind
+// the part of the Web Worker interface seipd.js and stream.js use; messages
+// that arrive before the module is loaded wait, as a browser's do.
+const boot = `
+const { parentPort, workerData } = require("node:worker_threads");
+globalThis.self = globalThis;
+globalThis.postMessage = (m, t) => parentPort.postMessage(m, t);
+const early = [];
+let ready = false;
+parentPort.on("message", (data) => (ready ? self.onmessage({ data }) : early.push(data)));
+import(workerData).then(() => { ready = true; for (const data of early) self.onmessage({ data }); });
+`;
+let started = 0;
+let live = 0;
+function nodeWorker() {
+  const w = new Worker(boot, { eval: true, workerData: pathToFileURL(join(dir, "cryptoworker.js")).href });
+  started++;
+  live++;
+  let ended = false;
+  const o = {
+    onmessage: null,
+    onerror: null,
+    postMessage: (m, t) => w.postMessage(m, t),
+    terminate() {
+      if (!ended) { ended = true; live--; }
+      w.terminate();
+    },
+  };
+  w.on("message", (data) => o.onmessage && o.onmessage({ data }));
+  w.on("error", (e) => o.onerror && o.onerror(e));
+  return o;
+}
+
+// mode is how viaPage runs the crypto: on this thread, or in workers.
+let mode = "inline";
+
 async function viaPage(c, ct) {
   const parts = [];
   let committed = false;
   let aborted = false;
   try {
-    const r = await stream.decryptTo(openpgp, body(ct), ct.length, { secret: c.secret, senderKey }, async (name) => ({
+    const workers = mode === "workers" ? nodeWorker : () => null;
+    const r = await stream.decryptTo(openpgp, body(ct), ct.length, { secret: c.secret, senderKey, workers }, async (name) => ({
       kind: "test", name,
       write: async (chunk) => { parts.push(chunk.slice()); },
       close: async () => { committed = true; },
@@ -182,8 +221,10 @@ function bounded(p, what) {
   });
 }
 
+for (const m of ["inline", "workers"]) {
+mode = m;
 for (const c of cases) {
-  console.log("case " + c.name);
+  console.log("case " + c.name + " (" + mode + ")");
   const ct = new Uint8Array(readFileSync(join(dir, c.file)));
   const mine = await bounded(viaPage(c, ct), "the page's decryptTo");
   const theirs = await bounded(viaOpenPGP(c, ct), "OpenPGP.js's decrypt");
@@ -202,6 +243,13 @@ for (const c of cases) {
     if (mine.wrote) check(mine.aborted, c.name + ": plaintext written but the sink not aborted");
   }
 }
+
+}
+// Every worker the page started is ended, whatever the outcome: a worker
+// left running holds a session key.
+await new Promise((r) => setTimeout(r, 100));
+check(started >= cases.length, "the worker path started " + started + " workers for " + cases.length + " cases");
+check(live === 0, live + " workers left running");
 
 console.log((failures ? "FAILED " + failures + " of " : "ok ") + checks + " checks");
 process.exit(failures ? 1 : 0);

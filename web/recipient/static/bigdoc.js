@@ -33,6 +33,7 @@ export async function run(ui, { id, info, grant, secret, myKeys, senderKey, open
   ui.setState("save");
   button.focus();
   await new Promise((resolve) => button.addEventListener("click", resolve, { once: true }));
+  performance.mark("sealprint-save");
   ui.show(card, false);
   ui.setState("loading");
   const bar = $("progress");

@@ -13,6 +13,98 @@ import { OpenError } from "./opener.js";
 import * as seipd from "./seipd.js";
 import { SHA256 } from "./sha256.js";
 
+/**
+ * newWorker starts a crypto worker (cryptoworker.js), or returns null
+ * where the browser has no module workers: the work then runs on the
+ * page's thread.
+ */
+export function newWorker() {
+  if (typeof Worker !== "function") return null;
+  try {
+    return new Worker(new URL("./cryptoworker.js", import.meta.url), { type: "module" });
+  } catch {
+    return null;
+  }
+}
+
+// mark records a step for scripts/bench web (the page's performance timeline).
+function mark(step) {
+  if (typeof performance !== "undefined" && performance.mark) performance.mark("sealprint-stream-" + step);
+}
+
+// hashBatch is the size of the plaintext pieces sent to the fingerprint's worker.
+const hashBatch = 1 << 20;
+// hashDepth is how many of them may wait in the worker.
+const hashDepth = 4;
+
+// fingerprint hashes the plaintext with SHA-256 in a worker (copies of the
+// chunks, gathered in pieces of hashBatch, transferred), else here.
+// hex() resolves to {hex, length}.
+function fingerprint(worker) {
+  if (!worker) {
+    const h = new SHA256();
+    return { update: async (c) => h.update(c), hex: async () => ({ hex: h.hex(), length: h.length }), stop() {} };
+  }
+  let buf = new Uint8Array(hashBatch);
+  let fill = 0;
+  let failed = null;
+  let inflight = 0; // pieces the worker has not hashed yet
+  const spare = []; // buffers the worker gave back
+  let credit = null;
+  const answer = new Promise((resolve, reject) => {
+    worker.onmessage = (ev) => {
+      const m = ev.data || {};
+      if (m.op === "hashed") {
+        inflight--;
+        if (m.buf instanceof ArrayBuffer && m.buf.byteLength === hashBatch) spare.push(m.buf);
+        if (credit) { const c = credit; credit = null; c(); }
+        return;
+      }
+      if (m.op === "sha256" && typeof m.hex === "string") resolve({ hex: m.hex, length: m.length });
+      else reject(new Error(m.message || "fingerprint worker failed"));
+      if (credit) { const c = credit; credit = null; c(); }
+    };
+    worker.onerror = () => {
+      reject(new Error("fingerprint worker failed"));
+      if (credit) { const c = credit; credit = null; c(); }
+    };
+  });
+  answer.catch((e) => { failed = e; });
+  const flush = async () => {
+    // At most hashDepth pieces wait in the worker: it may be slower than
+    // the sink, and what it has not hashed yet is memory held.
+    while (inflight >= hashDepth && !failed) await new Promise((r) => { credit = r; });
+    if (failed) throw failed;
+    const out = fill === hashBatch ? buf : buf.slice(0, fill);
+    inflight++;
+    worker.postMessage({ op: "hash", buf: out.buffer }, [out.buffer]);
+    buf = new Uint8Array(spare.pop() || new ArrayBuffer(hashBatch));
+    fill = 0;
+  };
+  return {
+    async update(c) {
+      if (failed) throw failed;
+      for (let off = 0; off < c.length;) {
+        const n = Math.min(hashBatch - fill, c.length - off);
+        buf.set(c.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === hashBatch) await flush();
+      }
+    },
+    async hex() {
+      if (fill > 0) await flush();
+      worker.postMessage({ op: "digest" });
+      try {
+        return await answer;
+      } finally {
+        worker.terminate();
+      }
+    },
+    stop: () => worker.terminate(),
+  };
+}
+
 function keyIDs(key) {
   return key.getKeys().map((k) => k.getKeyID().toHex());
 }
@@ -76,15 +168,18 @@ function gated(body, limit, progress, gate) {
  * the link secret or the recipient's keys, checks the sender's signature,
  * and writes the plaintext to the sink that openSink(filename) returns
  * ({write(Uint8Array), close(), abort()}), opened once the sealed file name
- * is known.
+ * is known. workers() returns a crypto worker (cryptoworker.js) or null
+ * to work on this thread; it is called twice, for the decryption and for
+ * the fingerprint, so that each has a thread (default newWorker).
  * Returns {sha256, size, filename, sessionKey, signer, openedWith}
  * (openedWith: the key of keys that opened it, or null). On any failure it
  * aborts the sink and throws an OpenError; kind "altered" means plaintext
  * may already be on disk.
  */
-export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }, openSink, progress) {
+export async function decryptTo(openpgp, body, size, { secret, keys, senderKey, workers = newWorker }, openSink, progress) {
   let wrote = false;
   let sink = null;
+  let hash = null;
   try {
     const gate = new Gate();
     const input = gated(body, size, progress, gate);
@@ -106,12 +201,13 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }
       throw new OpenError(keys ? "nomatch" : "badsecret", e.message);
     }
     const sk = sessionKeys[0];
+    mark("key");
     const packet = message.packets.filterByTag(openpgp.enums.packet.symEncryptedIntegrityProtectedData)[0];
     let result;
     let filename = "";
     let checked = null; // the MDC, when seipd.js decrypts
     if (seipd.supported(packet, sk.algorithm)) {
-      const d = seipd.decryptSEIPD(packet.encrypted, sk.algorithm, sk.data);
+      const d = seipd.decryptSEIPD(packet.encrypted, sk.algorithm, sk.data, workers());
       checked = d.checked;
       let inner;
       try {
@@ -137,13 +233,14 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }
     }
     if (!result.signatures || result.signatures.length === 0) throw new OpenError("badsig", "not signed");
     sink = await openSink(filename);
-    const hash = new SHA256();
+    mark("sink");
+    hash = fingerprint(workers());
     const reader = result.data.getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        hash.update(value);
+        await hash.update(value);
         wrote = true;
         await sink.write(value);
         gate.advance(value.length);
@@ -151,6 +248,7 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }
     } catch (e) {
       throw new OpenError(wrote ? "altered" : "corrupt", e && e.message ? e.message : String(e));
     }
+    mark("streamed");
     // The stream is read to its end; with seipd.js the MDC is its own
     // promise (OpenPGP.js's decrypt errors the stream). Then the signature.
     if (checked) {
@@ -170,20 +268,24 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey }
       }
     }
     if (!good) throw new OpenError(wrote ? "altered" : "badsig", "no signature by the sender's key");
+    const sum = await hash.hex();
+    mark("checked");
     await sink.close();
+    mark("handed");
     // The recipient key the message was encrypted to (key mode): it signs
     // the receipt and the reply, as for documents opened in memory.
     const addressed = message.getEncryptionKeyIDs().map((k) => k.toHex());
     const openedWith = keys ? keys.find((k) => keyIDs(k).some((id) => addressed.includes(id))) || null : null;
     return {
-      sha256: hash.hex(),
-      size: hash.length,
+      sha256: sum.hex,
+      size: sum.length,
       filename,
       sessionKey: sessionKeys[0].data,
       signer: { fingerprint: senderKey.getFingerprint().toUpperCase(), userID: senderKey.getUserIDs()[0] || "" },
       openedWith,
     };
   } catch (e) {
+    if (hash) hash.stop();
     if (sink) {
       try { await sink.abort(); } catch { /* reported below */ }
     }
