@@ -106,6 +106,24 @@ func pdfSigSet(t *testing.T) ([]pdfSigCase, *testutil.CA) {
 		flipHex(badTS, len(orig)+j+4+2*13+1) // the last digit of the seconds
 	}
 
+	// The timestamp token's signer identifier (outside what its signature
+	// covers) with its serial number's INTEGER tag changed to another
+	// primitive tag: the value bytes still match the TSA's certificate.
+	badSID := bytes.Clone(bt)
+	sidAt := -1
+	if j := bytes.LastIndex(badSID, []byte("300d06096086480165030402010500a0")); j > len(orig) {
+		for l := 1; l <= 20 && sidAt < 0; l++ {
+			k := j - 2*(l+2)
+			if string(badSID[k:k+2]) == "02" && string(badSID[k+2:k+4]) == fmt.Sprintf("%02x", l) {
+				sidAt = k
+			}
+		}
+	}
+	if sidAt < 0 {
+		t.Fatal("timestamp signer's serial number not found")
+	}
+	badSID[sidAt+1] = 'e' // 02 → 0e
+
 	garbage := []byte("%PDF-1.7\n")
 	junk = make([]byte, 4096)
 	rand.Read(junk)
@@ -125,6 +143,7 @@ func pdfSigSet(t *testing.T) ([]pdfSigCase, *testutil.CA) {
 		{"bidi-override-name", sign(orig, spoof, pdfsign.Options{}), "valid", ""},
 		{"key-usage-not-signing", sign(orig, notForSigning, pdfsign.Options{}), "invalid", "valid"},
 		{"timestamp-altered", badTS, "invalid", "valid"},
+		{"timestamp-signer-id-not-integer", badSID, "invalid", "valid"},
 	}, ca
 }
 

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	mathrand "math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -174,8 +177,10 @@ func compareWithGo(t *testing.T, got *pageSigReport, rep *pdfsign.Report) {
 func pdfSigMutants(t *testing.T, e *browserEnv, ff *firefox, cases []pdfSigCase) {
 	rng := mathrand.New(mathrand.NewPCG(20, 1))
 	type mutant struct {
-		edits [][2]int // offset, new byte
-		goV   string
+		edits    [][2]int // offset, new byte
+		goV      string
+		pdf      []byte // the mutant, kept to be written out when the page disagrees
+		problems string // what Go found wrong
 	}
 	for _, c := range cases {
 		if c.name != "valid-bt" && c.name != "valid-ecdsa-bt" && c.name != "two-signatures" {
@@ -204,6 +209,8 @@ func pdfSigMutants(t *testing.T, e *browserEnv, ff *firefox, cases []pdfSigCase)
 				t.Fatal(err)
 			}
 			m.goV = goVerdict(rep)
+			m.pdf = b
+			m.problems = fmt.Sprint(goProblems(rep))
 			muts = append(muts, m)
 		}
 		edits := make([][][2]int, len(muts))
@@ -255,7 +262,9 @@ func pdfSigMutants(t *testing.T, e *browserEnv, ff *firefox, cases []pdfSigCase)
 					case strings.HasPrefix(v, "exception"):
 						t.Errorf("mutant %v: %s", m.edits, v)
 					case v == "valid" && m.goV != "valid":
-						t.Errorf("mutant %v: the page says valid, Go %s", m.edits, m.goV)
+						f := filepath.Join(os.TempDir(), fmt.Sprintf("sealprint-pdfsig-mutant-%s-%d.pdf", c.name, i))
+						os.WriteFile(f, m.pdf, 0o600)
+						t.Errorf("mutant %v: the page says valid, Go %s (%s); context %q; written to %s", m.edits, m.goV, m.problems, mutantContext(c.pdf, m.edits), f)
 					case v != "valid" && m.goV == "valid":
 						agree["page refuses, Go accepts"]++
 					case v == m.goV:
@@ -268,4 +277,24 @@ func pdfSigMutants(t *testing.T, e *browserEnv, ff *firefox, cases []pdfSigCase)
 			})
 		}
 	}
+}
+
+// goProblems lists what pdfsign.Verify found wrong with each signature.
+func goProblems(rep *pdfsign.Report) [][]string {
+	var out [][]string
+	for _, s := range rep.Signatures {
+		out = append(out, s.Problems)
+	}
+	return out
+}
+
+// mutantContext shows the hex digits around each edit of a mutant, before
+// the edit, to tell which DER element it hit.
+func mutantContext(pdf []byte, edits [][2]int) []string {
+	var out []string
+	for _, e := range edits {
+		lo, hi := max(e[0]-24, 0), min(e[0]+24, len(pdf))
+		out = append(out, string(pdf[lo:e[0]])+"["+string(pdf[e[0]])+"→"+string(rune(e[1]))+"]"+string(pdf[e[0]+1:hi]))
+	}
+	return out
 }

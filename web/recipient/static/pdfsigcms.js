@@ -72,7 +72,12 @@ function parseSignerInfo(f) {
   const sid = f[i++];
   const s = {};
   if (is(sid, 1, 16, true)) {
-    const [issuer, serial] = seq(sid);
+    // IssuerAndSerialNumber: a Name and an INTEGER, nothing else. The sid
+    // is outside what the signature covers, so its form is checked here.
+    const parts = seq(sid);
+    if (parts.length !== 2) throw new Bad("cms");
+    const [issuer, serial] = parts;
+    if (!is(issuer, 1, 16, true) || !is(serial, 1, 2, false)) throw new Bad("cms");
     s.issuer = raw(issuer);
     s.serial = prim(serial);
   } else if (is(sid, 3, 0, false)) {
