@@ -181,6 +181,9 @@ func TestSignedReceipts(t *testing.T) {
 	signer := genKey(t, "Dr Durand", "durand@chu.example", envelope.ProfileCompat)
 	a := genKey(t, "Cdt Martin", "martin@police.example", envelope.ProfileCompat)
 	b := genKey(t, "Adj Blanc", "blanc@police.example", envelope.ProfileCompat)
+	// Every key is made before the signing time below: a key created in a
+	// later second than the signature cannot make it.
+	eve := genKey(t, "Eve", "eve@evil.example", envelope.ProfileCompat)
 	msg, keys := sealStating(t, signer, envelope.ProfileCompat, a, b)
 	id := h.ready(msg, relayapi.CreateDropRequest{Recipients: []string{"martin@police.example", "blanc@police.example"}, RecipientKeys: keys})
 	download := func() string {
@@ -202,7 +205,6 @@ func TestSignedReceipts(t *testing.T) {
 	}
 	tok := download()
 	// Signed by a key the drop is not encrypted to.
-	eve := genKey(t, "Eve", "eve@evil.example", envelope.ProfileCompat)
 	resp, body := post(relayapi.ReceiptRequest{Proof: proof, Token: tok, Signer: eve.Fingerprint(), Signature: sign(eve), SignedAt: at})
 	expect(t, resp, body, http.StatusForbidden)
 	// Partial: a signer without a signature, a signature without a time.
