@@ -24,9 +24,7 @@ func TestCUPSQueue(t *testing.T) {
 	// under the name CUPS gives it.
 	_, addr := startServer(t, sp, Config{Peers: OSPeers()})
 	c := testutil.StartCupsd(t)
-	if err := c.Run(t, "lpadmin", "-p", "sealed", "-E", "-v", QueueURI(addr, DefaultQueue), "-m", "everywhere"); err != nil {
-		t.Fatal(err)
-	}
+	c.AddEverywhere(t, "sealed", QueueURI(addr, DefaultQueue))
 	docs := t.TempDir()
 	src := filepath.Join(docs, "src.ps")
 	writePS(t, src, 2)

@@ -92,14 +92,12 @@ func TestSenderDeskInChromium(t *testing.T) {
 	w := newWorld(t, "--poll", "300ms")
 	w.startServe()
 	c := testutil.StartCupsd(t)
-	if _, err := c.Output(t, "lpadmin", "-p", "Sealed_print", "-D", "Sealed print", "-E", "-v", "ipp://"+w.addr+"/ipp/print/sealed", "-m", "everywhere"); err != nil {
-		t.Fatal(err)
-	}
+	c.AddEverywhere(t, "Sealed_print", "ipp://"+w.addr+"/ipp/print/sealed", "-D", "Sealed print")
 	docs := filepath.Join(t.TempDir(), "docs")
 	os.MkdirAll(docs, 0o755)
 	os.Chmod(filepath.Dir(docs), 0o755)
 	os.WriteFile(filepath.Join(docs, "rapport.pdf"), makePDF("Rapport medico-legal GAV"), 0o644)
-	if _, err := c.Output(t, "lp", "-d", "Sealed_print", "-t", "rapport.pdf", filepath.Join(docs, "rapport.pdf")); err != nil {
+	if _, err := c.Output(t, "lp", "-d", "Sealed_print", "-o", "document-format=application/pdf", "-t", "rapport.pdf", filepath.Join(docs, "rapport.pdf")); err != nil {
 		t.Fatal(err)
 	}
 	h := w.waitJob("rapport.pdf", spooler.Held)

@@ -35,14 +35,12 @@ func TestEndToEndCUPSPDFSignature(t *testing.T) {
 		"--tsa", tsa.URL, "--reason", "Rapport médico-légal", "--location", "Lyon")
 	w.startServe()
 	c := testutil.StartCupsd(t)
-	if _, err := c.Output(t, "lpadmin", "-p", "martin", "-E", "-v", "ipp://"+w.addr+"/ipp/print/martin", "-m", "everywhere"); err != nil {
-		t.Fatal(err)
-	}
+	c.AddEverywhere(t, "martin", "ipp://"+w.addr+"/ipp/print/martin")
 	docs := filepath.Join(t.TempDir(), "docs")
 	os.MkdirAll(docs, 0o755)
 	os.Chmod(filepath.Dir(docs), 0o755)
 	os.WriteFile(filepath.Join(docs, "report.pdf"), makePDF("Forensic report signed"), 0o644)
-	if _, err := c.Output(t, "lp", "-d", "martin", "-t", "report.pdf", filepath.Join(docs, "report.pdf")); err != nil {
+	if _, err := c.Output(t, "lp", "-d", "martin", "-o", "document-format=application/pdf", "-t", "report.pdf", filepath.Join(docs, "report.pdf")); err != nil {
 		t.Fatal(err)
 	}
 	j := w.waitJob("report.pdf", spooler.Uploaded)
@@ -108,7 +106,7 @@ func TestEndToEndCUPSPDFSignature(t *testing.T) {
 	// once the TSA is back, a retry sends it with its timestamp.
 	tsa.Down.Store(true)
 	os.WriteFile(filepath.Join(docs, "late.pdf"), makePDF("Forensic report late"), 0o644)
-	if _, err := c.Output(t, "lp", "-d", "martin", "-t", "late.pdf", filepath.Join(docs, "late.pdf")); err != nil {
+	if _, err := c.Output(t, "lp", "-d", "martin", "-o", "document-format=application/pdf", "-t", "late.pdf", filepath.Join(docs, "late.pdf")); err != nil {
 		t.Fatal(err)
 	}
 	f := w.waitJob("late.pdf", spooler.Failed)

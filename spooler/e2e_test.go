@@ -114,9 +114,7 @@ func TestEndToEndCUPS(t *testing.T) {
 	w.startServe()
 	c := testutil.StartCupsd(t)
 	for _, q := range []string{"martin", "sealed"} {
-		if _, err := c.Output(t, "lpadmin", "-p", q, "-E", "-v", "ipp://"+w.addr+"/ipp/print/"+q, "-m", "everywhere"); err != nil {
-			t.Fatal(err)
-		}
+		c.AddEverywhere(t, q, "ipp://"+w.addr+"/ipp/print/"+q)
 	}
 	marker := []byte("PLAINTEXT-MARKER-E2E")
 	stop := make(chan struct{})
@@ -142,10 +140,10 @@ func TestEndToEndCUPS(t *testing.T) {
 	held := makePDF("Forensic report " + string(marker) + " held")
 	os.WriteFile(filepath.Join(docs, "report.pdf"), report, 0o644)
 	os.WriteFile(filepath.Join(docs, "held.pdf"), held, 0o644)
-	if _, err := c.Output(t, "lp", "-d", "martin", "-t", "report.pdf", filepath.Join(docs, "report.pdf")); err != nil {
+	if _, err := c.Output(t, "lp", "-d", "martin", "-o", "document-format=application/pdf", "-t", "report.pdf", filepath.Join(docs, "report.pdf")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Output(t, "lp", "-d", "sealed", "-t", "held.pdf", filepath.Join(docs, "held.pdf")); err != nil {
+	if _, err := c.Output(t, "lp", "-d", "sealed", "-o", "document-format=application/pdf", "-t", "held.pdf", filepath.Join(docs, "held.pdf")); err != nil {
 		t.Fatal(err)
 	}
 

@@ -112,6 +112,25 @@ func (c *Cupsd) Run(t testing.TB, name string, args ...string) error {
 	return err
 }
 
+// AddEverywhere runs lpadmin -p name -E -v uri -m everywhere, then any
+// further lpadmin options, failing the test if it never succeeds. lpadmin
+// builds the queue from the printer's answer to Get-Printer-Attributes;
+// under load it now and then fails before asking ("No such file or
+// directory"), so it is tried up to 5 times, a second apart.
+func (c *Cupsd) AddEverywhere(t testing.TB, name, uri string, more ...string) {
+	t.Helper()
+	args := append([]string{"-p", name, "-E", "-v", uri, "-m", "everywhere"}, more...)
+	var err error
+	for try := 1; try <= 5; try++ {
+		if _, err = c.Output(t, "lpadmin", args...); err == nil {
+			return
+		}
+		t.Logf("lpadmin %s, try %d: %v", name, try, err)
+		time.Sleep(time.Second)
+	}
+	t.Fatal(err)
+}
+
 // Output runs a CUPS client command and returns its combined output.
 func (c *Cupsd) Output(t testing.TB, name string, args ...string) (string, error) {
 	t.Helper()
