@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sealprint/sealprint/envelope"
 	"github.com/sealprint/sealprint/relayapi"
 	"github.com/sealprint/sealprint/web/jobs"
 )
@@ -132,17 +131,6 @@ func openReply(ctx context.Context, e *env, id, drop, dir string, force, jsonOut
 	if err != nil {
 		return err
 	}
-	own, err := p.ownKeys()
-	if err != nil {
-		return err
-	}
-	if len(own) == 0 {
-		return errors.New("no key of yours to open the reply: replies are encrypted to your sender key")
-	}
-	client, err := p.relayClient(true)
-	if err != nil {
-		return err
-	}
 	priv, err := newPrivateDir(p.home)
 	if err != nil {
 		return err
@@ -153,39 +141,20 @@ func openReply(ctx context.Context, e *env, id, drop, dir string, force, jsonOut
 		return err
 	}
 	defer sealed.Close()
-	if _, err := client.DownloadReply(ctx, dropID, id, want, maxReplyDownload, sealed); err != nil {
-		return err
-	}
-	if _, err := sealed.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
 	plain, err := priv.create("reply.tar")
 	if err != nil {
 		return err
 	}
 	defer plain.Close()
-	msg, err := envelope.Open(sealed, plain, envelope.OpenOptions{Keys: own, Verifiers: p.verifiers(), AllowUnverified: true})
-	if err != nil {
-		return fmt.Errorf("open reply %s: %w", id, err)
-	}
 	res := openReplyResult{Reply: id, Job: jobID, Drop: dropID, Dir: dir, SHA256: want, Files: []openReplyFile{}}
-	res.Signed = msg.SignerKeyID != "" || msg.Signer != nil
-	if msg.Verified && msg.Signer != nil {
-		res.SignatureValid, res.Signer, res.SignerFingerprint = true, msg.Signer.Identity(), msg.Signer.Fingerprint()
-	}
-	res.SignerKeyID = msg.SignerKeyID
-
 	// Unpack into the private dir first: a broken archive leaves nothing.
-	if _, err := plain.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
 	var staged []*os.File
 	defer func() {
 		for _, f := range staged {
 			f.Close()
 		}
 	}()
-	manifest, err := envelope.ReadReplyArchive(plain, func(name string, size int64, r io.Reader) error {
+	v, message, err := p.openReplyTo(ctx, dropID, id, want, maxReplyDownload, fileStore{sealed}, fileStore{plain}, func(name string, size int64, r io.Reader) error {
 		f, err := priv.create(fmt.Sprintf("file-%d", len(staged)))
 		if err != nil {
 			return err
@@ -198,9 +167,11 @@ func openReply(ctx context.Context, e *env, id, drop, dir string, force, jsonOut
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("open reply %s: %w", id, err)
+		return err
 	}
-	res.Message = manifest.Message
+	res.Signed, res.SignatureValid, res.SignerKeyID = v.Signed, v.Valid, v.KeyID
+	res.Signer, res.SignerFingerprint = v.Signer, v.Fingerprint
+	res.Message = message
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
