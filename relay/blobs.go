@@ -71,8 +71,13 @@ func (b *FileBlobs) Put(ctx context.Context, id string, r io.Reader) error {
 	})
 }
 
-// AdoptFile moves a finished file into the store: fsync → rename → fsync
+// AdoptFile moves a finished file into the store: sync → rename → sync
 // both directories. path must be on the same file system.
+//
+// Each sync is a journal commit, and completions wait for them: the file
+// gets an fdatasync (an upload's was synced as it ended, so nothing is
+// left but its times, which it need not carry), an fsync only when its
+// mode had to change, and both directories are synced at once.
 func (b *FileBlobs) AdoptFile(ctx context.Context, id, path string) error {
 	p, err := b.path(id)
 	if err != nil {
@@ -86,13 +91,27 @@ func (b *FileBlobs) AdoptFile(ctx context.Context, id, path string) error {
 		return fmt.Errorf("adopt blob %s: %w", id, err)
 	}
 	defer f.Close()
-	if err := f.Chmod(0o600); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		return fmt.Errorf("adopt blob %s: %w", id, err)
 	}
-	if err := atomicfile.Commit(f, p); err != nil {
+	if st.Mode().Perm() != 0o600 {
+		if err = f.Chmod(0o600); err == nil {
+			err = f.Sync()
+		}
+	} else {
+		err = datasync(f)
+	}
+	if err != nil {
+		return fmt.Errorf("adopt blob %s: sync: %w", id, err)
+	}
+	if err := atomicfile.Rename(path, p); err != nil {
 		return fmt.Errorf("adopt blob %s: %w", id, err)
 	}
-	return atomicfile.SyncDir(filepath.Dir(path))
+	from := make(chan error, 1)
+	go func() { from <- atomicfile.SyncDir(filepath.Dir(path)) }()
+	err = atomicfile.SyncDir(filepath.Dir(p))
+	return errors.Join(err, <-from)
 }
 
 func (b *FileBlobs) mkdir(p string) error {

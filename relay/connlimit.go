@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"io"
 	"net"
 	"sync"
 )
@@ -73,4 +74,15 @@ func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// ReadFrom keeps the connection's own ReadFrom for the server's
+// responses: net/http sends a file with sendfile(2) and a socket (a blob
+// read from the bucket) with splice(2) only through it, and a wrapper
+// without it made every download a copy through a buffer.
+func (c *limitedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{c.Conn}, r)
 }

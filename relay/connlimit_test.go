@@ -3,6 +3,7 @@ package relay
 import (
 	"io"
 	"net"
+	"os"
 	"testing"
 )
 
@@ -54,5 +55,40 @@ func TestLimitPerIP(t *testing.T) {
 	dial("127.0.0.2")
 	if c := <-accepted; remoteIP(c.RemoteAddr()) != "127.0.0.2" {
 		t.Fatalf("accepted %v", c.RemoteAddr())
+	}
+}
+
+// A limited connection keeps the TCP connection's ReadFrom, through
+// which net/http sends files (sendfile) and bucket answers (splice).
+func TestLimitPerIPKeepsReadFrom(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := LimitPerIP(inner, 3)
+	defer l.Close()
+	go func() {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err == nil {
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.(io.ReaderFrom); !ok {
+		t.Fatalf("%T has no ReadFrom: net/http would copy every download through a buffer", c)
+	}
+	f, err := os.CreateTemp(t.TempDir(), "blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(make([]byte, 100_000))
+	f.Seek(0, io.SeekStart)
+	if n, err := c.(io.ReaderFrom).ReadFrom(f); err != nil || n != 100_000 {
+		t.Fatalf("ReadFrom: %d bytes, %v", n, err)
 	}
 }

@@ -36,6 +36,9 @@ type metrics struct {
 	sweepQueue prometheus.Gauge
 	lockWaits  prometheus.Counter
 	lockWait   prometheus.Histogram
+	// hashRereads counts completions that read the upload back for its
+	// SHA-256 (no state saved while receiving covered it).
+	hashRereads prometheus.Counter
 }
 
 // routeKind names a request's kind for metric labels (never its id).
@@ -90,11 +93,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		lockWait: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sealrelay",
 			Name: "upload_lock_wait_seconds", Help: "Time taken to acquire an upload lock.",
 			Buckets: []float64{.001, .01, .1, .5, 1, 5, 20}}),
+		hashRereads: c("upload_hash_rereads_total", "Completed uploads read back for their SHA-256 because no hash state saved while receiving covered them."),
 	}
 	for _, col := range []prometheus.Collector{m.dropsCreated, m.uploadsCreated, m.uploadsRejected,
 		m.dropsReady, m.downloads, m.codeFailures, m.dropsLocked, m.dropsRevoked, m.dropsExpired,
 		m.receipts, m.bytesStored, m.mails, m.requests, m.duration, m.bytesIn, m.bytesOut, m.errors,
-		m.inFlight, m.sweepQueue, m.lockWaits, m.lockWait} {
+		m.inFlight, m.sweepQueue, m.lockWaits, m.lockWait, m.hashRereads} {
 		if err := reg.Register(col); err != nil {
 			return nil, err
 		}

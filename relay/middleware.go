@@ -17,7 +17,7 @@ import (
 const maxOtherBody = 1 << 20
 
 // otherBodyTimeout bounds the time to read such a body.
-const otherBodyTimeout = time.Minute
+var otherBodyTimeout = time.Minute // a variable for tests
 
 // otherWriteTimeout bounds the time to write a response outside uploads
 // and blob downloads (which may take long on slow links; tusd and the
@@ -58,7 +58,15 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 				r.Body = http.MaxBytesReader(w, r.Body, maxOtherBody)
 			}
 			rc := http.NewResponseController(w)
-			rc.SetReadDeadline(time.Now().Add(otherBodyTimeout))
+			if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+				// Only while the body is read: net/http's background
+				// read of the connection, hitting a deadline left set,
+				// cancels the request's context, which cut every
+				// download from the bucket and every completion that
+				// took over the deadline (a slow link, a loaded relay).
+				rc.SetReadDeadline(time.Now().Add(otherBodyTimeout))
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+			}
 			if !strings.HasSuffix(r.URL.Path, "/blob") {
 				// A reader that never reads its answer does not hold the
 				// connection forever.
@@ -100,6 +108,23 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 		}()
 		h.ServeHTTP(rec, r.WithContext(ctx))
 	})
+}
+
+// deadlineBody lifts the connection's read deadline once the body has
+// been read to its end (or failed).
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !b.done {
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // statusRecorder remembers the status and size of a response.

@@ -22,10 +22,11 @@ import (
 
 // replica is one `sealrelay serve` process on the shared storage.
 type replica struct {
-	base   string
-	cmd    *exec.Cmd
-	exited chan error
-	log    string
+	base    string
+	metrics string // the --metrics-listen base URL
+	cmd     *exec.Cmd
+	exited  chan error
+	log     string
 }
 
 // cluster is PostgreSQL + versitygw + the flags and environment that
@@ -89,13 +90,14 @@ func (c *cluster) start() *replica {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	cmd := exec.Command(c.bin, append([]string{"serve", "--listen", addr, "--metrics-listen", testutil.FreeAddr(c.t), "--sweep-interval", "1h"}, c.storage...)...)
+	maddr := testutil.FreeAddr(c.t)
+	cmd := exec.Command(c.bin, append([]string{"serve", "--listen", addr, "--metrics-listen", maddr, "--sweep-interval", "1h"}, c.storage...)...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	r := &replica{base: "http://" + addr, cmd: cmd, exited: make(chan error, 1), log: logf.Name()}
+	r := &replica{base: "http://" + addr, metrics: "http://" + maddr, cmd: cmd, exited: make(chan error, 1), log: logf.Name()}
 	go func() { r.exited <- cmd.Wait(); logf.Close() }()
 	c.t.Cleanup(func() { r.kill() })
 	deadline := time.Now().Add(60 * time.Second)
@@ -119,6 +121,26 @@ func (c *cluster) start() *replica {
 			c.t.Fatalf("replica not ready\n%s", log)
 		}
 	}
+}
+
+// rereads is the replica's count of completions that read the upload
+// back from the bucket.
+func (c *cluster) rereads(r *replica) float64 {
+	c.t.Helper()
+	resp, err := c.client.Get(r.metrics + "/metrics")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n, err := metricValue(string(b), "sealrelay_upload_hash_rereads_total")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return n
 }
 
 // kill ends the replica with SIGKILL (no cleanup of any kind).
@@ -219,6 +241,12 @@ func TestReplicas(t *testing.T) {
 		_, got := c.must(a, http.StatusOK, "GET", "/api/v1/drops/"+id+"/blob", nil, false)
 		if !bytes.Equal(got, data) {
 			t.Fatal("drop resumed on B differs when downloaded from A")
+		}
+		// B continued the SHA-256 that A saved with the offset: the
+		// object was not read back (and skipping or misreading A's state
+		// would have hashed the second half alone: refused).
+		if n := c.rereads(b); n != 0 {
+			t.Fatalf("replica B read back %v uploads, want 0", n)
 		}
 	})
 

@@ -35,8 +35,12 @@ type S3Options struct {
 	Region    string
 	AccessKey string
 	SecretKey string
-	// HTTPClient is optional (default: the SDK's).
+	// HTTPClient is optional (default: the SDK's). With one, every
+	// request goes through it.
 	HTTPClient *http.Client
+	// NoDirect keeps the SDK for ranged reads from a plain-HTTP endpoint
+	// too (see s3Direct).
+	NoDirect bool
 }
 
 // ParseS3URL reads s3://BUCKET?endpoint=URL&region=R. Credentials are not
@@ -76,6 +80,9 @@ type S3Blobs struct {
 	client *s3.Client
 	bucket string
 	tmpDir string
+	// direct reads ranges without the SDK when the endpoint is plain
+	// HTTP (s3_direct.go); nil otherwise.
+	direct *s3Direct
 }
 
 var (
@@ -121,7 +128,11 @@ func NewS3Blobs(o S3Options, tmpDir string) (*S3Blobs, error) {
 	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return nil, fmt.Errorf("s3 temp dir: %w", err)
 	}
-	return &S3Blobs{client: s3.New(opts), bucket: o.Bucket, tmpDir: tmpDir}, nil
+	b := &S3Blobs{client: s3.New(opts), bucket: o.Bucket, tmpDir: tmpDir}
+	if o.HTTPClient == nil && !o.NoDirect && o.Endpoint != "" {
+		b.direct = newS3Direct(o.Endpoint, o.Bucket, o.Region, creds)
+	}
+	return b, nil
 }
 
 func (b *S3Blobs) key(id string) (*string, error) {
@@ -185,6 +196,18 @@ func (b *S3Blobs) OpenRange(ctx context.Context, id string, start, end int64) (i
 	}
 	if start < 0 || end <= start {
 		return nil, 0, fmt.Errorf("open blob %s: bad range %d-%d", id, start, end)
+	}
+	if b.direct != nil {
+		body, size, err := b.direct.openRange(ctx, *key, start, end)
+		switch {
+		case err == nil:
+			return body, size, nil
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, 0, fmt.Errorf("open blob %s: %w", id, err)
+		case ctx.Err() != nil:
+			return nil, 0, fmt.Errorf("open blob %s: %w", id, err)
+		}
+		// Anything else: the SDK, with its retries, tries again.
 	}
 	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: key,
 		Range: aws.String("bytes=" + strconv.FormatInt(start, 10) + "-" + strconv.FormatInt(end-1, 10))})

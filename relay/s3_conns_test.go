@@ -45,7 +45,8 @@ func countingProxy(t *testing.T, target string) (addr string, conns *atomic.Int3
 
 // Concurrent reads of the bucket reuse their connections: a second wave
 // of 50 ranged reads dials nothing new (the SDK's default pool keeps 10
-// idle connections, and the 40 others were dialled again every time).
+// idle connections, and the 40 others were dialled again every time),
+// with the direct reader and with the SDK.
 func TestS3ReusesConnections(t *testing.T) {
 	testutil.NeedIntegration(t)
 	gw := testutil.StartVersitygw(t)
@@ -67,7 +68,18 @@ func TestS3ReusesConnections(t *testing.T) {
 	if err := direct.Put(ctx, id, bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
-	addr, conns := countingProxy(t, gw.Endpoint[len("http://"):])
+	for _, noDirect := range []bool{false, true} {
+		t.Run(map[bool]string{false: "direct", true: "sdk"}[noDirect], func(t *testing.T) {
+			o := o
+			o.NoDirect = noDirect
+			testReusesConnections(t, gw.Endpoint, o, id, len(data))
+		})
+	}
+}
+
+func testReusesConnections(t *testing.T, endpoint string, o S3Options, id string, size int) {
+	ctx := context.Background()
+	addr, conns := countingProxy(t, endpoint[len("http://"):])
 	o.Endpoint = "http://" + addr
 	b, err := NewS3Blobs(o, t.TempDir())
 	if err != nil {
@@ -83,7 +95,7 @@ func TestS3ReusesConnections(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r, _, err := b.OpenRange(ctx, id, 0, int64(len(data)))
+				r, _, err := b.OpenRange(ctx, id, 0, int64(size))
 				opened.Done()
 				if err != nil {
 					t.Error(err)

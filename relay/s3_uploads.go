@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +38,9 @@ type s3Uploads struct {
 	store  s3store.S3Store
 	blobs  *S3Blobs
 	tmpDir string
+	// reread counts completions that had to read the object back.
+	reread func()
+	log    *slog.Logger
 }
 
 func newS3Uploads(b *S3Blobs, tmpDir string) *s3Uploads {
@@ -46,13 +51,74 @@ func newS3Uploads(b *S3Blobs, tmpDir string) *s3Uploads {
 	st.PreferredPartSize = S3PartSize
 	st.MaxBufferedParts = 2
 	st.TemporaryDirectory = tmpDir
-	return &s3Uploads{store: st, blobs: b, tmpDir: tmpDir}
+	return &s3Uploads{store: st, blobs: b, tmpDir: tmpDir, reread: func() {}, log: slog.New(slog.DiscardHandler)}
 }
 
 func (u *s3Uploads) useIn(c *tushandler.StoreComposer) {
-	c.UseCore(u.store)
-	c.UseTerminater(u.store)
-	c.UseContentServer(u.store)
+	hs := &hashingStore{DataStore: u.store, states: u, log: u.log, dropID: func(tid string) string {
+		id, _, _ := strings.Cut(tid, "+")
+		return id
+	}}
+	c.UseCore(hs)
+	c.UseTerminater(s3Extensions{u.store})
+	c.UseContentServer(s3Extensions{u.store})
+}
+
+// s3Extensions gives s3store's extensions the store's own upload under
+// the hashing wrapper (they assert its type).
+type s3Extensions struct{ store s3store.S3Store }
+
+func (e s3Extensions) AsTerminatableUpload(up tushandler.Upload) tushandler.TerminatableUpload {
+	return e.store.AsTerminatableUpload(innerUpload(up))
+}
+
+func (e s3Extensions) AsServableUpload(up tushandler.Upload) tushandler.ServableUpload {
+	return e.store.AsServableUpload(innerUpload(up))
+}
+
+// hashKey is the object holding the upload's saved hash state.
+func (u *s3Uploads) hashKey(id string) *string { return aws.String(s3UploadPrefix + id + ".sha256") }
+
+func (u *s3Uploads) loadHash(ctx context.Context, id string) ([]byte, error) {
+	out, err := u.blobs.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &u.blobs.bucket, Key: u.hashKey(id)})
+	if isS3NotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("upload hash state %s: %w", id, err)
+	}
+	defer out.Body.Close()
+	return io.ReadAll(io.LimitReader(out.Body, maxHashRecord+1))
+}
+
+func (u *s3Uploads) saveHash(ctx context.Context, id string, rec []byte) error {
+	_, err := u.blobs.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &u.blobs.bucket, Key: u.hashKey(id),
+		Body: bytes.NewReader(rec), ContentLength: aws.Int64(int64(len(rec)))})
+	return err
+}
+
+func (u *s3Uploads) dropHash(ctx context.Context, id string) error {
+	_, err := u.blobs.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &u.blobs.bucket, Key: u.hashKey(id)})
+	if err != nil && !isS3NotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// settle has nothing to do: a part is durable in the bucket once stored.
+func (u *s3Uploads) settle(ctx context.Context, id string) error { return nil }
+
+// objectSize returns the size of the object under blobs/<id>, or an error
+// wrapping fs.ErrNotExist.
+func (u *s3Uploads) objectSize(ctx context.Context, id string) (int64, error) {
+	out, err := u.blobs.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &u.blobs.bucket, Key: aws.String(s3BlobPrefix + id)})
+	if isS3NotFound(err) {
+		return 0, fmt.Errorf("object %s: %w", id, fs.ErrNotExist)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("object %s: %w", id, err)
+	}
+	return aws.ToInt64(out.ContentLength), nil
 }
 
 func (u *s3Uploads) inPlace() bool { return true }
@@ -94,7 +160,27 @@ func (u *s3Uploads) state(ctx context.Context, id string) (offset, size int64, e
 // killed after the last part was stored but before it completed the
 // multipart upload leaves every byte in S3 and no object: tusd then sees
 // the upload as finished and never completes it, so hash does.
+//
+// The SHA-256 comes from the state saved as the upload was received when
+// it covers the whole upload: the object is then only checked for its
+// size, not read back.
 func (u *s3Uploads) hash(ctx context.Context, id string) (int64, string, error) {
+	if size, sum, ok := savedSum(ctx, u, id); ok {
+		n, err := u.objectSize(ctx, id)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := u.finish(ctx, id); err != nil {
+				return 0, "", err
+			}
+			n, err = u.objectSize(ctx, id)
+		}
+		if err != nil {
+			return 0, "", err
+		}
+		if n == size {
+			return n, sum, nil
+		}
+	}
+	u.reread()
 	b, _, err := u.blobs.Open(ctx, id)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := u.finish(ctx, id); err != nil {
@@ -166,7 +252,7 @@ func (u *s3Uploads) remove(ctx context.Context, id string) error {
 			errs = append(errs, fmt.Errorf("abort upload %s: %w", id, err))
 		}
 	}
-	for _, k := range []string{s3UploadPrefix + id + ".part", s3UploadPrefix + id + ".info"} {
+	for _, k := range []string{s3UploadPrefix + id + ".part", s3UploadPrefix + id + ".info", s3UploadPrefix + id + ".sha256"} {
 		if _, err := u.blobs.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &u.blobs.bucket, Key: aws.String(k)}); err != nil && !isS3NotFound(err) {
 			errs = append(errs, fmt.Errorf("delete %s: %w", k, err))
 		}

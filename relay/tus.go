@@ -50,7 +50,10 @@ type uploadStore interface {
 // uploadArea is the embedded upload store: a tusd filestore (<id> and
 // <id>.info files) in the upload directory.
 type uploadArea struct {
-	store filestore.FileStore
+	store tornInfoStore
+	// reread counts completions that had to read the upload back.
+	reread func()
+	log    *slog.Logger
 }
 
 func (s *Server) initUploads() error {
@@ -63,7 +66,9 @@ func (s *Server) initUploads() error {
 	}
 	s.locker = meteredLocker{inner, s.metrics}
 	if b, ok := s.blobs.(*S3Blobs); ok {
-		s.uploads = newS3Uploads(b, s.cfg.UploadDir)
+		u := newS3Uploads(b, s.cfg.UploadDir)
+		u.log, u.reread = s.log, s.metrics.hashRereads.Inc
+		s.uploads = u
 		return os.MkdirAll(s.cfg.UploadDir, 0o700)
 	}
 	if err := os.MkdirAll(s.cfg.UploadDir, 0o700); err != nil {
@@ -72,11 +77,13 @@ func (s *Server) initUploads() error {
 	fs := filestore.New(s.cfg.UploadDir)
 	fs.DirModePerm = 0o700
 	fs.FileModePerm = 0o600
-	s.uploads = &uploadArea{store: fs}
+	s.uploads = &uploadArea{store: tornInfoStore{FileStore: fs, log: s.log}, reread: s.metrics.hashRereads.Inc, log: s.log}
 	return nil
 }
 
-func (u *uploadArea) useIn(c *tushandler.StoreComposer) { c.UseCore(fullDiskStore{u.store}) }
+func (u *uploadArea) useIn(c *tushandler.StoreComposer) {
+	c.UseCore(fullDiskStore{&hashingStore{DataStore: u.store, states: u, dropID: func(tid string) string { return tid }, log: u.log}})
+}
 
 func (u *uploadArea) inPlace() bool { return false }
 
@@ -155,10 +162,10 @@ func (s *Server) tusHandler() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get(relayapi.HeaderReplyGrant) != "" {
-			s.replyTus(w, r, inner)
+			serveGuarded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.replyTus(w, r, inner) }), w, r)
 			return
 		}
-		bySender(w, r)
+		serveGuarded(bySender, w, r)
 	})
 }
 
@@ -281,15 +288,62 @@ func uploadState(ctx context.Context, store uploadGetter, tid string) (offset, s
 // binPath is the file holding the upload's bytes.
 func (u *uploadArea) binPath(id string) string { return filepath.Join(u.store.Path, id) }
 
-// hash reads the finished upload once. The file is flushed to disk
-// meanwhile, so that the fsync before the rename into blob storage finds
-// little left to write.
+// hashPath is the file holding the upload's saved hash state.
+func (u *uploadArea) hashPath(id string) string { return filepath.Join(u.store.Path, id+".sha256") }
+
+func (u *uploadArea) loadHash(ctx context.Context, id string) ([]byte, error) {
+	f, err := os.Open(u.hashPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxHashRecord+1))
+}
+
+// saveHash writes the record in place, without fsync: a record torn by
+// a crash fails its checksum and is not used.
+func (u *uploadArea) saveHash(ctx context.Context, id string, rec []byte) error {
+	return os.WriteFile(u.hashPath(id), rec, 0o600)
+}
+
+func (u *uploadArea) dropHash(ctx context.Context, id string) error {
+	if err := os.Remove(u.hashPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// settle flushes the upload's bytes to disk: the PATCH that ends the
+// upload pays its one data sync, and the sync before the rename into blob
+// storage finds nothing left to write.
+func (u *uploadArea) settle(ctx context.Context, id string) error {
+	f, err := os.Open(u.binPath(id))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return datasync(f)
+}
+
+// hash returns the finished upload's size and SHA-256: from the state
+// saved as it was received when it covers the whole file, else by reading
+// it once (the file is flushed to disk meanwhile, so that the fsync before
+// the rename into blob storage finds little left to write).
 func (u *uploadArea) hash(ctx context.Context, id string) (int64, string, error) {
 	f, err := os.Open(u.binPath(id))
 	if err != nil {
 		return 0, "", err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil {
+		if n, sum, ok := savedSum(ctx, u, id); ok && n == st.Size() {
+			return n, sum, nil
+		}
+	}
+	u.reread()
 	synced := make(chan error, 1)
 	go func() { synced <- f.Sync() }()
 	h := sha256.New()
@@ -334,7 +388,7 @@ func (u *uploadArea) open(ctx context.Context, id string) (io.ReadCloser, error)
 // remove deletes what is left of an upload.
 func (u *uploadArea) remove(ctx context.Context, id string) error {
 	var errs []error
-	for _, p := range []string{u.binPath(id), u.binPath(id) + ".info"} {
+	for _, p := range []string{u.binPath(id), u.binPath(id) + ".info", u.hashPath(id)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

@@ -1,0 +1,158 @@
+package relay
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A deadline set through a response after its handler returned (as
+// tusd does when a PATCH is asked to release its lock) does not reach
+// the next request on the same connection.
+func TestDeadlineGuardAfterReturn(t *testing.T) {
+	for _, guarded := range []bool{true, false} {
+		t.Run(fmt.Sprintf("guarded=%v", guarded), func(t *testing.T) {
+			var stale *http.ResponseController
+			armed := make(chan struct{})
+			first := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				stale = http.NewResponseController(w)
+				w.WriteHeader(http.StatusNoContent)
+			})
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/first" {
+					if guarded {
+						serveGuarded(first, w, r)
+					} else {
+						first.ServeHTTP(w, r)
+					}
+					return
+				}
+				stale.SetReadDeadline(time.Now().Add(-time.Second))
+				close(armed)
+				if _, err := io.ReadAll(r.Body); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			}))
+			defer ts.Close()
+			c, err := net.Dial("tcp", ts.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			fmt.Fprintf(c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("first: %v %v", resp, err)
+			}
+			// The second request's body is sent once the stale deadline
+			// is set, so that the handler has to read it from the
+			// connection.
+			fmt.Fprintf(c, "POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+			go func() { <-armed; io.Copy(c, strings.NewReader("hello")) }()
+			resp, err = http.ReadResponse(br, nil)
+			ok := err == nil && resp.StatusCode == http.StatusOK
+			if ok != guarded {
+				t.Fatalf("second request: %v, %v (guarded %v)", resp.Status, err, guarded)
+			}
+		})
+	}
+}
+
+// A deadline set to "now" while the handler runs, after its body was read
+// to the end (tusd cutting a PATCH short when another request asks for the
+// upload's lock), ends net/http's background read of the connection with
+// an error, which cancels the connection's context and so every later
+// request's on it. The guard closes such a connection after its answer:
+// the client's next request, on a new connection, keeps its context.
+func TestDeadlineGuardAbortClosesConnection(t *testing.T) {
+	for _, guarded := range []bool{true, false} {
+		t.Run(fmt.Sprintf("guarded=%v", guarded), func(t *testing.T) {
+			abort := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				http.NewResponseController(w).SetReadDeadline(time.Now())
+				// Let the background read fail, as it does while tusd
+				// finishes its answer.
+				time.Sleep(50 * time.Millisecond)
+				w.WriteHeader(http.StatusBadRequest)
+			})
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/patch" {
+					if guarded {
+						serveGuarded(abort, w, r)
+					} else {
+						abort.ServeHTTP(w, r)
+					}
+					return
+				}
+				if err := r.Context().Err(); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			}))
+			defer ts.Close()
+			client := ts.Client()
+			resp, err := client.Post(ts.URL+"/patch", "application/offset+octet-stream", strings.NewReader("chunk"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			for i := range 3 {
+				resp, err := client.Head(ts.URL + "/head")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if ok := resp.StatusCode == http.StatusOK; ok != guarded {
+					t.Fatalf("request %d after the abort: %s (guarded %v)", i, resp.Status, guarded)
+				}
+			}
+		})
+	}
+}
+
+// A read deadline tusd sets once the body has been read to its end (its
+// network timeout, renewed as it reads) does not cancel the request when
+// the handler's work after the body outlasts it.
+func TestDeadlineGuardAfterBody(t *testing.T) {
+	for _, guarded := range []bool{true, false} {
+		t.Run(fmt.Sprintf("guarded=%v", guarded), func(t *testing.T) {
+			slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				http.NewResponseController(w).SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+				time.Sleep(100 * time.Millisecond) // finishing the upload
+				if err := r.Context().Err(); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			})
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if guarded {
+					serveGuarded(slow, w, r)
+				} else {
+					slow.ServeHTTP(w, r)
+				}
+			}))
+			defer ts.Close()
+			resp, err := ts.Client().Post(ts.URL, "application/offset+octet-stream", strings.NewReader("last chunk"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if ok := resp.StatusCode == http.StatusNoContent; ok != guarded {
+				t.Fatalf("%s (guarded %v)", resp.Status, guarded)
+			}
+		})
+	}
+}
