@@ -10,8 +10,9 @@ import (
 
 // With the relayprofile build tag (scripts/bench relay -profile DIR),
 // sealrelay runs under the CPU, block and mutex profilers and writes
-// $SEALRELAY_PROFILE.{cpu,block,mutex,heap}.pprof when it exits (heap:
-// read its alloc_space for what requests allocated). Release builds have
+// $SEALRELAY_PROFILE.{cpu,block,mutex,heap}.pprof and .mem.txt
+// (peak memory figures, profile_mem.go) when it exits (heap: read its
+// alloc_space for what requests allocated). Release builds have
 // none of this.
 func init() {
 	base := os.Getenv("SEALRELAY_PROFILE")
@@ -25,7 +26,9 @@ func init() {
 	runtime.SetBlockProfileRate(100_000) // one sample per 100 µs blocked
 	runtime.SetMutexProfileFraction(10)
 	pprof.StartCPUProfile(cpu)
+	stopMem := startMemPeaks(base)
 	atExit = func() {
+		stopMem()
 		pprof.StopCPUProfile()
 		cpu.Close()
 		for _, p := range []string{"block", "mutex", "heap"} {

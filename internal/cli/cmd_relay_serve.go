@@ -21,6 +21,7 @@ import (
 )
 
 const relayServeUsage = `sealrelay serve (--data DIR | --db postgres://… --blobs s3://BUCKET?endpoint=URL&region=R) [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--public-url URL] [--max-size BYTES] [--smtp URL --mail-from ADDR]
+       [--memory-limit SIZE] [--gc-percent N]
        [--sms-gateway URL --sms-body TEMPLATE [--sms-auth bearer:TOKEN|basic:USER:PASS]]
 
 Runs the relay: drops API, resumable uploads, downloads, /healthz, /metrics.
@@ -78,6 +79,7 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	jsonLogs := fs.Bool("log-json", false, "write logs as JSON lines")
 	metricsListen := fs.String("metrics-listen", "127.0.0.1:9464", "address serving /metrics, unauthenticated (keep it private; empty: none)")
 	metricsToken := fs.String("metrics-token", "", "also serve /metrics on the public address to 'Authorization: Bearer TOKEN' (or $SEALRELAY_METRICS_TOKEN)")
+	memory := addRelayMemoryFlags(fs)
 	perIP := fs.Int("max-conns-per-ip", 128, "most connections one client address may hold open (0: no limit)")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy in front of the relay (repeatable): the key directory's limits then key on the client in X-Forwarded-For")
@@ -103,6 +105,9 @@ func runRelayServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *sweep <= 0 {
 		return usageError("--sweep-interval must be positive")
+	}
+	if err := memory.apply(e.getenv); err != nil {
+		return err
 	}
 	trusted, err := parsePrefixes(proxies)
 	if err != nil {
