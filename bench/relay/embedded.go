@@ -149,6 +149,7 @@ func (st *relayStorage) upload(name string, conc int, start func(context.Context
 		prepare: func(ctx context.Context, s *servers) (job, func(), error) {
 			up := &relayUploads{base: s.base, token: st.token, data: st.b.data, sum: st.b.sum}
 			return up.job, func() {
+				fmt.Fprintf(os.Stderr, "    %s\n", up.phaseSummary())
 				hc := newClient(8)
 				for _, id := range up.ids {
 					req, _ := http.NewRequestWithContext(ctx, "DELETE", s.base+"/api/v1/drops/"+id, nil)
@@ -286,6 +287,7 @@ func (b *bench) s3(ctx context.Context) error {
 	list := []scenario{
 		st.download(fmt.Sprintf("s3 download 1 replica c=%d", d), d, one),
 		st.nginx(fmt.Sprintf("s3 download nginx c=%d", d), d),
+		st.gatewayDirect(fmt.Sprintf("s3 download versitygw direct c=%d", d), d, gw),
 		st.download(fmt.Sprintf("s3 download 1 replica c=%d", sm), sm, one),
 		st.download(fmt.Sprintf("s3 download haproxy+1 replica c=%d", d), d, oneP),
 		st.download(fmt.Sprintf("s3 download haproxy+2 replicas c=%d", d), d, twoP),

@@ -33,7 +33,7 @@ type opts struct {
 	sizeMiB, downloads, uploads      int
 	small, drops, rounds             int
 	pin                              bool
-	groups, profile, only            string
+	groups, profile, only, relayEnv  string
 	timeout                          time.Duration
 }
 
@@ -53,6 +53,7 @@ func main() {
 	flag.StringVar(&o.groups, "groups", "embedded,s3", "which storages to test: embedded, s3")
 	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name matches this regular expression")
 	flag.StringVar(&o.profile, "profile", "", "write each relay's CPU, block and mutex profiles to this directory (-sealrelay built with -tags relayprofile)")
+	flag.StringVar(&o.relayEnv, "relay-env", "", "extra environment of the sealrelay processes only, space-separated (e.g. 'GOGC=50')")
 	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "stop everything after this long")
 	flag.Parse()
 	if o.sealrelay == "" || o.work == "" {

@@ -28,6 +28,10 @@ func (b *bench) print(dd float64, wall time.Duration, load0 string, loads []stri
 		fmt.Sprintf("embedded download relay c=%d", d), fmt.Sprintf("embedded download nginx c=%d", d))
 	b.ratio(w, "downloads 1 replica (S3) / nginx on the bucket's files (≥ 0.8)", 0.8,
 		fmt.Sprintf("s3 download 1 replica c=%d", d), fmt.Sprintf("s3 download nginx c=%d", d))
+	b.ratio(w, "downloads versitygw direct (presigned) / nginx (information)", 0,
+		fmt.Sprintf("s3 download versitygw direct c=%d", d), fmt.Sprintf("s3 download nginx c=%d", d))
+	b.ratio(w, "downloads 1 replica (S3) / versitygw direct (information)", 0,
+		fmt.Sprintf("s3 download 1 replica c=%d", d), fmt.Sprintf("s3 download versitygw direct c=%d", d))
 	b.ratio(w, "uploads embedded relay / tusd filestore (≥ 1.0)", 1.0,
 		fmt.Sprintf("embedded upload relay c=%d", u), fmt.Sprintf("embedded upload tusd-filestore c=%d", u))
 	b.ratio(w, "uploads embedded relay / (tusd filestore, then sync) (information)", 0,
