@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,7 +64,14 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	if smallDevShm() {
+		// As Debian's chromium launcher does where /dev/shm is small (a
+		// container): shared memory in /tmp files. Not otherwise: with
+		// it, every buffer Chromium shares between its processes (fetched
+		// bytes, blobs, file writes) goes through a file on disk, which a
+		// person's browser does not do.
+		opts = append(opts, chromedp.Flag("disable-dev-shm-usage", true))
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelA)
@@ -79,6 +88,16 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	}
 	e.sender = k
 	return e
+}
+
+// smallDevShm reports whether /dev/shm has less room than Debian's
+// chromium launcher wants for it (3.8 GB), or is missing.
+func smallDevShm() bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &st); err != nil {
+		return true
+	}
+	return st.Bavail*uint64(st.Bsize) < 3800<<20
 }
 
 // tab opens a fresh browser context (own storage), logging the page's
@@ -183,10 +202,41 @@ const stateWait = 5 * time.Minute
 
 // runState runs stateIs within stateWait.
 func runState(ctx context.Context, states ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, stateWait)
+	wctx, cancel := context.WithTimeout(ctx, stateWait)
 	defer cancel()
-	return chromedp.Run(ctx, stateIs(states...))
+	got, err := chromedp.Run(wctx, stateIs(states...))
+	// The poll's promise lives in the page's current document: a document
+	// replaced under it (or its promise collected) is asked again.
+	for err != nil && wctx.Err() == nil && transientEval(err) {
+		time.Sleep(100 * time.Millisecond)
+		got, err = chromedp.Run(wctx, stateIs(states...))
+	}
+	if err != nil && ctx.Err() == nil {
+		// Where the page stood: its state, its steps so far, what it shows.
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		where, _ := chromedp.Run(dctx, chromedp.Evaluate[string](pageWhere))
+		err = fmt.Errorf("%w; the page: %s", err, where)
+	}
+	return got, err
 }
+
+// transientEval reports a CDP evaluation lost with the document it ran
+// in, not an answer about the page.
+func transientEval(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "Promise was collected") || strings.Contains(m, "Execution context was destroyed") ||
+		strings.Contains(m, "Cannot find context with specified id") || strings.Contains(m, "Inspected target navigated or closed")
+}
+
+// pageWhere is a page's state for a failing test's log: its data
+// attributes, the steps it marked and the status it shows.
+const pageWhere = `JSON.stringify({
+	data: Object.assign({}, document.documentElement.dataset),
+	marks: performance.getEntriesByType("mark").map((m) => m.name + "@" + Math.round(m.startTime)),
+	status: (document.getElementById("status-text") || {}).textContent || "",
+	progress: (document.getElementById("progress") || {}).value,
+})`
 
 // waitState waits for one of states (or an end state). A page waiting
 // for "Open the document" (ready) is clicked through, as a person would,

@@ -32,7 +32,11 @@ type cryptoCase struct {
 // WebCrypto and OpenPGP.js, in node, on messages sealed here by envelope:
 // intact ones of several sizes (one over several of the worker's 1 MiB
 // pieces), on the page's thread and in workers, and tampered, truncated, wrongly keyed and
-// wrongly signed ones that must all be refused.
+// wrongly signed ones that must all be refused. crypto.mjs adds its own
+// cases for the one-pass reading of the inner message (onepass.js): inner
+// messages encrypted again with a valid MDC and a changed body or
+// signature, other shapes (text, compressed, SHA-512, v6, two signatures)
+// that must take OpenPGP.js's path, and random mutants.
 func TestPageCrypto(t *testing.T) {
 	testutil.NeedIntegration(t)
 	node := testutil.NeedTool(t, "node")

@@ -252,13 +252,29 @@ func TestStreamBigFirefox(t *testing.T) {
 // private-storage path (?sink=storage, test pages only), or the
 // service-worker download with SEALPRINT_STREAM_SINK=download.
 func TestStreamChromium(t *testing.T) {
-	streamChromium(t, streamMB(), os.Getenv("SEALPRINT_STREAM_RSS") == "strict")
+	streamChromium(t, streamMB(), os.Getenv("SEALPRINT_STREAM_RSS") == "strict", chromiumSink())
+}
+
+// chromiumSink is the sink the Chromium tests force: private storage, or
+// the service-worker download with SEALPRINT_STREAM_SINK=download.
+func chromiumSink() string {
+	if os.Getenv("SEALPRINT_STREAM_SINK") == "download" {
+		return "download"
+	}
+	return "storage"
+}
+
+// TestStreamChromiumDownload: the service-worker download (the sink of a
+// browser without the picker or private storage) with a document just
+// above the inline limit, written with sink.js's overlapping batches.
+func TestStreamChromiumDownload(t *testing.T) {
+	streamChromium(t, 40, false, "download")
 }
 
 // TestStreamBigChromium: TestStreamBigFirefox in Chromium.
 func TestStreamBigChromium(t *testing.T) {
 	needBig(t)
-	streamChromium(t, bigMB(), true)
+	streamChromium(t, bigMB(), true, chromiumSink())
 }
 
 func needBig(t *testing.T) {
@@ -287,7 +303,7 @@ func streamFirefox(t *testing.T, mb int, strict bool) {
 	b.run(t, r, "firefox")
 }
 
-func streamChromium(t *testing.T, mb int, strict bool) {
+func streamChromium(t *testing.T, mb int, strict bool, sink string) {
 	e := newBrowserEnv(t)
 	r := startRealRelay(t)
 	dir := t.TempDir()
@@ -300,10 +316,6 @@ func streamChromium(t *testing.T, mb int, strict bool) {
 		t.Fatal(err)
 	}
 	pid := chromedp.FromContext(ctx).Browser.Process().Pid
-	sink := "storage"
-	if os.Getenv("SEALPRINT_STREAM_SINK") == "download" {
-		sink = "download"
-	}
 	b := &streamBrowser{
 		mb:     mb,
 		strict: strict,

@@ -233,7 +233,7 @@ func TestAssetCompressionAndCaching(t *testing.T) {
 // (app.js imports bigdoc.js when the drop is over the inline limit).
 var largeOnly = map[string]bool{
 	"bigdoc.js": true, "stream.js": true, "seipd.js": true, "aes.js": true,
-	"sha1.js": true, "sha256.js": true, "sink.js": true, "sw.js": true, "cryptoworker.js": true,
+	"sha1.js": true, "sha256.js": true, "sink.js": true, "sw.js": true, "cryptoworker.js": true, "onepass.js": true,
 }
 
 // replyOnly are the modules of the reply form (app.js imports reply.js
@@ -247,7 +247,7 @@ var pdfsigOnly = map[string]bool{"pdfsig.js": true, "pdfsigcms.js": true, "pdfsi
 
 // TestPageWeight measures what a first visit downloads: the page, its
 // stylesheet, icon and every module including OpenPGP.js. The budget is
-// 500 KB uncompressed; 550 KB with the modules of a large document, 540 KB
+// 500 KB uncompressed; 570 KB with the modules of a large document, 540 KB
 // with those of the reply form, 600 KB with the PDF signature check, which load only
 // when needed.
 func TestPageWeight(t *testing.T) {
@@ -285,9 +285,12 @@ func TestPageWeight(t *testing.T) {
 		t.Errorf("page weighs %d bytes, over the 500 KB budget", total)
 	}
 	// A large document brings its own crypto (AES-256's rounds written out
-	// for speed, the workers): 550 KB.
-	if total+large > 550_000 {
-		t.Errorf("page with a large document weighs %d bytes, over the 550 KB budget", total+large)
+	// for speed, the workers) and its own reading of the inner message in
+	// one pass (onepass.js and its pipeline in stream.js, about 19 KB:
+	// OpenPGP.js hashing the document on the page's thread was what made
+	// a large document slow to open): 570 KB.
+	if total+large > 570_000 {
+		t.Errorf("page with a large document weighs %d bytes, over the 570 KB budget", total+large)
 	}
 	if total+replied > 540_000 {
 		t.Errorf("page with the reply form weighs %d bytes, over the 540 KB budget", total+replied)

@@ -86,23 +86,38 @@ const ops = {
     return addPage(pageOf(cmd).browserContext());
   },
   async goto(cmd) {
-    await pageOf(cmd).goto(cmd.url, { waitUntil: "load" });
+    // Generous: on a loaded machine a first load has taken over 30 s.
+    await pageOf(cmd).goto(cmd.url, { waitUntil: "load", timeout: 120000 });
     return null;
   },
   async eval(cmd) {
     return pageOf(cmd).evaluate(cmd.expr);
   },
   async wait(cmd) {
-    const h = await pageOf(cmd).waitForFunction(cmd.expr, { timeout: cmd.timeout || 60000, polling: 100 });
-    return h.jsonValue();
+    // Evaluations in a loop, not waitForFunction: Firefox ESR 140 runs the
+    // latter's string through eval, which the page's CSP blocks.
+    const page = pageOf(cmd);
+    const end = Date.now() + (cmd.timeout || 60000);
+    let last = null;
+    for (;;) {
+      try {
+        const v = await page.evaluate(cmd.expr);
+        if (v) return v;
+        last = null;
+      } catch (e) {
+        last = e; // a page between two documents: tried again
+      }
+      if (Date.now() > end) throw new Error("Waiting failed: " + (last ? last.message : "still false") + ": " + cmd.expr.slice(0, 120));
+      await new Promise((r) => setTimeout(r, 100));
+    }
   },
   async click(cmd) {
-    const el = await pageOf(cmd).waitForSelector(cmd.sel, { timeout: 30000 });
+    const el = await pageOf(cmd).waitForSelector(cmd.sel, { timeout: 60000 });
     await el.click();
     return null;
   },
   async type(cmd) {
-    const el = await pageOf(cmd).waitForSelector(cmd.sel, { timeout: 30000 });
+    const el = await pageOf(cmd).waitForSelector(cmd.sel, { timeout: 60000 });
     await el.type(cmd.text);
     return null;
   },
@@ -115,7 +130,7 @@ const ops = {
     return null;
   },
   async upload(cmd) {
-    const el = await pageOf(cmd).waitForSelector(cmd.sel, { timeout: 30000 });
+    const el = await pageOf(cmd).waitForSelector(cmd.sel, { timeout: 60000 });
     await el.uploadFile(...cmd.files);
     return null;
   },

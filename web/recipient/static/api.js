@@ -110,7 +110,10 @@ export function large(size) {
 }
 
 /** rangeSize is how much of a large ciphertext one request asks for. */
-export const rangeSize = 8 * 1024 * 1024;
+export const rangeSize = 32 * 1024 * 1024;
+
+/** prefetch is how many ranges are asked for ahead of the one read (memory: about (prefetch + 1) × rangeSize). */
+export const prefetch = 2;
 
 async function fetchBlob(id, headers) {
   let res;
@@ -129,11 +132,11 @@ async function fetchBlob(id, headers) {
 
 /**
  * blob downloads a large ciphertext as a stream read piece by piece: the
- * relay answers ranges of rangeSize, each asked for only when the reader
- * wants more, so the browser never buffers much more than one range
- * (Firefox buffers a whole response body that is read slowly). A relay
- * without ranges answers the whole body, which is streamed as it is.
- * Returns {body, size, sha256, receiptToken}.
+ * relay answers ranges of rangeSize, asked for prefetch ahead of the one
+ * the reader is in, so the browser never buffers much more than
+ * prefetch + 1 ranges (Firefox buffers a whole response body that is read
+ * slowly). A relay without ranges answers the whole body, which is
+ * streamed as it is. Returns {body, size, sha256, receiptToken}.
  */
 export async function blob(id, grant, expectedSize) {
   const first = { Range: "bytes=0-" + (rangeSize - 1) };
@@ -157,10 +160,7 @@ export async function blob(id, grant, expectedSize) {
   if (res.status !== 206) return { body: res.body, size, sha256, receiptToken };
 
   let reader = res.body.getReader();
-  let next = Math.min(rangeSize, size); // first byte of the next range
-  // The next range is asked for as soon as the current one starts being
-  // read, so the relay's answer is on its way when it is needed: one range
-  // ahead, no more (a request costs a round trip and a disk seek).
+  let asked = Math.min(rangeSize, size); // first byte not asked for yet
   const ask = (start) => {
     const end = Math.min(start + rangeSize, size) - 1;
     const p = fetchBlob(id, { Range: "bytes=" + start + "-" + end, "X-Sealprint-Download": token }).then((r) => {
@@ -171,9 +171,16 @@ export async function blob(id, grant, expectedSize) {
       return r;
     });
     p.catch(() => {}); // reported when awaited
-    return { p, end };
+    return p;
   };
-  let ahead = next < size ? ask(next) : null;
+  const ahead = [];
+  const topUp = () => {
+    while (ahead.length < prefetch && asked < size) {
+      ahead.push(ask(asked));
+      asked = Math.min(asked + rangeSize, size);
+    }
+  };
+  topUp();
   const body = new ReadableStream({
     async pull(ctl) {
       for (;;) {
@@ -182,18 +189,17 @@ export async function blob(id, grant, expectedSize) {
           ctl.enqueue(value);
           return;
         }
-        if (!ahead) {
+        if (ahead.length === 0) {
           ctl.close();
           return;
         }
-        const r = await ahead.p;
+        const r = await ahead.shift();
         reader = r.body.getReader();
-        next = ahead.end + 1;
-        ahead = next < size ? ask(next) : null;
+        topUp();
       }
     },
     cancel(reason) {
-      if (ahead) ahead.p.then((r) => r.body?.cancel(), () => {});
+      for (const p of ahead.splice(0)) p.then((r) => r.body?.cancel(), () => {});
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });

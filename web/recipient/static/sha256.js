@@ -77,6 +77,21 @@ export class SHA256 {
     }
   }
 
+  /** clone returns an independent copy of the hash's state. */
+  clone() {
+    const c = new SHA256();
+    c.h.set(this.h);
+    c.buf.set(this.buf);
+    c.fill = this.fill;
+    c.length = this.length;
+    return c;
+  }
+
+  /** digest finishes the hash and returns its 32 bytes. */
+  digest() {
+    return Uint8Array.from(this.hex().match(/../g), (x) => parseInt(x, 16));
+  }
+
   /** hex finishes the hash and returns it in lowercase hex. */
   hex() {
     const bits = this.length * 8;

@@ -43,22 +43,31 @@ export async function open(name, how = "auto", size = 0) {
 /** batchSize is the size of the writes a sink makes. */
 export const batchSize = 1 << 20;
 
-// batched gathers the decrypted chunks (64 KiB or less) into writes of
-// batchSize, with one write in flight while the next fills: each write to
-// a file or to the service worker is a round trip to another process, and
-// waiting for one per small chunk held the decryption back.
+/** depth is how many writes may be on their way to the file at once. */
+export const depth = 2;
+
+// batched gathers chunks into writes of batchSize, depth in flight (one
+// queued keeps the file written while the page decrypts); buffers reused.
 function batched(s) {
+  // The service worker queues 4 itself (2 here stalled Chromium).
+  const most = s.kind === "download" ? 1 : depth;
+  const spare = [];
   let buf = new Uint8Array(batchSize);
   let fill = 0;
-  let inflight = Promise.resolve();
+  const inflight = []; // in order of writing
   const flush = async () => {
     if (fill === 0) return;
     const out = buf.subarray(0, fill);
-    buf = new Uint8Array(batchSize);
+    // In order; throws the first write's error.
+    while (inflight.length >= most) await inflight.shift();
+    const p = s.write(out).then(() => {
+      if (out.buffer.byteLength === batchSize && spare.length < most) spare.push(out.buffer);
+    });
+    p.catch(() => {}); // reported when awaited
+    inflight.push(p);
+    const again = spare.pop();
+    buf = again ? new Uint8Array(again) : new Uint8Array(batchSize);
     fill = 0;
-    await inflight; // in order, one at a time; throws the last write's error
-    inflight = s.write(out);
-    inflight.catch(() => {}); // reported by the next await
   };
   return {
     kind: s.kind,
@@ -74,7 +83,7 @@ function batched(s) {
     },
     async close() {
       await flush();
-      await inflight;
+      while (inflight.length > 0) await inflight.shift();
       await s.close();
     },
     abort: () => s.abort(),
@@ -175,9 +184,12 @@ async function download(name) {
   let credits = 0;
   let wake = null;
   let failed = null;
+  let opened;
+  const held = new Promise((r) => { opened = r; });
   const onMessage = (ev) => {
     const m = ev.data || {};
     if (m.token !== id) return;
+    if (m.op === "opened") opened(true);
     if (m.op === "pull") credits++;
     if (m.op === "cancel") failed = new Error("the download was cancelled");
     if (wake) { const w = wake; wake = null; w(); }
@@ -185,6 +197,15 @@ async function download(name) {
   navigator.serviceWorker.addEventListener("message", onMessage);
   navigator.serviceWorker.startMessages();
   sw.postMessage({ op: "open", token: id, name });
+  // The frame asks once the worker holds the stream: its request could
+  // overtake this message and find nothing (Chromium, loaded machine).
+  const t = setTimeout(() => opened(false), 30000);
+  const ok = await held;
+  clearTimeout(t);
+  if (!ok) {
+    navigator.serviceWorker.removeEventListener("message", onMessage);
+    throw new Error("the service worker did not answer");
+  }
   const frame = document.createElement("iframe");
   frame.hidden = true;
   frame.setAttribute("aria-hidden", "true");
@@ -196,17 +217,24 @@ async function download(name) {
     navigator.serviceWorker.removeEventListener("message", onMessage);
     setTimeout(() => frame.remove(), 1000);
   };
+  const send = async (chunk) => {
+    while (credits === 0 && !failed) await new Promise((r) => { wake = r; });
+    if (failed) throw failed;
+    credits--;
+    // Transferred, not copied, when the chunk is a whole buffer (batched's).
+    const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+    const out = whole ? chunk : chunk.slice();
+    sw.postMessage({ op: "chunk", token: id, chunk: out }, [out.buffer]);
+  };
+  // In order, one waiter.
+  let last = Promise.resolve();
   return {
     kind: "download",
     name,
-    async write(chunk) {
-      while (credits === 0 && !failed) await new Promise((r) => { wake = r; });
-      if (failed) throw failed;
-      credits--;
-      // Transferred, not copied, when the chunk is a whole buffer (batched's).
-      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-      const out = whole ? chunk : chunk.slice();
-      sw.postMessage({ op: "chunk", token: id, chunk: out }, [out.buffer]);
+    write(chunk) {
+      const p = last.then(() => send(chunk));
+      last = p.catch(() => {});
+      return p;
     },
     async close() {
       sw.postMessage({ op: "close", token: id });

@@ -32,6 +32,7 @@ self.addEventListener("message", (ev) => {
       },
     }, new CountQueuingStrategy({ highWaterMark: 4 }));
     pending.set(m.token, d);
+    tell(d, "opened");
     return;
   }
   const d = pending.get(m.token);
