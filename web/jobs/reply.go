@@ -89,10 +89,21 @@ func (w *web) replyForm(rw http.ResponseWriter, r *http.Request) {
 			http.Error(rw, "bad file", http.StatusBadRequest)
 			return
 		}
+		// A file's form posts into a frame of its own on the reply page
+		// (one per file, so that a second download asked for while the
+		// first is being decrypted does not cancel it): its answer, the
+		// file or a short error shown in that frame, may be framed by
+		// this origin only.
+		rw.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		rw.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'self'; base-uri 'none'")
 	}
 	opened, err := w.opt.Replies.OpenReply(r.Context(), j.DropID, rid, reply.SHA256)
 	if err != nil {
 		w.opt.Logger.Warn("open reply", "job", id, "reply", rid, "err", err)
+		if file >= 0 {
+			http.Error(rw, l.T("reply.failed", err.Error()), http.StatusBadGateway)
+			return
+		}
 		w.render(rw, l, http.StatusBadGateway, l.T("reply.failed", err.Error()), "")
 		return
 	}

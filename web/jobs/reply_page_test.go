@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -121,10 +122,25 @@ func TestPageOpensReply(t *testing.T) {
 	if strings.Contains(body, "<script>") {
 		t.Error("the reply's message is not escaped")
 	}
+	// Each file's form posts into a frame of its own, so that two
+	// downloads asked for at once do not cancel each other; the page
+	// itself may not be framed, a file's answer only by this origin.
+	for i := range 2 {
+		n := strconv.Itoa(i)
+		if !strings.Contains(body, `target="reply-file-`+n+`"`) || !strings.Contains(body, `<iframe name="reply-file-`+n+`"`) {
+			t.Errorf("file %d's form has no frame of its own:\n%s", i, body)
+		}
+	}
+	if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("the reply page may be framed: %q, %q", resp.Header.Get("X-Frame-Options"), resp.Header.Get("Content-Security-Policy"))
+	}
 	resp, body = post(signedIn, id, url.Values{"csrf": {csrf}, "rid": {rid}, "file": {"1"}}, "Origin", srv.URL)
 	if resp.StatusCode != http.StatusOK || body != "notes" || resp.Header.Get("Content-Type") != "application/octet-stream" ||
 		resp.Header.Get("Content-Disposition") != `attachment; filename=notes.txt` {
 		t.Fatalf("file 1: %d %q %q %q", resp.StatusCode, body, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
+	}
+	if resp.Header.Get("X-Frame-Options") != "SAMEORIGIN" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'self'") {
+		t.Errorf("file 1 cannot be framed by the reply page, or can be by others: %q, %q", resp.Header.Get("X-Frame-Options"), resp.Header.Get("Content-Security-Policy"))
 	}
 	if resp, _ := post(signedIn, id, url.Values{"csrf": {csrf}, "rid": {rid}, "file": {"2"}}); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("file 2 of 2: %d", resp.StatusCode)

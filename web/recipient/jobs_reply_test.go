@@ -67,25 +67,31 @@ func jobsPageReply(t *testing.T, w *replyWorld, ctx context.Context, replyID str
 	if err != nil || n != len(files) {
 		t.Fatalf("%d file forms, want %d (%v)", n, len(files), err)
 	}
-	// One after the other: a form's POST is a navigation of the tab until
-	// its answer turns out to be a download, and a second one sent before
-	// that (the service decrypts the reply first) cancels the first.
+	// Every button at once: a form's POST is a navigation until its answer
+	// turns out to be a download (the service decrypts the reply first), so
+	// the page gives each file's form a frame of its own; in one shared
+	// frame the second click would cancel the first download.
+	want := make([][]byte, n+1)
+	names := make([]string, n+1)
 	for i := 1; i <= n; i++ {
 		li := `ul.files li:nth-child(` + strconv.Itoa(i) + `)`
 		name, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('`+li+` span.name')?.textContent || ""`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, ok := files[name]
+		data, ok := files[name]
 		if !ok {
 			t.Fatalf("file form %d is for %q, not one of the files attached", i, name)
 		}
+		names[i], want[i] = name, data
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(li+` form.reply-file button`))); err != nil {
 			t.Fatal(err)
 		}
-		waitSize(t, filepath.Join(dir, name), int64(len(want)))
-		if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, want) {
-			t.Errorf("downloaded %s: %d bytes, %v; want the %d bytes attached", name, len(got), err, len(want))
+	}
+	for i := 1; i <= n; i++ {
+		waitSize(t, filepath.Join(dir, names[i]), int64(len(want[i])))
+		if got, err := os.ReadFile(filepath.Join(dir, names[i])); err != nil || !bytes.Equal(got, want[i]) {
+			t.Errorf("downloaded %s: %d bytes, %v; want the %d bytes attached", names[i], len(got), err, len(want[i]))
 		}
 	}
 	if hits := grepTree(t, w.doctor.home, markers...); len(hits) > 0 {
