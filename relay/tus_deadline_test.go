@@ -26,11 +26,7 @@ func TestDeadlineGuardAfterReturn(t *testing.T) {
 			})
 			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/first" {
-					if guarded {
-						serveGuarded(first, w, r)
-					} else {
-						first.ServeHTTP(w, r)
-					}
+					guardIf(guarded, first).ServeHTTP(w, r)
 					return
 				}
 				stale.SetReadDeadline(time.Now().Add(-time.Second))
@@ -86,11 +82,7 @@ func TestDeadlineGuardAbortClosesConnection(t *testing.T) {
 			})
 			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/patch" {
-					if guarded {
-						serveGuarded(abort, w, r)
-					} else {
-						abort.ServeHTTP(w, r)
-					}
+					guardIf(guarded, abort).ServeHTTP(w, r)
 					return
 				}
 				if err := r.Context().Err(); err != nil {
@@ -138,11 +130,7 @@ func TestDeadlineGuardAfterBody(t *testing.T) {
 				w.WriteHeader(http.StatusNoContent)
 			})
 			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if guarded {
-					serveGuarded(slow, w, r)
-				} else {
-					slow.ServeHTTP(w, r)
-				}
+				guardIf(guarded, slow).ServeHTTP(w, r)
 			}))
 			defer ts.Close()
 			resp, err := ts.Client().Post(ts.URL, "application/offset+octet-stream", strings.NewReader("last chunk"))
@@ -155,4 +143,13 @@ func TestDeadlineGuardAfterBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// guardIf is h served through serveGuarded when guarded, else h itself:
+// each test shows the failure unguarded and its absence guarded.
+func guardIf(guarded bool, h http.Handler) http.Handler {
+	if !guarded {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveGuarded(h, w, r) })
 }

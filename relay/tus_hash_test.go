@@ -69,6 +69,24 @@ func (h *harness) halfUploaded(data []byte) (id string, half int) {
 	return id, half
 }
 
+// finishUpload sends data from off on, completes the upload, and checks
+// that rereads uploads in all were read back for their SHA-256 and that
+// the drop downloads as data.
+func (h *harness) finishUpload(id string, off int, data []byte, rereads float64) {
+	h.t.Helper()
+	resp, body := h.patch(id, int64(off), data[off:], h.auth()...)
+	expect(h.t, resp, body, http.StatusNoContent)
+	resp, body = h.complete(id)
+	expect(h.t, resp, body, http.StatusOK)
+	if n := h.rereads(); n != rereads {
+		h.t.Fatalf("%v uploads read back, want %v", n, rereads)
+	}
+	resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
+	if !bytes.Equal(expect(h.t, resp, body, http.StatusOK), data) {
+		h.t.Fatal("blob differs")
+	}
+}
+
 // An upload resumed after a restart continues the SHA-256 saved with its
 // offset: completing it reads nothing back, and the stored hash is right
 // (were the saved state skipped, the second half alone would be hashed
@@ -81,17 +99,7 @@ func TestUploadHashResumesAfterRestart(t *testing.T) {
 		t.Fatalf("no hash state after the first PATCH: %v", err)
 	}
 	h.restart()
-	resp, body := h.patch(id, int64(half), data[half:], h.auth()...)
-	expect(t, resp, body, http.StatusNoContent)
-	resp, body = h.complete(id)
-	expect(t, resp, body, http.StatusOK)
-	if n := h.rereads(); n != 0 {
-		t.Fatalf("%v uploads read back, want 0", n)
-	}
-	resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
-	if !bytes.Equal(expect(t, resp, body, http.StatusOK), data) {
-		t.Fatal("blob differs")
-	}
+	h.finishUpload(id, half, data, 0)
 	if ents, _ := os.ReadDir(h.data.Uploads()); len(ents) != 0 {
 		t.Fatalf("upload dir holds %d files after complete", len(ents))
 	}
@@ -176,17 +184,7 @@ func TestUploadHashFallsBack(t *testing.T) {
 			data := randomBytes(t, 200<<10)
 			id, half := h.halfUploaded(data)
 			off := tc.spoil(t, h, id, data, half)
-			resp, body := h.patch(id, int64(off), data[off:], h.auth()...)
-			expect(t, resp, body, http.StatusNoContent)
-			resp, body = h.complete(id)
-			expect(t, resp, body, http.StatusOK)
-			if n := h.rereads(); n != 1 {
-				t.Fatalf("%v uploads read back, want 1", n)
-			}
-			resp, body = h.do("GET", "/api/v1/drops/"+id+"/blob", nil)
-			if !bytes.Equal(expect(t, resp, body, http.StatusOK), data) {
-				t.Fatal("blob differs")
-			}
+			h.finishUpload(id, off, data, 1)
 		})
 	}
 }

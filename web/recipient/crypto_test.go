@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -137,15 +136,7 @@ func TestPageCrypto(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeTestFile(t, filepath.Join(dir, "cases.json"), js)
-	cmd := exec.Command(node, "--no-warnings", filepath.Join(testutil.ModuleRoot(), "web", "recipient", "browsertest", "crypto.mjs"), dir)
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatalf("crypto.mjs: %v", err)
-	}
-	if !strings.Contains(string(out), "ok ") {
-		t.Fatal("crypto.mjs did not report its checks")
-	}
+	runNodeChecks(t, node, "crypto.mjs", dir)
 }
 
 // seipdBody returns the offset of the SEIPD packet's version byte in a

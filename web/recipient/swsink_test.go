@@ -3,7 +3,7 @@ package recipient_test
 import (
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"testing"
 
 	"github.com/sealprint/sealprint/internal/testutil"
@@ -18,14 +18,21 @@ import (
 func TestServiceWorkerDownload(t *testing.T) {
 	testutil.NeedIntegration(t)
 	node := testutil.NeedTool(t, "node")
-	root := filepath.Join(testutil.ModuleRoot(), "web", "recipient")
-	cmd := exec.Command(node, "--no-warnings", filepath.Join(root, "browsertest", "swsink.mjs"), filepath.Join(root, "static"))
-	out, err := cmd.CombinedOutput()
+	runNodeChecks(t, node, "swsink.mjs", filepath.Join(testutil.ModuleRoot(), "web", "recipient", "static"))
+}
+
+// runNodeChecks runs the node script browsertest/SCRIPT with args and
+// fails the test unless it exits 0 having reported its checks
+// (browsertest/checks.mjs).
+func runNodeChecks(t *testing.T, node, script string, args ...string) {
+	t.Helper()
+	path := filepath.Join(testutil.ModuleRoot(), "web", "recipient", "browsertest", script)
+	out, err := exec.Command(node, append([]string{"--no-warnings", path}, args...)...).CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {
-		t.Fatalf("swsink.mjs: %v", err)
+		t.Fatalf("%s: %v", script, err)
 	}
-	if !strings.Contains(string(out), "ok ") {
-		t.Fatal("swsink.mjs did not report its checks")
+	if !regexp.MustCompile(`(?m)^ok [0-9]+ checks$`).Match(out) {
+		t.Fatalf("%s did not report its checks", script)
 	}
 }

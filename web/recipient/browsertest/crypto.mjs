@@ -25,6 +25,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { check, finish } from "./checks.mjs";
 
 const dir = process.argv[2];
 const aes = await import(join(dir, "aes.js"));
@@ -33,15 +34,6 @@ const { SHA256 } = await import(join(dir, "sha256.js"));
 const stream = await import(join(dir, "stream.js"));
 const openpgp = await import(join(dir, "vendor", "openpgp.min.mjs"));
 
-let checks = 0;
-let failures = 0;
-function check(ok, what) {
-  checks++;
-  if (!ok) {
-    failures++;
-    console.log("FAIL " + what);
-  }
-}
 
 const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s) => Uint8Array.from(s.match(/../g), (x) => parseInt(x, 16));
@@ -519,5 +511,4 @@ await new Promise((r) => setTimeout(r, 100));
 check(started >= cases.length, "the worker path started " + started + " workers for " + cases.length + " cases");
 check(live === 0, live + " workers left running");
 
-console.log((failures ? "FAILED " + failures + " of " : "ok ") + checks + " checks");
-process.exit(failures ? 1 : 0);
+finish();

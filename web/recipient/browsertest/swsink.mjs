@@ -10,17 +10,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { check, finish } from "./checks.mjs";
 
 const dir = process.argv[2];
-let checks = 0;
-let failures = 0;
-function check(ok, what) {
-  checks++;
-  if (!ok) {
-    failures++;
-    console.log("FAIL " + what);
-  }
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // world wires one page to one worker; hold(op) is how long (ms) a message
@@ -136,5 +128,4 @@ await run("late open", (op) => (op === "open" ? 200 : 0), "close");
 await run("late open, aborted", (op) => (op === "open" ? 200 : 0), "abort");
 await run("slow worker", () => 20, "close");
 
-console.log((failures ? "FAILED " + failures + " of " : "ok ") + checks + " checks");
-process.exit(failures ? 1 : 0);
+finish();
