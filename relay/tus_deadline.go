@@ -98,6 +98,13 @@ func (g *deadlineGuard) SetWriteDeadline(t time.Time) error {
 	return http.NewResponseController(g.ResponseWriter).SetWriteDeadline(t)
 }
 
+// FlushError sends the header as Write does (with the close after an
+// abort) before flushing: a flush through Unwrap would send it without.
+func (g *deadlineGuard) FlushError() error {
+	g.beforeHeader()
+	return http.NewResponseController(g.ResponseWriter).Flush()
+}
+
 // Unwrap gives http.ResponseController the response's other abilities
 // (flushing, full duplex).
 func (g *deadlineGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
@@ -109,8 +116,16 @@ type guardedBody struct {
 	g *deadlineGuard
 }
 
+// testHookBodyRead, set by tests only, runs after each read of a guarded
+// body, before the guard notes the body's end: where net/http has already
+// started its background read of the connection.
+var testHookBodyRead func(g *deadlineGuard, err error)
+
 func (b *guardedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	if testHookBodyRead != nil {
+		testHookBodyRead(b.g, err)
+	}
 	if err == io.EOF {
 		b.g.mu.Lock()
 		if !b.g.bodyEnd && !b.g.done {

@@ -113,6 +113,76 @@ func TestDeadlineGuardAbortClosesConnection(t *testing.T) {
 	}
 }
 
+// The close itself: an abort that lands after net/http has read the
+// body's last bytes (and started its background read) but before the
+// guard notes the body's end still reaches the connection; the guard
+// then closes it after the answer, so the client's next requests go out
+// on a new connection with a live context. The test hook puts tusd's
+// abort, from another goroutine, in that window.
+func TestDeadlineGuardAbortAtBodyEnd(t *testing.T) {
+	testHookBodyRead = func(g *deadlineGuard, err error) {
+		if err != io.EOF {
+			return
+		}
+		done := make(chan struct{})
+		go func() { g.SetReadDeadline(time.Now()); close(done) }()
+		<-done
+		time.Sleep(50 * time.Millisecond) // the background read fails
+	}
+	t.Cleanup(func() { testHookBodyRead = nil })
+	patch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/patch" {
+			serveGuarded(patch, w, r)
+			return
+		}
+		if err := r.Context().Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer ts.Close()
+	client := ts.Client()
+	resp, err := client.Post(ts.URL+"/patch", "application/offset+octet-stream", strings.NewReader("chunk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Connection") != "close" && !resp.Close {
+		t.Errorf("the aborted PATCH's answer does not close the connection")
+	}
+	for i := range 3 {
+		resp, err := client.Head(ts.URL + "/head")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d after the abort: %s", i, resp.Status)
+		}
+	}
+}
+
+// A flush after an abort sends the close with the header, as a write does.
+func TestDeadlineGuardFlushAfterAbort(t *testing.T) {
+	rec := httptest.NewRecorder()
+	serveGuarded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now()) // not supported by the recorder, noted all the same
+		if err := rc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}), rec, httptest.NewRequest("GET", "/files/x", nil))
+	if got := rec.Result().Header.Get("Connection"); got != "close" {
+		t.Fatalf("Connection %q after an abort and a flush, want close", got)
+	}
+}
+
 // A read deadline tusd sets once the body has been read to its end (its
 // network timeout, renewed as it reads) does not cancel the request when
 // the handler's work after the body outlasts it.
