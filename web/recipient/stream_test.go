@@ -237,11 +237,10 @@ func TestStreamFirefox(t *testing.T) {
 
 // TestStreamBigFirefox: the same at 600 MiB, with the browser's peak RSS
 // (all its processes, from /proc) under 1.5× the document above idle.
-// It runs with SEALPRINT_BIG=1 (scripts/bench web): it takes minutes and
-// GBs of disk, too much for ./scripts/test (with the workers, on the
-// loaded 2-core machine: 233 s for Firefox's intact and tampered cases,
-// 282 s for Chromium's, most of it sealing, uploading and opening 600 MiB
-// twice per browser).
+// It runs with SEALPRINT_BIG=1, which ./scripts/test and scripts/bench web
+// set: it takes GBs of temporary disk and, on a quiet 2-core machine,
+// 83 s for Firefox's intact and tampered cases and 51 s for Chromium's,
+// most of it sealing, uploading and opening 600 MiB twice per browser.
 func TestStreamBigFirefox(t *testing.T) {
 	needBig(t)
 	streamFirefox(t, bigMB(), true)
@@ -281,7 +280,7 @@ func needBig(t *testing.T) {
 	t.Helper()
 	testutil.NeedIntegration(t)
 	if os.Getenv("SEALPRINT_BIG") != "1" {
-		t.Skip("600 MiB documents: run with SEALPRINT_BIG=1 (scripts/bench web does)")
+		t.Skip("600 MiB documents: run with SEALPRINT_BIG=1 (./scripts/test and scripts/bench web do)")
 	}
 }
 
