@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sealprint/sealprint/internal/testutil"
 	"github.com/sealprint/sealprint/web/jobs"
 )
 
@@ -35,6 +36,12 @@ func jobsPageReply(t *testing.T, w *replyWorld, ctx context.Context, replyID str
 		html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
 		t.Fatalf("the jobs page offers no form to open reply %s: %v\n%s", replyID, err, html)
 	}
+	axeSrc, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(), "web", "recipient", "browsertest", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a11y := &cdpA11yPage{cdpPage: cdpPage{t: t, ctx: ctx}, axeSrc: string(axeSrc)}
+	a11y.axe("jobs page with a reply")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(open+` ~ button`))); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +62,7 @@ func jobsPageReply(t *testing.T, w *replyWorld, ctx context.Context, replyID str
 	if msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("reply-message").textContent`)); !strings.Contains(msg, markers[2]) {
 		t.Errorf("message %q", msg)
 	}
+	a11y.axe("jobs page, reply opened")
 	// Each file through its own button (a POST form: same origin, CSRF
 	// token), saved by the browser as a download.
 	dir := t.TempDir()
