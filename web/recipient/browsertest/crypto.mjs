@@ -32,6 +32,7 @@ const aes = await import(join(dir, "aes.js"));
 const { SHA1 } = await import(join(dir, "sha1.js"));
 const { SHA256 } = await import(join(dir, "sha256.js"));
 const stream = await import(join(dir, "stream.js"));
+const opener = await import(join(dir, "opener.js"));
 const openpgp = await import(join(dir, "vendor", "openpgp.min.mjs"));
 
 
@@ -210,7 +211,8 @@ async function viaPage(c, ct) {
     for (const p of parts) { all.set(p, off); off += p.length; }
     return { ok: true, data: all, r, committed, aborted };
   } catch (e) {
-    return { ok: false, kind: e.kind || String(e), err: e.message, committed, aborted, wrote: parts.length > 0 };
+    return { ok: false, kind: e.kind || String(e), err: e.message, committed, aborted, wrote: parts.length > 0,
+      written: parts.reduce((n, p) => n + p.length, 0) };
   }
 }
 
@@ -323,6 +325,15 @@ async function craft(cases) {
   await shaped("openpgpjs-binary", await openpgp.createMessage({ binary: data, filename: "a.pdf" }), privateKey, {}, privateKey);
   await shaped("openpgpjs-text", await openpgp.createMessage({ text: "compte rendu\n", filename: "a.txt" }), privateKey, {}, privateKey);
   await shaped("openpgpjs-compressed", await openpgp.createMessage({ binary: data }), privateKey,
+    { preferredCompressionAlgorithm: openpgp.enums.compression.zlib }, privateKey);
+  // A compressed bomb: 64 MiB of zeros in about 64 KiB of ciphertext. The
+  // page stops past 16× the ciphertext (opener.js readConfig), having
+  // written at most that, where OpenPGP.js's defaults decompress it all;
+  // zeros compressed within the bound still open.
+  await shaped("openpgpjs-compressed-bomb", await openpgp.createMessage({ binary: new Uint8Array(64 << 20), filename: "bomb.pdf" }), privateKey,
+    { preferredCompressionAlgorithm: openpgp.enums.compression.zlib }, privateKey);
+  Object.assign(out[out.length - 1], { expect: "corrupt|altered", pageOnly: true, bomb: true });
+  await shaped("openpgpjs-compressed-zeros", await openpgp.createMessage({ binary: new Uint8Array(1 << 20), filename: "zeros.pdf" }), privateKey,
     { preferredCompressionAlgorithm: openpgp.enums.compression.zlib }, privateKey);
   await shaped("openpgpjs-sha512", await openpgp.createMessage({ binary: data }), privateKey,
     { preferredHashAlgorithm: openpgp.enums.hash.sha512 }, privateKey);
@@ -443,6 +454,18 @@ async function runCase(c, ct) {
     if (!c.pageOnly) check(!theirs.ok, c.name + ": OpenPGP.js accepted it too (the case is wrong)");
     check(!mine.ok && c.expect.split("|").includes(mine.kind), c.name + ": failure kind " + mine.kind + " (" + (mine.err || "") + "), want " + c.expect);
     if (mine.wrote) check(mine.aborted, c.name + ": plaintext written but the sink not aborted");
+    if (c.bomb) {
+      const bound = opener.readConfig(ct.length).maxDecompressedMessageSize;
+      check(mine.written <= bound, c.name + ": " + mine.written + " bytes written, more than the bound " + bound);
+      // In memory too (small documents: opener.js).
+      let opened = true;
+      try {
+        await opener.open(openpgp, ct, { secret: c.secret, senderKey: c.key });
+      } catch {
+        opened = false;
+      }
+      check(!opened, c.name + ": opened in memory");
+    }
   }
   return null;
 }

@@ -101,6 +101,20 @@ function keyIDs(key) {
   return key.getKeys().map((k) => k.getKeyID().toHex());
 }
 
+// maxExpansion bounds how much larger than its ciphertext a document's
+// plaintext may be. A sealed document is never compressed (its plaintext
+// is smaller than its ciphertext); a message from another OpenPGP tool may
+// be, and a compressed one can expand a thousandfold (a few MiB that fill
+// the officer's disk or the tab's memory before its signature, checked at
+// the end, is found bad). Beyond 1 MiB, 16× its ciphertext is refused.
+export const maxExpansion = 16;
+
+// readConfig is the OpenPGP.js configuration of a ciphertext of size bytes:
+// decompression stops, with an error, past the bound above.
+export function readConfig(size) {
+  return { maxDecompressedMessageSize: maxExpansion * size + (1 << 20) };
+}
+
 /**
  * open decrypts ciphertext (Uint8Array) with either the link secret or the
  * recipient's unlocked keys, and verifies it was signed by senderKey.
@@ -113,7 +127,7 @@ function keyIDs(key) {
 export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
   let message;
   try {
-    message = await openpgp.readMessage({ binaryMessage: ciphertext });
+    message = await openpgp.readMessage({ binaryMessage: ciphertext, config: readConfig(ciphertext.length) });
   } catch (e) {
     throw new OpenError("corrupt", e.message);
   }
@@ -135,7 +149,7 @@ export async function open(openpgp, ciphertext, { secret, keys, senderKey }) {
   let lastErr = null;
   for (const sk of sessionKeys) {
     try {
-      result = await openpgp.decrypt({ message, sessionKeys: sk, verificationKeys: senderKey, format: "binary" });
+      result = await openpgp.decrypt({ message, sessionKeys: sk, verificationKeys: senderKey, format: "binary", config: readConfig(ciphertext.length) });
       used = sk;
       break;
     } catch (e) {

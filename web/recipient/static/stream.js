@@ -9,7 +9,7 @@
 // any failure aborts it (the file is removed, or the download fails) and
 // the caller shows "document altéré — supprimez ce fichier".
 
-import { OpenError } from "./opener.js";
+import { OpenError, readConfig } from "./opener.js";
 import * as seipd from "./seipd.js";
 import { SHA256 } from "./sha256.js";
 import { Inner, Unsupported, maxSignature } from "./onepass.js";
@@ -192,7 +192,7 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey, 
     const input = gated(body, size, progress, gate);
     let message;
     try {
-      message = await openpgp.readMessage({ binaryMessage: input });
+      message = await openpgp.readMessage({ binaryMessage: input, config: readConfig(size) });
     } catch (e) {
       throw new OpenError("corrupt", e.message);
     }
@@ -240,8 +240,8 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey, 
         // Not the sealed profile's shape: OpenPGP.js reads it all.
         let inner;
         try {
-          inner = await openpgp.readMessage({ binaryMessage: replay(head.pieces, rd) });
-          result = await openpgp.verify({ message: inner, verificationKeys: senderKey, format: "binary" });
+          inner = await openpgp.readMessage({ binaryMessage: replay(head.pieces, rd), config: readConfig(size) });
+          result = await openpgp.verify({ message: inner, verificationKeys: senderKey, format: "binary", config: readConfig(size) });
         } catch (e) {
           throw refused(e);
         }
@@ -252,7 +252,7 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey, 
       try {
         result = await openpgp.decrypt({
           message, sessionKeys: sk, verificationKeys: senderKey, format: "binary",
-          config: { allowUnauthenticatedStream: true },
+          config: { ...readConfig(size), allowUnauthenticatedStream: true },
         });
       } catch (e) {
         throw new OpenError(keys ? "nomatch" : "badsecret", e.message);
