@@ -247,8 +247,8 @@ var pdfsigOnly = map[string]bool{"pdfsig.js": true, "pdfsigcms.js": true, "pdfsi
 
 // TestPageWeight measures what a first visit downloads: the page, its
 // stylesheet, icon and every module including OpenPGP.js. The budget is
-// 500 KB uncompressed; 570 KB with the modules of a large document, 540 KB
-// with those of the reply form, 600 KB with the PDF signature check, which load only
+// 500 KB uncompressed; 572 KB with the modules of a large document, 540 KB
+// with those of the reply form, 602 KB with the PDF signature check, which load only
 // when needed.
 func TestPageWeight(t *testing.T) {
 	h := recipient.NewHandler(recipient.Options{})
@@ -288,15 +288,16 @@ func TestPageWeight(t *testing.T) {
 	// for speed, the workers) and its own reading of the inner message in
 	// one pass (onepass.js and its pipeline in stream.js, about 19 KB:
 	// OpenPGP.js hashing the document on the page's thread was what made
-	// a large document slow to open): 570 KB.
-	if total+large > 570_000 {
-		t.Errorf("page with a large document weighs %d bytes, over the 570 KB budget", total+large)
+	// a large document slow to open), and the bound on decompression
+	// (opener.js, stream.js): 572 KB.
+	if total+large > 572_000 {
+		t.Errorf("page with a large document weighs %d bytes, over the 572 KB budget", total+large)
 	}
 	if total+replied > 540_000 {
 		t.Errorf("page with the reply form weighs %d bytes, over the 540 KB budget", total+replied)
 	}
-	if total+replied+pdfsig > 600_000 {
-		t.Errorf("page with the reply form and the PDF signature check weighs %d bytes, over the 600 KB budget", total+replied+pdfsig)
+	if total+replied+pdfsig > 602_000 {
+		t.Errorf("page with the reply form and the PDF signature check weighs %d bytes, over the 602 KB budget", total+replied+pdfsig)
 	}
 	if pdfsig == 0 {
 		t.Fatal("the PDF signature modules were not found")

@@ -101,19 +101,10 @@ function keyIDs(key) {
   return key.getKeys().map((k) => k.getKeyID().toHex());
 }
 
-// maxExpansion bounds how much larger than its ciphertext a document's
-// plaintext may be. A sealed document is never compressed (its plaintext
-// is smaller than its ciphertext); a message from another OpenPGP tool may
-// be, and a compressed one can expand a thousandfold (a few MiB that fill
-// the officer's disk or the tab's memory before its signature, checked at
-// the end, is found bad). Beyond 1 MiB, 16× its ciphertext is refused.
+// A compressed message (never a sealed one) may expand 16× its ciphertext
+// + 1 MiB, no more: a bomb's signature is checked only at the end.
 export const maxExpansion = 16;
-
-// readConfig is the OpenPGP.js configuration of a ciphertext of size bytes:
-// decompression stops, with an error, past the bound above.
-export function readConfig(size) {
-  return { maxDecompressedMessageSize: maxExpansion * size + (1 << 20) };
-}
+export const readConfig = (size) => ({ maxDecompressedMessageSize: maxExpansion * size + (1 << 20) });
 
 /**
  * open decrypts ciphertext (Uint8Array) with either the link secret or the
