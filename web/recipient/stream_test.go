@@ -2,6 +2,7 @@ package recipient_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -421,11 +423,13 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 		}
 		stop := make(chan struct{})
 		peak := peakRSS(b.procs, stop)
+		cpu0 := treeCPU(idleProcs)
 		start := time.Now()
 		p.click("#big-save")
 		p.waitState("decrypted")
 		waitSize(t, filepath.Join(b.dir, d.name), d.size)
 		took := time.Since(start)
+		cpu := treeCPU(b.procs()) - cpu0
 		close(stop)
 		peaks := <-peak
 		pk := peaks.total
@@ -468,6 +472,8 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 			g := gpgDecrypt(t, r, d)
 			fmt.Printf("%s: %d MiB drop opened to disk in %v (click → file complete, signature checked); gpg --decrypt of the same blob %v; ratio %.2f; RSS +%d MiB (%.2f× the document)\n",
 				name, d.size>>20, took.Round(time.Millisecond), g.Round(time.Millisecond), took.Seconds()/g.Seconds(), (pk-idle)>>20, float64(pk-idle)/float64(d.size))
+			fmt.Printf("%s: the browser's processes used %.1f s of CPU in those %.1f s (%.2f cores of %d)\n",
+				name, cpu.Seconds(), took.Seconds(), cpu.Seconds()/took.Seconds(), runtime.NumCPU())
 		}
 	})
 
@@ -516,4 +522,31 @@ func gpgDecrypt(t *testing.T, r *realRelay, d *bigDoc) time.Duration {
 	}
 	os.Remove(out)
 	return took
+}
+
+// treeCPU is the CPU time (user and system, from /proc/PID/stat) the
+// processes of procs (the pids of a browser's tree) have used so far;
+// processes gone since are not counted.
+func treeCPU(procs map[int]int64) time.Duration {
+	var ticks int64
+	for pid := range procs {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		// After the command name, in parentheses: state, ppid, … utime
+		// (the 12th field after it), stime.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
