@@ -106,3 +106,50 @@ func jobsPageReply(t *testing.T, w *replyWorld, ctx context.Context, replyID str
 		t.Fatalf("the reply's plaintext on the doctor's disk: %v", hits)
 	}
 }
+
+// jobsPageReplyFirefox is jobsPageReply in Firefox ESR (a doctor's PC may
+// run either browser): the reply opened on the jobs page with the
+// officer's valid signature, every file's button clicked at once and each
+// file downloaded byte for byte into Firefox's download directory, axe-core
+// clean on both pages.
+func jobsPageReplyFirefox(t *testing.T, w *replyWorld, ff *firefox, replyID string, files map[string][]byte, markers []string) {
+	t.Helper()
+	info, err := jobs.ReadServiceInfo(filepath.Join(w.doctor.home, "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ff.page(t)
+	p.goto_(strings.TrimSuffix(info.URL, "/") + "/jobs?key=" + info.Token)
+	open := `form.reply-open input[name=rid][value="` + replyID + `"]`
+	p.poll(`!!document.querySelector('` + open + `')`)
+	p.axe("jobs page with a reply")
+	p.click(open + ` ~ button`)
+	verdict := p.poll(`(() => { const v = document.getElementById("reply-verdict"); return v ? v.dataset.verdict + "|" + v.textContent : null; })()`)
+	if !strings.HasPrefix(verdict, "valid|") || !strings.Contains(verdict, w.officerFPR) {
+		t.Errorf("firefox: verdict %q, want the officer's valid signature %s", verdict, w.officerFPR)
+	}
+	if msg := p.str(`document.getElementById("reply-message").textContent`); !strings.Contains(msg, markers[2]) {
+		t.Errorf("firefox: message %q", msg)
+	}
+	p.axe("jobs page, reply opened")
+	n, _ := strconv.Atoi(p.str(`document.querySelectorAll("form.reply-file").length`))
+	if n != len(files) {
+		t.Fatalf("firefox: %d file forms, want %d", n, len(files))
+	}
+	names := make([]string, n+1)
+	for i := 1; i <= n; i++ {
+		li := `ul.files li:nth-child(` + strconv.Itoa(i) + `)`
+		names[i] = p.str(`document.querySelector('` + li + ` span.name').textContent`)
+		if _, ok := files[names[i]]; !ok {
+			t.Fatalf("firefox: file form %d is for %q, not one of the files attached", i, names[i])
+		}
+		p.click(li + ` form.reply-file button`)
+	}
+	for i := 1; i <= n; i++ {
+		path := filepath.Join(ff.DownloadDir, names[i])
+		waitSize(t, path, int64(len(files[names[i]])))
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, files[names[i]]) {
+			t.Errorf("firefox: downloaded %s: %d bytes, %v; want the %d bytes attached", names[i], len(got), err, len(files[names[i]]))
+		}
+	}
+}

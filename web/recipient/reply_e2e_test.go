@@ -265,14 +265,17 @@ func (p cdpReplyPage) uploadFiles(sel string, files ...string) {
 // two files and a message; the doctor's 'sealprint jobs' lists the reply
 // under the job, 'sealprint open --reply' decrypts both files with the
 // officer's signature verified, the proof of delivery lists it, and the
-// relay's data dir holds none of the plaintext. A reply once the drop is
-// gone (revoked) is refused and the page says so. axe-core checks each
-// reply state.
+// relay's data dir holds none of the plaintext; the doctor opens it on the
+// jobs page in Firefox too, and downloads both files at once. A reply once
+// the drop is gone (revoked) is refused and the page says so. axe-core
+// checks each reply state.
 func TestFirefoxSecureReply(t *testing.T) {
 	ff := startFirefox(t)
 	w := startReplyWorld(t)
 	p := ff.page(t)
-	secureReply(t, w, p, nil)
+	secureReply(t, w, p, func(replyID string, files map[string][]byte, markers []string) {
+		jobsPageReplyFirefox(t, w, ff, replyID, files, markers)
+	})
 	expiredReply(t, w, p)
 }
 
