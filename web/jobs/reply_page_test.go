@@ -158,6 +158,13 @@ func TestPageOpensReply(t *testing.T) {
 	if resp, body := post(signedIn, id, good); resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "bad signature") {
 		t.Errorf("failed open: %d\n%s", resp.StatusCode, body)
 	}
+	// A file's failure is a short text for its frame beside the button,
+	// which only this origin may frame.
+	resp, body = post(signedIn, id, url.Values{"csrf": {csrf}, "rid": {rid}, "file": {"0"}})
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "La réponse n'a pas pu être ouverte") || strings.Contains(body, "<html") ||
+		resp.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Errorf("failed file: %d %q %q", resp.StatusCode, resp.Header.Get("X-Frame-Options"), body)
+	}
 
 	// Without an opener the page offers no form and refuses the action.
 	plain := httptest.NewServer(Handler(h.sp, Options{APIToken: "tok"}))
