@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,6 +191,43 @@ func TestOldDataDirMigratesConcurrently(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// An old data directory (rollback journal) opens while another process
+// holds a write transaction on it: the switch to WAL waits for that
+// writer. SQLite answered it SQLITE_BUSY at once, busy_timeout or not,
+// and the open failed (the flaky failure of the test above, under load).
+func TestOldDataDirOpensWhileWritten(t *testing.T) {
+	path := oldSendersDB(t, TokenHash("spt_old"))
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`UPDATE senders SET name = name`); err != nil {
+		t.Fatal(err)
+	}
+	var committed atomic.Bool
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		committed.Store(true)
+		tx.Commit()
+	}()
+	st, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatalf("open while another process writes: %v", err)
+	}
+	defer st.Close()
+	if !committed.Load() {
+		t.Error("opened (and switched to WAL) before the writer let go of its lock")
+	}
+	if _, err := st.SenderByTokenHash(context.Background(), TokenHash("spt_old")); err != nil {
+		t.Fatal(err)
 	}
 }
 

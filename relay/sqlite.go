@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/sealprint/sealprint/relayapi"
-	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
+	"modernc.org/sqlite" // database/sql driver "sqlite", pure Go
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteSchema creates the tables on first open. Times are Unix
@@ -92,6 +93,10 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 	// One connection: writes are serialized in-process; other processes
 	// (sealrelay token create) wait on busy_timeout.
 	db.SetMaxOpenConns(1)
+	if err := connectSQLite(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	if _, err := db.Exec(sqliteSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("init %s: %w", path, err)
@@ -129,6 +134,30 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 	rd.SetMaxOpenConns(sqliteReaders)
 	rd.SetMaxIdleConns(sqliteReaders)
 	return &SQLiteStore{db: db, rd: rd, w: newWriter(db)}, nil
+}
+
+// connectOpenWait bounds how long connectSQLite waits for a database
+// another connection is writing: the busy timeout's 10 s.
+const connectOpenWait = 10 * time.Second
+
+// connectSQLite opens db's connection, whose pragmas switch a database
+// still in rollback-journal mode (one from an older relay) to WAL. While
+// another connection holds a write lock on such a database, SQLite
+// answers that switch SQLITE_BUSY at once instead of waiting out
+// busy_timeout (it would otherwise wait on a reader that waits on it), so
+// an admin command opening the data directory while the relay writes
+// failed. The connection is tried again, with growing pauses, for up to
+// connectOpenWait; any other error is returned at once.
+func connectSQLite(db *sql.DB) error {
+	deadline := time.Now().Add(connectOpenWait)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		err := db.Ping()
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(pause)
+	}
 }
 
 // Close closes the database.
