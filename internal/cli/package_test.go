@@ -258,6 +258,9 @@ func TestDebPackages(t *testing.T) {
 		"-c", "/Helvetica findfont 20 scalefont setfont 72 700 moveto (Rapport scelle) show showpage").CombinedOutput(); err != nil {
 		t.Fatalf("gs: %v\n%s", err, out)
 	}
+	// The service registered the queue; cupsd sets its formats a moment
+	// later (lp said "Unsupported document-format" when sent first).
+	cups.WaitPDF(t, "OPJ-Lyon")
 	if err := cups.Run(t, "lp", "-d", "OPJ-Lyon", pdf); err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func (c *Cupsd) Run(t testing.TB, name string, args ...string) error {
 
 // AddEverywhere runs lpadmin -p name -E -v uri -m everywhere, then any
 // further lpadmin options, failing the test if it never succeeds, and
-// waits until the queue takes PDF (waitPDF). lpadmin
+// waits until the queue takes PDF (WaitPDF). lpadmin
 // builds the queue from the printer's answer to Get-Printer-Attributes;
 // under load it now and then fails before asking ("No such file or
 // directory"), so it is tried up to 5 times, a second apart.
@@ -124,7 +124,7 @@ func (c *Cupsd) AddEverywhere(t testing.TB, name, uri string, more ...string) {
 	var err error
 	for try := 1; try <= 5; try++ {
 		if _, err = c.Output(t, "lpadmin", args...); err == nil {
-			c.waitPDF(t, name)
+			c.WaitPDF(t, name)
 			return
 		}
 		t.Logf("lpadmin %s, try %d: %v", name, try, err)
@@ -133,12 +133,12 @@ func (c *Cupsd) AddEverywhere(t testing.TB, name, uri string, more ...string) {
 	t.Fatal(err)
 }
 
-// waitPDF waits until the queue name takes PDF: cupsd sets a new queue's
+// WaitPDF waits until the queue name takes PDF: cupsd sets a new queue's
 // formats (from its PPD's filters) lazily, and a job sent before that
 // under load was aborted, "Unable to convert file 0 to printable
 // format". The queue's document-format-supported, which cupsd derives
 // from those filters, tells when they are in place.
-func (c *Cupsd) waitPDF(t testing.TB, name string) {
+func (c *Cupsd) WaitPDF(t testing.TB, name string) {
 	t.Helper()
 	uri := "ipp://" + c.Addr + "/printers/" + name
 	var out string
