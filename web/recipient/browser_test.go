@@ -204,19 +204,26 @@ const stateWait = 5 * time.Minute
 func runState(ctx context.Context, states ...string) (string, error) {
 	wctx, cancel := context.WithTimeout(ctx, stateWait)
 	defer cancel()
-	got, err := chromedp.Run(wctx, stateIs(states...))
-	// The poll's promise lives in the page's current document: a document
-	// replaced under it (or its promise collected) is asked again.
-	for err != nil && wctx.Err() == nil && transientEval(err) {
-		time.Sleep(100 * time.Millisecond)
-		got, err = chromedp.Run(wctx, stateIs(states...))
-	}
+	got, err := retryTransient(wctx, func() (string, error) { return chromedp.Run(wctx, stateIs(states...)) })
 	if err != nil && ctx.Err() == nil {
 		// Where the page stood: its state, its steps so far, what it shows.
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		where, _ := chromedp.Run(dctx, chromedp.Evaluate[string](pageWhere))
 		err = fmt.Errorf("%w; the page: %s", err, where)
+	}
+	return got, err
+}
+
+// retryTransient runs a poll of the page and runs it again while it fails
+// for want of a document: its promise lives in the page's current one, and
+// a document replaced under it (a navigation; or its promise collected)
+// is asked again, within ctx.
+func retryTransient(ctx context.Context, poll func() (string, error)) (string, error) {
+	got, err := poll()
+	for err != nil && ctx.Err() == nil && transientEval(err) {
+		time.Sleep(100 * time.Millisecond)
+		got, err = poll()
 	}
 	return got, err
 }

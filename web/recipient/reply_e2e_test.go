@@ -274,7 +274,7 @@ func TestFirefoxSecureReply(t *testing.T) {
 	w := startReplyWorld(t)
 	p := ff.page(t)
 	secureReply(t, w, p, func(replyID string, files map[string][]byte, markers []string) {
-		jobsPageReplyFirefox(t, w, ff, replyID, files, markers)
+		jobsPageReply(t, w, ff.page(t), ff.DownloadDir, replyID, files, markers)
 	})
 	expiredReply(t, w, p)
 }
@@ -356,7 +356,7 @@ func TestChromiumSecureReply(t *testing.T) {
 	w := startReplyWorld(t)
 	ctx := e.tab(t)
 	secureReply(t, w, cdpReplyPage{&cdpA11yPage{cdpPage: cdpPage{t: t, ctx: ctx}, axeSrc: string(axeSrc)}}, func(replyID string, files map[string][]byte, markers []string) {
-		jobsPageReply(t, w, e.tab(t), replyID, files, markers)
+		jobsPageReplyChromium(t, w, cdpReplyPage{&cdpA11yPage{cdpPage: cdpPage{t: t, ctx: e.tab(t)}, axeSrc: string(axeSrc)}}, replyID, files, markers)
 	})
 }
 

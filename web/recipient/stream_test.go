@@ -393,7 +393,9 @@ func (p *cdpPage) poll(expr string) string {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, stateWait)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const v = (`+expr+`); return v ? String(v) : null; })()`, chromedp.WithPollingTimeout(0)))
+	v, err := retryTransient(ctx, func() (string, error) {
+		return chromedp.Run(ctx, chromedp.Poll[string](`(() => { const v = (`+expr+`); return v ? String(v) : null; })()`, chromedp.WithPollingTimeout(0)))
+	})
 	if err != nil {
 		p.t.Fatal(err)
 	}
