@@ -23,7 +23,13 @@ type fakeClock struct {
 	// onAfter, if set, is called each time the scheduler goes back to
 	// sleep (every pass of Run ends with After).
 	onAfter func()
-	passes  int
+	// onAdvance, if set, is called each time the clock moves. A real
+	// clock never jumps: the scheduler reads it, then arms a timer a few
+	// microseconds later. A jump between the two would leave that timer
+	// armed from the old reading, minutes late; waking the scheduler
+	// makes it look at the new time instead.
+	onAdvance func()
+	passes    int
 }
 
 type waiter struct {
@@ -77,6 +83,16 @@ func (c *fakeClock) Advance(d time.Duration) {
 		}
 	}
 	c.waiters = kept
+	if c.onAdvance != nil {
+		c.onAdvance()
+	}
+}
+
+// wakeOnAdvance makes every Advance call f.
+func (c *fakeClock) wakeOnAdvance(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onAdvance = f
 }
 
 // fakeRenderer copies the document and counts one page per 100 bytes. It
@@ -310,6 +326,7 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.sp = sp
+	h.clock.wakeOnAdvance(sp.kick)
 }
 
 func (h *harness) start() {
