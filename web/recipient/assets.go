@@ -42,7 +42,18 @@ var contentTypes = map[string]string{
 	".css":  "text/css; charset=utf-8",
 	".svg":  "image/svg+xml",
 	".html": "text/html; charset=utf-8",
+	".wasm": "application/wasm",
 }
+
+// workerPolicy is the Content-Security-Policy of the crypto worker's script
+// (a dedicated worker takes its policy from its own response, not from the
+// page's): its modules and kernels.wasm from this origin, WebAssembly
+// compiled ('wasm-unsafe-eval' allows no JavaScript eval), nothing else.
+// The page itself runs no WebAssembly and keeps its stricter policy.
+const workerPolicy = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'"
+
+// workerScripts are the assets served with workerPolicy.
+var workerScripts = map[string]bool{"cryptoworker.js": true}
 
 // loadAssets reads the embedded files and computes their integrity hashes
 // and compressed forms once.

@@ -46,7 +46,7 @@ func TestPageCrypto(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".js") {
+		if strings.HasSuffix(e.Name(), ".js") || e.Name() == "kernels.wasm" {
 			copyTestFile(t, filepath.Join(static, e.Name()), filepath.Join(dir, e.Name()))
 		}
 	}

@@ -118,6 +118,9 @@ func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, name string
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", a.contentType)
+	if workerScripts[name] {
+		hd.Set("Content-Security-Policy", workerPolicy)
+	}
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("ETag", a.etag)
 	hd.Set("Vary", "Accept-Encoding")

@@ -8,18 +8,21 @@
 // Checked: aes.js's block cipher (FIPS 197 vectors, random keys of 16, 24
 // and 32 bytes against WebCrypto), its CFB decryption (random data split at
 // random points, against CFB built from WebCrypto's AES), sha1.js and
-// sha256.js (random lengths and splits against WebCrypto), and stream.js's
-// decryptTo with seipd.js and onepass.js on messages sealed by envelope
-// (Go): the same plaintext, name and fingerprint as OpenPGP.js's own
-// decrypt, and every tampered case refused without the sink being
-// committed. Crafted here too: the sealed inner message encrypted again
-// with a valid MDC but its literal body, signature value or left 16 bits
-// changed, its signature removed or doubled (only the signature check can
-// refuse those); messages of other shapes from OpenPGP.js (text,
-// compressed, SHA-512, v6, two signatures), which the page must read with
-// OpenPGP.js; and SEALPRINT_MUTANTS (default 40) random mutants of the
-// inner message, which the page may refuse more often than OpenPGP.js but
-// never accept when it refuses.
+// sha256.js (random lengths and splits against WebCrypto); the same with
+// kernels.js's WebAssembly installed, pieces larger than its memory, and
+// damaged modules (refused, stopped or still right: a wrong answer is never
+// used); stream.js's decryptTo with seipd.js and onepass.js on messages
+// sealed by envelope (Go), in JavaScript, in WebAssembly and in workers:
+// the same plaintext, name and fingerprint as OpenPGP.js's own decrypt, and
+// every tampered case refused without the sink being committed. Crafted
+// here too: the sealed inner message encrypted again with a valid MDC but
+// its literal body, signature value or left 16 bits changed, its signature
+// removed or doubled (only the signature check can refuse those); messages
+// of other shapes from OpenPGP.js (text, compressed, SHA-512, v6, two
+// signatures), which the page must read with OpenPGP.js; and
+// SEALPRINT_MUTANTS (default 40) random mutants of the inner message, which
+// the page may refuse more often than OpenPGP.js but never accept when it
+// refuses.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -33,6 +36,7 @@ const { SHA1 } = await import(join(dir, "sha1.js"));
 const { SHA256 } = await import(join(dir, "sha256.js"));
 const stream = await import(join(dir, "stream.js"));
 const opener = await import(join(dir, "opener.js"));
+const kernels = await import(join(dir, "kernels.js"));
 const openpgp = await import(join(dir, "vendor", "openpgp.min.mjs"));
 
 
@@ -106,39 +110,148 @@ for (let n = 0; n < 60; n++) {
   check(equal(bytes(s), await encrypt1(key, block)), "AES block vs WebCrypto, key " + hex(key));
 }
 
-// CFB decryption against CFB built from WebCrypto's block cipher.
-for (let n = 0; n < 12; n++) {
-  const key = rand([16, 24, 32][n % 3]);
-  const iv = n % 2 ? rand(16) : new Uint8Array(16);
-  const ct = rand(randInt(3000) + (n === 0 ? 0 : 1));
-  const want = new Uint8Array(ct.length);
-  let prev = iv;
-  for (let i = 0; i < ct.length; i += 16) {
-    const ks = await encrypt1(key, prev);
-    const c = ct.subarray(i, i + 16);
-    for (let j = 0; j < c.length; j++) want[i + j] = c[j] ^ ks[j];
-    prev = c;
+// primitives checks CFB and both hashes, in JavaScript or (once
+// kernels.js is installed) in WebAssembly.
+async function primitives(label) {
+  // CFB decryption against CFB built from WebCrypto's block cipher.
+  for (let n = 0; n < 12; n++) {
+    const key = rand([16, 24, 32][n % 3]);
+    const iv = n % 2 ? rand(16) : new Uint8Array(16);
+    const ct = rand(randInt(3000) + (n === 0 ? 0 : 1));
+    const want = new Uint8Array(ct.length);
+    let prev = iv;
+    for (let i = 0; i < ct.length; i += 16) {
+      const ks = await encrypt1(key, prev);
+      const c = ct.subarray(i, i + 16);
+      for (let j = 0; j < c.length; j++) want[i + j] = c[j] ^ ks[j];
+      prev = c;
+    }
+    const d = new aes.CFBDecrypter(key, iv);
+    const got = [];
+    for (const piece of splits(ct)) got.push(...d.decrypt(piece));
+    check(equal(Uint8Array.from(got), want), label + " CFB vs WebCrypto, " + ct.length + " bytes, key of " + key.length);
+    // In place, in one call.
+    const inplace = ct.slice();
+    new aes.CFBDecrypter(key, iv).decrypt(inplace, inplace);
+    check(equal(inplace, want), label + " CFB in place, " + ct.length + " bytes");
   }
-  const d = new aes.CFBDecrypter(key, iv);
-  const got = [];
-  for (const piece of splits(ct)) got.push(...d.decrypt(piece));
-  check(equal(Uint8Array.from(got), want), "CFB vs WebCrypto, " + ct.length + " bytes, key of " + key.length);
-  // In place, in one call.
+
+  // Hashes against WebCrypto.
+  for (const [name, H, algo] of [["sha1", SHA1, "SHA-1"], ["sha256", SHA256, "SHA-256"]]) {
+    for (const len of [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, randInt(5000), 1 << 20]) {
+      const b = rand(len);
+      const h = new H();
+      for (const piece of splits(b)) h.update(piece);
+      const got = name === "sha1" ? hex(h.digest()) : h.hex();
+      const want = hex(new Uint8Array(await crypto.subtle.digest(algo, b)));
+      check(got === want, label + " " + name + " of " + len + " bytes vs WebCrypto");
+    }
+  }
+}
+await primitives("js");
+
+// The WebAssembly kernels (kernels.wasm, as the worker loads it): the same
+// checks with the module installed, counting its calls so that a kernel
+// left unused fails; then pieces larger than the module's 1 MiB data area,
+// which go through it in turns.
+const wasmBytes = new Uint8Array(readFileSync(join(dir, "kernels.wasm")));
+const kernel = await kernels.instantiate(wasmBytes);
+const calls = { cfb: 0, sha1: 0, sha256: 0 };
+const counted = {
+  cfb: (...a) => { calls.cfb++; return kernel.cfb(...a); },
+  sha1: (...a) => { calls.sha1++; return kernel.sha1(...a); },
+  sha256: (...a) => { calls.sha256++; return kernel.sha256(...a); },
+};
+kernels.install(counted);
+await primitives("wasm");
+check(calls.cfb > 0 && calls.sha1 > 0 && calls.sha256 > 0, "kernels used: " + JSON.stringify(calls));
+{
+  const key = rand(32);
+  const iv = rand(16);
+  const ct = rand((1 << 20) * 2 + 4096 + 7);
   const inplace = ct.slice();
   new aes.CFBDecrypter(key, iv).decrypt(inplace, inplace);
-  check(equal(inplace, want), "CFB in place, " + ct.length + " bytes");
+  kernels.install(null);
+  const want = new aes.CFBDecrypter(key, iv).decrypt(ct.slice());
+  check(equal(inplace, want), "wasm CFB of " + ct.length + " bytes in one call vs aes.js");
+  kernels.install(counted);
+  for (const [name, H, algo] of [["sha1", SHA1, "SHA-1"], ["sha256", SHA256, "SHA-256"]]) {
+    const h = new H();
+    h.update(ct);
+    const got = name === "sha1" ? hex(h.digest()) : h.hex();
+    check(got === hex(new Uint8Array(await crypto.subtle.digest(algo, ct))), "wasm " + name + " of " + ct.length + " bytes in one call vs WebCrypto");
+  }
+}
+kernels.install(null);
+
+// A damaged module is never used: each of 40 single-byte changes in its
+// code either makes instantiate refuse it (it does not compile, or its
+// check against the JavaScript fails), stops it (a trap, or a loop that
+// never ends: the worker is ended after 10 s, the document never done),
+// or leaves a module that still computes what the JavaScript does. Each
+// runs in a worker thread of its own, as in the page.
+{
+  const code = wasmSection(wasmBytes, 10);
+  const damaged = `
+const { parentPort, workerData: w } = require("node:worker_threads");
+(async () => {
+  const kernels = await import(w.dir + "/kernels.js");
+  const aes = await import(w.dir + "/aes.js");
+  const { SHA1 } = await import(w.dir + "/sha1.js");
+  const { SHA256 } = await import(w.dir + "/sha256.js");
+  let k;
+  try { k = await kernels.instantiate(w.bad); } catch { parentPort.postMessage({ refused: true }); return; }
+  kernels.install(k);
+  try {
+    const plain = w.ct.slice();
+    new aes.CFBDecrypter(w.key).decrypt(plain, plain);
+    const h1 = new SHA1(); h1.update(w.ct);
+    const h2 = new SHA256(); h2.update(w.ct);
+    parentPort.postMessage({ plain, sha1: h1.digest(), sha256: h2.hex() });
+  } catch { parentPort.postMessage({ stopped: true }); }
+})();
+`;
+  const tally = { refused: 0, stopped: 0, same: 0 };
+  for (let n = 0; n < 40; n++) {
+    const bad = wasmBytes.slice();
+    const at = code.start + randInt(code.end - code.start);
+    bad[at] ^= 1 << randInt(8);
+    const key = rand(16 + 8 * (n % 3));
+    const ct = rand(4096 + 16 * randInt(64));
+    const w = new Worker(damaged, { eval: true, workerData: { dir, bad, key, ct } });
+    const r = await new Promise((resolve) => {
+      const t = setTimeout(() => resolve({ stopped: true }), 10000);
+      w.on("message", (m) => { clearTimeout(t); resolve(m); });
+      w.on("error", () => { clearTimeout(t); resolve({ stopped: true }); });
+    });
+    await w.terminate();
+    if (r.refused) { tally.refused++; continue; }
+    if (r.stopped) { tally.stopped++; continue; }
+    const j1 = new SHA1(); j1.update(ct);
+    const j2 = new SHA256(); j2.update(ct);
+    const same = equal(r.plain, new aes.CFBDecrypter(key).decrypt(ct.slice())) && hex(r.sha1) === hex(j1.digest()) && r.sha256 === j2.hex();
+    if (same) tally.same++;
+    check(same, "a module changed at byte " + at + " was accepted and computes otherwise");
+  }
+  console.log("damaged modules: " + JSON.stringify(tally));
+  check(tally.refused > 0, "no damaged module refused");
 }
 
-// Hashes against WebCrypto.
-for (const [name, H, algo] of [["sha1", SHA1, "SHA-1"], ["sha256", SHA256, "SHA-256"]]) {
-  for (const len of [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, randInt(5000), 1 << 20]) {
-    const b = rand(len);
-    const h = new H();
-    for (const piece of splits(b)) h.update(piece);
-    const got = name === "sha1" ? hex(h.digest()) : h.hex();
-    const want = hex(new Uint8Array(await crypto.subtle.digest(algo, b)));
-    check(got === want, name + " of " + len + " bytes vs WebCrypto");
+// wasmSection finds section id's contents in a WebAssembly module.
+function wasmSection(b, id) {
+  let i = 8;
+  while (i < b.length) {
+    const sid = b[i++];
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const x = b[i++];
+      size |= (x & 0x7f) << shift;
+      if (!(x & 0x80)) break;
+    }
+    if (sid === id) return { start: i, end: i + size };
+    i += size;
   }
+  throw new Error("no section " + id);
 }
 
 // Sealed messages: decryptTo (seipd.js) against OpenPGP.js's decrypt.
@@ -191,7 +304,8 @@ function nodeWorker() {
   return o;
 }
 
-// mode is how viaPage runs the crypto: on this thread, or in workers.
+// mode is how viaPage runs the crypto: on this thread ("inline"; "wasm"
+// with the kernels installed here), or in workers.
 let mode = "inline";
 
 async function viaPage(c, ct) {
@@ -472,8 +586,9 @@ async function runCase(c, ct) {
 
 const started0 = Date.now();
 const crafted = await craft(cases);
-for (const m of ["inline", "workers"]) {
+for (const m of ["inline", "wasm", "workers"]) {
   mode = m;
+  kernels.install(m === "wasm" ? kernel : null);
   for (const c of cases) {
     console.log("case " + c.name + " (" + mode + ")");
     await runCase(c, new Uint8Array(readFileSync(join(dir, c.file))));
@@ -483,6 +598,7 @@ for (const m of ["inline", "workers"]) {
     await runCase(c, c.ct);
   }
 }
+kernels.install(null);
 
 // Each byte alone, after an empty piece: a stream may hand over pieces of
 // any size, empty ones included (OpenPGP.js took an empty read where the

@@ -11,9 +11,17 @@
 const SBOX = new Uint8Array(256);
 // T holds the four round tables, S the S-box shifted into each byte of a
 // word, 256 entries each in one array (one array is faster than four),
-// for words whose byte 0 is in the low bits.
-const T = new Int32Array(1024);
-const S = new Int32Array(1024);
+// for words whose byte 0 is in the low bits (kernels.js copies both).
+export const T = new Int32Array(1024);
+export const S = new Int32Array(1024);
+
+// kernel, when set, runs whole-block CFB (kernels.js: WebAssembly).
+let kernel = null;
+
+/** useKernel makes CFB over 16 blocks or more run in k (kernels.js), or in JavaScript again with null. */
+export function useKernel(k) {
+  kernel = k;
+}
 
 // littleEndian is whether Int32Array views read bytes low byte first
 // (every browser's hardware today); else blocks go one by one, by bytes.
@@ -118,7 +126,8 @@ export class CFBDecrypter {
 
   // blocks runs CFB over whole blocks of little-endian words with state st.
   blocks(src, dst, st) {
-    if (this.rk.length === 60) aes256(this.rk, src, dst, st);
+    if (kernel !== null && src.length >= 64) kernel.cfb(this.rk, src, dst, st);
+    else if (this.rk.length === 60) aes256(this.rk, src, dst, st);
     else wordsLoopLE(this.rk, src, dst, st);
   }
 

@@ -87,6 +87,7 @@ export async function run(ui, { id, info, grant, secret, myKeys, senderKey, open
   ui.show($("big-done"), true);
   ui.bind($("big-done"), () => t("big.done", { name }));
   root().dataset.sha256 = opened.sha256;
+  root().dataset.engine = opened.engine;
   ui.setState("decrypted");
   // Not held in memory: the PDF's own signature is not checked here.
   if (/\.pdf$/i.test(name)) import("./pdfsig.js").then((m) => m.unchecked(), () => {});

@@ -18,21 +18,35 @@
 //   pairs from off), then {op: "finish"} answered {op: "parsed", ...} with
 //   onepass.js's Inner end(): the fingerprint, the signature packet and
 //   the digest it signs.
+// "done", "sha256" and "parsed" also say which engine ran the loops:
+// engine "wasm" (kernels.js, loaded when the worker starts) or "js".
 // It holds the session key of one document and nothing else, and the page
 // terminates it when the document is done.
 
 import { Decrypter, SEIPDError } from "./seipd.js";
 import { SHA256 } from "./sha256.js";
 import { Inner } from "./onepass.js";
+import * as kernels from "./kernels.js";
 
 let dec = null;
 let hash = null;
 let inner = null;
 let dead = false;
+let engine = "js";
+
+// Messages wait for the kernels (a few ms), then run in order.
+let queue = kernels.load().then((k) => {
+  if (!k) return;
+  kernels.install(k);
+  engine = "wasm";
+});
 
 self.onmessage = (ev) => {
+  queue = queue.then(() => handle(ev.data || {}));
+};
+
+function handle(m) {
   if (dead) return;
-  const m = ev.data || {};
   try {
     switch (m.op) {
       case "init":
@@ -49,7 +63,7 @@ self.onmessage = (ev) => {
       case "end":
         if (!dec) throw new SEIPDError("short", "no decryption under way");
         dec.end();
-        self.postMessage({ op: "done" });
+        self.postMessage({ op: "done", engine });
         return;
       case "hash":
         if (!(m.buf instanceof ArrayBuffer)) return;
@@ -72,13 +86,13 @@ self.onmessage = (ev) => {
         if (!inner) throw new Error("no inner message under way");
         const r = inner.end();
         inner = null;
-        self.postMessage({ op: "parsed", ...r }, [r.signature.buffer, r.digest.buffer]);
+        self.postMessage({ op: "parsed", ...r, engine }, [r.signature.buffer, r.digest.buffer]);
         return;
       }
       case "digest": {
         const h = hash || new SHA256();
         const length = h.length;
-        self.postMessage({ op: "sha256", hex: h.hex(), length });
+        self.postMessage({ op: "sha256", hex: h.hex(), length, engine });
         hash = null;
         return;
       }
@@ -87,4 +101,4 @@ self.onmessage = (ev) => {
     dead = true;
     self.postMessage({ op: "error", kind: e instanceof SEIPDError ? e.kind : "short", message: e && e.message ? e.message : String(e) });
   }
-};
+}

@@ -138,7 +138,8 @@ const depth = 4;
  * plaintext streams the inner packets; checked resolves once the MDC
  * matched, or rejects with a SEIPDError; failed() returns that error as
  * soon as there is one (checked settles only once the stream is read to
- * its end), else null. With worker (a Worker running cryptoworker.js, or
+ * its end), else null; engine() is what ran AES and SHA-1 ("wasm" or
+ * "js"; "" before a worker has ended). With worker (a Worker running cryptoworker.js, or
  * anything with its postMessage, onmessage, onerror and terminate) the
  * decryption runs there, ahead of the reader by up to depth pieces; the
  * worker is terminated at the end.
@@ -186,12 +187,13 @@ export function decryptSEIPD(body, algorithm, key, worker = null) {
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  return { plaintext, checked, failed: () => failure };
+  return { plaintext, checked, failed: () => failure, engine: () => source.engine };
 }
 
 // inline decrypts on this thread, one chunk per read.
 function inline(reader, d) {
   return {
+    engine: "js",
     async next() {
       for (;;) {
         const r = await reader.read();
@@ -265,6 +267,7 @@ function viaWorker(reader, algorithm, key, worker) {
     }
   })();
   return {
+    engine: "", // the worker's, once it has ended
     async next() {
       while (results.length === 0) await new Promise((r) => { wake = r; });
       const m = results.shift();
@@ -273,7 +276,10 @@ function viaWorker(reader, algorithm, key, worker) {
       inflight--;
       if (credit) { const c = credit; credit = null; c(); }
       if (m.op === "plain") return { done: false, value: new Uint8Array(m.buf, m.off, m.len) };
-      if (m.op === "done") return { done: true };
+      if (m.op === "done") {
+        this.engine = m.engine === "wasm" ? "wasm" : "js";
+        return { done: true };
+      }
       throw new SEIPDError(m.kind in { quickcheck: 1, short: 1, modified: 1 } ? m.kind : "short", String(m.message || "decryption failed"));
     },
   };

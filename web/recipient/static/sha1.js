@@ -3,6 +3,14 @@
 // which hashes the whole plaintext: WebCrypto digests only whole buffers.
 // Checked against WebCrypto by browsertest/crypto.mjs.
 
+// kernel, when set, runs the block function (kernels.js: WebAssembly).
+let kernel = null;
+
+/** useKernel makes runs of 4 blocks or more hash in k (kernels.js), or in JavaScript again with null. */
+export function useKernel(k) {
+  kernel = k;
+}
+
 /** SHA1 hashes bytes given in any number of update calls. */
 export class SHA1 {
   constructor() {
@@ -15,6 +23,10 @@ export class SHA1 {
 
   // blocks hashes n whole 64-byte blocks of bytes from offset off.
   blocks(bytes, off, n) {
+    if (kernel !== null && n >= 4) {
+      kernel.sha1(this.h, bytes, off, n);
+      return;
+    }
     const w = this.w;
     const h = this.h;
     let h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4];

@@ -12,6 +12,14 @@ const K = new Int32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
+// kernel, when set, runs the block function (kernels.js: WebAssembly).
+let kernel = null;
+
+/** useKernel makes runs of 4 blocks or more hash in k (kernels.js), or in JavaScript again with null. */
+export function useKernel(k) {
+  kernel = k;
+}
+
 /** SHA256 hashes bytes given in any number of update calls. */
 export class SHA256 {
   constructor() {
@@ -24,6 +32,10 @@ export class SHA256 {
 
   // blocks hashes whole 64-byte blocks of bytes from offset off, n blocks.
   blocks(bytes, off, n) {
+    if (kernel !== null && n >= 4) {
+      kernel.sha256(this.h, bytes, off, n);
+      return;
+    }
     const w = this.w;
     const h = this.h;
     let h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4], h5 = h[5], h6 = h[6], h7 = h[7];

@@ -179,7 +179,8 @@ function gated(body, limit, progress, gate) {
  * the fingerprint, so that each has a thread (default newWorker).
  * Returns {sha256, size, filename, sessionKey, signer, openedWith, path}
  * (openedWith: the key of keys that opened it, or null; path: "onepass"
- * when onepass.js parsed the inner message, "openpgp" when OpenPGP.js did). On any failure it
+ * when onepass.js parsed the inner message, "openpgp" when OpenPGP.js did;
+ * engine: "wasm", "js" or "openpgp", what ran AES and the hashes). On any failure it
  * aborts the sink and throws an OpenError; kind "altered" means plaintext
  * may already be on disk.
  */
@@ -214,8 +215,10 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey, 
     let filename = "";
     let checked = null; // the MDC, when seipd.js decrypts
     let onepass = null; // {head, rest}: the inner message is parsed here (onepass.js)
+    let decrypted = null; // seipd.js's decryption, when it decrypts
     if (seipd.supported(packet, sk.algorithm)) {
       const d = seipd.decryptSEIPD(packet.encrypted, sk.algorithm, sk.data, workers());
+      decrypted = d;
       checked = d.checked;
       const rd = d.plaintext.getReader();
       const refused = (e) => {
@@ -338,6 +341,7 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey, 
       signer: { fingerprint: senderKey.getFingerprint().toUpperCase(), userID: senderKey.getUserIDs()[0] || "" },
       openedWith,
       path: parsed ? "onepass" : "openpgp",
+      engine: engineOf(decrypted, parsed),
     };
   } catch (e) {
     if (hash) hash.stop();
@@ -347,6 +351,15 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey, 
     if (e instanceof OpenError) throw e;
     throw new OpenError(wrote ? "altered" : "corrupt", e && e.message ? e.message : String(e));
   }
+}
+
+// engineOf says what ran the per-byte loops: "wasm" when both the
+// decryption and the inner message's hashing ran in kernels.js, "js" when
+// the page's JavaScript did, "openpgp" when OpenPGP.js did any of it.
+function engineOf(decrypted, parsed) {
+  if (!decrypted || !parsed) return "openpgp";
+  const inner = parsed.engine === "wasm" ? "wasm" : "js";
+  return decrypted.engine() === "wasm" && inner === "wasm" ? "wasm" : "js";
 }
 
 // headLimit bounds the plaintext read to tell the inner message's shape:
