@@ -15,7 +15,7 @@ const req = createRequire(resolve("web/recipient/browsertest") + "/");
 const puppeteer = (await import(pathToFileURL(req.resolve("puppeteer-core")))).default;
 
 const types = { ".js": "text/javascript", ".html": "text/html", ".wasm": "application/wasm" };
-const files = ["index.html", "harness.js", "aes.js", "sha1.js", "sha256.js", "k256.js", "kernels.wasm"];
+const files = ["index.html", "harness.js", "aes.js", "sha1.js", "sha256.js", "kernels.js", "kernels.wasm"];
 const server = createServer(async (q, res) => {
   const name = new URL(q.url, "http://x").pathname.slice(1) || "index.html";
   if (!files.includes(name)) return res.writeHead(404).end();

@@ -446,6 +446,11 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 		if k := p.str(`document.documentElement.dataset.sink`); k != b.sink {
 			t.Errorf("sink %q, want %q", k, b.sink)
 		}
+		// Both browsers run the workers' loops in WebAssembly (kernels.js):
+		// "js" means the module did not load or failed its check.
+		if e := p.str(`document.documentElement.dataset.engine`); e != "wasm" {
+			t.Errorf("engine %q, want wasm", e)
+		}
 		// Streamed to a file, the PDF's own signature is not checked here,
 		// and the page says so.
 		if v := p.poll(`document.documentElement.dataset.pdfsig`); v != "unchecked" || !strings.Contains(p.str(`document.getElementById("pdfsig-title").textContent`), "not checked") {
@@ -472,8 +477,8 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 			// The page's steps, from the click (stream.js's marks).
 			fmt.Printf("%s: page steps after the click: %s\n", name, p.str(`(() => { const m = performance.getEntriesByType("mark"); const s = m.find((x) => x.name === "sealprint-save"); return m.filter((x) => s && x.startTime >= s.startTime).map((x) => x.name.replace("sealprint-", "") + " " + ((x.startTime - s.startTime) / 1000).toFixed(1) + " s").join(", "); })()`))
 			g := gpgDecrypt(t, r, d)
-			fmt.Printf("%s: %d MiB drop opened to disk in %v (click → file complete, signature checked); gpg --decrypt of the same blob %v; ratio %.2f; RSS +%d MiB (%.2f× the document)\n",
-				name, d.size>>20, took.Round(time.Millisecond), g.Round(time.Millisecond), took.Seconds()/g.Seconds(), (pk-idle)>>20, float64(pk-idle)/float64(d.size))
+			fmt.Printf("%s: %d MiB drop opened to disk in %v (click → file complete, signature checked, engine %s); gpg --decrypt of the same blob %v; ratio %.2f; RSS +%d MiB (%.2f× the document)\n",
+				name, d.size>>20, took.Round(time.Millisecond), p.str(`document.documentElement.dataset.engine`), g.Round(time.Millisecond), took.Seconds()/g.Seconds(), (pk-idle)>>20, float64(pk-idle)/float64(d.size))
 			fmt.Printf("%s: the browser's processes used %.1f s of CPU in those %.1f s (%.2f cores of %d)\n",
 				name, cpu.Seconds(), took.Seconds(), cpu.Seconds()/took.Seconds(), runtime.NumCPU())
 		}
