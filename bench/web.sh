@@ -7,6 +7,8 @@
 #    600 MiB link-mode drops): click → file complete with the signature
 #    checked, with the browser's peak RSS above idle (TestStreamBig*, which
 #    enforce the 1.5× bound and check a tampered blob ends "altered").
+# The streamed runs use the page's WebAssembly kernels; with
+# SEALPRINT_BENCH_ENGINE=js the workers stay in JavaScript, to compare.
 #   bench/web.sh [SIZE_MB for the in-memory run, default 20] [STREAM sizes, default "50 600"]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -326,7 +326,7 @@ func streamChromium(t *testing.T, mb int, strict bool, sink string) {
 		open: func(t *testing.T, url string) browserPage {
 			tctx, cancelT := context.WithTimeout(ctx, 10*time.Minute)
 			t.Cleanup(cancelT)
-			url = strings.Replace(url, "#", "?sink="+sink+"#", 1)
+			url = withQuery(url, "sink="+sink)
 			if err := chromedp.Do(tctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
@@ -402,6 +402,33 @@ func (p *cdpPage) poll(expr string) string {
 	return v
 }
 
+// wantEngine is what runs the workers' loops: WebAssembly, or JavaScript
+// when SEALPRINT_BENCH_ENGINE=js (scripts/bench web, to compare).
+func wantEngine() string {
+	if os.Getenv("SEALPRINT_BENCH_ENGINE") == "js" {
+		return "js"
+	}
+	return "wasm"
+}
+
+// withEngine adds engine=js to a drop link's query when wantEngine is js.
+func withEngine(link string) string {
+	if wantEngine() != "js" {
+		return link
+	}
+	return withQuery(link, "engine=js")
+}
+
+// withQuery adds kv to the query of link, before its fragment.
+func withQuery(link, kv string) string {
+	at, frag, _ := strings.Cut(link, "#")
+	sep := "?"
+	if strings.Contains(at, "?") {
+		sep = "&"
+	}
+	return at + sep + kv + "#" + frag
+}
+
 // streamBrowser runs the large-document checks in one browser.
 type streamBrowser struct {
 	mb     int    // document size, MiB
@@ -415,7 +442,7 @@ type streamBrowser struct {
 func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 	t.Run("intact", func(t *testing.T) {
 		d := sendBig(t, r, b.mb, false)
-		p := b.open(t, d.link)
+		p := b.open(t, withEngine(d.link))
 		p.waitState("save")
 		time.Sleep(time.Second)
 		idleProcs := b.procs()
@@ -447,9 +474,10 @@ func (b *streamBrowser) run(t *testing.T, r *realRelay, name string) {
 			t.Errorf("sink %q, want %q", k, b.sink)
 		}
 		// Both browsers run the workers' loops in WebAssembly (kernels.js):
-		// "js" means the module did not load or failed its check.
-		if e := p.str(`document.documentElement.dataset.engine`); e != "wasm" {
-			t.Errorf("engine %q, want wasm", e)
+		// "js" means the module did not load or failed its check (or the
+		// bench asked for JavaScript).
+		if e := p.str(`document.documentElement.dataset.engine`); e != wantEngine() {
+			t.Errorf("engine %q, want %s", e, wantEngine())
 		}
 		// Streamed to a file, the PDF's own signature is not checked here,
 		// and the page says so.

@@ -34,8 +34,10 @@ let inner = null;
 let dead = false;
 let engine = "js";
 
-// Messages wait for the kernels (a few ms), then run in order.
-let queue = kernels.load().then((k) => {
+// Messages wait for the kernels (a few ms), then run in order. A worker
+// started as cryptoworker.js?engine=js stays in JavaScript.
+const wanted = typeof location !== "object" || new URL(location.href).searchParams.get("engine") !== "js";
+let queue = (wanted ? kernels.load() : Promise.resolve(null)).then((k) => {
   if (!k) return;
   kernels.install(k);
   engine = "wasm";

@@ -20,12 +20,15 @@ class Malformed extends Error {}
 /**
  * newWorker starts a crypto worker (cryptoworker.js), or returns null
  * where the browser has no module workers: the work then runs on the
- * page's thread.
+ * page's thread. With ?engine=js in the page's address the worker leaves
+ * its WebAssembly kernels aside (to compare the two: docs/recipient.md).
  */
 export function newWorker() {
   if (typeof Worker !== "function") return null;
   try {
-    return new Worker(new URL("./cryptoworker.js", import.meta.url), { type: "module" });
+    const url = new URL("./cryptoworker.js", import.meta.url);
+    if (typeof location === "object" && new URLSearchParams(location.search).get("engine") === "js") url.search = "?engine=js";
+    return new Worker(url, { type: "module" });
   } catch {
     return null;
   }
