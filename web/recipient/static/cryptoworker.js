@@ -18,7 +18,7 @@
 //   pairs from off), then {op: "finish"} answered {op: "parsed", ...} with
 //   onepass.js's Inner end(): the fingerprint, the signature packet and
 //   the digest it signs.
-// "done", "sha256" and "parsed" also say which engine ran the loops:
+// "done" and "parsed" also say which engine ran the loops:
 // engine "wasm" (kernels.js, loaded when the worker starts) or "js".
 // It holds the session key of one document and nothing else, and the page
 // terminates it when the document is done.
@@ -94,7 +94,7 @@ function handle(m) {
       case "digest": {
         const h = hash || new SHA256();
         const length = h.length;
-        self.postMessage({ op: "sha256", hex: h.hex(), length, engine });
+        self.postMessage({ op: "sha256", hex: h.hex(), length });
         hash = null;
         return;
       }

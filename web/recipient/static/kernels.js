@@ -13,7 +13,7 @@
 
 import { CFBDecrypter, T, S, useKernel as useAES } from "./aes.js";
 import { SHA1, useKernel as useSHA1 } from "./sha1.js";
-import { SHA256, useKernel as useSHA256 } from "./sha256.js";
+import { SHA256, K, useKernel as useSHA256 } from "./sha256.js";
 
 /** Kernels are one instance of kernels.wasm, ready to be installed. */
 export class Kernels {
@@ -30,6 +30,7 @@ export class Kernels {
     this.key = null; // the round keys now in the module
     new Int32Array(mem, x.t_ptr(), 1024).set(T);
     new Int32Array(mem, x.s_ptr(), 1024).set(S);
+    new Int32Array(mem, x.k256_ptr(), 64).set(K);
   }
 
   /**

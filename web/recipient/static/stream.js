@@ -361,8 +361,7 @@ export async function decryptTo(openpgp, body, size, { secret, keys, senderKey, 
 // the page's JavaScript did, "openpgp" when OpenPGP.js did any of it.
 function engineOf(decrypted, parsed) {
   if (!decrypted || !parsed) return "openpgp";
-  const inner = parsed.engine === "wasm" ? "wasm" : "js";
-  return decrypted.engine() === "wasm" && inner === "wasm" ? "wasm" : "js";
+  return decrypted.engine() === "wasm" && parsed.engine === "wasm" ? "wasm" : "js";
 }
 
 // headLimit bounds the plaintext read to tell the inner message's shape:

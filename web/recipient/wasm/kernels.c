@@ -9,8 +9,8 @@
 // measured these loops at 1.3–2.5× the JavaScript for AES and up to 1.9×
 // for the hashes (docs/recipient.md).
 //
-// Key expansion, the AES tables, buffering and padding stay in JavaScript:
-// kernels.js writes the tables, round keys, chaining values and up to
+// Key expansion, the AES tables, SHA-256's constants, buffering and padding
+// stay in JavaScript: kernels.js writes the tables and constants, round keys, chaining values and up to
 // DATA_CAP bytes into this module's memory, runs a loop, and reads the
 // result back. No imports, no allocation, fixed memory.
 
@@ -29,19 +29,12 @@ static u32 T[1024], S[1024];
 static u32 RK[60], ST[4], H[8];
 static uint8_t DATA[DATA_CAP] __attribute__((aligned(16)));
 
-static const u32 K256[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
+// K256: SHA-256's round constants (written by kernels.js from sha256.js's).
+static u32 K256[64];
 
 EXPORT(t_ptr) u32 *t_ptr(void) { return T; }
 EXPORT(s_ptr) u32 *s_ptr(void) { return S; }
+EXPORT(k256_ptr) u32 *k256_ptr(void) { return K256; }
 EXPORT(rk_ptr) u32 *rk_ptr(void) { return RK; }
 EXPORT(st_ptr) u32 *st_ptr(void) { return ST; }
 EXPORT(h_ptr) u32 *h_ptr(void) { return H; }
